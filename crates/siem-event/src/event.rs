@@ -1,0 +1,182 @@
+use std::sync::Arc;
+
+use crate::{Compliance, EventId, EventType, Field, Outcome, Severity, Timestamp, Value};
+
+/// Who performed the action.
+///
+/// ```
+/// use siem_event::Actor;
+/// let a = Actor { user: Some("alice".into()), source_ip: Some("203.0.113.7".into()), ..Actor::default() };
+/// assert!(a.user_agent.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Actor {
+    /// User name (`user`, `username`, `user_name` fields).
+    pub user: Option<String>,
+    /// Stable user id (`user_id`).
+    pub user_id: Option<String>,
+    /// Source IP address (`source_ip`, `src_ip`, `ip`, `client_ip`).
+    pub source_ip: Option<String>,
+    /// User agent (`user_agent`).
+    pub user_agent: Option<String>,
+}
+
+/// What the action was performed on.
+///
+/// ```
+/// use siem_event::Target;
+/// let t = Target { resource: Some("/api/v1/workspaces".into()), method: Some("GET".into()), ..Target::default() };
+/// assert_eq!(t.method.as_deref(), Some("GET"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Target {
+    /// The resource (`resource`, `target`, `path`, `url`).
+    pub resource: Option<String>,
+    /// The kind of resource (`resource_type`), e.g. `api`.
+    pub resource_type: Option<String>,
+    /// The method or operation (`method`), e.g. `GET`.
+    pub method: Option<String>,
+    /// A destination address (`dest_ip`, `destination_ip`).
+    pub destination_ip: Option<String>,
+}
+
+/// One security event: what the layer captured, normalised, ready for the rules and encoders.
+///
+/// Every field is public: encoders read it, the rules engine stamps `correlation_id`, and
+/// programs may build events by hand (`siem send-test` does).
+///
+/// ```
+/// use siem_event::{EventType, SecurityEvent, Severity, Value};
+/// let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "Failed login");
+/// e.severity = Severity::Medium;
+/// e.push_metadata("attempts", 3i64);
+/// assert_eq!(e.metadata("attempts"), Some(&Value::I64(3)));
+/// assert_eq!(e.field_text("event_type").as_deref(), Some("auth.failure"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityEvent {
+    /// Unique id for de-duplication.
+    pub id: EventId,
+    /// When the event happened (taken on the application thread).
+    pub timestamp: Timestamp,
+    /// The dotted type.
+    pub event_type: EventType,
+    /// How serious it is.
+    pub severity: Severity,
+    /// What came of it.
+    pub outcome: Outcome,
+    /// The action attempted (`action` field), e.g. `login`.
+    pub action: Option<String>,
+    /// The human-readable message.
+    pub message: String,
+    /// Who acted.
+    pub actor: Actor,
+    /// On what.
+    pub target: Target,
+    /// Tenant, for multi-tenant services.
+    pub tenant_id: Option<String>,
+    /// Agent or instance id (seed 000's `agent_id`).
+    pub agent_id: Option<String>,
+    /// Reason for a failure or denial (`reason`).
+    pub reason: Option<String>,
+    /// Host name of the emitting machine.
+    pub host: Arc<str>,
+    /// Emitting application (the SIEM "product" and syslog APP-NAME unless configured otherwise).
+    pub app: Arc<str>,
+    /// The component that emitted it: the `tracing` target (module path) by default.
+    pub source: Option<String>,
+    /// Set by the correlator when the event is part of a detected pattern.
+    pub correlation_id: Option<String>,
+    /// Compliance controls this event evidences.
+    pub compliance: Compliance,
+    /// Static labels from configuration, added to every event (e.g. seed 000's
+    /// `constitutional_hash`), in configuration order.
+    pub labels: Arc<[(String, String)]>,
+    /// Every other field, typed, in the order they were recorded.
+    pub metadata: Vec<Field>,
+}
+
+impl SecurityEvent {
+    /// A new event of the given type, stamped now, with a fresh id, on this host.
+    pub fn new(event_type: EventType, message: impl Into<String>) -> SecurityEvent {
+        let compliance = Compliance::for_category(event_type.category());
+        SecurityEvent {
+            id: EventId::new(),
+            timestamp: Timestamp::now(),
+            event_type,
+            severity: Severity::Info,
+            outcome: Outcome::Unknown,
+            action: None,
+            message: message.into(),
+            actor: Actor::default(),
+            target: Target::default(),
+            tenant_id: None,
+            agent_id: None,
+            reason: None,
+            host: Arc::from(""),
+            app: Arc::from(""),
+            source: None,
+            correlation_id: None,
+            compliance,
+            labels: Arc::from(Vec::new()),
+            metadata: Vec::new(),
+        }
+    }
+
+    /// Appends a metadata field.
+    pub fn push_metadata(
+        &mut self,
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        value: impl Into<Value>,
+    ) {
+        self.metadata.push(Field::new(name, value));
+    }
+
+    /// The first metadata field with this name.
+    pub fn metadata(&self, name: &str) -> Option<&Value> {
+        self.metadata
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| &f.value)
+    }
+
+    /// Any field by the name a rule or filter would use, as text: the well-known names
+    /// (`event_type`, `category`, `severity`, `outcome`/`result`, `action`, `message`, `user`,
+    /// `user_id`, `source_ip`, `user_agent`, `resource`, `method`, `tenant_id`, `agent_id`,
+    /// `reason`, `host`, `app`, `source`, `correlation_id`), then labels, then metadata.
+    pub fn field_text(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        fn opt(o: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
+            o.as_deref().map(std::borrow::Cow::Borrowed)
+        }
+        use std::borrow::Cow::Borrowed;
+        match name {
+            "event_type" | "type" => Some(Borrowed(self.event_type.as_str())),
+            "category" => Some(Borrowed(self.event_type.category())),
+            "severity" => Some(Borrowed(self.severity.as_str())),
+            "outcome" | "result" => Some(Borrowed(self.outcome.as_str())),
+            "message" | "msg" => Some(Borrowed(&self.message)),
+            "action" => opt(&self.action),
+            "user" | "username" => opt(&self.actor.user),
+            "user_id" => opt(&self.actor.user_id),
+            "source_ip" | "src_ip" => opt(&self.actor.source_ip),
+            "user_agent" => opt(&self.actor.user_agent),
+            "resource" | "target" => opt(&self.target.resource),
+            "resource_type" => opt(&self.target.resource_type),
+            "method" => opt(&self.target.method),
+            "destination_ip" | "dest_ip" => opt(&self.target.destination_ip),
+            "tenant_id" => opt(&self.tenant_id),
+            "agent_id" => opt(&self.agent_id),
+            "reason" => opt(&self.reason),
+            "host" => Some(Borrowed(&self.host)),
+            "app" => Some(Borrowed(&self.app)),
+            "source" => opt(&self.source),
+            "correlation_id" => opt(&self.correlation_id),
+            other => self
+                .labels
+                .iter()
+                .find(|(k, _)| k == other)
+                .map(|(_, v)| Borrowed(v.as_str()))
+                .or_else(|| self.metadata(other).map(Value::to_text)),
+        }
+    }
+}

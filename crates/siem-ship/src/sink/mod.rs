@@ -1,0 +1,129 @@
+//! Destinations: where encoded batches go.
+//!
+//! A [`Sink`] owns a transport (a file, a socket, an HTTP client). The pipeline gives each sink
+//! its own thread, so a slow or dead sink never delays another one or the application; the
+//! sink's `send` may block for as long as its own timeouts allow.
+
+use std::fmt;
+
+use crate::Batch;
+
+/// A destination that delivers encoded batches.
+///
+/// `send` delivers a whole batch or returns an error saying whether trying again can help and,
+/// for transports that acknowledge records one by one, which records were not delivered.
+/// The route that drives the sink retries retryable errors with backoff and counts what it
+/// finally cannot deliver as dropped, with the reason.
+///
+/// ```
+/// use siem_ship::{Batch, Sink, SinkError};
+///
+/// struct Collect(Vec<Vec<u8>>);
+/// impl Sink for Collect {
+///     fn kind(&self) -> &'static str { "collect" }
+///     fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+///         self.0.extend(batch.records().map(<[u8]>::to_vec));
+///         Ok(())
+///     }
+/// }
+///
+/// let mut sink = Collect(Vec::new());
+/// let mut batch = Batch::default();
+/// batch.push(b"{}");
+/// sink.send(&batch).unwrap();
+/// assert_eq!(sink.0.len(), 1);
+/// ```
+pub trait Sink: Send + 'static {
+    /// A short name of the kind of sink (`file`, `stdout`, `syslog-tcp`…), for metrics and errors.
+    fn kind(&self) -> &'static str;
+
+    /// Delivers every record of the batch, in order.
+    fn send(&mut self, batch: &Batch) -> Result<(), SinkError>;
+
+    /// Pushes anything the sink buffers to its destination.
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Flushes and releases the transport (e.g. TLS `close_notify`). Called once, at shutdown.
+    fn close(&mut self) -> Result<(), SinkError> {
+        self.flush()
+    }
+}
+
+/// Why a sink could not deliver a batch.
+///
+/// ```
+/// use siem_ship::SinkError;
+/// let e = SinkError::retryable("connection refused");
+/// assert!(e.is_retryable());
+/// assert_eq!(e.to_string(), "connection refused (retryable)");
+/// let p = SinkError::permanent("HTTP 400: invalid event").with_failed_records(vec![2]);
+/// assert_eq!(p.failed_records(), Some(&[2usize][..]));
+/// ```
+#[derive(Debug)]
+pub struct SinkError {
+    message: String,
+    retryable: bool,
+    failed: Option<Vec<usize>>,
+}
+
+impl SinkError {
+    /// A failure that may pass if tried again (network error, 5xx, throttling).
+    pub fn retryable(message: impl Into<String>) -> SinkError {
+        SinkError {
+            message: message.into(),
+            retryable: true,
+            failed: None,
+        }
+    }
+
+    /// A failure that trying again cannot fix (rejected payload, bad credentials).
+    pub fn permanent(message: impl Into<String>) -> SinkError {
+        SinkError {
+            message: message.into(),
+            retryable: false,
+            failed: None,
+        }
+    }
+
+    /// Says that only these records (indices into the batch) were not delivered; the others were.
+    pub fn with_failed_records(mut self, failed: Vec<usize>) -> SinkError {
+        self.failed = Some(failed);
+        self
+    }
+
+    /// Whether trying again can help.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// The records not delivered, when the sink knows (otherwise: the whole batch).
+    pub fn failed_records(&self) -> Option<&[usize]> {
+        self.failed.as_deref()
+    }
+
+    /// The reason, for logs and drop accounting.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for SinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.retryable {
+            "retryable"
+        } else {
+            "permanent"
+        };
+        write!(f, "{} ({kind})", self.message)
+    }
+}
+
+impl std::error::Error for SinkError {}
+
+impl From<std::io::Error> for SinkError {
+    fn from(e: std::io::Error) -> Self {
+        SinkError::retryable(format!("I/O error: {e}"))
+    }
+}

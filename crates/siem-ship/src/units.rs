@@ -1,0 +1,120 @@
+//! Human-friendly units in configuration: durations (`5s`, `250ms`, `1m`) and byte sizes
+//! (`100MB`, `64KiB`, `1048576`), as serde `deserialize_with` helpers and plain parsers.
+//!
+//! ```
+//! use siem_ship::units::{parse_byte_size, parse_duration};
+//! assert_eq!(parse_byte_size("100MB").unwrap(), 100_000_000);
+//! assert_eq!(parse_byte_size("64KiB").unwrap(), 65_536);
+//! assert_eq!(parse_duration("250ms").unwrap(), std::time::Duration::from_millis(250));
+//! assert!(parse_byte_size("ten").is_err());
+//! ```
+
+use std::time::Duration;
+
+use serde::{de, Deserialize, Deserializer};
+
+/// Parses a byte size: a whole number, optionally followed by `B`, `KB`/`MB`/`GB`/`TB` (powers
+/// of 1000) or `KiB`/`MiB`/`GiB`/`TiB` (powers of 1024), case-insensitive, blanks allowed between.
+pub fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    if digits.is_empty() {
+        return Err(format!(
+            "invalid byte size {t:?}: expected a number with an optional unit, such as 100MB or 64KiB"
+        ));
+    }
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid byte size {t:?}: number too large"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "invalid byte size {t:?}: unknown unit {other:?} (use B, KB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("invalid byte size {t:?}: too large"))
+}
+
+/// Parses a duration in humantime form (`5s`, `1m 30s`, `250ms`), or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 && secs < 1e12 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!(
+            "invalid duration {t:?}: must be a finite, non-negative number of seconds"
+        ));
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("invalid duration {t:?}: {e} (use forms like 5s, 250ms, 1m)"))
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumberOrText {
+    Int(u64),
+    Float(f64),
+    Text(String),
+}
+
+/// `deserialize_with` for a [`Duration`] written as `5s`, `250ms` or a number of seconds.
+pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    match NumberOrText::deserialize(d)? {
+        NumberOrText::Int(n) => Ok(Duration::from_secs(n)),
+        NumberOrText::Float(f) => parse_duration(&f.to_string()).map_err(de::Error::custom),
+        NumberOrText::Text(s) => parse_duration(&s).map_err(de::Error::custom),
+    }
+}
+
+/// `deserialize_with` for an optional [`Duration`].
+pub fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
+}
+
+/// `deserialize_with` for a byte size written as `100MB`, `64KiB` or a number of bytes.
+pub fn byte_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match NumberOrText::deserialize(d)? {
+        NumberOrText::Int(n) => Ok(n),
+        NumberOrText::Float(_) => Err(de::Error::custom("a byte size must be a whole number")),
+        NumberOrText::Text(s) => parse_byte_size(&s).map_err(de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_byte_size("0").unwrap(), 0);
+        assert_eq!(parse_byte_size("1 mib").unwrap(), 1 << 20);
+        assert!(parse_byte_size("").is_err());
+        assert!(parse_byte_size("-1MB").is_err());
+        assert!(parse_byte_size("99999999999999999999").is_err());
+        assert!(parse_byte_size("18446744073709551615TB").is_err());
+        assert!(parse_byte_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("0.5").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1m 30s").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("NaN").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}
