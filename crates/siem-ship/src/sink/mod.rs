@@ -6,6 +6,10 @@
 
 use std::fmt;
 
+pub mod file;
+pub mod stdout;
+pub mod syslog;
+
 use crate::Batch;
 
 /// A destination that delivers encoded batches.

@@ -1,0 +1,1 @@
+//! JSON-lines files with size-based rotation and gzip compression of rotated files.
