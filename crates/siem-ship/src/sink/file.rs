@@ -1,1 +1,0 @@
-//! JSON-lines files with size-based rotation and gzip compression of rotated files.

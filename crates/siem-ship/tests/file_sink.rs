@@ -1,0 +1,363 @@
+//! Behaviour of the file sink through its public API, on a real filesystem.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use flate2::read::MultiGzDecoder;
+use siem_ship::sink::file::{FileConfig, FileSink, FileSinkError, SyncPolicy};
+use siem_ship::{Batch, Sink};
+
+fn batch<R: AsRef<[u8]>>(records: &[R]) -> Batch {
+    let mut b = Batch::default();
+    for r in records {
+        b.push(r.as_ref());
+    }
+    b
+}
+
+/// `<path>.<index>` as the sink names rotated files.
+fn rotated(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    MultiGzDecoder::new(fs::File::open(path).unwrap())
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// Names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A sink on `<tmp>/e.jsonl` that checks for external rotation on every batch.
+fn open_sink(dir: &Path, configure: impl FnOnce(FileConfig) -> FileConfig) -> (FileSink, PathBuf) {
+    let path = dir.join("e.jsonl");
+    let config = configure(FileConfig::new(&path).reopen_check(Duration::ZERO));
+    (FileSink::open(config).unwrap(), path)
+}
+
+#[test]
+fn records_land_byte_exact_one_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c);
+    let big = vec![b'm'; 1 << 20];
+    let hostile: Vec<&[u8]> = vec![
+        br#"{"user":"a|b=c\\d\"e]"}"#,
+        b"tab\there NUL\0here",
+        b"\xff\xfe not UTF-8",
+        b"",
+        &big,
+    ];
+    sink.send(&batch(&hostile)).unwrap();
+    sink.send(&batch(&["second batch"])).unwrap();
+    sink.close().unwrap();
+    let mut expected = Vec::new();
+    for r in hostile.iter().chain([&&b"second batch"[..]]) {
+        expected.extend_from_slice(r);
+        expected.push(b'\n');
+    }
+    assert_eq!(fs::read(&path).unwrap(), expected);
+    assert_eq!(listing(dir.path()), ["e.jsonl"]);
+}
+
+#[test]
+fn appends_to_an_existing_file_and_repairs_a_torn_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    fs::write(&path, b"{\"old\":1}\n{\"torn\":tr").unwrap();
+    let mut sink = FileSink::open(FileConfig::new(&path)).unwrap();
+    sink.send(&batch(&["{\"new\":2}"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        b"{\"old\":1}\n{\"torn\":tr\n{\"new\":2}\n"
+    );
+}
+
+#[test]
+fn rotates_only_when_the_next_record_would_exceed_max_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c.max_size(10).compress(false));
+    // 4 + 4 bytes: below the limit.
+    sink.send(&batch(&["abc", "def"])).unwrap();
+    assert!(!rotated(&path, ".1").exists());
+    // 8 + 2 = 10: exactly at the limit, still the same file.
+    sink.send(&batch(&["g"])).unwrap();
+    assert!(!rotated(&path, ".1").exists());
+    assert_eq!(fs::read(&path).unwrap(), b"abc\ndef\ng\n");
+    // One byte more would exceed it: the record starts a new file.
+    sink.send(&batch(&["h"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(fs::read(rotated(&path, ".1")).unwrap(), b"abc\ndef\ng\n");
+    assert_eq!(fs::read(&path).unwrap(), b"h\n");
+}
+
+#[test]
+fn a_record_larger_than_max_size_goes_alone_into_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c.max_size(10).compress(false));
+    sink.send(&batch(&["ab", "0123456789abcdef", "cd"]))
+        .unwrap();
+    sink.close().unwrap();
+    assert_eq!(fs::read(rotated(&path, ".2")).unwrap(), b"ab\n");
+    assert_eq!(
+        fs::read(rotated(&path, ".1")).unwrap(),
+        b"0123456789abcdef\n"
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"cd\n");
+}
+
+#[test]
+fn rotation_inside_a_batch_loses_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c.max_size(30).max_files(20).compress(false));
+    let records: Vec<String> = (0..50).map(|i| format!("{{\"n\":{i}}}")).collect();
+    sink.send(&batch(&records)).unwrap();
+    sink.close().unwrap();
+    let mut files: Vec<PathBuf> = (1..=20)
+        .rev()
+        .map(|i| rotated(&path, &format!(".{i}")))
+        .filter(|p| p.exists())
+        .collect();
+    files.push(path);
+    let mut all = Vec::new();
+    for f in &files {
+        let bytes = fs::read(f).unwrap();
+        assert!(
+            bytes.len() <= 30,
+            "{} has {} bytes",
+            f.display(),
+            bytes.len()
+        );
+        all.extend(bytes);
+    }
+    let expected: String = records.iter().map(|r| format!("{r}\n")).collect();
+    assert_eq!(String::from_utf8(all).unwrap(), expected);
+}
+
+#[test]
+fn sizes_carry_over_from_an_existing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    fs::write(&path, b"12345678\n").unwrap();
+    let config = FileConfig::new(&path).max_size(10).compress(false);
+    let mut sink = FileSink::open(config).unwrap();
+    sink.send(&batch(&["ab"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(fs::read(rotated(&path, ".1")).unwrap(), b"12345678\n");
+    assert_eq!(fs::read(&path).unwrap(), b"ab\n");
+}
+
+#[test]
+fn keeps_at_most_max_files_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c.max_size(4).max_files(3).compress(false));
+    for i in 0..10 {
+        sink.send(&batch(&[format!("r{i}")])).unwrap();
+    }
+    sink.close().unwrap();
+    assert_eq!(
+        listing(dir.path()),
+        ["e.jsonl", "e.jsonl.1", "e.jsonl.2", "e.jsonl.3"]
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"r9\n");
+    assert_eq!(fs::read(rotated(&path, ".1")).unwrap(), b"r8\n");
+    assert_eq!(fs::read(rotated(&path, ".3")).unwrap(), b"r6\n");
+}
+
+#[test]
+fn compressed_files_hold_exactly_the_rotated_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c.max_size(64).max_files(2));
+    let line = |i: usize| format!("{{\"event\":{i:03},\"pad\":\"{}\"}}", "p".repeat(40));
+    for i in 0..4 {
+        sink.send(&batch(&[line(i)])).unwrap();
+    }
+    sink.close().unwrap();
+    assert_eq!(
+        listing(dir.path()),
+        ["e.jsonl", "e.jsonl.1.gz", "e.jsonl.2.gz"]
+    );
+    assert_eq!(
+        gunzip(&rotated(&path, ".2.gz")),
+        format!("{}\n", line(1)).as_bytes()
+    );
+    assert_eq!(
+        gunzip(&rotated(&path, ".1.gz")),
+        format!("{}\n", line(2)).as_bytes()
+    );
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        format!("{}\n", line(3)).as_bytes()
+    );
+}
+
+#[test]
+fn an_interrupted_compression_is_finished_by_the_next_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    // What a crash mid-compression leaves: the source intact and a partial archive.
+    fs::write(rotated(&path, ".1"), b"rotated before the crash\n").unwrap();
+    fs::write(rotated(&path, ".1.gz.tmp"), b"\x1f\x8b\x08 partial").unwrap();
+    fs::write(&path, b"live before the crash\n").unwrap();
+    let config = FileConfig::new(&path).max_size(30);
+    let mut sink = FileSink::open(config).unwrap();
+    sink.send(&batch(&["after restart"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(
+        listing(dir.path()),
+        ["e.jsonl", "e.jsonl.1.gz", "e.jsonl.2.gz"]
+    );
+    assert_eq!(
+        gunzip(&rotated(&path, ".2.gz")),
+        b"rotated before the crash\n"
+    );
+    assert_eq!(gunzip(&rotated(&path, ".1.gz")), b"live before the crash\n");
+    assert_eq!(fs::read(&path).unwrap(), b"after restart\n");
+}
+
+#[test]
+fn reopens_a_file_deleted_or_moved_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c);
+    sink.send(&batch(&["one"])).unwrap();
+    fs::remove_file(&path).unwrap();
+    sink.send(&batch(&["two"])).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"two\n");
+    // logrotate without copytruncate: rename, then expect the writer to reopen.
+    let moved = dir.path().join("e.jsonl-20261122");
+    fs::rename(&path, &moved).unwrap();
+    sink.send(&batch(&["three"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(fs::read(&moved).unwrap(), b"two\n");
+    assert_eq!(fs::read(&path).unwrap(), b"three\n");
+}
+
+#[test]
+fn an_externally_truncated_file_is_measured_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c.max_size(10).compress(false));
+    sink.send(&batch(&["1234567"])).unwrap();
+    // logrotate's copytruncate empties the file in place.
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    sink.send(&batch(&["7654321"])).unwrap();
+    sink.close().unwrap();
+    assert!(!rotated(&path, ".1").exists());
+    assert_eq!(fs::read(&path).unwrap(), b"7654321\n");
+}
+
+#[test]
+fn records_with_line_breaks_are_refused_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c);
+    let records: [&[u8]; 5] = [
+        b"{\"ok\":1}",
+        b"{\"msg\":\"x\"}\n{\"event_type\":\"auth.success\",\"forged\":true}",
+        b"{\"ok\":2}",
+        b"{\"msg\":\"overwrite\rthe line\"}",
+        b"{\"ok\":3}",
+    ];
+    let err = sink.send(&batch(&records)).unwrap_err();
+    assert!(!err.is_retryable());
+    assert_eq!(err.failed_records(), Some(&[1usize, 3][..]));
+    assert!(err.message().contains("line break"), "{err}");
+    sink.close().unwrap();
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        b"{\"ok\":1}\n{\"ok\":2}\n{\"ok\":3}\n"
+    );
+}
+
+#[test]
+fn an_unwritable_path_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where a directory should be: fails for root too.
+    fs::write(dir.path().join("not-a-dir"), b"").unwrap();
+    let path = dir.path().join("not-a-dir/events.jsonl");
+    let err = FileSink::open(FileConfig::new(&path)).unwrap_err();
+    assert!(matches!(err, FileSinkError::Open { .. }));
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+}
+
+#[test]
+fn a_directory_that_vanishes_gives_a_retryable_error_then_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    let path = sub.join("e.jsonl");
+    let config = FileConfig::new(&path).reopen_check(Duration::ZERO);
+    let mut sink = FileSink::open(config).unwrap();
+    fs::remove_dir_all(&sub).unwrap();
+    fs::write(&sub, b"blocking file").unwrap();
+    let err = sink.send(&batch(&["lost?"])).unwrap_err();
+    assert!(err.is_retryable());
+    assert!(err.message().contains(&path.display().to_string()), "{err}");
+    fs::remove_file(&sub).unwrap();
+    sink.send(&batch(&["lost?"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"lost?\n");
+}
+
+#[test]
+fn zero_max_files_or_max_size_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    for (config, key) in [
+        (FileConfig::new(&path).max_files(0), "rotation.max_files"),
+        (FileConfig::new(&path).max_size(0), "rotation.max_size"),
+    ] {
+        match FileSink::open(config) {
+            Err(FileSinkError::Config(e)) => assert_eq!(e.key(), key),
+            other => panic!("expected a config error for {key}, got {other:?}"),
+        }
+    }
+    assert!(
+        !path.exists(),
+        "nothing is created for a refused configuration"
+    );
+}
+
+#[test]
+fn every_batch_sync_policy_writes_normally() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c.fsync(SyncPolicy::EveryBatch));
+    sink.send(&batch(&["a", "b"])).unwrap();
+    sink.flush().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"a\nb\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn files_are_private_by_default() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sink, path) = open_sink(dir.path(), |c| c.max_size(4));
+    sink.send(&batch(&["one", "two"])).unwrap();
+    sink.close().unwrap();
+    for f in [path.clone(), rotated(&path, ".1.gz")] {
+        let mode = fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = open_sink(dir.path(), |c| c.mode(0o640));
+    let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & !0o640, 0, "{mode:o}");
+}
