@@ -1,0 +1,685 @@
+//! What the user writes to configure syslog delivery, with builder-style constructors and the
+//! validation that turns a mistake into an error naming the key and the reason.
+
+use std::error::Error;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::units;
+
+/// The transport a syslog destination uses.
+///
+/// ```
+/// use siem_ship::sink::syslog::Transport;
+/// assert_eq!(Transport::Tls.default_port(), 6514);
+/// assert_eq!(Transport::Udp.default_port(), 514);
+/// assert_eq!(Transport::Tcp.as_str(), "tcp");
+/// ```
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// RFC 5426: one message per datagram, no acknowledgement, no failure detection.
+    Udp,
+    /// RFC 6587: a plain TCP stream (the IETF does not recommend it; prefer TLS).
+    Tcp,
+    /// RFC 5425: TCP with TLS, port 6514. The default: secure unless the user says otherwise.
+    #[default]
+    Tls,
+}
+
+impl Transport {
+    /// The port used when the configuration names none: 6514 for TLS, 514 otherwise.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Transport::Tls => 6514,
+            Transport::Udp | Transport::Tcp => 514,
+        }
+    }
+
+    /// The name used in configuration files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        }
+    }
+}
+
+/// How messages are delimited on a stream transport (RFC 6587 §3.4).
+///
+/// ```
+/// use siem_ship::sink::syslog::Framing;
+/// assert_eq!(Framing::default(), Framing::OctetCounting);
+/// ```
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Framing {
+    /// `LEN SP MSG`: transparent, a message may contain any byte. Required by RFC 5425 (TLS).
+    #[default]
+    OctetCounting,
+    /// `MSG LF`, for receivers that only understand newline-delimited syslog. A line feed or NUL
+    /// inside a message would end it early and forge a second message, so each is sent as a space.
+    Lf,
+}
+
+/// A backup collector, tried in order when the primary (and earlier backups) cannot be reached.
+///
+/// ```
+/// use siem_ship::sink::syslog::BackupHost;
+/// let b = BackupHost::new("siem-backup.example.com").with_port(6515);
+/// assert_eq!(b.port, Some(6515));
+/// ```
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupHost {
+    /// Host name or IP address.
+    pub host: String,
+    /// Port; the primary's port when absent.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Name the TLS certificate must carry; `host` when absent. Each host is verified against its
+    /// own name, never the primary's.
+    #[serde(default)]
+    pub server_name: Option<String>,
+}
+
+impl BackupHost {
+    /// A backup host on the primary's port.
+    pub fn new(host: impl Into<String>) -> BackupHost {
+        BackupHost {
+            host: host.into(),
+            port: None,
+            server_name: None,
+        }
+    }
+
+    /// Sets the port.
+    pub fn with_port(mut self, port: u16) -> BackupHost {
+        self.port = Some(port);
+        self
+    }
+
+    /// Sets the name its TLS certificate must carry.
+    pub fn with_server_name(mut self, name: impl Into<String>) -> BackupHost {
+        self.server_name = Some(name.into());
+        self
+    }
+}
+
+/// TLS settings (RFC 5425). Verification of the certificate chain and of the host name is on
+/// unless `dangerous_disable_verification` says otherwise.
+///
+/// ```
+/// use siem_ship::sink::syslog::TlsConfig;
+/// let tls = TlsConfig::default();
+/// assert!(!tls.dangerous_disable_verification);
+/// assert!(tls.ca_file.is_none(), "no CA file: the system's root certificates are used");
+/// ```
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the CA certificates that may sign the collector's certificate; the
+    /// system's root certificates when absent.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM certificate chain presented to the collector (mutual TLS).
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of `client_cert`. Only the path is kept here; the key itself is read
+    /// into the TLS configuration and never printed.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+    /// Name the primary's certificate must carry; `host` when absent.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// Accepts any certificate from anyone, which lets a man in the middle read and change
+    /// every event. For lab setups only; a warning is printed when the sink starts.
+    #[serde(default)]
+    pub dangerous_disable_verification: bool,
+}
+
+/// Reconnection pacing: after each failed attempt to reach any host, the next attempt waits a
+/// random time between `initial` and `min(initial × 2^failures, max)` (exponential backoff with
+/// jitter, so many senders do not reconnect in lockstep after a collector restart).
+///
+/// ```
+/// use siem_ship::sink::syslog::BackoffConfig;
+/// let b = BackoffConfig::default();
+/// assert!(b.initial < b.max);
+/// ```
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BackoffConfig {
+    /// Shortest wait.
+    #[serde(
+        default = "default_backoff_initial",
+        deserialize_with = "units::duration"
+    )]
+    pub initial: Duration,
+    /// Longest wait.
+    #[serde(default = "default_backoff_max", deserialize_with = "units::duration")]
+    pub max: Duration,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> BackoffConfig {
+        BackoffConfig {
+            initial: default_backoff_initial(),
+            max: default_backoff_max(),
+        }
+    }
+}
+
+fn default_backoff_initial() -> Duration {
+    Duration::from_millis(100)
+}
+fn default_backoff_max() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_write_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_failback_after() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_max_datagram_size() -> u64 {
+    2048
+}
+fn default_write_buffer_size() -> u64 {
+    64 * 1024
+}
+
+/// The largest UDP payload over IPv4 (65 535 − 8 bytes of UDP header − 20 of IP header).
+pub(super) const MAX_UDP_PAYLOAD: u64 = 65_507;
+/// RFC 5426 §3.2: every IPv4 receiver must accept datagrams of this size.
+pub(super) const MIN_DATAGRAM: u64 = 480;
+
+/// Configuration of one syslog destination.
+///
+/// Deserialized from the user's configuration file (unknown keys are errors), or built in code:
+///
+/// ```
+/// use siem_ship::sink::syslog::{Framing, SyslogConfig, Transport};
+/// use std::time::Duration;
+///
+/// let config = SyslogConfig::tcp("collector.example.com")
+///     .with_framing(Framing::Lf)
+///     .with_backup("collector-2.example.com", None)
+///     .with_connect_timeout(Duration::from_secs(3));
+/// assert_eq!(config.effective_port(), 514);
+/// assert!(config.validate().is_ok());
+///
+/// let tls = SyslogConfig::tls("siem.example.com").with_ca_file("/etc/siem/ca.pem");
+/// assert_eq!(tls.effective_port(), 6514);
+///
+/// // LF framing is not allowed on TLS (RFC 5425 requires octet counting):
+/// let bad = SyslogConfig::tls("siem.example.com").with_framing(Framing::Lf);
+/// assert_eq!(bad.validate().unwrap_err().key(), "framing");
+/// ```
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogConfig {
+    /// `udp`, `tcp` or `tls` (the default).
+    #[serde(default)]
+    pub transport: Transport,
+    /// The primary collector: host name or IP address (IPv4 or IPv6).
+    pub host: String,
+    /// Port; 6514 for TLS and 514 otherwise when absent.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Backup collectors for TCP and TLS, tried in order when the primary cannot be reached.
+    #[serde(default)]
+    pub backup: Vec<BackupHost>,
+    /// Stream framing; octet counting when absent. Not allowed with UDP, and only octet
+    /// counting with TLS.
+    #[serde(default)]
+    pub framing: Option<Framing>,
+    /// UDP only: longer messages are truncated to this many bytes, keeping the syslog header,
+    /// whole structured-data parameters and whole UTF-8 characters. 480 to 65 507; 2048 (what
+    /// RFC 5426 says every receiver should accept) by default.
+    #[serde(
+        default = "default_max_datagram_size",
+        deserialize_with = "units::byte_size"
+    )]
+    pub max_datagram_size: u64,
+    /// TLS settings; only with `transport: tls`.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Time allowed to open a connection (TCP connect plus TLS handshake) to one host.
+    #[serde(
+        default = "default_connect_timeout",
+        deserialize_with = "units::duration"
+    )]
+    pub connect_timeout: Duration,
+    /// Time a blocked write may take before the connection is considered dead and the batch is
+    /// resent on a new one.
+    #[serde(
+        default = "default_write_timeout",
+        deserialize_with = "units::duration"
+    )]
+    pub write_timeout: Duration,
+    /// Pacing of reconnection attempts.
+    #[serde(default)]
+    pub backoff: BackoffConfig,
+    /// While connected to a backup, how long to wait before trying the primary again.
+    #[serde(
+        default = "default_failback_after",
+        deserialize_with = "units::duration"
+    )]
+    pub failback_after: Duration,
+    /// Stream transports: records are framed into a buffer of this size and written with one
+    /// call each time it fills (64 KiB by default; 1 KiB to 16 MiB).
+    #[serde(
+        default = "default_write_buffer_size",
+        deserialize_with = "units::byte_size"
+    )]
+    pub write_buffer_size: u64,
+}
+
+impl SyslogConfig {
+    /// A destination with every default for `transport` and `host`.
+    pub fn new(transport: Transport, host: impl Into<String>) -> SyslogConfig {
+        SyslogConfig {
+            transport,
+            host: host.into(),
+            port: None,
+            backup: Vec::new(),
+            framing: None,
+            max_datagram_size: default_max_datagram_size(),
+            tls: None,
+            connect_timeout: default_connect_timeout(),
+            write_timeout: default_write_timeout(),
+            backoff: BackoffConfig::default(),
+            failback_after: default_failback_after(),
+            write_buffer_size: default_write_buffer_size(),
+        }
+    }
+
+    /// Syslog over UDP (RFC 5426) to `host`, port 514.
+    pub fn udp(host: impl Into<String>) -> SyslogConfig {
+        SyslogConfig::new(Transport::Udp, host)
+    }
+
+    /// Syslog over plain TCP (RFC 6587) to `host`, port 514, octet-counted.
+    pub fn tcp(host: impl Into<String>) -> SyslogConfig {
+        SyslogConfig::new(Transport::Tcp, host)
+    }
+
+    /// Syslog over TLS (RFC 5425) to `host`, port 6514, verified against the system's roots.
+    pub fn tls(host: impl Into<String>) -> SyslogConfig {
+        let mut config = SyslogConfig::new(Transport::Tls, host);
+        config.tls = Some(TlsConfig::default());
+        config
+    }
+
+    /// Sets the primary's port.
+    pub fn with_port(mut self, port: u16) -> SyslogConfig {
+        self.port = Some(port);
+        self
+    }
+
+    /// Adds a backup host (on the primary's port when `port` is `None`).
+    pub fn with_backup(mut self, host: impl Into<String>, port: Option<u16>) -> SyslogConfig {
+        let mut backup = BackupHost::new(host);
+        backup.port = port;
+        self.backup.push(backup);
+        self
+    }
+
+    /// Sets the stream framing.
+    pub fn with_framing(mut self, framing: Framing) -> SyslogConfig {
+        self.framing = Some(framing);
+        self
+    }
+
+    /// Sets the largest UDP datagram.
+    pub fn with_max_datagram_size(mut self, bytes: u64) -> SyslogConfig {
+        self.max_datagram_size = bytes;
+        self
+    }
+
+    fn tls_mut(&mut self) -> &mut TlsConfig {
+        self.tls.get_or_insert_with(TlsConfig::default)
+    }
+
+    /// Trusts the CA certificates in this PEM file instead of the system's roots.
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> SyslogConfig {
+        self.tls_mut().ca_file = Some(path.into());
+        self
+    }
+
+    /// Presents this certificate chain and key (PEM files) to the collector: mutual TLS.
+    pub fn with_client_cert(
+        mut self,
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> SyslogConfig {
+        let tls = self.tls_mut();
+        tls.client_cert = Some(cert.into());
+        tls.client_key = Some(key.into());
+        self
+    }
+
+    /// Verifies the primary's certificate against this name instead of `host`.
+    pub fn with_server_name(mut self, name: impl Into<String>) -> SyslogConfig {
+        self.tls_mut().server_name = Some(name.into());
+        self
+    }
+
+    /// Accepts any certificate: anyone on the path can read and change events. Lab use only.
+    pub fn with_dangerous_disable_verification(mut self) -> SyslogConfig {
+        self.tls_mut().dangerous_disable_verification = true;
+        self
+    }
+
+    /// Sets the connect (and TLS handshake) timeout.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> SyslogConfig {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the write timeout.
+    pub fn with_write_timeout(mut self, timeout: Duration) -> SyslogConfig {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets the reconnection backoff.
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> SyslogConfig {
+        self.backoff = BackoffConfig { initial, max };
+        self
+    }
+
+    /// Sets how long to stay on a backup before trying the primary again.
+    pub fn with_failback_after(mut self, after: Duration) -> SyslogConfig {
+        self.failback_after = after;
+        self
+    }
+
+    /// Sets the size of the coalesced writes on stream transports.
+    pub fn with_write_buffer_size(mut self, bytes: u64) -> SyslogConfig {
+        self.write_buffer_size = bytes;
+        self
+    }
+
+    /// The primary's port, with the transport's default applied.
+    pub fn effective_port(&self) -> u16 {
+        self.port.unwrap_or(self.transport.default_port())
+    }
+
+    /// The stream framing, with the default applied.
+    pub fn effective_framing(&self) -> Framing {
+        self.framing.unwrap_or_default()
+    }
+
+    /// Checks every key; the error names the first bad key and why it is bad.
+    pub fn validate(&self) -> Result<(), SyslogConfigError> {
+        check_host("host", &self.host)?;
+        if self.port == Some(0) {
+            return Err(SyslogConfigError::new(
+                "port",
+                "0 is not a port a collector can listen on",
+            ));
+        }
+        for (i, backup) in self.backup.iter().enumerate() {
+            check_host(&format!("backup[{i}].host"), &backup.host)?;
+            if backup.port == Some(0) {
+                return Err(SyslogConfigError::new(
+                    format!("backup[{i}].port"),
+                    "0 is not a port a collector can listen on",
+                ));
+            }
+            if backup.server_name.is_some() && self.transport != Transport::Tls {
+                return Err(SyslogConfigError::new(
+                    format!("backup[{i}].server_name"),
+                    "only applies to transport tls",
+                ));
+            }
+        }
+        match (self.transport, self.framing) {
+            (Transport::Udp, Some(_)) => {
+                return Err(SyslogConfigError::new(
+                    "framing",
+                    "does not apply to transport udp: each message is its own datagram",
+                ))
+            }
+            (Transport::Tls, Some(Framing::Lf)) => {
+                return Err(SyslogConfigError::new(
+                    "framing",
+                    "lf is not allowed with transport tls: RFC 5425 requires octet-counting",
+                ))
+            }
+            _ => {}
+        }
+        if self.transport == Transport::Udp && !self.backup.is_empty() {
+            return Err(SyslogConfigError::new(
+                "backup",
+                "needs transport tcp or tls: UDP never learns that a collector is down, so it \
+                 cannot fail over",
+            ));
+        }
+        if !(MIN_DATAGRAM..=MAX_UDP_PAYLOAD).contains(&self.max_datagram_size) {
+            return Err(SyslogConfigError::new(
+                "max_datagram_size",
+                format!(
+                    "{} is out of range: must be between {MIN_DATAGRAM} and {MAX_UDP_PAYLOAD} bytes",
+                    self.max_datagram_size
+                ),
+            ));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.write_buffer_size) {
+            return Err(SyslogConfigError::new(
+                "write_buffer_size",
+                format!(
+                    "{} is out of range: must be between 1KiB and 16MiB",
+                    self.write_buffer_size
+                ),
+            ));
+        }
+        for (key, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("write_timeout", self.write_timeout),
+            ("backoff.initial", self.backoff.initial),
+        ] {
+            if value.is_zero() {
+                return Err(SyslogConfigError::new(key, "must be longer than zero"));
+            }
+        }
+        if self.backoff.max < self.backoff.initial {
+            return Err(SyslogConfigError::new(
+                "backoff.max",
+                format!(
+                    "{:?} is shorter than backoff.initial ({:?})",
+                    self.backoff.max, self.backoff.initial
+                ),
+            ));
+        }
+        match (&self.tls, self.transport) {
+            (Some(_), Transport::Udp | Transport::Tcp) => Err(SyslogConfigError::new(
+                "tls",
+                format!(
+                    "only applies to transport tls (transport is {})",
+                    self.transport.as_str()
+                ),
+            )),
+            (Some(tls), Transport::Tls) => check_tls(tls),
+            (None, _) => Ok(()),
+        }
+    }
+}
+
+fn check_host(key: &str, host: &str) -> Result<(), SyslogConfigError> {
+    if host.trim().is_empty() {
+        return Err(SyslogConfigError::new(key, "must not be empty"));
+    }
+    if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(SyslogConfigError::new(
+            key,
+            format!("{host:?} contains blanks or control characters"),
+        ));
+    }
+    if host.starts_with('[') || host.contains("]:") {
+        return Err(SyslogConfigError::new(
+            key,
+            format!("{host:?}: write the address without brackets and the port under `port`"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_tls(tls: &TlsConfig) -> Result<(), SyslogConfigError> {
+    match (&tls.client_cert, &tls.client_key) {
+        (Some(_), None) => {
+            return Err(SyslogConfigError::new(
+                "tls.client_key",
+                "missing: tls.client_cert is set, and a certificate needs its private key",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(SyslogConfigError::new(
+                "tls.client_cert",
+                "missing: tls.client_key is set without the certificate it belongs to",
+            ))
+        }
+        _ => {}
+    }
+    if tls.dangerous_disable_verification && tls.ca_file.is_some() {
+        return Err(SyslogConfigError::new(
+            "tls.ca_file",
+            "has no effect while tls.dangerous_disable_verification is true; remove one of them",
+        ));
+    }
+    if let Some(name) = &tls.server_name {
+        check_host("tls.server_name", name)?;
+    }
+    Ok(())
+}
+
+/// A syslog configuration that cannot work: which key, and why.
+///
+/// ```
+/// use siem_ship::sink::syslog::SyslogConfig;
+/// let err = SyslogConfig::udp("").validate().unwrap_err();
+/// assert_eq!(err.key(), "host");
+/// assert_eq!(err.to_string(), "host: must not be empty");
+/// ```
+#[derive(Debug)]
+pub struct SyslogConfigError {
+    key: String,
+    reason: String,
+}
+
+impl SyslogConfigError {
+    pub(super) fn new(key: impl Into<String>, reason: impl Into<String>) -> SyslogConfigError {
+        SyslogConfigError {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The configuration key at fault, relative to the syslog destination (`tls.ca_file`).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Why the value is refused.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for SyslogConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.reason)
+    }
+}
+
+impl Error for SyslogConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_of(config: SyslogConfig) -> String {
+        config.validate().unwrap_err().key().to_string()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        for config in [
+            SyslogConfig::udp("127.0.0.1"),
+            SyslogConfig::tcp("::1"),
+            SyslogConfig::tls("collector.example.com"),
+        ] {
+            config.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn each_mistake_names_its_key() {
+        assert_eq!(key_of(SyslogConfig::tcp(" ")), "host");
+        assert_eq!(key_of(SyslogConfig::tcp("a b")), "host");
+        assert_eq!(key_of(SyslogConfig::tcp("[::1]:514")), "host");
+        assert_eq!(key_of(SyslogConfig::tcp("h").with_port(0)), "port");
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").with_backup("", None)),
+            "backup[0].host"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::udp("h").with_backup("b", None)),
+            "backup"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::udp("h").with_framing(Framing::Lf)),
+            "framing"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tls("h").with_framing(Framing::Lf)),
+            "framing"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::udp("h").with_max_datagram_size(100)),
+            "max_datagram_size"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::udp("h").with_max_datagram_size(70_000)),
+            "max_datagram_size"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").with_write_buffer_size(10)),
+            "write_buffer_size"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").with_connect_timeout(Duration::ZERO)),
+            "connect_timeout"
+        );
+        assert_eq!(
+            key_of(
+                SyslogConfig::tcp("h").with_backoff(Duration::from_secs(2), Duration::from_secs(1))
+            ),
+            "backoff.max"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").with_ca_file("/ca.pem")),
+            "tls"
+        );
+        let mut only_cert = SyslogConfig::tls("h");
+        only_cert.tls.as_mut().unwrap().client_cert = Some("/c.pem".into());
+        assert_eq!(key_of(only_cert), "tls.client_key");
+        assert_eq!(
+            key_of(
+                SyslogConfig::tls("h")
+                    .with_ca_file("/ca.pem")
+                    .with_dangerous_disable_verification()
+            ),
+            "tls.ca_file"
+        );
+    }
+}

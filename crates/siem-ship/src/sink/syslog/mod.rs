@@ -1,0 +1,205 @@
+//! Syslog delivery over UDP (RFC 5426), TCP (RFC 6587) and TLS (RFC 5425).
+//!
+//! The sink receives records already encoded (RFC 5424, CEF, LEEF… one per event) and adds
+//! what the transport needs: octet counting (`LEN SP MSG`, the default, and the only framing
+//! RFC 5425 allows) or a trailing LF on streams; one datagram per message, truncated to
+//! `max_datagram_size` with respect for the format, on UDP.
+//!
+//! Streams connect lazily (on the first batch), fail over to backup hosts in order, move back
+//! to the primary after `failback_after`, and reconnect with exponential backoff and jitter.
+//! Before each batch the connection is checked for a collector that has gone; a write error
+//! during a batch sends the whole batch again on a new connection. Plain syslog has no
+//! acknowledgement, so what was written into the socket buffers just before a collector died
+//! can still be lost: see the `stream` module's notes for the exact window.
+//!
+//! The sink never logs through `tracing` (that would feed its own events back into the
+//! pipeline). The one warning it has, for `tls.dangerous_disable_verification`, is printed to
+//! standard error with a `tracing-siem:` prefix when the sink is created, and is also kept in
+//! [`SyslogSink::warnings`] for the caller to report its own way.
+//!
+//! ```
+//! use std::io::Read;
+//! use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
+//! use siem_ship::{Batch, Sink};
+//!
+//! let collector = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! let port = collector.local_addr()?.port();
+//! let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(port))?;
+//!
+//! let mut batch = Batch::default();
+//! batch.push(b"<34>1 2026-01-02T03:04:05Z host app - - - one");
+//! batch.push(b"<34>1 2026-01-02T03:04:05Z host app - - - two\nlines");
+//! sink.send(&batch)?;
+//! sink.close()?;
+//!
+//! let mut received = String::new();
+//! collector.accept()?.0.read_to_string(&mut received)?;
+//! assert_eq!(
+//!     received,
+//!     "45 <34>1 2026-01-02T03:04:05Z host app - - - one\
+//!      51 <34>1 2026-01-02T03:04:05Z host app - - - two\nlines"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod backoff;
+mod config;
+mod framing;
+mod stream;
+#[cfg(feature = "tls")]
+mod tls;
+mod truncate;
+mod udp;
+
+use std::fmt;
+use std::net::SocketAddr;
+
+pub use config::{
+    BackoffConfig, BackupHost, Framing, SyslogConfig, SyslogConfigError, TlsConfig, Transport,
+};
+
+use crate::{Batch, Sink, SinkError};
+use stream::StreamSender;
+use udp::UdpSender;
+
+enum Sender {
+    Udp(UdpSender),
+    Stream(StreamSender),
+}
+
+/// Delivers encoded records to a syslog collector over UDP, TCP or TLS.
+///
+/// Created from a [`SyslogConfig`]; nothing touches the network until the first batch.
+///
+/// ```
+/// use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
+/// use siem_ship::{Batch, Sink};
+///
+/// let collector = std::net::UdpSocket::bind("127.0.0.1:0")?;
+/// let port = collector.local_addr()?.port();
+/// let mut sink = SyslogSink::new(SyslogConfig::udp("127.0.0.1").with_port(port))?;
+/// assert_eq!(sink.kind(), "syslog-udp");
+///
+/// let mut batch = Batch::default();
+/// batch.push(b"<34>1 - host app - - - hello");
+/// sink.send(&batch)?;
+///
+/// let mut datagram = [0u8; 2048];
+/// let n = collector.recv(&mut datagram)?;
+/// assert_eq!(&datagram[..n], b"<34>1 - host app - - - hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SyslogSink {
+    kind: &'static str,
+    destination: String,
+    sender: Sender,
+    warnings: Vec<String>,
+}
+
+impl SyslogSink {
+    /// Validates the configuration, loads TLS files (CA, client certificate and key), and
+    /// returns a sink that connects on its first batch. Every error names the key at fault.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
+    /// let err = SyslogSink::new(SyslogConfig::tls("siem.example.com").with_ca_file("/nonexistent.pem"))
+    ///     .unwrap_err();
+    /// assert_eq!(err.key(), "tls.ca_file");
+    /// assert!(err.to_string().contains("/nonexistent.pem"));
+    /// ```
+    pub fn new(config: SyslogConfig) -> Result<SyslogSink, SyslogConfigError> {
+        config.validate()?;
+        let mut warnings = Vec::new();
+        let (kind, sender) = match config.transport {
+            Transport::Udp => ("syslog-udp", Sender::Udp(UdpSender::new(&config))),
+            Transport::Tcp => (
+                "syslog-tcp",
+                Sender::Stream(StreamSender::new(&config, "syslog-tcp", None)?),
+            ),
+            Transport::Tls => {
+                #[cfg(feature = "tls")]
+                {
+                    let settings = config.tls.clone().unwrap_or_default();
+                    let client = tls::client_config(&settings, &mut warnings)?;
+                    (
+                        "syslog-tls",
+                        Sender::Stream(StreamSender::new(&config, "syslog-tls", Some(client))?),
+                    )
+                }
+                #[cfg(not(feature = "tls"))]
+                return Err(SyslogConfigError::new(
+                    "transport",
+                    "tls needs the `tls` feature of siem-ship, which this build leaves out",
+                ));
+            }
+        };
+        for warning in &warnings {
+            eprintln!("tracing-siem: warning: {warning}");
+        }
+        Ok(SyslogSink {
+            kind,
+            destination: format!("{}:{}", config.host, config.effective_port()),
+            sender,
+            warnings,
+        })
+    }
+
+    /// Warnings about the configuration, already printed to standard error at creation.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
+    /// let sink = SyslogSink::new(SyslogConfig::tls("10.0.0.1").with_dangerous_disable_verification())?;
+    /// assert!(sink.warnings()[0].contains("NOT verified"));
+    /// # Ok::<(), siem_ship::sink::syslog::SyslogConfigError>(())
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The address of the collector currently connected (streams) or sent to (UDP); `None`
+    /// before the first batch and after a failure.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
+    /// let sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1"))?;
+    /// assert_eq!(sink.peer(), None, "connections are opened lazily");
+    /// # Ok::<(), siem_ship::sink::syslog::SyslogConfigError>(())
+    /// ```
+    pub fn peer(&self) -> Option<SocketAddr> {
+        match &self.sender {
+            Sender::Udp(udp) => udp.peer(),
+            Sender::Stream(stream) => stream.peer(),
+        }
+    }
+}
+
+impl fmt::Debug for SyslogSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The TLS configuration (which holds the client key) is deliberately left out.
+        f.debug_struct("SyslogSink")
+            .field("kind", &self.kind)
+            .field("destination", &self.destination)
+            .field("peer", &self.peer())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sink for SyslogSink {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        match &mut self.sender {
+            Sender::Udp(udp) => udp.send(batch),
+            Sender::Stream(stream) => stream.send(batch),
+        }
+    }
+
+    fn close(&mut self) -> Result<(), SinkError> {
+        if let Sender::Stream(stream) = &mut self.sender {
+            stream.close();
+        }
+        Ok(())
+    }
+}

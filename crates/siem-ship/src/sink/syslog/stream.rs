@@ -1,0 +1,326 @@
+//! Syslog over a stream, TCP (RFC 6587) or TLS (RFC 5425): a lazy connection, failover to
+//! backup hosts and back to the primary, detection of a collector that has gone, and resending
+//! the batch that a broken connection interrupted.
+//!
+//! What can still be lost: plain syslog has no acknowledgement, so a write that succeeded only
+//! means the bytes reached this host's socket buffer. If the collector dies after that without
+//! reading them, the kernel discards them and nobody can tell which records they were. Before
+//! each batch the connection is checked without blocking (end of stream, reset, TLS
+//! `close_notify`), so a collector that closed or restarted between two batches is noticed
+//! and the next batch goes to a new connection; a write error during a batch makes the whole
+//! batch go again on a new connection (so the collector may see part of it twice: every event
+//! carries an id for de-duplication). The remaining window is what sat unread in the socket
+//! buffers when the collector died: at most the send buffer plus the collector's receive buffer.
+
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+#[cfg(feature = "tls")]
+use std::sync::Arc;
+
+use super::backoff::Backoff;
+use super::config::{Framing, SyslogConfig, SyslogConfigError};
+use super::framing::write_framed;
+#[cfg(feature = "tls")]
+use super::tls::{self, TlsLink};
+use crate::{Batch, SinkError};
+
+/// One collector address, as configured.
+struct Endpoint {
+    host: String,
+    port: u16,
+    /// The name its TLS certificate must carry (TLS only).
+    #[cfg(feature = "tls")]
+    server_name: Option<rustls::pki_types::ServerName<'static>>,
+}
+
+/// The TLS settings shared by every endpoint.
+#[cfg(feature = "tls")]
+pub(super) type TlsSettings = Option<Arc<rustls::ClientConfig>>;
+#[cfg(not(feature = "tls"))]
+pub(super) type TlsSettings = Option<std::convert::Infallible>;
+
+enum Link {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsLink>),
+}
+
+impl Link {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Link::Plain(sock) => io::Write::write_all(sock, bytes),
+            #[cfg(feature = "tls")]
+            Link::Tls(tls) => tls.write_all(bytes),
+        }
+    }
+
+    /// Says, without blocking, why the connection can no longer carry messages, if it cannot.
+    fn check_alive(&mut self) -> Result<(), String> {
+        match self {
+            Link::Plain(sock) => plain_check_alive(sock),
+            #[cfg(feature = "tls")]
+            Link::Tls(tls) => tls.check_alive(),
+        }
+    }
+
+    fn close(self) {
+        match self {
+            Link::Plain(sock) => {
+                let _ = sock.shutdown(Shutdown::Write);
+            }
+            #[cfg(feature = "tls")]
+            Link::Tls(tls) => tls.close(),
+        }
+    }
+}
+
+fn plain_check_alive(sock: &mut TcpStream) -> Result<(), String> {
+    sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let mut scratch = [0u8; 512];
+    let verdict = loop {
+        match sock.read(&mut scratch) {
+            Ok(0) => break Err("the collector closed the connection".to_string()),
+            // A syslog collector has nothing to say; discard anything it sends.
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e.to_string()),
+        }
+    };
+    sock.set_nonblocking(false).map_err(|e| e.to_string())?;
+    verdict
+}
+
+struct Connection {
+    link: Link,
+    endpoint: usize,
+    peer: SocketAddr,
+    since: Instant,
+}
+
+pub(super) struct StreamSender {
+    kind: &'static str,
+    endpoints: Vec<Endpoint>,
+    framing: Framing,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    tls: TlsSettings,
+    connect_timeout: Duration,
+    write_timeout: Duration,
+    failback_after: Duration,
+    backoff: Backoff,
+    buffer: Vec<u8>,
+    buffer_limit: usize,
+    current: Option<Connection>,
+    last_error: Option<String>,
+}
+
+impl StreamSender {
+    pub(super) fn new(
+        config: &SyslogConfig,
+        kind: &'static str,
+        tls: TlsSettings,
+    ) -> Result<StreamSender, SyslogConfigError> {
+        let port = config.effective_port();
+        let mut endpoints = vec![Endpoint {
+            host: config.host.clone(),
+            port,
+            #[cfg(feature = "tls")]
+            server_name: None,
+        }];
+        for backup in &config.backup {
+            endpoints.push(Endpoint {
+                host: backup.host.clone(),
+                port: backup.port.unwrap_or(port),
+                #[cfg(feature = "tls")]
+                server_name: None,
+            });
+        }
+        #[cfg(feature = "tls")]
+        if tls.is_some() {
+            let primary_name = config.tls.as_ref().and_then(|t| t.server_name.as_deref());
+            let (key, name) = match primary_name {
+                Some(name) => ("tls.server_name", name),
+                None => ("host", config.host.as_str()),
+            };
+            endpoints[0].server_name = Some(tls::server_name(key, name)?);
+            for (i, backup) in config.backup.iter().enumerate() {
+                let (key, name) = match &backup.server_name {
+                    Some(name) => (format!("backup[{i}].server_name"), name),
+                    None => (format!("backup[{i}].host"), &backup.host),
+                };
+                endpoints[i + 1].server_name = Some(tls::server_name(&key, name)?);
+            }
+        }
+        let buffer_limit = config.write_buffer_size as usize;
+        Ok(StreamSender {
+            kind,
+            endpoints,
+            framing: config.effective_framing(),
+            tls,
+            connect_timeout: config.connect_timeout,
+            write_timeout: config.write_timeout,
+            failback_after: config.failback_after,
+            backoff: Backoff::new(&config.backoff),
+            buffer: Vec::with_capacity(buffer_limit),
+            buffer_limit,
+            current: None,
+            last_error: None,
+        })
+    }
+
+    /// The collector currently connected, if any.
+    pub(super) fn peer(&self) -> Option<SocketAddr> {
+        self.current.as_ref().map(|c| c.peer)
+    }
+
+    pub(super) fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.fail_back_when_due();
+        if let Some(conn) = &mut self.current {
+            if let Err(why) = conn.link.check_alive() {
+                let peer = conn.peer;
+                self.current = None;
+                self.last_error = Some(format!("{peer}: {why}"));
+            }
+        }
+        let mut resending = false;
+        loop {
+            if self.current.is_none() {
+                self.connect()?;
+            }
+            let StreamSender {
+                current,
+                buffer,
+                framing,
+                buffer_limit,
+                ..
+            } = self;
+            let conn = current.as_mut().expect("connected above");
+            let written = write_framed(*framing, batch.records(), *buffer_limit, buffer, |chunk| {
+                conn.link.write_all(chunk)
+            });
+            let Err(e) = written else {
+                return Ok(());
+            };
+            let why = format!("writing to {} failed: {e}", conn.peer);
+            self.current = None;
+            self.last_error = Some(why.clone());
+            if resending {
+                return Err(SinkError::retryable(format!(
+                    "{}: {why}; the batch will be sent again",
+                    self.kind
+                )));
+            }
+            // The connection broke under this batch: open a new one at once and send the whole
+            // batch again, so nothing handed over after the failure is lost.
+            resending = true;
+        }
+    }
+
+    /// Tries every endpoint in order, unless the backoff says it is too early.
+    fn connect(&mut self) -> Result<(), SinkError> {
+        if let Err(wait) = self.backoff.check(Instant::now()) {
+            return Err(SinkError::retryable(format!(
+                "{}: not connected ({}); next connection attempt in {wait:?}",
+                self.kind,
+                self.last_error.as_deref().unwrap_or("no attempt yet"),
+            )));
+        }
+        let mut errors = Vec::new();
+        for index in 0..self.endpoints.len() {
+            match self.open(index) {
+                Ok(conn) => {
+                    self.current = Some(conn);
+                    self.backoff.succeeded();
+                    return Ok(());
+                }
+                Err(why) => {
+                    let e = &self.endpoints[index];
+                    errors.push(format!("{}:{}: {why}", e.host, e.port));
+                }
+            }
+        }
+        let wait = self.backoff.failed(Instant::now());
+        let why = errors.join("; ");
+        self.last_error = Some(why.clone());
+        Err(SinkError::retryable(format!(
+            "{}: cannot connect to {why}; next attempt in {wait:?}",
+            self.kind
+        )))
+    }
+
+    fn open(&self, index: usize) -> Result<Connection, String> {
+        let endpoint = &self.endpoints[index];
+        let addrs = (endpoint.host.as_str(), endpoint.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve the host name: {e}"))?;
+        let mut last = "the host name resolves to no address".to_string();
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, self.connect_timeout) {
+                Ok(sock) => {
+                    let link = self
+                        .set_up(index, sock)
+                        .map_err(|e| format!("{addr}: {e}"))?;
+                    return Ok(Connection {
+                        link,
+                        endpoint: index,
+                        peer: addr,
+                        since: Instant::now(),
+                    });
+                }
+                Err(e) => last = format!("{addr}: {e}"),
+            }
+        }
+        Err(last)
+    }
+
+    #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
+    fn set_up(&self, index: usize, sock: TcpStream) -> Result<Link, String> {
+        let io = |e: io::Error| e.to_string();
+        // Writes are already coalesced; Nagle's delay would only hold back a batch's tail.
+        sock.set_nodelay(true).map_err(io)?;
+        sock.set_write_timeout(Some(self.write_timeout))
+            .map_err(io)?;
+        #[cfg(feature = "tls")]
+        if let Some(config) = &self.tls {
+            let name = self.endpoints[index]
+                .server_name
+                .as_ref()
+                .expect("TLS endpoints have a server name");
+            let link = TlsLink::handshake(config, name, sock, self.connect_timeout)?;
+            link.socket()
+                .set_write_timeout(Some(self.write_timeout))
+                .map_err(io)?;
+            return Ok(Link::Tls(Box::new(link)));
+        }
+        Ok(Link::Plain(sock))
+    }
+
+    /// On a backup for long enough: try the primary, and move back to it if it answers.
+    fn fail_back_when_due(&mut self) {
+        let Some(conn) = &mut self.current else {
+            return;
+        };
+        if conn.endpoint == 0 || conn.since.elapsed() < self.failback_after {
+            return;
+        }
+        // Whatever happens, wait another `failback_after` before the next try.
+        conn.since = Instant::now();
+        if let Ok(primary) = self.open(0) {
+            if let Some(old) = self.current.replace(primary) {
+                old.link.close();
+            }
+        }
+    }
+
+    /// Closes the connection cleanly (TLS `close_notify`, then TCP FIN).
+    pub(super) fn close(&mut self) {
+        if let Some(conn) = self.current.take() {
+            conn.link.close();
+        }
+    }
+}
