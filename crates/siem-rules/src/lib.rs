@@ -1,1 +1,80 @@
+//! The alerting and correlation engine of `tracing-siem`.
+//!
+//! The pipeline thread feeds every [`SecurityEvent`](siem_event::SecurityEvent) to an
+//! [`Engine`], which evaluates, off the application's threads:
+//!
+//! * **threshold rules**: an event-type glob and field conditions, N events in a sliding
+//!   window per group (`group_by`), an [`AlertLevel`], a cooldown or ElastAlert-style
+//!   exponential re-alert, seed 000's escalation multiplier; alerts carry the number of
+//!   events suppressed while silenced. Seed 000's eight thresholds are on by default
+//!   ([`RulesConfig::defaults`]);
+//! * **the rule language** ([`Condition`]): seed 003's
+//!   `event_type == 'auth.failure' AND count > 5 in 5m` and seed 004's
+//!   `event_type=authentication AND result=failure`, with errors that give the column;
+//! * **correlation**: seed 000's tenant, distributed and escalating attack patterns with their
+//!   correlation-id formats, stamped on the events, with a bounded lookup
+//!   ([`Engine::correlated_events`]);
+//! * **Sigma** detection and correlation rules (through `rsigma-eval`) from the rules directory;
+//!   the field mapping is documented on [`sigma_field_mapping`];
+//! * **delivery**: [`Alert::to_event`] gives the `alert.*` security event to ship, and
+//!   callbacks registered on the engine run isolated on their own threads
+//!   ([`AlertDispatcher`]); `ESCALATE` and `CRITICAL` alerts carry NIS2 deadlines
+//!   ([`Nis2Timing`]).
+//!
+//! State is bounded (`max_groups`, with evictions counted) and observable ([`EngineMetrics`]).
+//!
+//! ```
+//! use siem_event::{EventType, SecurityEvent};
+//! use siem_rules::{Engine, RulesConfig};
+//!
+//! let mut engine = Engine::new(&RulesConfig::default()).unwrap();
+//! let mut event = SecurityEvent::new(EventType::parse("constitutional_hash_mismatch"), "hash mismatch");
+//! let alerts = engine.process(&mut event);
+//! assert_eq!(alerts[0].rule.as_ref(), "constitutional_hash_mismatch");
+//! assert!(alerts[0].context.nis2.is_some(), "CRITICAL alerts carry NIS2 deadlines");
+//! ```
 
+mod alert;
+mod clock;
+mod config;
+mod correlation;
+mod defaults;
+mod dispatch;
+pub mod duration;
+mod engine;
+mod error;
+mod expr;
+mod glob;
+mod language;
+mod level;
+mod loader;
+mod metrics;
+mod nis2;
+mod realert;
+mod sigma;
+mod sigma_fields;
+mod store;
+mod threshold;
+
+pub use alert::{Alert, AlertContext, AlertKind, Origin};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{AlertRuleConfig, CorrelationSettings, RealertConfig, RulesConfig, ScalarValue};
+pub use dispatch::{AlertDispatcher, AsyncCallback, SyncCallback};
+pub use duration::parse_duration;
+pub use engine::Engine;
+pub use error::RulesError;
+pub use language::{Condition, ParseError};
+pub use level::{AlertLevel, ParseAlertLevelError};
+pub use metrics::{EngineMetrics, MetricsHandle};
+pub use nis2::Nis2Timing;
+pub use store::EventSummary;
+
+/// The field names Sigma rules can use on our events (documentation only; see the table).
+///
+/// ```
+/// // A Sigma rule on our events uses these names:
+/// let rule = "detection: {selection: {event_type: auth.failure, user.name: admin}, condition: selection}";
+/// assert!(rule.contains("user.name"));
+/// ```
+#[doc = include_str!("sigma_fields.md")]
+pub mod sigma_field_mapping {}

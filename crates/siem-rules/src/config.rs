@@ -1,0 +1,371 @@
+//! Configuration: what the `rules:` section of the YAML config holds, and how a rule entry in
+//! any of the three accepted forms becomes a threshold rule.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use siem_event::Severity;
+
+use crate::expr::{CmpOp, Comparison, Expr, Literal};
+use crate::realert::Silence;
+use crate::threshold::ThresholdSpec;
+use crate::{AlertLevel, Condition, RulesError};
+
+/// The rules engine's configuration.
+///
+/// ```
+/// use siem_rules::RulesConfig;
+/// let yaml = r#"
+/// defaults: true
+/// max_groups: 5000
+/// correlation: { window: 5m }
+/// alerts:
+///   #seed 003 form
+///   - name: Multiple Auth Failures
+///     condition: "event_type == 'auth.failure' AND count > 5 in 5m"
+///     severity: high
+///     action: notify_security_team
+///   #seed 004 form
+///   - name: Multiple failed logins
+///     condition: "event_type=authentication AND result=failure"
+///     threshold: 5
+///     window_seconds: 300
+///     severity: high
+///   #native form
+///   - name: brute_force_per_user
+///     event_type: "auth.*"
+///     where: { result: failure }
+///     threshold: 10
+///     window: 5m
+///     group_by: [user, source_ip]
+///     level: PAGE
+///     cooldown: 10m
+///     escalation_multiplier: 2
+/// "#;
+/// let config: RulesConfig = yaml_serde::from_str(yaml).unwrap();
+/// assert!(config.enabled);
+/// assert_eq!(config.alerts.len(), 3);
+/// assert_eq!(config.correlation.window.as_secs(), 300);
+/// siem_rules::Engine::new(&config).unwrap();
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// Evaluate rules at all (default true).
+    pub enabled: bool,
+    /// Seed 000's eight default thresholds (default true).
+    pub defaults: bool,
+    /// Alert rules, in any of the forms of [`AlertRuleConfig`].
+    pub alerts: Vec<AlertRuleConfig>,
+    /// A directory of rule files, read at start: `*.yml`/`*.yaml` files holding Sigma rules
+    /// (a `detection:` or `correlation:` section) or a list of alert rules (or a map with an
+    /// `alerts:` list). Files are read in name order; other files are ignored.
+    pub rules_dir: Option<PathBuf>,
+    /// Seed 000's attack-pattern correlation.
+    pub correlation: CorrelationSettings,
+    /// Groups tracked at most per rule (and per correlation pattern); beyond it the least
+    /// recently seen are evicted and counted in `groups_evicted` (default 10 000).
+    pub max_groups: usize,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            enabled: true,
+            defaults: true,
+            alerts: Vec::new(),
+            rules_dir: None,
+            correlation: CorrelationSettings::default(),
+            max_groups: 10_000,
+        }
+    }
+}
+
+/// Settings of seed 000's attack-pattern correlation.
+///
+/// ```
+/// let c: siem_rules::CorrelationSettings = serde_json::from_str(r#"{"window": "10m"}"#).unwrap();
+/// assert!(c.enabled);
+/// assert_eq!(c.window.as_secs(), 600);
+/// assert_eq!(c.min_events, 3);
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorrelationSettings {
+    /// Detect the patterns at all (default true).
+    pub enabled: bool,
+    /// The window (seed 000's `correlation_window_seconds`, default 300 s).
+    #[serde(
+        alias = "correlation_window_seconds",
+        alias = "window_seconds",
+        deserialize_with = "crate::duration::deserialize"
+    )]
+    pub window: Duration,
+    /// Events (or distinct agents, or rising steps) that make a pattern (default 3).
+    pub min_events: usize,
+    /// How many recent events the escalating pattern looks at (default 10).
+    pub history: usize,
+}
+
+impl Default for CorrelationSettings {
+    fn default() -> Self {
+        CorrelationSettings {
+            enabled: true,
+            window: Duration::from_secs(300),
+            min_events: 3,
+            history: 10,
+        }
+    }
+}
+
+/// A scalar in a `where:` map (YAML numbers and booleans are compared as their text).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ScalarValue {
+    /// Text.
+    Text(String),
+    /// An integer.
+    Integer(i64),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl std::fmt::Display for ScalarValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScalarValue::Text(s) => f.write_str(s),
+            ScalarValue::Integer(n) => write!(f, "{n}"),
+            ScalarValue::Number(n) => write!(f, "{n}"),
+            ScalarValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// ElastAlert-style exponential re-alert: silent for `base` after an alert, doubling while
+/// alerts keep coming within twice the wait, decaying when quiet, never more than `max`.
+///
+/// ```
+/// let r: siem_rules::RealertConfig = serde_json::from_str(r#"{"base": "10m", "max": "1h"}"#).unwrap();
+/// assert_eq!(r.max.as_secs(), 3600);
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealertConfig {
+    /// The first wait (ElastAlert `realert`).
+    #[serde(alias = "realert", deserialize_with = "crate::duration::deserialize")]
+    pub base: Duration,
+    /// The cap (ElastAlert `exponential_realert`).
+    #[serde(alias = "exponential_realert", deserialize_with = "crate::duration::deserialize")]
+    pub max: Duration,
+}
+
+/// One alert rule. Three forms are accepted, and may be mixed:
+///
+/// * seed 003: `{name, condition, severity, action}` where the condition may end in
+///   `AND count > 5 in 5m`;
+/// * seed 004: `{name, condition, threshold, window_seconds, severity}`;
+/// * seed 000 / native: `event_type` (a glob), `where` (field → value or glob), `threshold`
+///   (`count_threshold`), `window` (`time_window_seconds`), `group_by`, `level`
+///   (`alert_level`), `cooldown` (`cooldown_seconds`), `escalation_multiplier`, `realert`.
+///
+/// `threshold` is the minimum number of events (`>=`); without one a single matching event
+/// alerts. The window defaults to 60 s. The cooldown defaults to the window for counting rules
+/// and to none for single-event rules. `severity` (low/medium/high/critical) maps to a level
+/// (LOG/NOTIFY/PAGE/CRITICAL); `level` names one directly; the default is NOTIFY.
+///
+/// ```
+/// let r: siem_rules::AlertRuleConfig = serde_json::from_str(
+///     r#"{"name": "x", "event_type": "auth.failure", "count_threshold": 5, "time_window_seconds": 120}"#,
+/// ).unwrap();
+/// assert_eq!(r.threshold, Some(5));
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRuleConfig {
+    /// Unique name; shown in alerts.
+    pub name: String,
+    /// Rule-language condition (see [`Condition`]).
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// Event type, exact or glob (`auth.*`).
+    #[serde(default)]
+    pub event_type: Option<String>,
+    /// Field conditions, all of which must hold (values may be globs).
+    #[serde(default, rename = "where")]
+    pub where_fields: BTreeMap<String, ScalarValue>,
+    /// Minimum number of events in the window.
+    #[serde(default, alias = "count_threshold")]
+    pub threshold: Option<u64>,
+    /// The sliding window.
+    #[serde(
+        default,
+        alias = "window_seconds",
+        alias = "time_window_seconds",
+        deserialize_with = "crate::duration::deserialize_option"
+    )]
+    pub window: Option<Duration>,
+    /// Fields whose values split the count into groups (`user`, `source_ip`, `tenant_id` …).
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    /// Seed 003/004 severity.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// Alert level.
+    #[serde(default, alias = "alert_level")]
+    pub level: Option<AlertLevel>,
+    /// Silence after an alert.
+    #[serde(
+        default,
+        alias = "cooldown_seconds",
+        deserialize_with = "crate::duration::deserialize_option"
+    )]
+    pub cooldown: Option<Duration>,
+    /// Seed 000's escalation multiplier (> 1).
+    #[serde(default)]
+    pub escalation_multiplier: Option<f64>,
+    /// Exponential re-alert instead of a fixed cooldown.
+    #[serde(default)]
+    pub realert: Option<RealertConfig>,
+    /// Seed 003's action, passed to callbacks.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// Free text appended to the alert message.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Set false to keep a rule in the file but not load it.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+const MAX_NAME_CHARS: usize = 256;
+
+impl AlertRuleConfig {
+    /// Checks the rule and turns it into its runtime form.
+    pub(crate) fn compile(&self) -> Result<ThresholdSpec, RulesError> {
+        let name = self.name.as_str();
+        let invalid = |key: &'static str, reason: String| RulesError::Invalid {
+            rule: name.chars().take(MAX_NAME_CHARS).collect(),
+            key,
+            reason,
+        };
+        if name.trim().is_empty() {
+            return Err(invalid("name", "must not be empty".into()));
+        }
+        if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(invalid("name", format!("at most {MAX_NAME_CHARS} characters, no control characters")));
+        }
+        let mut when = Expr::True;
+        let mut count = None;
+        if let Some(text) = &self.condition {
+            let parsed = Condition::parse(text).map_err(|source| RulesError::Condition {
+                rule: name.to_owned(),
+                source,
+            })?;
+            when = parsed.expr;
+            count = parsed.count;
+        }
+        if let Some(ty) = &self.event_type {
+            if ty.trim().is_empty() {
+                return Err(invalid("event_type", "must not be empty".into()));
+            }
+            when = when.and(Expr::Cmp(Comparison {
+                field: "event_type".into(),
+                op: CmpOp::Eq,
+                values: vec![Literal::new(ty.clone())],
+            }));
+        }
+        for (field, value) in &self.where_fields {
+            when = when.and(Expr::Cmp(Comparison {
+                field: field.clone(),
+                op: CmpOp::Eq,
+                values: vec![Literal::new(value.to_string())],
+            }));
+        }
+        if matches!(when, Expr::True) {
+            return Err(invalid(
+                "condition",
+                "the rule would match every event: give a condition, an event_type or a where map".into(),
+            ));
+        }
+        let (min_count, window, group_by) = match count {
+            Some(c) => {
+                if self.threshold.is_some() {
+                    return Err(invalid("threshold", "given both here and in the condition's count clause".into()));
+                }
+                if self.window.is_some() {
+                    return Err(invalid("window", "given both here and in the condition's count clause".into()));
+                }
+                if !c.group_by.is_empty() && !self.group_by.is_empty() {
+                    return Err(invalid("group_by", "given both here and in the condition's `by` clause".into()));
+                }
+                let group_by = if c.group_by.is_empty() { self.group_by.clone() } else { c.group_by };
+                (c.min_count, c.window, group_by)
+            }
+            None => (
+                self.threshold.unwrap_or(1),
+                self.window.unwrap_or(DEFAULT_WINDOW),
+                self.group_by.clone(),
+            ),
+        };
+        if min_count == 0 {
+            return Err(invalid("threshold", "must be at least 1".into()));
+        }
+        if window.is_zero() {
+            return Err(invalid("window", "must be longer than zero".into()));
+        }
+        if group_by.iter().any(|f| f.trim().is_empty()) {
+            return Err(invalid("group_by", "field names must not be empty".into()));
+        }
+        let level = match (&self.level, &self.severity) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("severity", "give either `level` or `severity`, not both".into()))
+            }
+            (Some(l), None) => *l,
+            (None, Some(s)) => AlertLevel::from_severity(
+                s.parse::<Severity>().map_err(|e| invalid("severity", e.to_string()))?,
+            ),
+            (None, None) => AlertLevel::Notify,
+        };
+        let silence = match (&self.realert, self.cooldown) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("realert", "give either `cooldown` or `realert`, not both".into()))
+            }
+            (Some(r), None) => {
+                if r.base.is_zero() || r.max < r.base {
+                    return Err(invalid("realert", "needs 0 < base <= max".into()));
+                }
+                Silence::Exponential { base: r.base, cap: r.max }
+            }
+            (None, Some(c)) => Silence::Fixed(c),
+            (None, None) if min_count > 1 => Silence::Fixed(window),
+            (None, None) => Silence::Fixed(Duration::ZERO),
+        };
+        if let Some(m) = self.escalation_multiplier {
+            if !(m.is_finite() && m > 1.0 && m <= 1000.0) {
+                return Err(invalid("escalation_multiplier", format!("must be a number above 1 (got {m})")));
+            }
+        }
+        Ok(ThresholdSpec {
+            name: Arc::from(name),
+            when,
+            min_count,
+            window,
+            group_by,
+            level,
+            silence,
+            escalation_multiplier: self.escalation_multiplier,
+            action: self.action.as_deref().map(Arc::from),
+            description: self.description.clone(),
+        })
+    }
+}

@@ -1,0 +1,149 @@
+//! Sigma detection and correlation rules, evaluated by `rsigma-eval` (timescale/rsigma, MIT)
+//! on our events through the field mapping in `sigma_fields`.
+//!
+//! Windows run on each event's own time (whole seconds, as rsigma counts them). Correlation
+//! state is bounded by `max_groups` (rsigma's `max_state_entries`, with its own eviction).
+//! Detection rules that only feed a correlation (`generate: false`, the Sigma default) raise no
+//! alert of their own. Alert levels come from the rule's `level`: informational and low → LOG,
+//! medium → NOTIFY, high → PAGE, critical → CRITICAL; a rule without a level → NOTIFY.
+
+use std::sync::Arc;
+
+use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, ResultBody};
+use rsigma_parser::{Level, SigmaCollection};
+use siem_event::{SecurityEvent, Timestamp};
+
+use crate::sigma_fields::SigmaView;
+use crate::{Alert, AlertContext, AlertKind, AlertLevel, Nis2Timing, Origin};
+
+/// Loaded Sigma rules with their correlation state.
+pub(crate) struct SigmaRules {
+    engine: CorrelationEngine,
+    collection_rules: usize,
+}
+
+impl std::fmt::Debug for SigmaRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigmaRules")
+            .field("rules", &self.collection_rules)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses Sigma YAML (one or more documents); `origin` names the file in errors.
+pub(crate) fn parse(yaml: &str, origin: &str) -> Result<SigmaCollection, String> {
+    let collection = rsigma_parser::parse_sigma_yaml(yaml).map_err(|e| format!("{origin}: {e}"))?;
+    if !collection.errors.is_empty() {
+        return Err(format!("{origin}: {}", collection.errors.join("; ")));
+    }
+    Ok(collection)
+}
+
+/// True when a YAML text looks like Sigma (has a `detection:` or `correlation:` section).
+pub(crate) fn looks_like_sigma(yaml: &str) -> bool {
+    yaml.lines()
+        .any(|l| l.starts_with("detection:") || l.starts_with("correlation:"))
+}
+
+impl SigmaRules {
+    pub(crate) fn new(collection: &SigmaCollection, max_groups: usize) -> Result<SigmaRules, String> {
+        let config = CorrelationConfig {
+            max_state_entries: max_groups.max(1),
+            max_group_entries: Some(100_000),
+            emit_detections: false,
+            ..CorrelationConfig::default()
+        };
+        let mut engine = CorrelationEngine::new(config);
+        engine.add_collection(collection).map_err(|e| e.to_string())?;
+        Ok(SigmaRules {
+            engine,
+            collection_rules: collection.rules.len() + collection.correlations.len(),
+        })
+    }
+
+    pub(crate) fn rule_count(&self) -> usize {
+        self.collection_rules
+    }
+
+    pub(crate) fn groups_tracked(&self) -> usize {
+        self.engine.state_count()
+    }
+
+    pub(crate) fn process(&mut self, event: &SecurityEvent, now: Timestamp) -> Vec<Alert> {
+        let view = SigmaView(event);
+        let results = self
+            .engine
+            .process_event_at(&view, event.timestamp.unix_secs().max(0));
+        results
+            .into_iter()
+            .map(|r| to_alert(r, event, now))
+            .collect()
+    }
+}
+
+fn level_of(level: Option<Level>) -> AlertLevel {
+    match level {
+        Some(Level::Informational | Level::Low) => AlertLevel::Log,
+        Some(Level::Medium) | None => AlertLevel::Notify,
+        Some(Level::High) => AlertLevel::Page,
+        Some(Level::Critical) => AlertLevel::Critical,
+    }
+}
+
+fn to_alert(result: EvaluationResult, event: &SecurityEvent, now: Timestamp) -> Alert {
+    let header = result.header;
+    let level = level_of(header.level);
+    let title: Arc<str> = Arc::from(header.rule_title.as_str());
+    let mut context = AlertContext {
+        correlation_id: event.correlation_id.clone(),
+        triggered_at: Some(event.timestamp),
+        detected_at: Some(now),
+        triggering_event: Some(event.id),
+        related_events: vec![event.id],
+        tenant_id: event.tenant_id.clone(),
+        nis2: level.is_incident().then(|| Nis2Timing::from_detection(now)),
+        sigma_id: header.rule_id.clone(),
+        tags: header.tags.clone(),
+        count: 1,
+        threshold: 1,
+        ..AlertContext::default()
+    };
+    let (kind, message) = match result.body {
+        ResultBody::Detection(d) => (
+            AlertKind::Sigma,
+            format!(
+                "Sigma rule {:?} matched ({})",
+                header.rule_title,
+                d.matched_selections.join(", ")
+            ),
+        ),
+        ResultBody::Correlation(c) => {
+            let fields: Vec<(String, String)> = c.group_key.clone();
+            context.group = crate::alert::render_group(&fields);
+            context.count = if c.aggregated_value.is_finite() && c.aggregated_value > 0.0 {
+                c.aggregated_value as u64
+            } else {
+                0
+            };
+            context.window = std::time::Duration::from_secs(c.timespan_secs);
+            if let Some((_, t)) = fields.iter().find(|(f, _)| f == "tenant_id") {
+                context.tenant_id = Some(t.clone());
+            }
+            context.group_fields = fields;
+            (
+                AlertKind::SigmaCorrelation,
+                format!(
+                    "Sigma correlation {:?} ({}) fired: value {} within {}s for {}",
+                    header.rule_title,
+                    c.correlation_type.as_str(),
+                    c.aggregated_value,
+                    c.timespan_secs,
+                    context.group
+                ),
+            )
+        }
+    };
+    let mut alert = Alert::new(title, kind, level, message, context);
+    alert.origin = Some(Origin::of(event));
+    alert
+}

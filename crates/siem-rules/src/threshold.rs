@@ -1,0 +1,231 @@
+//! Threshold rules: N matching events of a group inside a sliding window (on event time) raise
+//! an alert at a level, then the group is silenced (cooldown or exponential re-alert). Seed 000's
+//! escalation multiplier raises the level while the group is silenced and its count keeps
+//! growing: at `threshold × M` one step, at `threshold × M²` two steps, up to CRITICAL.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use siem_event::{EventId, SecurityEvent};
+
+use crate::alert::render_group;
+use crate::expr::Expr;
+use crate::realert::{Silence, SilenceState};
+use crate::{Alert, AlertContext, AlertKind, AlertLevel, Nis2Timing, Origin};
+
+/// Entries kept per group at most: beyond it the oldest are dropped and the count saturates.
+const MAX_EVENTS_PER_GROUP: u64 = 100_000;
+/// Event ids kept per group for the alert's `related_events`.
+const RELATED_PER_GROUP: usize = 10;
+
+/// A compiled threshold rule (config parsing lives in `config`).
+#[derive(Debug, Clone)]
+pub(crate) struct ThresholdSpec {
+    pub(crate) name: Arc<str>,
+    pub(crate) when: Expr,
+    pub(crate) min_count: u64,
+    pub(crate) window: Duration,
+    pub(crate) group_by: Vec<String>,
+    pub(crate) level: AlertLevel,
+    pub(crate) silence: Silence,
+    /// Seed 000's escalation multiplier (> 1), if any.
+    pub(crate) escalation_multiplier: Option<f64>,
+    pub(crate) action: Option<Arc<str>>,
+    pub(crate) description: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct GroupState {
+    /// Event times (ns) inside the window, oldest first.
+    times: VecDeque<i64>,
+    related: VecDeque<EventId>,
+    last_seen: i64,
+    silence: SilenceState,
+    suppressed: u64,
+    step: u32,
+}
+
+/// A threshold rule with its per-group state.
+#[derive(Debug)]
+pub(crate) struct ThresholdRule {
+    pub(crate) spec: ThresholdSpec,
+    groups: HashMap<String, GroupState>,
+    max_groups: usize,
+    max_events: usize,
+    window_nanos: i64,
+}
+
+/// What one event did to a rule's state that the engine counts.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StateChange {
+    pub(crate) evicted: u64,
+}
+
+impl ThresholdRule {
+    pub(crate) fn new(spec: ThresholdSpec, max_groups: usize) -> ThresholdRule {
+        let top = match spec.escalation_multiplier {
+            Some(m) => {
+                let steps = AlertLevel::Critical.value().saturating_sub(spec.level.value());
+                (spec.min_count as f64 * m.powi(i32::from(steps))).ceil() as u64
+            }
+            None => spec.min_count,
+        };
+        ThresholdRule {
+            window_nanos: i64::try_from(spec.window.as_nanos()).unwrap_or(i64::MAX).max(1),
+            max_events: top.clamp(1, MAX_EVENTS_PER_GROUP) as usize,
+            spec,
+            groups: HashMap::new(),
+            max_groups: max_groups.max(1),
+        }
+    }
+
+    pub(crate) fn groups_tracked(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Feeds one event; `now` is the clock time (ns) for silences and detection time.
+    pub(crate) fn process(
+        &mut self,
+        event: &SecurityEvent,
+        now: i64,
+        change: &mut StateChange,
+    ) -> Option<Alert> {
+        if !self.spec.when.matches(event) {
+            return None;
+        }
+        let t = event.timestamp.unix_nanos();
+        let group_fields: Vec<(String, String)> = self
+            .spec
+            .group_by
+            .iter()
+            .map(|f| {
+                let v = event.field_text(f).map_or_else(|| "_missing".to_owned(), |v| v.into_owned());
+                (f.clone(), v)
+            })
+            .collect();
+        let key = render_group(&group_fields);
+        if !self.groups.contains_key(&key) && self.groups.len() >= self.max_groups {
+            change.evicted += self.make_room(t, now);
+        }
+        let window = self.window_nanos;
+        let state = self.groups.entry(key).or_default();
+        state.last_seen = state.last_seen.max(t);
+        let horizon = t.saturating_sub(window);
+        while state.times.front().is_some_and(|&old| old <= horizon) {
+            state.times.pop_front();
+        }
+        state.times.push_back(t);
+        if state.times.len() > self.max_events {
+            state.times.pop_front();
+        }
+        state.related.push_back(event.id);
+        if state.related.len() > RELATED_PER_GROUP {
+            state.related.pop_front();
+        }
+        let count = state.times.len() as u64;
+        let spec = &self.spec;
+        if count < spec.min_count {
+            // The attack has subsided: the next alert starts from the rule's own level.
+            state.step = 0;
+            return None;
+        }
+        let (fire, step) = if !state.silence.is_silenced(now) {
+            (true, state.step)
+        } else {
+            match spec.escalation_multiplier {
+                Some(m) if spec.level.raised(state.step + 1) > spec.level.raised(state.step) => {
+                    let next = state.step + 1;
+                    let needed = (spec.min_count as f64 * m.powi(next as i32)).ceil() as u64;
+                    (count >= needed, next)
+                }
+                _ => (false, state.step),
+            }
+        };
+        if !fire {
+            state.suppressed += 1;
+            return None;
+        }
+        state.step = step;
+        let suppressed = std::mem::take(&mut state.suppressed);
+        state.silence.alerted(now, spec.silence);
+        let level = spec.level.raised(step);
+        let detected_at = siem_event::Timestamp::from_unix_nanos(now);
+        let group = render_group(&group_fields);
+        let tenant_id = group_fields
+            .iter()
+            .find(|(f, _)| f == "tenant_id")
+            .map(|(_, v)| v.clone());
+        let mut message = format!(
+            "{}: {count} matching events in {} reached the threshold of {}",
+            spec.name,
+            humantime::format_duration(spec.window),
+            spec.min_count
+        );
+        if !group.is_empty() {
+            message.push_str(&format!(" for {group}"));
+        }
+        if step > 0 {
+            message.push_str(&format!(" (escalated {step} step(s) to {level})"));
+        }
+        if suppressed > 0 {
+            message.push_str(&format!("; {suppressed} suppressed during cooldown"));
+        }
+        if let Some(d) = &spec.description {
+            message.push_str(" - ");
+            message.push_str(d);
+        }
+        let context = AlertContext {
+            group,
+            count,
+            threshold: spec.min_count,
+            suppressed,
+            window: spec.window,
+            escalation_step: step,
+            correlation_id: event.correlation_id.clone(),
+            triggered_at: Some(event.timestamp),
+            detected_at: Some(detected_at),
+            triggering_event: Some(event.id),
+            related_events: state.related.iter().copied().collect(),
+            tenant_id,
+            group_fields,
+            nis2: level.is_incident().then(|| Nis2Timing::from_detection(detected_at)),
+            sigma_id: None,
+            tags: Vec::new(),
+        };
+        let mut alert = Alert::new(spec.name.clone(), AlertKind::Threshold, level, message, context);
+        alert.action = spec.action.clone();
+        alert.origin = Some(Origin::of(event));
+        Some(alert)
+    }
+
+    /// Frees room for a new group: first groups whose window has emptied and that are not
+    /// silenced (not counted as evictions), then the least recently seen groups until at most
+    /// 7/8 of the cap remain (counted as evictions). Batching the work keeps
+    /// it amortised O(1) per event under a flood of distinct groups.
+    fn make_room(&mut self, t: i64, now: i64) -> u64 {
+        let horizon = t.saturating_sub(self.window_nanos);
+        self.groups
+            .retain(|_, g| g.last_seen > horizon || g.silence.is_silenced(now));
+        let target = self.max_groups.saturating_sub(self.max_groups / 8 + 1);
+        if self.groups.len() <= target {
+            return 0;
+        }
+        let excess = self.groups.len() - target;
+        let mut seen: Vec<i64> = self.groups.values().map(|g| g.last_seen).collect();
+        let (_, cut, _) = seen.select_nth_unstable(excess - 1);
+        let cut = *cut;
+        let mut evicted = 0u64;
+        let mut budget = excess;
+        self.groups.retain(|_, g| {
+            if budget > 0 && g.last_seen <= cut {
+                budget -= 1;
+                evicted += 1;
+                false
+            } else {
+                true
+            }
+        });
+        evicted
+    }
+}
