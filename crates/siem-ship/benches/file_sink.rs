@@ -12,6 +12,10 @@
 //!   `BufWriter<File>` (8 KiB buffer), then `flush` at the end of the batch, so that both sides
 //!   have handed every byte to the kernel when an iteration ends.
 //!
+//! - `file_sink/gzip_rotated_4MB`: what the background thread does to a rotated file (flate2,
+//!   default level 6, into memory), to size how long compressing a `max_size` file takes. The
+//!   synthetic records repeat a lot, so real files compress somewhat slower.
+//!
 //! Run: `CARGO_TARGET_DIR=/work/target-file cargo bench -p siem-ship --bench file_sink --
 //! --warm-up-time 1 --measurement-time 3`
 
@@ -21,6 +25,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use flate2::write::GzEncoder;
+use flate2::Compression;
 use siem_ship::sink::file::{FileConfig, FileSink, SyncPolicy};
 use siem_ship::{Batch, Sink};
 
@@ -88,6 +94,25 @@ fn bench(c: &mut Criterion) {
             }
             out.flush().unwrap();
             written += bytes;
+        })
+    });
+    group.finish();
+
+    let mut rotated = Vec::with_capacity(4 << 20);
+    while rotated.len() < 4 << 20 {
+        for record in batch.records() {
+            rotated.extend_from_slice(record);
+            rotated.push(b'\n');
+        }
+    }
+    let mut group = c.benchmark_group("file_sink");
+    group.throughput(Throughput::Bytes(rotated.len() as u64));
+    group.sample_size(10);
+    group.bench_function("gzip_rotated_4MB", |b| {
+        b.iter(|| {
+            let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+            encoder.write_all(black_box(&rotated)).unwrap();
+            encoder.finish().unwrap()
         })
     });
     group.finish();

@@ -23,7 +23,9 @@ use crate::{Batch, SinkError};
 /// assert!(has_line_break(b"one\rtwo"));
 /// ```
 pub fn has_line_break(record: &[u8]) -> bool {
-    record.iter().any(|&b| b == b'\n' || b == b'\r')
+    // Every byte of every record passes through here; memchr's SIMD search keeps the check at
+    // a small fraction of the cost of the write itself.
+    memchr::memchr2(b'\n', b'\r', record).is_some()
 }
 
 /// Appends `record` and its terminating `\n` to `out`.
