@@ -1,0 +1,406 @@
+//! A real rsyslog for the syslog sink's tests: started in the foreground on a free loopback
+//! port with its own configuration and work directory, writing every message it receives to
+//! two files: the raw bytes (as a JSON string per line, so messages containing LF stay
+//! distinguishable) and the structured data as rsyslog's `mmpstrucdata` parsed it.
+//!
+//! When `rsyslogd` is not installed the tests print why and skip, unless
+//! `SIEM_REQUIRE_PEERS=1`, where a missing server fails them.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// What rsyslog listens for.
+pub enum Input {
+    Udp,
+    Tcp,
+    /// TLS with the test CA; `require_client_cert` turns on `x509/certvalid`.
+    Tls {
+        ca: PathBuf,
+        cert: PathBuf,
+        key: PathBuf,
+        require_client_cert: bool,
+    },
+}
+
+/// A running rsyslog.
+pub struct Rsyslog {
+    dir: tempfile::TempDir,
+    port: u16,
+    udp: bool,
+    child: Option<Child>,
+}
+
+fn rsyslogd() -> Option<PathBuf> {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/sbin".into(), "/sbin".into()]);
+    candidates
+        .map(|dir| dir.join("rsyslogd"))
+        .find(|path| path.is_file())
+}
+
+/// Skips (returns `None`) with a printed reason, or fails when peers are required.
+pub fn skip<T>(reason: &str) -> Option<T> {
+    if std::env::var("SIEM_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("SIEM_REQUIRE_PEERS=1 but {reason}");
+    }
+    eprintln!("skipping: {reason}");
+    None
+}
+
+pub fn free_port(udp: bool) -> u16 {
+    if udp {
+        UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    } else {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+}
+
+impl Rsyslog {
+    /// Starts rsyslog, or returns `None` (after printing why) when it is not installed.
+    pub fn start(input: Input) -> Option<Rsyslog> {
+        Rsyslog::start_on(input, None)
+    }
+
+    /// Starts rsyslog on `port` (a free one when `None`).
+    pub fn start_on(input: Input, port: Option<u16>) -> Option<Rsyslog> {
+        let Some(binary) = rsyslogd() else {
+            return skip("rsyslogd is not installed (apt-get install rsyslog rsyslog-gnutls)");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let udp = matches!(input, Input::Udp);
+        let port = port.unwrap_or_else(|| free_port(udp));
+        let d = dir.path().display();
+        fs::create_dir(dir.path().join("work")).unwrap();
+        let mut global = format!(
+            "workDirectory=\"{d}/work\" maxMessageSize=\"2m\" \
+             parser.escapeControlCharactersOnReceive=\"off\""
+        );
+        let listener = match &input {
+            Input::Udp => format!(
+                "module(load=\"imudp\")\n\
+                 input(type=\"imudp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"out\")"
+            ),
+            Input::Tcp => format!(
+                "module(load=\"imtcp\" maxSessions=\"100\" maxFrameSize=\"4000000\")\n\
+                 input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"out\")"
+            ),
+            Input::Tls {
+                ca,
+                cert,
+                key,
+                require_client_cert,
+            } => {
+                global += &format!(
+                    " defaultNetstreamDriverCAFile=\"{}\" defaultNetstreamDriverCertFile=\"{}\" \
+                     defaultNetstreamDriverKeyFile=\"{}\"",
+                    ca.display(),
+                    cert.display(),
+                    key.display()
+                );
+                let auth = if *require_client_cert {
+                    "x509/certvalid"
+                } else {
+                    "anon"
+                };
+                format!(
+                    "module(load=\"imtcp\" maxSessions=\"100\" maxFrameSize=\"4000000\" streamDriver.name=\"gtls\" \
+                     streamDriver.mode=\"1\" streamDriver.authMode=\"{auth}\")\n\
+                     input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"out\")"
+                )
+            }
+        };
+        let conf = format!(
+            "global({global})\n\
+             module(load=\"mmpstrucdata\")\n\
+             template(name=\"raw\" type=\"string\" string=\"\\\"%rawmsg:::json%\\\"\\n\")\n\
+             template(name=\"sd\" type=\"string\" string=\"%$!rfc5424-sd%\\n\")\n\
+             ruleset(name=\"out\") {{\n\
+               action(type=\"omfile\" file=\"{d}/raw.log\" template=\"raw\")\n\
+               action(type=\"mmpstrucdata\")\n\
+               action(type=\"omfile\" file=\"{d}/sd.log\" template=\"sd\")\n\
+             }}\n\
+             {listener}\n"
+        );
+        fs::write(dir.path().join("rsyslog.conf"), conf).unwrap();
+        let mut rsyslog = Rsyslog {
+            dir,
+            port,
+            udp,
+            child: None,
+        };
+        rsyslog.launch(&binary);
+        Some(rsyslog)
+    }
+
+    fn launch(&mut self, binary: &Path) {
+        let d = self.dir.path();
+        let child = Command::new(binary)
+            .arg("-n")
+            .arg("-f")
+            .arg(d.join("rsyslog.conf"))
+            .arg("-i")
+            .arg(d.join("rsyslog.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(d.join("rsyslogd.stderr")).unwrap())
+            .spawn()
+            .expect("start rsyslogd");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.listening() {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "rsyslogd exited ({status}) before listening: {}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "rsyslogd is not listening on port {} after 15 s: {}",
+                self.port,
+                self.stderr()
+            );
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether rsyslog's socket is bound, read from /proc so that probing opens no session.
+    fn listening(&self) -> bool {
+        let (table, state) = if self.udp {
+            ("/proc/net/udp", "07")
+        } else {
+            ("/proc/net/tcp", "0A")
+        };
+        let local = format!("0100007F:{:04X}", self.port);
+        fs::read_to_string(table)
+            .unwrap_or_default()
+            .lines()
+            .any(|line| {
+                let cols: Vec<&str> = line.split_whitespace().collect();
+                cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&state)
+            })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.path().join("rsyslogd.stderr")).unwrap_or_default()
+    }
+
+    /// Stops rsyslog (SIGTERM, as a service manager would) and waits until it has exited.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: plain kill(2) on the pid of a child we spawned and have not reaped.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts rsyslog again with the same configuration, on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch(&rsyslogd().expect("was found at start"));
+    }
+
+    fn lines(&self, file: &str) -> Vec<String> {
+        fs::read_to_string(self.dir.path().join(file))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Waits (up to 20 s) until rsyslog has written at least `n` messages; returns every
+    /// message written so far, as the exact bytes rsyslog received.
+    pub fn messages(&self, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let lines = self.lines("raw.log");
+            if lines.len() >= n || Instant::now() > deadline {
+                return lines
+                    .iter()
+                    .map(|l| {
+                        serde_json::from_str::<String>(l).expect("rsyslog wrote a JSON string")
+                    })
+                    .collect();
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Like [`Rsyslog::messages`], for the structured data as mmpstrucdata parsed it (`null`
+    /// for a message without any).
+    pub fn structured_data(&self, n: usize) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let lines = self.lines("sd.log");
+            if lines.len() >= n || Instant::now() > deadline {
+                return lines
+                    .iter()
+                    .map(|l| match l.as_str() {
+                        // A message without structured data (`-`) has none to show.
+                        "" => serde_json::Value::Null,
+                        json => serde_json::from_str(json).expect("mmpstrucdata wrote JSON"),
+                    })
+                    .collect();
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A test PKI made at test time: a CA, a server certificate for `localhost` and `127.0.0.1`,
+/// a client certificate, and an unrelated CA.
+pub struct Pki {
+    _dir: tempfile::TempDir,
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    pub other_ca: PathBuf,
+}
+
+impl Pki {
+    /// An rsyslog TLS input serving this PKI's server certificate.
+    pub fn input(&self, require_client_cert: bool) -> Input {
+        Input::Tls {
+            ca: self.ca.clone(),
+            cert: self.server_cert.clone(),
+            key: self.server_key.clone(),
+            require_client_cert,
+        }
+    }
+
+    pub fn generate() -> Pki {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+            IsCa, KeyPair, KeyUsagePurpose,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, pem: String| {
+            let path = dir.path().join(name);
+            fs::write(&path, pem).unwrap();
+            path
+        };
+        let ca_params = |cn: &str| {
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.distinguished_name.push(DnType::CommonName, cn);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            params
+        };
+        let ca = CertifiedIssuer::self_signed(
+            ca_params("tracing-siem test CA"),
+            KeyPair::generate().unwrap(),
+        )
+        .unwrap();
+        let other =
+            CertifiedIssuer::self_signed(ca_params("some other CA"), KeyPair::generate().unwrap())
+                .unwrap();
+
+        let server_key = KeyPair::generate().unwrap();
+        let mut server =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        server
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let server_cert = server.signed_by(&server_key, &ca).unwrap();
+
+        let client_key = KeyPair::generate().unwrap();
+        let mut client = CertificateParams::new(vec!["client.test".to_string()]).unwrap();
+        client
+            .distinguished_name
+            .push(DnType::CommonName, "client.test");
+        client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert = client.signed_by(&client_key, &ca).unwrap();
+
+        Pki {
+            ca: write("ca.pem", ca.pem()),
+            server_cert: write("server.pem", server_cert.pem()),
+            server_key: write("server-key.pem", server_key.serialize_pem()),
+            client_cert: write("client.pem", client_cert.pem()),
+            client_key: write("client-key.pem", client_key.serialize_pem()),
+            other_ca: write("other-ca.pem", other.pem()),
+            _dir: dir,
+        }
+    }
+}
+
+/// An RFC 5424 message built by hand (header, one SD element, MSG), as the encoder would.
+pub fn rfc5424(seq: usize, sd: &str, msg: &str) -> String {
+    format!("<36>1 2026-01-02T03:04:05.000006Z host.test tracing-siem 4242 auth.failure {sd} {msg} #{seq}")
+}
+
+/// Asserts that rsyslog received exactly `expected`, in order; a failure shows the first
+/// difference with long messages shortened, never megabytes of text.
+pub fn assert_received(received: &[String], expected: &[String]) {
+    fn short(s: &str) -> String {
+        if s.len() <= 300 {
+            return format!("{s:?}");
+        }
+        let head: String = s.chars().take(200).collect();
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(60)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("{head:?} … ({} bytes in all) … {tail:?}", s.len())
+    }
+    for (i, (got, want)) in received.iter().zip(expected).enumerate() {
+        assert!(
+            got == want,
+            "message {i} differs:\n  received {}\n  expected {}",
+            short(got),
+            short(want)
+        );
+    }
+    assert_eq!(
+        received.len(),
+        expected.len(),
+        "received {} messages, expected {}; first extra or missing: {}",
+        received.len(),
+        expected.len(),
+        short(
+            received
+                .get(expected.len())
+                .or_else(|| expected.get(received.len()))
+                .map_or("", |s| s.as_str())
+        )
+    );
+}
