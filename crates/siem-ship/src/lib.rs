@@ -1,10 +1,37 @@
 //! The shipping side of `tracing-siem`: a bounded lock-free queue fed from the application
 //! thread, a pipeline thread that drains it in batches, and one route per destination that
-//! filters, encodes, batches, sends and retries, with every event accounted for.
+//! filters, encodes, batches, sends and retries on its own thread, with every event accounted
+//! for as shipped, filtered or dropped with a reason.
 
+mod accounting;
 mod batch;
+mod pipeline;
+mod queue;
+mod route;
 pub mod sink;
 pub mod units;
 
+pub use accounting::{DestinationMetrics, DropReason};
 pub use batch::Batch;
+pub use pipeline::{DeliveryReport, Pipeline, PipelineConfig, PipelineMetrics, Processor};
+pub use queue::{EventQueue, OverflowPolicy, QueueStats};
+pub use route::{BatchConfig, Destination, EventFilter, RetryConfig};
 pub use sink::{Sink, SinkError};
+
+thread_local! {
+    static PIPELINE_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True on the pipeline's own threads. The layer ignores events logged there (by a sink's
+/// dependencies, say), since shipping them would feed the pipeline with itself.
+///
+/// ```
+/// assert!(!siem_ship::on_pipeline_thread());
+/// ```
+pub fn on_pipeline_thread() -> bool {
+    PIPELINE_THREAD.with(std::cell::Cell::get)
+}
+
+pub(crate) fn mark_pipeline_thread() {
+    PIPELINE_THREAD.with(|c| c.set(true));
+}

@@ -51,7 +51,7 @@ pub fn parse_byte_size(text: &str) -> Result<u64, String> {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if let Ok(secs) = t.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 && secs < 1e12 {
+        if secs.is_finite() && (0.0..1e12).contains(&secs) {
             return Ok(Duration::from_secs_f64(secs));
         }
         return Err(format!(
@@ -91,6 +91,12 @@ pub fn byte_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         NumberOrText::Float(_) => Err(de::Error::custom("a byte size must be a whole number")),
         NumberOrText::Text(s) => parse_byte_size(&s).map_err(de::Error::custom),
     }
+}
+
+/// `deserialize_with` for a byte size held in a `usize`.
+pub fn byte_size_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = byte_size(d)?;
+    usize::try_from(n).map_err(|_| de::Error::custom("byte size too large for this platform"))
 }
 
 #[cfg(test)]

@@ -1,0 +1,502 @@
+//! The pipeline thread: drains the queue in batches, turns queued items into security events,
+//! and hands each event to every destination.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use parking_lot::Mutex;
+use siem_event::{EventType, SecurityEvent, Severity, Timestamp};
+
+use crate::route::Route;
+use crate::{Destination, DestinationMetrics, DropReason, EventQueue, OverflowPolicy, QueueStats};
+
+/// Turns what the application thread queued into security events, on the pipeline thread.
+///
+/// The facade's processor builds the [`SecurityEvent`] from captured fields and runs the
+/// rules engine, which may add alert events. Everything pushed to `out` is routed.
+///
+/// ```
+/// use siem_event::{EventType, SecurityEvent};
+/// use siem_ship::Processor;
+///
+/// struct Messages;
+/// impl Processor<String> for Messages {
+///     fn process(&mut self, item: String, out: &mut Vec<SecurityEvent>) {
+///         out.push(SecurityEvent::new(EventType::parse("auth.failure"), item));
+///     }
+/// }
+/// let mut out = Vec::new();
+/// Messages.process("Failed login".to_owned(), &mut out);
+/// assert_eq!(out[0].message, "Failed login");
+/// ```
+pub trait Processor<T>: Send + 'static {
+    /// Converts one queued item; pushes zero or more events to `out`.
+    fn process(&mut self, item: T, out: &mut Vec<SecurityEvent>);
+
+    /// Called about every tick with the current time, for time-driven work (e.g. expiring
+    /// rule state); may push events too.
+    fn tick(&mut self, _now: Timestamp, _out: &mut Vec<SecurityEvent>) {}
+}
+
+/// Queue and thread settings of the pipeline.
+///
+/// ```
+/// use siem_ship::PipelineConfig;
+/// let c = PipelineConfig::default();
+/// assert_eq!(c.queue_capacity, 10_000);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Capacity of the application-side queue (seed 000: 10 000).
+    pub queue_capacity: usize,
+    /// What to do when it is full.
+    pub overflow: OverflowPolicy,
+    /// How often the pipeline thread looks at the queue when nobody woke it.
+    pub tick: Duration,
+    /// Queue fill level that wakes the pipeline thread at once.
+    pub wake_mark: usize,
+    /// How often drops are reported as a `siem.events_dropped` event (when there were drops).
+    pub drop_report_interval: Duration,
+    /// Name of the pipeline thread.
+    pub thread_name: String,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            queue_capacity: 10_000,
+            overflow: OverflowPolicy::DropNewest,
+            tick: Duration::from_millis(10),
+            wake_mark: 512,
+            drop_report_interval: Duration::from_secs(30),
+            thread_name: "siem-pipeline".to_owned(),
+        }
+    }
+}
+
+/// A snapshot of the pipeline's figures.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineMetrics {
+    /// The application-side queue.
+    pub queue: QueueStats,
+    /// Security events handed to the destinations: what the processor made of queued items
+    /// (captured events, alerts) plus drop reports.
+    pub events_routed: u64,
+    /// `siem.events_dropped` report events the pipeline made itself.
+    pub drop_reports: u64,
+    /// Whether the pipeline thread is running.
+    pub running: bool,
+    /// Each destination.
+    pub destinations: Vec<DestinationMetrics>,
+}
+
+impl PipelineMetrics {
+    /// Events delivered, summed over destinations (an event sent to two destinations counts twice).
+    pub fn shipped(&self) -> u64 {
+        self.destinations.iter().map(|d| d.shipped).sum()
+    }
+
+    /// Events dropped anywhere: at the queue, and at each destination.
+    pub fn dropped(&self) -> u64 {
+        self.queue.dropped()
+            + self
+                .destinations
+                .iter()
+                .map(|d| d.dropped_total())
+                .sum::<u64>()
+    }
+
+    /// Failed send attempts over all destinations.
+    pub fn ship_failures(&self) -> u64 {
+        self.destinations.iter().map(|d| d.ship_failures).sum()
+    }
+
+    /// Drops by reason over the queue and every destination.
+    pub fn drops_by_reason(&self) -> Vec<(DropReason, u64)> {
+        DropReason::ALL
+            .iter()
+            .map(|&r| {
+                let q: u64 = self
+                    .queue
+                    .drops_by_reason()
+                    .iter()
+                    .filter(|(qr, _)| *qr == r)
+                    .map(|(_, n)| n)
+                    .sum();
+                let d: u64 = self
+                    .destinations
+                    .iter()
+                    .flat_map(|d| d.dropped.iter())
+                    .filter(|(dr, _)| *dr == r)
+                    .map(|(_, n)| n)
+                    .sum();
+                (r, q + d)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+/// What a flush or shutdown achieved.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeliveryReport {
+    /// True when every destination answered before the deadline.
+    pub completed: bool,
+    /// Events still queued or in flight when the deadline passed, per destination name.
+    pub undelivered: Vec<(String, u64)>,
+    /// Events dropped so far, by reason (over the pipeline's whole life).
+    pub dropped: Vec<(DropReason, u64)>,
+}
+
+impl DeliveryReport {
+    /// Events not delivered at the deadline, over all destinations.
+    pub fn undelivered_total(&self) -> u64 {
+        self.undelivered.iter().map(|(_, n)| n).sum()
+    }
+}
+
+enum Control {
+    Flush(Sender<()>),
+    Shutdown(Sender<()>),
+}
+
+struct Shared<T> {
+    queue: Arc<EventQueue<T>>,
+    routes: Mutex<Vec<Route>>,
+    routed: std::sync::atomic::AtomicU64,
+    drop_reports: std::sync::atomic::AtomicU64,
+    running: AtomicBool,
+    deadline: Arc<AtomicI64>,
+}
+
+/// The running pipeline: owns the queue, the pipeline thread and the destinations' threads.
+///
+/// ```
+/// use std::time::Duration;
+/// use siem_event::{EventType, SecurityEvent};
+/// use siem_ship::{Batch, Destination, Pipeline, PipelineConfig, Processor, Sink, SinkError};
+///
+/// struct Messages;
+/// impl Processor<String> for Messages {
+///     fn process(&mut self, item: String, out: &mut Vec<SecurityEvent>) {
+///         out.push(SecurityEvent::new(EventType::parse("auth.failure"), item));
+///     }
+/// }
+/// struct Plain;
+/// impl siem_format::Encoder for Plain {
+///     fn encode(&self, e: &SecurityEvent, out: &mut Vec<u8>) { out.extend_from_slice(e.message.as_bytes()) }
+/// }
+/// struct Null;
+/// impl Sink for Null {
+///     fn kind(&self) -> &'static str { "null" }
+///     fn send(&mut self, _: &Batch) -> Result<(), SinkError> { Ok(()) }
+/// }
+///
+/// let pipeline = Pipeline::start(
+///     PipelineConfig::default(),
+///     Messages,
+///     vec![Destination::new("null", Box::new(Plain), Box::new(Null))],
+/// ).unwrap();
+/// assert!(pipeline.queue().push("Failed login".to_owned(), false));
+/// let report = pipeline.flush(Duration::from_secs(5));
+/// assert!(report.completed);
+/// assert_eq!(pipeline.metrics().shipped(), 1);
+/// pipeline.shutdown(Duration::from_secs(5));
+/// ```
+pub struct Pipeline<T: Send + 'static> {
+    shared: Arc<Shared<T>>,
+    control: Sender<Control>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    thread_handle: thread::Thread,
+    shut_down: AtomicBool,
+}
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// Starts the destinations' threads and the pipeline thread.
+    pub fn start<P: Processor<T>>(
+        config: PipelineConfig,
+        processor: P,
+        destinations: Vec<Destination>,
+    ) -> std::io::Result<Pipeline<T>> {
+        let deadline = Arc::new(AtomicI64::new(0));
+        let routes = destinations
+            .into_iter()
+            .map(|d| Route::start(d, Arc::clone(&deadline)))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let queue = Arc::new(EventQueue::new(
+            config.queue_capacity,
+            config.overflow,
+            config.wake_mark,
+        ));
+        let shared = Arc::new(Shared {
+            queue,
+            routes: Mutex::new(routes),
+            routed: Default::default(),
+            drop_reports: Default::default(),
+            running: AtomicBool::new(true),
+            deadline,
+        });
+        let (control_tx, control_rx) = bounded(16);
+        let runner = Runner {
+            shared: Arc::clone(&shared),
+            processor,
+            control: control_rx,
+            tick: config.tick,
+            drop_report_interval: config.drop_report_interval,
+            reported_drops: 0,
+            last_report: Instant::now(),
+            out: Vec::with_capacity(256),
+        };
+        let thread = thread::Builder::new()
+            .name(config.thread_name)
+            .spawn(move || runner.run())?;
+        let thread_handle = thread.thread().clone();
+        shared.queue.set_consumer(thread_handle.clone());
+        Ok(Pipeline {
+            shared,
+            control: control_tx,
+            thread: Mutex::new(Some(thread)),
+            thread_handle,
+            shut_down: AtomicBool::new(false),
+        })
+    }
+
+    /// The queue the application threads push into.
+    pub fn queue(&self) -> &Arc<EventQueue<T>> {
+        &self.shared.queue
+    }
+
+    /// Figures of the queue and every destination.
+    pub fn metrics(&self) -> PipelineMetrics {
+        PipelineMetrics {
+            queue: self.shared.queue.stats(),
+            events_routed: self.shared.routed.load(Ordering::Relaxed),
+            drop_reports: self.shared.drop_reports.load(Ordering::Relaxed),
+            running: self.shared.running.load(Ordering::Relaxed),
+            destinations: self
+                .shared
+                .routes
+                .lock()
+                .iter()
+                .map(Route::metrics)
+                .collect(),
+        }
+    }
+
+    /// Delivers everything queued before this call to every destination and flushes them,
+    /// waiting at most `timeout`. Works while the program runs; logging goes on meanwhile.
+    pub fn flush(&self, timeout: Duration) -> DeliveryReport {
+        let deadline = Instant::now() + timeout;
+        let (tx, rx) = bounded(1);
+        if self
+            .control
+            .send_timeout(Control::Flush(tx), timeout)
+            .is_ok()
+        {
+            self.thread_handle.unpark();
+            let _ = rx.recv_deadline(deadline);
+        }
+        self.report(deadline)
+    }
+
+    fn report(&self, deadline: Instant) -> DeliveryReport {
+        let m = self.metrics();
+        let undelivered: Vec<(String, u64)> = m
+            .destinations
+            .iter()
+            .map(|d| (d.name.clone(), d.in_flight()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let queued = m.queue.len as u64;
+        DeliveryReport {
+            completed: Instant::now() <= deadline && undelivered.is_empty() && queued == 0,
+            undelivered: if queued > 0 {
+                let mut u = undelivered;
+                u.insert(0, ("queue".to_owned(), queued));
+                u
+            } else {
+                undelivered
+            },
+            dropped: m.drops_by_reason(),
+        }
+    }
+
+    /// Stops taking events, delivers what is queued within `timeout`, closes every destination
+    /// and reports what could not be delivered. Later calls return the same kind of report at once.
+    pub fn shutdown(&self, timeout: Duration) -> DeliveryReport {
+        let deadline = Instant::now() + timeout;
+        if self.shut_down.swap(true, Ordering::SeqCst) {
+            return self.report(deadline);
+        }
+        // Destinations give up retrying a little before the deadline, so that what they could
+        // not deliver is counted (as shutdown_deadline) before this call returns.
+        let nanos = i64::try_from(timeout.mul_f64(0.9).as_nanos()).unwrap_or(i64::MAX);
+        self.shared.deadline.store(
+            Timestamp::now().unix_nanos().saturating_add(nanos).max(1),
+            Ordering::Relaxed,
+        );
+        self.shared.queue.close();
+        let (tx, rx) = bounded(1);
+        if self
+            .control
+            .send_timeout(Control::Shutdown(tx), timeout)
+            .is_ok()
+        {
+            self.thread_handle.unpark();
+            let _ = rx.recv_deadline(deadline);
+        }
+        if let Some(t) = self.thread.lock().take() {
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+        let mut all_joined = true;
+        for route in self.shared.routes.lock().iter_mut() {
+            route.close();
+        }
+        for route in self.shared.routes.lock().iter_mut() {
+            all_joined &= route.join_until(deadline);
+        }
+        self.shared.running.store(false, Ordering::Relaxed);
+        let mut report = self.report(deadline);
+        report.completed &= all_joined;
+        report
+    }
+}
+
+impl<T: Send + 'static> Drop for Pipeline<T> {
+    fn drop(&mut self) {
+        self.shutdown(Duration::from_secs(5));
+    }
+}
+
+struct Runner<T, P> {
+    shared: Arc<Shared<T>>,
+    processor: P,
+    control: Receiver<Control>,
+    tick: Duration,
+    drop_report_interval: Duration,
+    reported_drops: u64,
+    last_report: Instant,
+    out: Vec<SecurityEvent>,
+}
+
+impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
+    fn run(mut self) {
+        crate::mark_pipeline_thread();
+        let mut last_tick = Instant::now();
+        loop {
+            let drained = self.drain(4096);
+            if last_tick.elapsed() >= self.tick {
+                last_tick = Instant::now();
+                self.processor.tick(Timestamp::now(), &mut self.out);
+                self.route_out();
+                self.report_drops(false);
+            }
+            while let Ok(msg) = self.control.try_recv() {
+                match msg {
+                    Control::Flush(ack) => {
+                        while self.drain(usize::MAX) > 0 {}
+                        self.report_drops(true);
+                        let acks: Vec<_> = self
+                            .shared
+                            .routes
+                            .lock()
+                            .iter()
+                            .map(Route::request_flush)
+                            .collect();
+                        for a in acks {
+                            let _ = a.recv();
+                        }
+                        let _ = ack.send(());
+                    }
+                    Control::Shutdown(ack) => {
+                        while self.drain(usize::MAX) > 0 {}
+                        self.report_drops(true);
+                        let _ = ack.send(());
+                        return;
+                    }
+                }
+            }
+            if drained == 0 {
+                thread::park_timeout(self.tick);
+            }
+        }
+    }
+
+    /// Processes up to `max` queued items; returns how many.
+    fn drain(&mut self, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(item) = self.shared.queue.pop() else {
+                break;
+            };
+            self.processor.process(item, &mut self.out);
+            n += 1;
+            if self.out.len() >= 256 {
+                self.route_out();
+            }
+        }
+        self.route_out();
+        n
+    }
+
+    fn route_out(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        let routes = self.shared.routes.lock();
+        for event in self.out.drain(..) {
+            let event = Arc::new(event);
+            for r in routes.iter() {
+                r.offer(&event);
+            }
+            self.shared.routed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Emits a `siem.events_dropped` event when drops grew since the last report.
+    fn report_drops(&mut self, force: bool) {
+        if !force && self.last_report.elapsed() < self.drop_report_interval {
+            return;
+        }
+        let m = PipelineMetrics {
+            queue: self.shared.queue.stats(),
+            destinations: self
+                .shared
+                .routes
+                .lock()
+                .iter()
+                .map(Route::metrics)
+                .collect(),
+            ..PipelineMetrics::default()
+        };
+        let total = m.dropped();
+        if total <= self.reported_drops {
+            return;
+        }
+        let mut e = SecurityEvent::new(
+            EventType::canonical("siem.events_dropped"),
+            format!(
+                "{} security events dropped since the last report ({} in total)",
+                total - self.reported_drops,
+                total
+            ),
+        );
+        e.severity = Severity::High;
+        e.source = Some("tracing_siem::pipeline".to_owned());
+        e.push_metadata("dropped_since_last_report", total - self.reported_drops);
+        e.push_metadata("dropped_total", total);
+        for (reason, n) in m.drops_by_reason() {
+            e.push_metadata(reason.as_str(), n);
+        }
+        self.reported_drops = total;
+        self.shared.drop_reports.fetch_add(1, Ordering::Relaxed);
+        self.last_report = Instant::now();
+        self.out.push(e);
+        self.route_out();
+    }
+}

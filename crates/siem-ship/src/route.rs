@@ -1,0 +1,416 @@
+//! One destination's route: filter, encode, batch, send, retry — on the destination's own thread.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, select, Receiver, Sender, TrySendError};
+use serde::Deserialize;
+use siem_event::SecurityEvent;
+use siem_format::Encoder;
+
+use crate::accounting::DestinationCounters;
+use crate::{Batch, DestinationMetrics, DropReason, Sink, SinkError};
+
+/// When a destination sends the batch it is building (seed 000 defaults: 100 events, 5 s).
+///
+/// ```
+/// use siem_ship::BatchConfig;
+/// let b = BatchConfig::default();
+/// assert_eq!((b.max_events, b.interval.as_secs()), (100, 5));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Send when this many events are batched.
+    pub max_events: usize,
+    /// Send when the encoded batch reaches this many bytes.
+    #[serde(deserialize_with = "crate::units::byte_size_usize")]
+    pub max_bytes: usize,
+    /// Send at the latest this long after the batch's first event.
+    #[serde(deserialize_with = "crate::units::duration")]
+    pub interval: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_events: 100,
+            max_bytes: 1 << 20,
+            interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How a destination retries a batch it could not deliver.
+///
+/// Retryable failures are retried with exponential backoff and jitter; by default without limit,
+/// since the destination's bounded queue already caps memory and counts what it cannot take.
+///
+/// ```
+/// use siem_ship::RetryConfig;
+/// let r = RetryConfig::default();
+/// assert_eq!(r.max_attempts, None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// First wait after a failure.
+    #[serde(deserialize_with = "crate::units::duration")]
+    pub initial_backoff: Duration,
+    /// Longest wait between attempts.
+    #[serde(deserialize_with = "crate::units::duration")]
+    pub max_backoff: Duration,
+    /// Give a batch up (dropped: retries exhausted) after this many attempts; `None` retries
+    /// until shutdown.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+            max_attempts: None,
+        }
+    }
+}
+
+impl RetryConfig {
+    /// The wait before attempt `attempt + 1` (attempt counts from 1), with ±25 % jitter.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.max_backoff);
+        let jitter = jitter_fraction();
+        base.mul_f64(0.75 + 0.5 * jitter)
+    }
+}
+
+fn jitter_fraction() -> f64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Decides whether a destination takes an event.
+pub type EventFilter = Box<dyn Fn(&SecurityEvent) -> bool + Send + Sync>;
+
+/// Everything a destination needs: a name, a filter, an encoder, a sink and its policies.
+///
+/// ```
+/// use siem_ship::{Batch, Destination, Sink, SinkError};
+/// use siem_format::Encoder;
+/// use siem_event::SecurityEvent;
+///
+/// struct Msg;
+/// impl Encoder for Msg {
+///     fn encode(&self, e: &SecurityEvent, out: &mut Vec<u8>) { out.extend_from_slice(e.message.as_bytes()) }
+/// }
+/// struct Null;
+/// impl Sink for Null {
+///     fn kind(&self) -> &'static str { "null" }
+///     fn send(&mut self, _: &Batch) -> Result<(), SinkError> { Ok(()) }
+/// }
+/// let d = Destination::new("audit", Box::new(Msg), Box::new(Null))
+///     .with_filter(Box::new(|e: &SecurityEvent| e.event_type.category() == "auth"));
+/// assert_eq!(d.name(), "audit");
+/// ```
+pub struct Destination {
+    name: String,
+    filter: Option<EventFilter>,
+    encoder: Box<dyn Encoder>,
+    sink: Box<dyn Sink>,
+    batch: BatchConfig,
+    retry: RetryConfig,
+    queue_capacity: usize,
+}
+
+impl Destination {
+    /// A destination with default batching, retry and a queue of 10 000 events.
+    pub fn new(name: impl Into<String>, encoder: Box<dyn Encoder>, sink: Box<dyn Sink>) -> Self {
+        Destination {
+            name: name.into(),
+            filter: None,
+            encoder,
+            sink,
+            batch: BatchConfig::default(),
+            retry: RetryConfig::default(),
+            queue_capacity: 10_000,
+        }
+    }
+
+    /// Only events the filter accepts are sent here; the others are counted as filtered.
+    pub fn with_filter(mut self, filter: EventFilter) -> Self {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// Batching policy.
+    pub fn with_batch(mut self, batch: BatchConfig) -> Self {
+        self.batch = batch;
+        self
+    }
+
+    /// Retry policy.
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Capacity of this destination's own queue.
+    pub fn with_queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// The destination's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Messages besides events that a route's thread answers.
+enum Control {
+    /// Deliver everything received so far, flush the sink, then answer.
+    Flush(Sender<()>),
+}
+
+/// The pipeline's handle on a running destination.
+pub(crate) struct Route {
+    name: String,
+    kind: &'static str,
+    filter: Option<EventFilter>,
+    events: Option<Sender<Arc<SecurityEvent>>>,
+    control: Sender<Control>,
+    counters: Arc<DestinationCounters>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Route {
+    /// Starts the destination's thread. `deadline` (Unix nanos, 0 = none) bounds retries at
+    /// shutdown.
+    pub fn start(d: Destination, deadline: Arc<AtomicI64>) -> std::io::Result<Route> {
+        let (events_tx, events_rx) = bounded(d.queue_capacity);
+        let (control_tx, control_rx) = bounded(4);
+        let counters = Arc::new(DestinationCounters::default());
+        let kind = d.sink.kind();
+        let worker = Worker {
+            encoder: d.encoder,
+            sink: d.sink,
+            batch_policy: d.batch,
+            retry: d.retry,
+            counters: Arc::clone(&counters),
+            batch: Batch::with_capacity(d.batch.max_events, 64 * 1024),
+            batch_started: None,
+            deadline,
+        };
+        let thread = thread::Builder::new()
+            .name(format!("siem-dest-{}", d.name))
+            .spawn(move || worker.run(events_rx, control_rx))?;
+        Ok(Route {
+            name: d.name,
+            kind,
+            filter: d.filter,
+            events: Some(events_tx),
+            control: control_tx,
+            counters,
+            thread: Some(thread),
+        })
+    }
+
+    /// Offers an event: counted as received, then filtered, queued or dropped.
+    pub fn offer(&self, event: &Arc<SecurityEvent>) {
+        let c = &self.counters;
+        c.received.fetch_add(1, Ordering::Relaxed);
+        if let Some(filter) = &self.filter {
+            if !filter(event) {
+                c.filtered.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        let Some(tx) = &self.events else {
+            c.count_drop(DropReason::AfterShutdown, 1);
+            return;
+        };
+        match tx.try_send(Arc::clone(event)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => c.count_drop(DropReason::DestinationQueueFull, 1),
+            Err(TrySendError::Disconnected(_)) => c.count_drop(DropReason::AfterShutdown, 1),
+        }
+    }
+
+    /// Asks the thread to deliver and flush; the answer arrives on the returned channel.
+    pub fn request_flush(&self) -> Receiver<()> {
+        let (tx, rx) = bounded(1);
+        // A full control channel means flushes are already pending; this one then times out.
+        let _ = self.control.try_send(Control::Flush(tx));
+        rx
+    }
+
+    /// Stops accepting events; the thread delivers what it has, closes the sink and ends.
+    pub fn close(&mut self) {
+        self.events = None;
+    }
+
+    /// Waits for the thread to end if it already has, or gives up at `deadline`.
+    pub fn join_until(&mut self, deadline: Instant) -> bool {
+        while let Some(t) = &self.thread {
+            if t.is_finished() {
+                let _ = self.thread.take().map(JoinHandle::join);
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+
+    pub fn metrics(&self) -> DestinationMetrics {
+        let queued = self.events.as_ref().map_or(0, Sender::len);
+        self.counters.snapshot(&self.name, self.kind, queued)
+    }
+}
+
+/// The state owned by a destination's thread.
+struct Worker {
+    encoder: Box<dyn Encoder>,
+    sink: Box<dyn Sink>,
+    batch_policy: BatchConfig,
+    retry: RetryConfig,
+    counters: Arc<DestinationCounters>,
+    batch: Batch,
+    batch_started: Option<Instant>,
+    deadline: Arc<AtomicI64>,
+}
+
+impl Worker {
+    fn run(mut self, events: Receiver<Arc<SecurityEvent>>, control: Receiver<Control>) {
+        crate::mark_pipeline_thread();
+        loop {
+            let wait = match self.batch_started {
+                Some(t) => self.batch_policy.interval.saturating_sub(t.elapsed()),
+                None => Duration::from_secs(3600),
+            };
+            select! {
+                recv(events) -> msg => match msg {
+                    Ok(event) => self.add(&event),
+                    Err(_) => break,
+                },
+                recv(control) -> msg => {
+                    if let Ok(Control::Flush(ack)) = msg {
+                        while let Ok(event) = events.try_recv() {
+                            self.add(&event);
+                        }
+                        self.send_batch();
+                        self.flush_sink();
+                        let _ = ack.send(());
+                    }
+                },
+                default(wait) => self.send_batch(),
+            }
+        }
+        // The pipeline closed this route: deliver the rest and close the transport.
+        self.send_batch();
+        if let Err(e) = self.sink.close() {
+            self.note_error(&e);
+        }
+    }
+
+    fn add(&mut self, event: &SecurityEvent) {
+        let encoder = &self.encoder;
+        self.batch.push_with(|out| encoder.encode(event, out));
+        self.batch_started.get_or_insert_with(Instant::now);
+        self.counters
+            .batch_size
+            .store(self.batch.len(), Ordering::Relaxed);
+        if self.batch.len() >= self.batch_policy.max_events
+            || self.batch.byte_len() >= self.batch_policy.max_bytes
+        {
+            self.send_batch();
+        }
+    }
+
+    fn flush_sink(&mut self) {
+        if let Err(e) = self.sink.flush() {
+            self.note_error(&e);
+        }
+    }
+
+    fn note_error(&self, e: &SinkError) {
+        *self.counters.last_error.lock() = Some(e.to_string());
+    }
+
+    fn past_deadline(&self) -> bool {
+        let d = self.deadline.load(Ordering::Relaxed);
+        d != 0 && siem_event::Timestamp::now().unix_nanos() >= d
+    }
+
+    /// Sends the current batch, retrying as the policy says; every record ends up shipped or
+    /// dropped with a reason.
+    fn send_batch(&mut self) {
+        self.batch_started = None;
+        if self.batch.is_empty() {
+            return;
+        }
+        let c = Arc::clone(&self.counters);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let n = self.batch.len() as u64;
+            match self.sink.send(&self.batch) {
+                Ok(()) => {
+                    c.shipped.fetch_add(n, Ordering::Relaxed);
+                    c.batches.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                Err(e) => {
+                    c.ship_failures.fetch_add(1, Ordering::Relaxed);
+                    self.note_error(&e);
+                    if let Some(failed) = e.failed_records() {
+                        let mut failed = failed.to_vec();
+                        failed.sort_unstable();
+                        failed.dedup();
+                        failed.retain(|&i| i < self.batch.len());
+                        c.shipped
+                            .fetch_add(n - failed.len() as u64, Ordering::Relaxed);
+                        self.batch
+                            .retain_indices(|i| failed.binary_search(&i).is_ok());
+                        if self.batch.is_empty() {
+                            break;
+                        }
+                    }
+                    let remaining = self.batch.len() as u64;
+                    if !e.is_retryable() {
+                        c.count_drop(DropReason::Rejected, remaining);
+                        break;
+                    }
+                    if self.retry.max_attempts.is_some_and(|m| attempt >= m) {
+                        c.count_drop(DropReason::RetriesExhausted, remaining);
+                        break;
+                    }
+                    if self.past_deadline() {
+                        c.count_drop(DropReason::ShutdownDeadline, remaining);
+                        break;
+                    }
+                    self.sleep_unless_deadline(self.retry.backoff(attempt));
+                }
+            }
+        }
+        self.batch.clear();
+        c.batch_size.store(0, Ordering::Relaxed);
+    }
+
+    fn sleep_unless_deadline(&self, wait: Duration) {
+        let end = Instant::now() + wait;
+        while Instant::now() < end && !self.past_deadline() {
+            thread::sleep((end - Instant::now()).min(Duration::from_millis(20)));
+        }
+    }
+}

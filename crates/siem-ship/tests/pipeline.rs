@@ -1,0 +1,383 @@
+//! The pipeline's promises: every event accounted for, flush and shutdown deliver, a slow or
+//! failing destination harms no other, drops are reported.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use siem_event::{EventType, SecurityEvent};
+use siem_format::Encoder;
+use siem_ship::{
+    Batch, BatchConfig, Destination, DropReason, OverflowPolicy, Pipeline, PipelineConfig,
+    Processor, RetryConfig, Sink, SinkError,
+};
+
+struct Messages;
+impl Processor<String> for Messages {
+    fn process(&mut self, item: String, out: &mut Vec<SecurityEvent>) {
+        out.push(SecurityEvent::new(EventType::parse("auth.failure"), item));
+    }
+}
+
+struct Plain;
+impl Encoder for Plain {
+    fn encode(&self, e: &SecurityEvent, out: &mut Vec<u8>) {
+        out.extend_from_slice(e.event_type.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(e.message.as_bytes());
+    }
+}
+
+/// Records every delivered record; optionally slow, failing a number of times, or rejecting.
+#[derive(Clone, Default)]
+struct Recorder {
+    got: Arc<Mutex<Vec<String>>>,
+    delay: Duration,
+    fail_first: Arc<AtomicUsize>,
+    reject_containing: Option<&'static str>,
+}
+
+impl Sink for Recorder {
+    fn kind(&self) -> &'static str {
+        "recorder"
+    }
+    fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        thread::sleep(self.delay);
+        if self
+            .fail_first
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(SinkError::retryable("collector unavailable"));
+        }
+        let records: Vec<String> = batch
+            .records()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect();
+        if let Some(bad) = self.reject_containing {
+            let failed: Vec<usize> = records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.contains(bad))
+                .map(|(i, _)| i)
+                .collect();
+            if !failed.is_empty() {
+                let mut got = self.got.lock().unwrap();
+                for (i, r) in records.iter().enumerate() {
+                    if !failed.contains(&i) {
+                        got.push(r.clone());
+                    }
+                }
+                return Err(SinkError::permanent("HTTP 400").with_failed_records(failed));
+            }
+        }
+        self.got.lock().unwrap().extend(records);
+        Ok(())
+    }
+}
+
+fn config(capacity: usize, overflow: OverflowPolicy) -> PipelineConfig {
+    PipelineConfig {
+        queue_capacity: capacity,
+        overflow,
+        tick: Duration::from_millis(2),
+        ..PipelineConfig::default()
+    }
+}
+
+fn fast_batches() -> BatchConfig {
+    BatchConfig {
+        max_events: 10,
+        max_bytes: 1 << 20,
+        interval: Duration::from_millis(20),
+    }
+}
+
+#[test]
+fn shipped_plus_dropped_equals_emitted_with_a_slow_destination() {
+    let slow = Recorder {
+        delay: Duration::from_millis(5),
+        ..Recorder::default()
+    };
+    let got = Arc::clone(&slow.got);
+    let dest = Destination::new("slow", Box::new(Plain), Box::new(slow))
+        .with_batch(fast_batches())
+        .with_queue_capacity(20);
+    let p = Pipeline::start(config(50, OverflowPolicy::DropNewest), Messages, vec![dest]).unwrap();
+    let emitted = 5_000u64;
+    for i in 0..emitted {
+        p.queue().push(format!("event {i}"), false);
+    }
+    let report = p.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    let m = p.metrics();
+    let d = &m.destinations[0];
+    assert!(m.dropped() > 0, "the test must overflow something: {m:?}");
+    assert_eq!(d.shipped, got.lock().unwrap().len() as u64);
+    // The pipeline's own drop reports travel the same road and are accounted the same way.
+    assert_eq!(d.shipped + m.dropped(), emitted + m.drop_reports, "{m:?}");
+    assert_eq!(m.events_routed, d.received);
+    assert_eq!(d.in_flight(), 0);
+    // Every drop has a reason.
+    let by_reason: u64 = m.drops_by_reason().iter().map(|(_, n)| n).sum();
+    assert_eq!(by_reason, m.dropped());
+}
+
+#[test]
+fn drop_oldest_and_block_policies_account_exactly() {
+    for policy in [
+        OverflowPolicy::DropOldest,
+        OverflowPolicy::Block {
+            timeout: Duration::from_micros(200),
+        },
+    ] {
+        let sink = Recorder {
+            delay: Duration::from_millis(2),
+            ..Recorder::default()
+        };
+        let dest = Destination::new("d", Box::new(Plain), Box::new(sink))
+            .with_batch(fast_batches())
+            .with_queue_capacity(10);
+        let p = Pipeline::start(config(16, policy), Messages, vec![dest]).unwrap();
+        for i in 0..2_000 {
+            p.queue().push(format!("e{i}"), false);
+        }
+        p.shutdown(Duration::from_secs(30));
+        let m = p.metrics();
+        let accepted_or_evicted = m.queue.accepted;
+        let d = &m.destinations[0];
+        assert_eq!(
+            d.shipped + m.dropped(),
+            2_000 + m.drop_reports,
+            "{policy:?}: {m:?} (accepted {accepted_or_evicted})"
+        );
+    }
+}
+
+#[test]
+fn flush_delivers_everything_queued_while_running() {
+    let sink = Recorder::default();
+    let got = Arc::clone(&sink.got);
+    let dest = Destination::new("d", Box::new(Plain), Box::new(sink)).with_batch(BatchConfig {
+        max_events: 1_000,
+        max_bytes: 1 << 20,
+        interval: Duration::from_secs(3600),
+    });
+    let p = Pipeline::start(
+        config(1_000, OverflowPolicy::DropNewest),
+        Messages,
+        vec![dest],
+    )
+    .unwrap();
+    for i in 0..123 {
+        assert!(p.queue().push(format!("e{i}"), false));
+    }
+    let report = p.flush(Duration::from_secs(10));
+    assert!(report.completed, "{report:?}");
+    assert_eq!(got.lock().unwrap().len(), 123);
+    assert_eq!(got.lock().unwrap()[122], "auth.failure e122");
+    // Still running afterwards.
+    assert!(p.queue().push("after".into(), false));
+    p.flush(Duration::from_secs(10));
+    assert_eq!(got.lock().unwrap().len(), 124);
+    assert!(p.metrics().running);
+}
+
+#[test]
+fn retryable_failures_are_retried_and_nothing_is_lost() {
+    let sink = Recorder {
+        fail_first: Arc::new(AtomicUsize::new(3)),
+        ..Recorder::default()
+    };
+    let got = Arc::clone(&sink.got);
+    let dest = Destination::new("flaky", Box::new(Plain), Box::new(sink))
+        .with_batch(fast_batches())
+        .with_retry(RetryConfig {
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            max_attempts: None,
+        });
+    let p = Pipeline::start(
+        config(100, OverflowPolicy::DropNewest),
+        Messages,
+        vec![dest],
+    )
+    .unwrap();
+    for i in 0..25 {
+        p.queue().push(format!("e{i}"), false);
+    }
+    assert!(p.flush(Duration::from_secs(10)).completed);
+    let m = p.metrics();
+    assert_eq!(got.lock().unwrap().len(), 25);
+    assert_eq!(m.destinations[0].ship_failures, 3);
+    assert_eq!(m.dropped(), 0);
+    assert!(m.destinations[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("collector unavailable"));
+}
+
+#[test]
+fn partial_rejection_ships_the_rest_and_counts_the_rejected() {
+    let sink = Recorder {
+        reject_containing: Some("poison"),
+        ..Recorder::default()
+    };
+    let got = Arc::clone(&sink.got);
+    let dest =
+        Destination::new("picky", Box::new(Plain), Box::new(sink)).with_batch(fast_batches());
+    let p = Pipeline::start(
+        config(100, OverflowPolicy::DropNewest),
+        Messages,
+        vec![dest],
+    )
+    .unwrap();
+    for m in ["a", "poison 1", "b", "poison 2", "c"] {
+        p.queue().push(m.to_owned(), false);
+    }
+    p.flush(Duration::from_secs(10));
+    let m = p.metrics();
+    let d = &m.destinations[0];
+    assert_eq!(d.shipped, 3);
+    assert_eq!(d.dropped, vec![(DropReason::Rejected, 2)]);
+    assert_eq!(got.lock().unwrap().len(), 3);
+}
+
+#[test]
+fn exhausted_retries_and_shutdown_deadline_are_counted() {
+    let dead = Recorder {
+        fail_first: Arc::new(AtomicUsize::new(usize::MAX)),
+        ..Recorder::default()
+    };
+    let dest = Destination::new("dead", Box::new(Plain), Box::new(dead))
+        .with_batch(fast_batches())
+        .with_retry(RetryConfig {
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+            max_attempts: Some(2),
+        });
+    let forever = Recorder {
+        fail_first: Arc::new(AtomicUsize::new(usize::MAX)),
+        ..Recorder::default()
+    };
+    let dest2 = Destination::new("forever", Box::new(Plain), Box::new(forever))
+        .with_batch(fast_batches())
+        .with_retry(RetryConfig {
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(10),
+            max_attempts: None,
+        });
+    let p = Pipeline::start(
+        config(100, OverflowPolicy::DropNewest),
+        Messages,
+        vec![dest, dest2],
+    )
+    .unwrap();
+    for i in 0..5 {
+        p.queue().push(format!("e{i}"), false);
+    }
+    let report = p.shutdown(Duration::from_millis(300));
+    let m = p.metrics();
+    assert_eq!(
+        m.destinations[0].dropped,
+        vec![(DropReason::RetriesExhausted, 5)]
+    );
+    assert_eq!(
+        m.destinations[1].dropped,
+        vec![(DropReason::ShutdownDeadline, 5)]
+    );
+    assert_eq!(m.shipped(), 0);
+    assert!(report
+        .dropped
+        .iter()
+        .any(|(r, _)| *r == DropReason::ShutdownDeadline));
+}
+
+#[test]
+fn a_slow_destination_does_not_delay_another() {
+    let slow = Recorder {
+        delay: Duration::from_millis(200),
+        ..Recorder::default()
+    };
+    let fast = Recorder::default();
+    let fast_got = Arc::clone(&fast.got);
+    let p = Pipeline::start(
+        config(1_000, OverflowPolicy::DropNewest),
+        Messages,
+        vec![
+            Destination::new("slow", Box::new(Plain), Box::new(slow)).with_batch(fast_batches()),
+            Destination::new("fast", Box::new(Plain), Box::new(fast)).with_batch(fast_batches()),
+        ],
+    )
+    .unwrap();
+    for i in 0..50 {
+        p.queue().push(format!("e{i}"), false);
+    }
+    // The fast destination finishes while the slow one is still sleeping on its first batch.
+    let start = std::time::Instant::now();
+    while fast_got.lock().unwrap().len() < 50 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "fast destination stalled"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    let m = p.metrics();
+    assert!(m.destinations[0].shipped < 50);
+    p.shutdown(Duration::from_secs(10));
+}
+
+#[test]
+fn drops_are_reported_as_an_event() {
+    let sink = Recorder::default();
+    let got = Arc::clone(&sink.got);
+    let p = Pipeline::start(
+        PipelineConfig {
+            queue_capacity: 4,
+            tick: Duration::from_millis(1),
+            drop_report_interval: Duration::from_millis(1),
+            ..PipelineConfig::default()
+        },
+        Messages,
+        vec![Destination::new("d", Box::new(Plain), Box::new(sink)).with_batch(fast_batches())],
+    )
+    .unwrap();
+    // The consumer is not running between pushes often enough to keep a 4-slot queue empty.
+    let mut refused = 0;
+    for i in 0..1_000 {
+        if !p.queue().push(format!("e{i}"), false) {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0);
+    p.flush(Duration::from_secs(10));
+    let got = got.lock().unwrap();
+    assert!(
+        got.iter().any(|r| r.starts_with("siem.events_dropped")),
+        "no drop report among {} records",
+        got.len()
+    );
+}
+
+#[test]
+fn events_after_shutdown_are_counted_not_lost_silently() {
+    let p = Pipeline::start(
+        config(10, OverflowPolicy::DropNewest),
+        Messages,
+        vec![Destination::new(
+            "d",
+            Box::new(Plain),
+            Box::new(Recorder::default()),
+        )],
+    )
+    .unwrap();
+    p.shutdown(Duration::from_secs(5));
+    assert!(!p.queue().push("late".into(), false));
+    let m = p.metrics();
+    assert_eq!(m.queue.dropped_closed, 1);
+    assert!(!m.running);
+    // A second shutdown returns at once.
+    assert!(p.shutdown(Duration::from_millis(1)).undelivered.is_empty());
+}
