@@ -274,7 +274,10 @@ mod tests {
     #[test]
     fn group_rendering_cannot_be_forged() {
         let a = render_group(&[("user".into(), "a,source_ip=1".into())]);
-        let b = render_group(&[("user".into(), "a".into()), ("source_ip".into(), "1".into())]);
+        let b = render_group(&[
+            ("user".into(), "a".into()),
+            ("source_ip".into(), "1".into()),
+        ]);
         assert_ne!(a, b);
         assert_eq!(a, "user=a\\,source_ip\\=1");
     }
@@ -285,7 +288,10 @@ mod tests {
         let ctx = AlertContext {
             nis2: Some(Nis2Timing::from_detection(detected)),
             detected_at: Some(detected),
-            group_fields: vec![("user".into(), "alice".into()), ("region".into(), "eu".into())],
+            group_fields: vec![
+                ("user".into(), "alice".into()),
+                ("region".into(), "eu".into()),
+            ],
             ..AlertContext::default()
         };
         let a = Alert::new("r", AlertKind::Correlation, AlertLevel::Critical, "m", ctx);

@@ -160,7 +160,10 @@ pub struct RealertConfig {
     #[serde(alias = "realert", deserialize_with = "crate::duration::deserialize")]
     pub base: Duration,
     /// The cap (ElastAlert `exponential_realert`).
-    #[serde(alias = "exponential_realert", deserialize_with = "crate::duration::deserialize")]
+    #[serde(
+        alias = "exponential_realert",
+        deserialize_with = "crate::duration::deserialize"
+    )]
     pub max: Duration,
 }
 
@@ -262,7 +265,10 @@ impl AlertRuleConfig {
             return Err(invalid("name", "must not be empty".into()));
         }
         if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-            return Err(invalid("name", format!("at most {MAX_NAME_CHARS} characters, no control characters")));
+            return Err(invalid(
+                "name",
+                format!("at most {MAX_NAME_CHARS} characters, no control characters"),
+            ));
         }
         let mut when = Expr::True;
         let mut count = None;
@@ -294,21 +300,35 @@ impl AlertRuleConfig {
         if matches!(when, Expr::True) {
             return Err(invalid(
                 "condition",
-                "the rule would match every event: give a condition, an event_type or a where map".into(),
+                "the rule would match every event: give a condition, an event_type or a where map"
+                    .into(),
             ));
         }
         let (min_count, window, group_by) = match count {
             Some(c) => {
                 if self.threshold.is_some() {
-                    return Err(invalid("threshold", "given both here and in the condition's count clause".into()));
+                    return Err(invalid(
+                        "threshold",
+                        "given both here and in the condition's count clause".into(),
+                    ));
                 }
                 if self.window.is_some() {
-                    return Err(invalid("window", "given both here and in the condition's count clause".into()));
+                    return Err(invalid(
+                        "window",
+                        "given both here and in the condition's count clause".into(),
+                    ));
                 }
                 if !c.group_by.is_empty() && !self.group_by.is_empty() {
-                    return Err(invalid("group_by", "given both here and in the condition's `by` clause".into()));
+                    return Err(invalid(
+                        "group_by",
+                        "given both here and in the condition's `by` clause".into(),
+                    ));
                 }
-                let group_by = if c.group_by.is_empty() { self.group_by.clone() } else { c.group_by };
+                let group_by = if c.group_by.is_empty() {
+                    self.group_by.clone()
+                } else {
+                    c.group_by
+                };
                 (c.min_count, c.window, group_by)
             }
             None => (
@@ -328,23 +348,33 @@ impl AlertRuleConfig {
         }
         let level = match (&self.level, &self.severity) {
             (Some(_), Some(_)) => {
-                return Err(invalid("severity", "give either `level` or `severity`, not both".into()))
+                return Err(invalid(
+                    "severity",
+                    "give either `level` or `severity`, not both".into(),
+                ))
             }
             (Some(l), None) => *l,
             (None, Some(s)) => AlertLevel::from_severity(
-                s.parse::<Severity>().map_err(|e| invalid("severity", e.to_string()))?,
+                s.parse::<Severity>()
+                    .map_err(|e| invalid("severity", e.to_string()))?,
             ),
             (None, None) => AlertLevel::Notify,
         };
         let silence = match (&self.realert, self.cooldown) {
             (Some(_), Some(_)) => {
-                return Err(invalid("realert", "give either `cooldown` or `realert`, not both".into()))
+                return Err(invalid(
+                    "realert",
+                    "give either `cooldown` or `realert`, not both".into(),
+                ))
             }
             (Some(r), None) => {
                 if r.base.is_zero() || r.max < r.base {
                     return Err(invalid("realert", "needs 0 < base <= max".into()));
                 }
-                Silence::Exponential { base: r.base, cap: r.max }
+                Silence::Exponential {
+                    base: r.base,
+                    cap: r.max,
+                }
             }
             (None, Some(c)) => Silence::Fixed(c),
             (None, None) if min_count > 1 => Silence::Fixed(window),
@@ -352,7 +382,10 @@ impl AlertRuleConfig {
         };
         if let Some(m) = self.escalation_multiplier {
             if !(m.is_finite() && m > 1.0 && m <= 1000.0) {
-                return Err(invalid("escalation_multiplier", format!("must be a number above 1 (got {m})")));
+                return Err(invalid(
+                    "escalation_multiplier",
+                    format!("must be a number above 1 (got {m})"),
+                ));
             }
         }
         Ok(ThresholdSpec {

@@ -86,7 +86,9 @@ pub(crate) struct CorrelationOutcome {
 impl Correlator {
     pub(crate) fn new(settings: CorrelatorSettings) -> Correlator {
         Correlator {
-            window_nanos: i64::try_from(settings.window.as_nanos()).unwrap_or(i64::MAX).max(1),
+            window_nanos: i64::try_from(settings.window.as_nanos())
+                .unwrap_or(i64::MAX)
+                .max(1),
             settings,
             tenants: HashMap::new(),
             types: HashMap::new(),
@@ -100,7 +102,11 @@ impl Correlator {
         self.tenants.len() + self.types.len() + self.active.len()
     }
 
-    pub(crate) fn process(&mut self, event: &mut SecurityEvent, now: Timestamp) -> CorrelationOutcome {
+    pub(crate) fn process(
+        &mut self,
+        event: &mut SecurityEvent,
+        now: Timestamp,
+    ) -> CorrelationOutcome {
         let mut out = CorrelationOutcome::default();
         let t = event.timestamp.unix_nanos();
         let horizon = t.saturating_sub(self.window_nanos);
@@ -121,7 +127,16 @@ impl Correlator {
                     q.pop_front();
                 }
                 let members: Vec<EventSummary> = q.iter().map(|(_, s)| s.clone()).collect();
-                self.observe(Pattern::Tenant, tenant, members.len(), members, event, now, horizon, &mut out);
+                self.observe(
+                    Pattern::Tenant,
+                    tenant,
+                    members.len(),
+                    members,
+                    event,
+                    now,
+                    horizon,
+                    &mut out,
+                );
             }
         }
 
@@ -134,7 +149,9 @@ impl Correlator {
                 while w.entries.front().is_some_and(|(old, _, _)| *old <= horizon)
                     || w.entries.len() >= MAX_ENTRIES_PER_KEY
                 {
-                    let Some((_, a, _)) = w.entries.pop_front() else { break };
+                    let Some((_, a, _)) = w.entries.pop_front() else {
+                        break;
+                    };
                     if let Some(n) = w.per_agent.get_mut(&a) {
                         *n -= 1;
                         if *n == 0 {
@@ -145,13 +162,27 @@ impl Correlator {
                 w.entries.push_back((t, agent.clone(), summary.clone()));
                 *w.per_agent.entry(agent).or_default() += 1;
                 let distinct = w.per_agent.len();
-                let members: Vec<EventSummary> = w.entries.iter().map(|(_, _, s)| s.clone()).collect();
-                self.observe(Pattern::Distributed, ty, distinct, members, event, now, horizon, &mut out);
+                let members: Vec<EventSummary> =
+                    w.entries.iter().map(|(_, _, s)| s.clone()).collect();
+                self.observe(
+                    Pattern::Distributed,
+                    ty,
+                    distinct,
+                    members,
+                    event,
+                    now,
+                    horizon,
+                    &mut out,
+                );
             }
         }
 
         if event.severity >= Severity::Low {
-            while self.recent.front().is_some_and(|(old, _, _)| *old <= horizon) {
+            while self
+                .recent
+                .front()
+                .is_some_and(|(old, _, _)| *old <= horizon)
+            {
                 self.recent.pop_front();
             }
             let rising = event.severity >= Severity::High && self.rising_before(event.severity);
@@ -165,9 +196,19 @@ impl Correlator {
                 .get(&(Pattern::Escalating, key.clone()))
                 .is_some_and(|a| a.last > horizon);
             if rising || (active && event.severity >= Severity::High) {
-                let members: Vec<EventSummary> = self.recent.iter().map(|(_, _, s)| s.clone()).collect();
+                let members: Vec<EventSummary> =
+                    self.recent.iter().map(|(_, _, s)| s.clone()).collect();
                 let n = if rising { self.settings.min_events } else { 0 };
-                self.observe(Pattern::Escalating, key, n, members, event, now, horizon, &mut out);
+                self.observe(
+                    Pattern::Escalating,
+                    key,
+                    n,
+                    members,
+                    event,
+                    now,
+                    horizon,
+                    &mut out,
+                );
             }
         }
         out
@@ -229,7 +270,13 @@ impl Correlator {
         for m in &members {
             self.store.record(&id, m.clone());
         }
-        self.active.insert((pattern, key.clone()), Active { id: id.clone(), last: t });
+        self.active.insert(
+            (pattern, key.clone()),
+            Active {
+                id: id.clone(),
+                last: t,
+            },
+        );
         event.correlation_id.get_or_insert_with(|| id.clone());
 
         let level = match pattern {
@@ -247,7 +294,10 @@ impl Correlator {
             ),
             Pattern::Escalating => (
                 Vec::new(),
-                format!("severity rising to {} within the last {} events", event.severity, self.settings.history),
+                format!(
+                    "severity rising to {} within the last {} events",
+                    event.severity, self.settings.history
+                ),
             ),
         };
         let related: Vec<EventId> = members.iter().rev().take(10).rev().map(|m| m.id).collect();
@@ -273,7 +323,13 @@ impl Correlator {
             tags: Vec::new(),
         };
         let message = format!("{} detected: {what} ({id})", pattern.name());
-        let mut alert = Alert::new(pattern.name(), AlertKind::Correlation, level, message, context);
+        let mut alert = Alert::new(
+            pattern.name(),
+            AlertKind::Correlation,
+            level,
+            message,
+            context,
+        );
         alert.origin = Some(Origin::of(event));
         out.alerts.push(alert);
     }
@@ -299,7 +355,11 @@ impl Correlator {
 }
 
 /// Evicts the least recently seen entries until at most 7/8 of `cap` remain; returns how many.
-pub(crate) fn evict_oldest<V>(map: &mut HashMap<String, V>, cap: usize, seen: impl Fn(&V) -> i64) -> u64 {
+pub(crate) fn evict_oldest<V>(
+    map: &mut HashMap<String, V>,
+    cap: usize,
+    seen: impl Fn(&V) -> i64,
+) -> u64 {
     let target = cap.saturating_sub(cap / 8 + 1);
     if map.len() <= target {
         return 0;

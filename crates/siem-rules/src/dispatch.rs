@@ -25,8 +25,9 @@ use crate::Alert;
 pub type SyncCallback = Box<dyn Fn(&Alert) + Send + Sync + 'static>;
 
 /// An asynchronous alert callback (seed 000's `async def alert_callback(...)`).
-pub type AsyncCallback =
-    Box<dyn Fn(Alert) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> + Send + Sync + 'static>;
+pub type AsyncCallback = Box<
+    dyn Fn(Alert) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> + Send + Sync + 'static,
+>;
 
 enum Callback {
     Sync(SyncCallback),
@@ -169,7 +170,10 @@ impl AlertDispatcher {
                 None => false,
             };
             if !ok {
-                self.counters.0.callbacks_dropped.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .0
+                    .callbacks_dropped
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -189,7 +193,9 @@ impl AlertDispatcher {
         let deadline = Instant::now() + timeout;
         let mut all = true;
         for w in &mut self.workers {
-            let Some(handle) = w.thread.take() else { continue };
+            let Some(handle) = w.thread.take() else {
+                continue;
+            };
             while !handle.is_finished() && Instant::now() < deadline {
                 thread::sleep(Duration::from_millis(2));
             }

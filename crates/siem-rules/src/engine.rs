@@ -12,7 +12,10 @@ use crate::dispatch::AlertDispatcher;
 use crate::metrics::{Counters, MetricsHandle};
 use crate::sigma::SigmaRules;
 use crate::threshold::{StateChange, ThresholdRule};
-use crate::{Alert, AlertKind, AlertLevel, Clock, EngineMetrics, EventSummary, RulesConfig, RulesError, SystemClock};
+use crate::{
+    Alert, AlertKind, AlertLevel, Clock, EngineMetrics, EventSummary, RulesConfig, RulesError,
+    SystemClock,
+};
 
 /// The alerting and correlation engine.
 ///
@@ -67,7 +70,10 @@ impl std::fmt::Debug for Engine {
             .field("enabled", &self.enabled)
             .field("rules", &self.rule_names())
             .field("correlation", &self.correlator.is_some())
-            .field("sigma_rules", &self.sigma.as_ref().map_or(0, SigmaRules::rule_count))
+            .field(
+                "sigma_rules",
+                &self.sigma.as_ref().map_or(0, SigmaRules::rule_count),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -116,7 +122,8 @@ impl Engine {
             return Err(RulesError::Invalid {
                 rule: "correlation".into(),
                 key: "window",
-                reason: "needs a window above zero, min_events >= 2 and history >= min_events".into(),
+                reason: "needs a window above zero, min_events >= 2 and history >= min_events"
+                    .into(),
             });
         }
         let correlator = c.enabled.then(|| {
@@ -175,7 +182,8 @@ impl Engine {
         alerts.retain(|a| a.level > AlertLevel::None);
         Counters::add(&c.groups_evicted, evicted);
         Counters::add(&c.alerts_triggered, alerts.len() as u64);
-        c.groups_tracked.store(self.groups_tracked(), Ordering::Relaxed);
+        c.groups_tracked
+            .store(self.groups_tracked(), Ordering::Relaxed);
         if !self.dispatcher.is_empty() {
             for a in &alerts {
                 self.dispatcher.dispatch(a);
@@ -185,8 +193,15 @@ impl Engine {
     }
 
     fn groups_tracked(&self) -> u64 {
-        let t: usize = self.thresholds.iter().map(ThresholdRule::groups_tracked).sum();
-        let c = self.correlator.as_ref().map_or(0, Correlator::groups_tracked);
+        let t: usize = self
+            .thresholds
+            .iter()
+            .map(ThresholdRule::groups_tracked)
+            .sum();
+        let c = self
+            .correlator
+            .as_ref()
+            .map_or(0, Correlator::groups_tracked);
         let s = self.sigma.as_ref().map_or(0, SigmaRules::groups_tracked);
         (t + c + s) as u64
     }
@@ -294,6 +309,9 @@ impl Alert {
     /// assert!(a.is_correlation());
     /// ```
     pub fn is_correlation(&self) -> bool {
-        matches!(self.kind, AlertKind::Correlation | AlertKind::SigmaCorrelation)
+        matches!(
+            self.kind,
+            AlertKind::Correlation | AlertKind::SigmaCorrelation
+        )
     }
 }

@@ -5,8 +5,6 @@
 //! against the canonical name, the name the event was given, and seed 004's bare categories
 //! (`event_type=authentication` matches `auth.failure` when the outcome is a failure).
 
-use std::borrow::Cow;
-
 use siem_event::{EventType, SecurityEvent, Severity};
 
 use crate::glob::{glob_match, has_wildcard};
@@ -41,7 +39,8 @@ impl Literal {
         let severity = text.parse::<Severity>().ok();
         let wildcard = has_wildcard(&text);
         let parsed = EventType::parse(&text);
-        let mapped_type = parsed.as_str() != text || text.eq_ignore_ascii_case("authentication")
+        let mapped_type = parsed.as_str() != text
+            || text.eq_ignore_ascii_case("authentication")
             || text.eq_ignore_ascii_case("authorization");
         Literal {
             text,
@@ -123,7 +122,7 @@ impl Comparison {
         }
     }
 
-    fn compare(&self, op: CmpOp, actual: &Cow<'_, str>, literal: &Literal) -> bool {
+    fn compare(&self, op: CmpOp, actual: &str, literal: &Literal) -> bool {
         let severity_field = self.field == "severity";
         match op {
             CmpOp::Eq | CmpOp::Ne => {

@@ -203,7 +203,11 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                     }
                 }
                 if !closed {
-                    return Err(error_at(text, at, format!("unterminated string starting with {c}")));
+                    return Err(error_at(
+                        text,
+                        at,
+                        format!("unterminated string starting with {c}"),
+                    ));
                 }
                 out.push((at, Tok::Quoted(value)));
                 continue;
@@ -231,7 +235,11 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                 continue;
             }
             other => {
-                return Err(error_at(text, at, format!("unexpected character {other:?}")));
+                return Err(error_at(
+                    text,
+                    at,
+                    format!("unexpected character {other:?}"),
+                ));
             }
         };
         let width = match tok {
@@ -303,7 +311,10 @@ impl Parser<'_> {
             } else if self.peek().is_none() {
                 break;
             } else {
-                return Err(self.err(format!("expected AND, OR or the end, found {}", self.found())));
+                return Err(self.err(format!(
+                    "expected AND, OR or the end, found {}",
+                    self.found()
+                )));
             }
         }
         let at = self.here();
@@ -366,26 +377,51 @@ impl Parser<'_> {
         let op = match self.peek() {
             Some(Tok::Op(op @ (CmpOp::Gt | CmpOp::Ge))) => *op,
             Some(Tok::Op(_)) => {
-                return Err(self.err("a count is compared with > or >= (an alert fires when it is reached)"));
+                return Err(self
+                    .err("a count is compared with > or >= (an alert fires when it is reached)"));
             }
-            _ => return Err(self.err(format!("expected > or >= after count, found {}", self.found()))),
+            _ => {
+                return Err(self.err(format!(
+                    "expected > or >= after count, found {}",
+                    self.found()
+                )))
+            }
         };
         self.pos += 1;
         let n = match self.peek() {
-            Some(Tok::Word(w)) => w.parse::<u64>().map_err(|_| {
-                self.err(format!("expected a whole number of events, found {w:?}"))
-            })?,
-            _ => return Err(self.err(format!("expected a number of events, found {}", self.found()))),
+            Some(Tok::Word(w)) => w
+                .parse::<u64>()
+                .map_err(|_| self.err(format!("expected a whole number of events, found {w:?}")))?,
+            _ => {
+                return Err(self.err(format!(
+                    "expected a number of events, found {}",
+                    self.found()
+                )))
+            }
         };
-        let min_count = if op == CmpOp::Gt { n.saturating_add(1) } else { n.max(1) };
+        let min_count = if op == CmpOp::Gt {
+            n.saturating_add(1)
+        } else {
+            n.max(1)
+        };
         self.pos += 1;
         if !keyword(self.peek(), "in") {
-            return Err(self.err(format!("expected `in` and a window (count > 5 in 5m), found {}", self.found())));
+            return Err(self.err(format!(
+                "expected `in` and a window (count > 5 in 5m), found {}",
+                self.found()
+            )));
         }
         self.pos += 1;
         let window = match self.peek() {
-            Some(Tok::Word(w)) | Some(Tok::Quoted(w)) => parse_duration(w).map_err(|e| self.err(e))?,
-            _ => return Err(self.err(format!("expected a window such as 5m or 300, found {}", self.found()))),
+            Some(Tok::Word(w)) | Some(Tok::Quoted(w)) => {
+                parse_duration(w).map_err(|e| self.err(e))?
+            }
+            _ => {
+                return Err(self.err(format!(
+                    "expected a window such as 5m or 300, found {}",
+                    self.found()
+                )))
+            }
         };
         if window.is_zero() {
             return Err(self.err("the window must be longer than zero"));
@@ -397,7 +433,12 @@ impl Parser<'_> {
             loop {
                 match self.peek() {
                     Some(Tok::Word(w)) => group_by.push(w.clone()),
-                    _ => return Err(self.err(format!("expected a field name to group by, found {}", self.found()))),
+                    _ => {
+                        return Err(self.err(format!(
+                            "expected a field name to group by, found {}",
+                            self.found()
+                        )))
+                    }
                 }
                 self.pos += 1;
                 if self.peek() == Some(&Tok::Comma) {
@@ -420,7 +461,11 @@ impl Parser<'_> {
             self.pos += 1;
             any.push(self.parse_and()?);
         }
-        Ok(if any.len() == 1 { any.remove(0) } else { Expr::Or(any) })
+        Ok(if any.len() == 1 {
+            any.remove(0)
+        } else {
+            Expr::Or(any)
+        })
     }
 
     fn parse_and(&mut self) -> Result<Expr, ParseError> {
@@ -479,7 +524,10 @@ impl Parser<'_> {
                 values.push(self.parse_value()?);
             }
             if self.peek() != Some(&Tok::RParen) {
-                return Err(self.err(format!("expected ',' or ')' in the IN list, found {}", self.found())));
+                return Err(self.err(format!(
+                    "expected ',' or ')' in the IN list, found {}",
+                    self.found()
+                )));
             }
             self.pos += 1;
             return Ok(Expr::Cmp(Comparison {
@@ -490,19 +538,21 @@ impl Parser<'_> {
         }
         let op = match self.peek() {
             Some(Tok::Op(op)) => *op,
-            _ => {
-                return Err(self.err(format!(
-                    "expected an operator (==, =, !=, >, >=, <, <=, ~ or IN) after {field:?}, found {}",
-                    self.found()
-                )))
-            }
+            _ => return Err(self.err(format!(
+                "expected an operator (==, =, !=, >, >=, <, <=, ~ or IN) after {field:?}, found {}",
+                self.found()
+            ))),
         };
         let op_at = self.here();
         self.pos += 1;
         if matches!(field.as_str(), "event_type" | "type")
             && matches!(op, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le)
         {
-            return Err(error_at(self.text, op_at, "event types are compared with ==, != or ~, not by order"));
+            return Err(error_at(
+                self.text,
+                op_at,
+                "event types are compared with ==, != or ~, not by order",
+            ));
         }
         let value = self.parse_value()?;
         Ok(Expr::Cmp(Comparison {
@@ -561,7 +611,8 @@ mod tests {
         e.outcome = Outcome::Success;
         e.event_type = EventType::parse_with_outcome("authentication", Outcome::Success);
         assert!(!c.matches(&e));
-        let c = Condition::parse("event_type=availability AND action=circuit_breaker_open").unwrap();
+        let c =
+            Condition::parse("event_type=availability AND action=circuit_breaker_open").unwrap();
         let mut e = ev("availability");
         e.action = Some("circuit_breaker_open".into());
         assert!(c.matches(&e));
@@ -569,7 +620,10 @@ mod tests {
 
     #[test]
     fn precedence_not_in_and_parentheses() {
-        let c = Condition::parse("user = a OR user = b AND NOT (source_ip IN ('10.0.0.1', \"10.0.0.2\"))").unwrap();
+        let c = Condition::parse(
+            "user = a OR user = b AND NOT (source_ip IN ('10.0.0.1', \"10.0.0.2\"))",
+        )
+        .unwrap();
         let mut e = ev("auth.failure");
         e.actor.user = Some("b".into());
         e.actor.source_ip = Some("10.0.0.2".into());
@@ -583,7 +637,8 @@ mod tests {
 
     #[test]
     fn count_forms() {
-        let c = Condition::parse("count >= 3 in 300 by user, source_ip AND severity >= high").unwrap();
+        let c =
+            Condition::parse("count >= 3 in 300 by user, source_ip AND severity >= high").unwrap();
         assert_eq!(c.threshold(), Some((3, Duration::from_secs(300))));
         assert_eq!(c.group_by(), ["user", "source_ip"]);
         // a field that happens to be called count
@@ -620,10 +675,16 @@ mod tests {
     #[test]
     fn hostile_input_is_an_error_not_a_panic() {
         let deep = format!("{}user = a{}", "(".repeat(10_000), ")".repeat(10_000));
-        assert!(Condition::parse(&deep).unwrap_err().message.contains("nested"));
+        assert!(Condition::parse(&deep)
+            .unwrap_err()
+            .message
+            .contains("nested"));
         let nots = format!("{}user = a", "NOT ".repeat(10_000));
         assert!(Condition::parse(&nots).is_err());
-        assert!(Condition::parse(&"x".repeat(1 << 20)).unwrap_err().message.contains("longer"));
+        assert!(Condition::parse(&"x".repeat(1 << 20))
+            .unwrap_err()
+            .message
+            .contains("longer"));
         assert!(Condition::parse("user = 'é\u{0}|=\\\\]\"\r\n\t'").is_ok());
         let err = Condition::parse("ééé ~").unwrap_err();
         assert_eq!(err.column, 6);

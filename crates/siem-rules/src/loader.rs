@@ -57,7 +57,10 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Loaded, RulesError> {
             .map_err(|e| file_error(&path, e.to_string()))?
             .len();
         if size > MAX_FILE_BYTES {
-            return Err(file_error(&path, format!("larger than {MAX_FILE_BYTES} bytes")));
+            return Err(file_error(
+                &path,
+                format!("larger than {MAX_FILE_BYTES} bytes"),
+            ));
         }
         let text = std::fs::read_to_string(&path).map_err(|e| file_error(&path, e.to_string()))?;
         load_text(&text, &path.display().to_string(), &mut loaded)?;
@@ -88,7 +91,8 @@ pub(crate) fn load_text(text: &str, origin: &str, into: &mut Loaded) -> Result<(
             };
             return Err(RulesError::File {
                 path: origin.to_owned(),
-                reason: err.map_or_else(|| "not a list of alert rules".to_owned(), |e| e.to_string()),
+                reason: err
+                    .map_or_else(|| "not a list of alert rules".to_owned(), |e| e.to_string()),
             });
         }
     };

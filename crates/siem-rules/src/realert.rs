@@ -45,7 +45,9 @@ impl SilenceState {
                     self.exponent = 0;
                     return;
                 };
-                let step = |exp: u32| base.saturating_mul(1i64.checked_shl(exp).unwrap_or(i64::MAX).max(1));
+                let step = |exp: u32| {
+                    base.saturating_mul(1i64.checked_shl(exp).unwrap_or(i64::MAX).max(1))
+                };
                 let mut diff = now.saturating_sub(last_until);
                 let mut exp = self.exponent;
                 if diff < step(exp) {

@@ -46,7 +46,10 @@ pub(crate) fn looks_like_sigma(yaml: &str) -> bool {
 }
 
 impl SigmaRules {
-    pub(crate) fn new(collection: &SigmaCollection, max_groups: usize) -> Result<SigmaRules, String> {
+    pub(crate) fn new(
+        collection: &SigmaCollection,
+        max_groups: usize,
+    ) -> Result<SigmaRules, String> {
         let config = CorrelationConfig {
             max_state_entries: max_groups.max(1),
             max_group_entries: Some(100_000),
@@ -54,7 +57,9 @@ impl SigmaRules {
             ..CorrelationConfig::default()
         };
         let mut engine = CorrelationEngine::new(config);
-        engine.add_collection(collection).map_err(|e| e.to_string())?;
+        engine
+            .add_collection(collection)
+            .map_err(|e| e.to_string())?;
         Ok(SigmaRules {
             engine,
             collection_rules: collection.rules.len() + collection.correlations.len(),

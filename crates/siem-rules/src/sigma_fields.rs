@@ -110,7 +110,9 @@ impl Event for SigmaView<'_> {
             "timestamp" | "@timestamp" => {
                 return Some(EventValue::Str(Cow::Owned(e.timestamp.to_rfc3339())))
             }
-            "event_type_original" => return Some(EventValue::Str(Cow::Borrowed(e.event_type.original()))),
+            "event_type_original" => {
+                return Some(EventValue::Str(Cow::Borrowed(e.event_type.original())))
+            }
             _ => {}
         }
         if let Some(v) = e.metadata(name) {
@@ -183,7 +185,10 @@ const BUILTIN: &[&str] = &[
 
 fn is_builtin(name: &str) -> bool {
     BUILTIN.contains(&name)
-        || matches!(name, "type" | "result" | "msg" | "username" | "src_ip" | "target" | "dest_ip")
+        || matches!(
+            name,
+            "type" | "result" | "msg" | "username" | "src_ip" | "target" | "dest_ip"
+        )
 }
 
 #[cfg(test)]
@@ -199,11 +204,20 @@ mod tests {
         e.push_metadata("attempts", 4i64);
         e.push_metadata("user", "forged"); // metadata never shadows the event's own fields
         let v = SigmaView(&e);
-        assert_eq!(v.get_field("user.name"), Some(EventValue::Str("alice".into())));
+        assert_eq!(
+            v.get_field("user.name"),
+            Some(EventValue::Str("alice".into()))
+        );
         assert_eq!(v.get_field("User"), Some(EventValue::Str("alice".into())));
-        assert_eq!(v.get_field("source.ip"), Some(EventValue::Str("203.0.113.9".into())));
+        assert_eq!(
+            v.get_field("source.ip"),
+            Some(EventValue::Str("203.0.113.9".into()))
+        );
         assert_eq!(v.get_field("attempts"), Some(EventValue::Int(4)));
-        assert_eq!(v.get_field("event_type"), Some(EventValue::Str("auth.failure".into())));
+        assert_eq!(
+            v.get_field("event_type"),
+            Some(EventValue::Str("auth.failure".into()))
+        );
         assert_eq!(
             v.get_field("event_type_original"),
             Some(EventValue::Str("authentication_failure".into()))

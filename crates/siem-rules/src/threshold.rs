@@ -66,13 +66,17 @@ impl ThresholdRule {
     pub(crate) fn new(spec: ThresholdSpec, max_groups: usize) -> ThresholdRule {
         let top = match spec.escalation_multiplier {
             Some(m) => {
-                let steps = AlertLevel::Critical.value().saturating_sub(spec.level.value());
+                let steps = AlertLevel::Critical
+                    .value()
+                    .saturating_sub(spec.level.value());
                 (spec.min_count as f64 * m.powi(i32::from(steps))).ceil() as u64
             }
             None => spec.min_count,
         };
         ThresholdRule {
-            window_nanos: i64::try_from(spec.window.as_nanos()).unwrap_or(i64::MAX).max(1),
+            window_nanos: i64::try_from(spec.window.as_nanos())
+                .unwrap_or(i64::MAX)
+                .max(1),
             max_events: top.clamp(1, MAX_EVENTS_PER_GROUP) as usize,
             spec,
             groups: HashMap::new(),
@@ -100,7 +104,9 @@ impl ThresholdRule {
             .group_by
             .iter()
             .map(|f| {
-                let v = event.field_text(f).map_or_else(|| "_missing".to_owned(), |v| v.into_owned());
+                let v = event
+                    .field_text(f)
+                    .map_or_else(|| "_missing".to_owned(), |v| v.into_owned());
                 (f.clone(), v)
             })
             .collect();
@@ -189,11 +195,19 @@ impl ThresholdRule {
             related_events: state.related.iter().copied().collect(),
             tenant_id,
             group_fields,
-            nis2: level.is_incident().then(|| Nis2Timing::from_detection(detected_at)),
+            nis2: level
+                .is_incident()
+                .then(|| Nis2Timing::from_detection(detected_at)),
             sigma_id: None,
             tags: Vec::new(),
         };
-        let mut alert = Alert::new(spec.name.clone(), AlertKind::Threshold, level, message, context);
+        let mut alert = Alert::new(
+            spec.name.clone(),
+            AlertKind::Threshold,
+            level,
+            message,
+            context,
+        );
         alert.action = spec.action.clone();
         alert.origin = Some(Origin::of(event));
         Some(alert)
