@@ -127,11 +127,23 @@ pub struct InvalidFileConfig {
 
 impl InvalidFileConfig {
     /// The offending configuration key, e.g. `rotation.max_size`.
+    ///
+    /// ```
+    /// use siem_ship::sink::file::FileConfig;
+    /// let err = FileConfig::new("/tmp/x.jsonl").mode(0o20000).validate().unwrap_err();
+    /// assert_eq!(err.key(), "mode");
+    /// ```
     pub fn key(&self) -> &'static str {
         self.key
     }
 
     /// Why its value is refused.
+    ///
+    /// ```
+    /// use siem_ship::sink::file::FileConfig;
+    /// let err = FileConfig::new("/tmp/x.jsonl").max_size(0).validate().unwrap_err();
+    /// assert!(err.reason().contains("greater than zero"));
+    /// ```
     pub fn reason(&self) -> &str {
         &self.reason
     }
