@@ -217,9 +217,10 @@ impl Rsyslog {
         }
     }
 
-    /// Starts rsyslog again with the same configuration, on the same port.
-    pub fn restart(&mut self) {
-        self.stop();
+    /// Starts rsyslog again after [`Rsyslog::stop`], with the same configuration, on the same
+    /// port, appending to the same output files.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "rsyslog is still running");
         self.launch(&rsyslogd().expect("was found at start"));
     }
 

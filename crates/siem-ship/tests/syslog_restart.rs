@@ -1,0 +1,92 @@
+//! A collector restart in the middle of a stream, over TCP and TLS, with a real rsyslog:
+//! everything handed to the sink after the restart was seen arrives, nothing twice.
+
+mod syslog_support;
+
+use std::thread::sleep;
+use std::time::Duration;
+
+use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
+use siem_ship::{Batch, Sink};
+use syslog_support::{assert_received, rfc5424, Pki, Rsyslog};
+
+fn batch(range: std::ops::Range<usize>) -> (Batch, Vec<String>) {
+    let messages: Vec<String> = range
+        .map(|i| rfc5424(i, &format!(r#"[siem@32473 seq="{i}"]"#), "stream"))
+        .collect();
+    let mut batch = Batch::default();
+    for m in &messages {
+        batch.push(m.as_bytes());
+    }
+    (batch, messages)
+}
+
+/// Sends `batch` the way the route does: retrying retryable errors until it is delivered.
+/// `on_failure` runs after the first failure (here: bringing the collector back).
+fn send_until_delivered(
+    sink: &mut SyslogSink,
+    batch: &Batch,
+    mut on_failure: impl FnMut(),
+) -> usize {
+    let mut failures = 0;
+    loop {
+        match sink.send(batch) {
+            Ok(()) => return failures,
+            Err(e) => {
+                assert!(e.is_retryable(), "{e}");
+                failures += 1;
+                assert!(failures < 600, "still failing after {failures} tries: {e}");
+                if failures == 1 {
+                    on_failure();
+                }
+                sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn restart_in_the_middle(mut rsyslog: Rsyslog, config: SyslogConfig) {
+    let mut sink = SyslogSink::new(config).unwrap();
+    let (first, mut expected) = batch(0..200);
+    sink.send(&first).unwrap();
+    // The collector has read the first batch, then stops (as on a service restart).
+    assert_eq!(rsyslog.messages(200).len(), 200);
+    rsyslog.stop();
+
+    // The sink has not written since; the next batch must notice the closed connection
+    // instead of writing into it and losing the batch.
+    let (second, messages) = batch(200..400);
+    expected.extend(messages);
+    let failures = send_until_delivered(&mut sink, &second, || rsyslog.start_again());
+    assert!(
+        failures >= 1,
+        "the collector was down: the first attempt must fail"
+    );
+
+    let (third, messages) = batch(400..600);
+    expected.extend(messages);
+    sink.send(&third).unwrap();
+    sink.close().unwrap();
+    assert_received(&rsyslog.messages(600), &expected);
+}
+
+#[test]
+fn tcp_collector_restart_loses_nothing_after_the_failure_is_seen() {
+    let Some(rsyslog) = Rsyslog::start(syslog_support::Input::Tcp) else {
+        return;
+    };
+    let config = SyslogConfig::tcp("127.0.0.1").with_port(rsyslog.port());
+    restart_in_the_middle(rsyslog, config);
+}
+
+#[test]
+fn tls_collector_restart_loses_nothing_after_the_failure_is_seen() {
+    let pki = Pki::generate();
+    let Some(rsyslog) = Rsyslog::start(pki.input(false)) else {
+        return;
+    };
+    let config = SyslogConfig::tls("localhost")
+        .with_port(rsyslog.port())
+        .with_ca_file(&pki.ca);
+    restart_in_the_middle(rsyslog, config);
+}
