@@ -361,3 +361,149 @@ fn files_are_private_by_default() {
     let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode & !0o640, 0, "{mode:o}");
 }
+
+/// Set in the child process that runs `child_fills_the_disk`.
+const DISK_FULL_CHILD: &str = "SIEM_FILE_SINK_DISK_FULL_DIR";
+
+#[cfg(unix)]
+#[test]
+#[ignore = "run as a child process by a_full_disk_cuts_no_line_and_resends_only_what_failed"]
+fn child_fills_the_disk() {
+    // Not a test by itself: `--include-ignored` runs it without a parent.
+    let Some(dir) = std::env::var_os(DISK_FULL_CHILD) else {
+        return;
+    };
+    let set_file_size_limit = |bytes: libc::rlim_t| {
+        let limit = libc::rlimit {
+            rlim_cur: bytes,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: plain system calls on this (child) process, with valid arguments.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+        }
+    };
+    // Files larger than 1000 bytes cannot be written: a write crossing the limit is cut short
+    // and the next one fails (EFBIG), as on a disk that fills up mid-batch.
+    set_file_size_limit(1000);
+    let path = Path::new(&dir).join("e.jsonl");
+    let config = FileConfig::new(&path)
+        .max_size(600)
+        .compress(false)
+        .reopen_check(Duration::ZERO);
+    let mut sink = FileSink::open(config).unwrap();
+    let first: Vec<String> = (0..5).map(|i| format!("{i}").repeat(99)).collect();
+    sink.send(&batch(&first)).unwrap();
+    let mut second = batch(&["x".repeat(50), "y".repeat(99), "z".repeat(1500)]);
+    let err = sink.send(&second).unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.message().contains("e.jsonl"), "{err}");
+    // x joined the first file, y started the second, z was to go alone into a third.
+    assert_eq!(err.failed_records(), Some(&[2usize][..]));
+    let mut expected_old = first.iter().map(|r| format!("{r}\n")).collect::<String>();
+    expected_old.push_str(&format!("{}\n", "x".repeat(50)));
+    assert_eq!(
+        fs::read_to_string(rotated(&path, ".2")).unwrap(),
+        expected_old
+    );
+    assert_eq!(
+        fs::read_to_string(rotated(&path, ".1")).unwrap(),
+        format!("{}\n", "y".repeat(99))
+    );
+    // The 1000 bytes of z that did get written were cut off again: no partial line remains.
+    let left = fs::metadata(&path).unwrap().len();
+    assert_eq!(left, 0, "{left} bytes of a partial line remain");
+    // The disk has room again: resending what failed completes the batch, once.
+    set_file_size_limit(libc::RLIM_INFINITY);
+    second.retain_indices(|i| err.failed_records().unwrap().contains(&i));
+    sink.send(&second).unwrap();
+    sink.close().unwrap();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        format!("{}\n", "z".repeat(1500))
+    );
+    println!("CHILD-FILLED-THE-DISK");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_cuts_no_line_and_resends_only_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "--nocapture",
+            "child_fills_the_disk",
+        ])
+        .env(DISK_FULL_CHILD, dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("CHILD-FILLED-THE-DISK"), "{stdout}");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The lines of `bytes`, each with its `\n`.
+    fn lines(bytes: &[u8]) -> Vec<&[u8]> {
+        bytes.split_inclusive(|&b| b == b'\n').collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// However records and batches fall, the files hold every record once, in order, whole;
+        /// a file exceeds `max_size` only to hold a single record; and a file was closed only
+        /// because the next record did not fit.
+        #[test]
+        fn rotation_keeps_every_record_whole_and_in_order(
+            max_size in 1u64..200,
+            batches in prop::collection::vec(
+                prop::collection::vec("[a-z{}\":,]{0,120}", 0..20),
+                1..6,
+            ),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("e.jsonl");
+            let config = FileConfig::new(&path).max_size(max_size).max_files(10_000).compress(false);
+            let mut sink = FileSink::open(config).unwrap();
+            for records in &batches {
+                sink.send(&batch(records)).unwrap();
+            }
+            sink.close().unwrap();
+
+            let rotated_count = fs::read_dir(dir.path()).unwrap().count() - 1;
+            let mut files: Vec<Vec<u8>> = (1..=rotated_count)
+                .rev()
+                .map(|i| fs::read(rotated(&path, &format!(".{i}"))).unwrap())
+                .collect();
+            files.push(fs::read(&path).unwrap());
+
+            let expected: Vec<u8> = batches
+                .iter()
+                .flatten()
+                .flat_map(|r| r.bytes().chain([b'\n']))
+                .collect();
+            prop_assert_eq!(files.concat(), expected);
+            for (k, file) in files.iter().enumerate() {
+                let is_live = k == files.len() - 1;
+                prop_assert!(is_live || !file.is_empty(), "rotated file {} is empty", k);
+                prop_assert!(file.is_empty() || file.ends_with(b"\n"));
+                prop_assert!(file.len() as u64 <= max_size || lines(file).len() == 1);
+                if !is_live {
+                    let next_line = lines(&files[k + 1])[0];
+                    prop_assert!(file.len() as u64 + next_line.len() as u64 > max_size);
+                }
+            }
+        }
+    }
+}
