@@ -305,9 +305,20 @@ fn parse_timestamp(field: &str, v: &Json) -> Result<Option<Timestamp>, DecodeErr
     };
     match v {
         Json::Null => Ok(None),
-        Json::Str(s) => Timestamp::parse_rfc3339(s)
-            .map(Some)
-            .map_err(|e| field_error(field, e.to_string())),
+        Json::Str(s) => {
+            // Timestamps hold i64 nanoseconds (years 1677-2262); refuse years outside that range
+            // before the calendar arithmetic could overflow.
+            let year = s.get(..4).and_then(|y| y.parse::<u32>().ok());
+            if matches!(year, Some(y) if !(1678..=2261).contains(&y)) {
+                return Err(field_error(
+                    field,
+                    "year outside the supported range 1678-2261",
+                ));
+            }
+            Timestamp::parse_rfc3339(s)
+                .map(Some)
+                .map_err(|e| field_error(field, e.to_string()))
+        }
         Json::I64(n) => from_number(*n as f64).map(Some),
         Json::U64(n) => from_number(*n as f64).map(Some),
         Json::F64(n) => from_number(*n).map(Some),

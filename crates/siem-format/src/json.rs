@@ -129,7 +129,6 @@ impl JsonEncoder {
         }
     }
 
-    #[allow(dead_code)] // used by build_encoder (next step)
     pub(crate) fn from_product(product: ProductInfo) -> JsonEncoder {
         JsonEncoder { product }
     }

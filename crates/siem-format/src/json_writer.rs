@@ -123,32 +123,6 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
-/// Appends a field value as a JSON string whatever its type (Splunk HEC `fields` accept only
-/// strings).
-#[allow(dead_code)] // used by the HEC encoder (next step)
-pub(crate) fn write_value_as_str(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::Str(s) => write_str(out, s),
-        Value::I64(n) => {
-            out.push(b'"');
-            write_i64(out, *n);
-            out.push(b'"');
-        }
-        Value::U64(n) => {
-            out.push(b'"');
-            write_u64(out, *n);
-            out.push(b'"');
-        }
-        Value::F64(f) if f.is_finite() => {
-            out.push(b'"');
-            write_f64(out, *f);
-            out.push(b'"');
-        }
-        Value::F64(f) => write_f64(out, *f),
-        Value::Bool(b) => out.extend_from_slice(if *b { b"\"true\"" } else { b"\"false\"" }),
-    }
-}
-
 /// An open JSON object: writes the comma before every member but the first.
 pub(crate) struct Obj {
     first: bool,
@@ -216,7 +190,6 @@ impl Obj {
     }
 
     /// An integer member.
-    #[allow(dead_code)] // used by the OCSF encoder (next step)
     pub(crate) fn int(&mut self, out: &mut Vec<u8>, key: &'static str, value: i64) {
         self.key(out, key);
         write_i64(out, value);
@@ -296,10 +269,5 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "-9223372036854775808 18446744073709551615 1.5 \"NaN\" \"Infinity\" \"-Infinity\" true "
         );
-        let mut out = Vec::new();
-        write_value_as_str(&mut out, &Value::I64(-3));
-        write_value_as_str(&mut out, &Value::Bool(false));
-        write_value_as_str(&mut out, &Value::F64(0.25));
-        assert_eq!(out, b"\"-3\"\"false\"\"0.25\"");
     }
 }

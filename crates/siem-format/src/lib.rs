@@ -1,19 +1,65 @@
-//! Wire formats for security events.
+//! Wire formats for security events: every format a SIEM parses natively, written so that no
+//! field value can forge another field or another record.
 //!
 //! An [`Encoder`] appends one encoded record for a [`SecurityEvent`] to a reused byte buffer,
-//! with no framing and no trailing newline: the sink adds what its transport needs.
+//! with no framing and no trailing newline: the sink adds what its transport needs. Every
+//! encoder writes exactly one line: no format lets a CR or LF through unescaped.
 //!
-//! - [`JsonEncoder`]: the canonical JSON shape (documented field by field in [`json`]), read back
-//!   by [`decode_json`].
+//! | format | encoder | module (mapping and escaping rules) |
+//! |--------|---------|-------------------------------------|
+//! | canonical JSON | [`JsonEncoder`] | [`json`] (the shape, field by field), read back by [`decode_json`] |
+//! | ECS 8.11 | [`EcsEncoder`] | [`ecs`] |
+//! | OCSF 1.2.0 | [`OcsfEncoder`] | [`ocsf`] |
+//! | CEF | [`CefEncoder`] | [`cef`] |
+//! | LEEF 1.0 / 2.0 | [`LeefEncoder`] | [`leef`] |
+//! | RFC 5424 syslog | [`Rfc5424Encoder`] | [`rfc5424`] |
+//! | RFC 3164 syslog (lossy) | [`Rfc3164Encoder`] | [`rfc3164`] |
+//! | Splunk HEC envelope | [`HecEncoder`] | [`hec`] |
+//!
+//! Configuration names a [`Format`] and gives [`FormatOptions`]; [`build_encoder`] checks them
+//! and returns the encoder:
+//!
+//! ```
+//! use siem_event::{EventType, SecurityEvent};
+//! use siem_format::{build_encoder, Format, FormatOptions};
+//!
+//! let encoder = build_encoder("cef".parse::<Format>().unwrap(), &FormatOptions::default()).unwrap();
+//! let mut out = Vec::new();
+//! encoder.encode(&SecurityEvent::new(EventType::parse("auth.failure"), "Failed login"), &mut out);
+//! assert!(out.starts_with(b"CEF:0|tracing-siem|tracing-siem|"));
+//! ```
 
 use siem_event::SecurityEvent;
 
+mod body;
+mod build;
+pub mod cef;
 mod decode;
+pub mod ecs;
+mod format;
+pub mod hec;
 pub mod json;
 mod json_writer;
+mod keys;
+pub mod leef;
+pub mod ocsf;
+mod options;
+pub mod rfc3164;
+pub mod rfc5424;
+mod text;
 
+pub use build::build_encoder;
+pub use cef::CefEncoder;
 pub use decode::{decode_json, DecodeError};
+pub use ecs::EcsEncoder;
+pub use format::{Format, FormatError};
+pub use hec::HecEncoder;
 pub use json::JsonEncoder;
+pub use leef::LeefEncoder;
+pub use ocsf::OcsfEncoder;
+pub use options::{BodyFormat, FacilitySetting, FormatOptions, HecEventFormat};
+pub use rfc3164::Rfc3164Encoder;
+pub use rfc5424::Rfc5424Encoder;
 
 /// The default vendor named in headers and `_siem` blocks.
 pub const DEFAULT_VENDOR: &str = "tracing-siem";

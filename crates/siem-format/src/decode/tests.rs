@@ -145,6 +145,11 @@ fn errors_name_the_field_and_reason() {
     assert!(err(r#"{"event_type":"a","timestamp":"yesterday"}"#)
         .starts_with("field `timestamp`: invalid timestamp"));
     assert_eq!(
+        err(r#"{"event_type":"a","timestamp":"9999-01-01T00:00:00Z"}"#),
+        "field `timestamp`: year outside the supported range 1678-2261"
+    );
+    assert!(decode_json(br#"{"event_type":"a","timestamp":"0000-01-01T00:00:00+23:59"}"#).is_err());
+    assert_eq!(
         err(r#"{"event_type":"a","timestamp":1e300}"#),
         "field `timestamp`: timestamp out of range"
     );

@@ -1,0 +1,422 @@
+//! ArcSight Common Event Format (`CEF:0`), per the CEF Implementation Standard (rev. 25/27).
+//!
+//! ```text
+//! CEF:0|Vendor|Product|Version|SignatureID|Name|Severity|key=value key=value …
+//! ```
+//!
+//! - Header: `\` → `\\`, `|` → `\|`; control characters (CR, LF, …) become spaces, since the
+//!   standard allows none. Device Vendor ≤ 63 bytes, Product ≤ 63, Version ≤ 31, Signature ID
+//!   ≤ 1023, Name ≤ 512.
+//! - Extension values: `\` → `\\`, `=` → `\=`, CR → `\r`, LF → `\n`; other control characters
+//!   become spaces; `|` is not escaped. Values are cut to the standard's lengths (`act`,
+//!   `outcome` 63, `externalId` 40, `dvchost` 100, `cs1`…`cs6` 4000, most others 1023) before
+//!   escaping, on a character boundary, so truncation never splits a character or an escape.
+//!   Empty values are left out.
+//!
+//! Mapping (seed 000's example is the model):
+//!
+//! | CEF | from |
+//! |-----|------|
+//! | Signature ID | the event type as the application named it (`authentication_failure`) |
+//! | Name | `Security Event: <that type>` |
+//! | Severity | [`siem_event::Severity::cef`] (1, 3, 5, 7, 10) |
+//! | `rt` | timestamp, epoch milliseconds |
+//! | `msg`, `cat` | message; the event type as named |
+//! | `act`, `outcome`, `reason` | action; `success` / `failure` (denied is a failure); reason |
+//! | `suser`, `suid` | actor user, user id |
+//! | `src` / `shost` | actor source IP when it is an IP address, else as a host name |
+//! | `dst` / `dhost` | target destination IP likewise |
+//! | `requestClientApplication` | user agent |
+//! | `request`, `requestMethod` | target resource, method |
+//! | `dvchost`, `deviceProcessName`, `deviceFacility` | host, app, source component |
+//! | `cs1`/`cs1Label=TenantID`, `cs2`/`AgentID`, `cs3`/`CorrelationID` | tenant, agent, correlation id |
+//! | `cs4`…`cs6` with `csNLabel` | the first three static labels, label in PascalCase (`ConstitutionalHash`) |
+//! | custom keys | further labels and metadata, keys as in [`crate::keys`] rules: camelCase, `meta` prefix when the key is a CEF dictionary key |
+//! | `externalId` | the event id (written last, so the record never ends in a value's spaces) |
+
+use std::net::IpAddr;
+
+use siem_event::{Outcome, SecurityEvent};
+
+use crate::keys::{KeyRules, WrittenKeys};
+use crate::text::{is_control, truncate};
+use crate::{Encoder, FormatError, FormatOptions};
+
+/// Keys of the CEF dictionary (and consumer keys producers must not set): a metadata field whose
+/// key matches one of these (ignoring case) is written with the `meta` prefix instead.
+const CEF_KEYS: &[&str] = &[
+    "act",
+    "agt",
+    "ahost",
+    "aid",
+    "amac",
+    "app",
+    "art",
+    "at",
+    "atz",
+    "av",
+    "c6a1",
+    "c6a1Label",
+    "c6a2",
+    "c6a2Label",
+    "c6a3",
+    "c6a3Label",
+    "c6a4",
+    "c6a4Label",
+    "cat",
+    "cfp1",
+    "cfp1Label",
+    "cfp2",
+    "cfp2Label",
+    "cfp3",
+    "cfp3Label",
+    "cfp4",
+    "cfp4Label",
+    "cn1",
+    "cn1Label",
+    "cn2",
+    "cn2Label",
+    "cn3",
+    "cn3Label",
+    "cnt",
+    "cs1",
+    "cs1Label",
+    "cs2",
+    "cs2Label",
+    "cs3",
+    "cs3Label",
+    "cs4",
+    "cs4Label",
+    "cs5",
+    "cs5Label",
+    "cs6",
+    "cs6Label",
+    "destinationDnsDomain",
+    "destinationServiceName",
+    "destinationTranslatedAddress",
+    "destinationTranslatedPort",
+    "deviceCustomDate1",
+    "deviceCustomDate1Label",
+    "deviceCustomDate2",
+    "deviceCustomDate2Label",
+    "deviceDirection",
+    "deviceDnsDomain",
+    "deviceExternalId",
+    "deviceFacility",
+    "deviceInboundInterface",
+    "deviceNtDomain",
+    "deviceOutboundInterface",
+    "devicePayloadId",
+    "deviceProcessName",
+    "deviceTranslatedAddress",
+    "dhost",
+    "dlat",
+    "dlong",
+    "dmac",
+    "dntdom",
+    "dpid",
+    "dpriv",
+    "dproc",
+    "dpt",
+    "dst",
+    "dtz",
+    "duid",
+    "duser",
+    "dvc",
+    "dvchost",
+    "dvcmac",
+    "dvcpid",
+    "end",
+    "eventId",
+    "externalId",
+    "fileCreateTime",
+    "fileHash",
+    "fileId",
+    "fileModificationTime",
+    "filePath",
+    "filePermission",
+    "fileType",
+    "fname",
+    "fsize",
+    "in",
+    "msg",
+    "oldFileCreateTime",
+    "oldFileHash",
+    "oldFileId",
+    "oldFileModificationTime",
+    "oldFileName",
+    "oldFilePath",
+    "oldFilePermission",
+    "oldFileSize",
+    "oldFileType",
+    "out",
+    "outcome",
+    "proto",
+    "rawEvent",
+    "reason",
+    "request",
+    "requestClientApplication",
+    "requestContext",
+    "requestCookies",
+    "requestMethod",
+    "rt",
+    "shost",
+    "slat",
+    "slong",
+    "smac",
+    "sntdom",
+    "sourceDnsDomain",
+    "sourceServiceName",
+    "sourceTranslatedAddress",
+    "sourceTranslatedPort",
+    "spid",
+    "spriv",
+    "sproc",
+    "spt",
+    "src",
+    "start",
+    "suid",
+    "suser",
+    "type",
+];
+
+const KEY_RULES: KeyRules = KeyRules {
+    max_len: 63,
+    reserved: CEF_KEYS,
+};
+
+/// The custom-string slots for the first static labels (1–3 are tenant, agent, correlation).
+const LABEL_SLOTS: [(&str, &str); 3] = [
+    ("cs4", "cs4Label"),
+    ("cs5", "cs5Label"),
+    ("cs6", "cs6Label"),
+];
+
+/// Encodes events as CEF records (see the module documentation for the mapping).
+///
+/// ```
+/// use siem_event::{EventType, SecurityEvent, Severity};
+/// use siem_format::{CefEncoder, Encoder, FormatOptions};
+///
+/// let mut event = SecurityEvent::new(EventType::parse("authentication_failure"), "a=b|c\nd");
+/// event.severity = Severity::High;
+/// let mut out = Vec::new();
+/// CefEncoder::new(&FormatOptions::default()).unwrap().encode(&event, &mut out);
+/// let line = String::from_utf8(out).unwrap();
+/// assert!(line.starts_with("CEF:0|tracing-siem|tracing-siem|"));
+/// assert!(line.contains("|authentication_failure|Security Event: authentication_failure|7|"));
+/// assert!(line.contains(r"msg=a\=b|c\nd "));
+/// ```
+#[derive(Debug, Clone)]
+pub struct CefEncoder {
+    /// `CEF:0|vendor|product|version|`, escaped once at construction.
+    header: Vec<u8>,
+}
+
+impl CefEncoder {
+    /// A CEF encoder naming the options' vendor, product and version.
+    pub fn new(options: &FormatOptions) -> Result<CefEncoder, FormatError> {
+        let product = options.product_info()?;
+        let mut header = b"CEF:0|".to_vec();
+        write_header_field(&mut header, &product.vendor, 63);
+        header.push(b'|');
+        write_header_field(&mut header, &product.product, 63);
+        header.push(b'|');
+        write_header_field(&mut header, &product.version, 31);
+        header.push(b'|');
+        Ok(CefEncoder { header })
+    }
+}
+
+/// Appends a header field: truncated, then `\` and `|` escaped, control characters as spaces.
+pub(crate) fn write_header_field(out: &mut Vec<u8>, s: &str, max: usize) {
+    let s = truncate(s, max);
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'|' => b"\\|",
+            b if is_control(b) => b" ",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends an extension value: truncated, then `\`, `=`, CR, LF escaped, other controls as spaces.
+pub(crate) fn write_ext_value(out: &mut Vec<u8>, s: &str, max: usize) {
+    let s = truncate(s, max);
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'=' => b"\\=",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b if is_control(b) => b" ",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Writes ` key=value` pairs (no space before the first).
+struct Extension {
+    first: bool,
+}
+
+impl Extension {
+    fn key(&mut self, out: &mut Vec<u8>, key: &[u8]) {
+        if !self.first {
+            out.push(b' ');
+        }
+        self.first = false;
+        out.extend_from_slice(key);
+        out.push(b'=');
+    }
+
+    fn pair(&mut self, out: &mut Vec<u8>, key: &str, value: &str, max: usize) {
+        if !value.is_empty() {
+            self.key(out, key.as_bytes());
+            write_ext_value(out, value, max);
+        }
+    }
+
+    fn opt(&mut self, out: &mut Vec<u8>, key: &str, value: Option<&str>, max: usize) {
+        if let Some(v) = value {
+            self.pair(out, key, v, max);
+        }
+    }
+
+    /// An address as `ip_key` when it parses as an IP address, else as `host_key`.
+    fn address(&mut self, out: &mut Vec<u8>, ip_key: &str, host_key: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            let key = if v.trim().parse::<IpAddr>().is_ok() {
+                ip_key
+            } else {
+                host_key
+            };
+            self.pair(out, key, v, 1023);
+        }
+    }
+}
+
+impl Encoder for CefEncoder {
+    fn encode(&self, event: &SecurityEvent, out: &mut Vec<u8>) {
+        out.reserve(256 + event.message.len());
+        out.extend_from_slice(&self.header);
+        let original = event.event_type.original();
+        write_header_field(out, original, 1023);
+        out.extend_from_slice(b"|Security Event: ");
+        write_header_field(out, original, 512 - "Security Event: ".len());
+        out.push(b'|');
+        out.extend_from_slice(itoa::Buffer::new().format(event.severity.cef()).as_bytes());
+        out.push(b'|');
+
+        let mut ext = Extension { first: true };
+        ext.key(out, b"rt");
+        out.extend_from_slice(
+            itoa::Buffer::new()
+                .format(event.timestamp.unix_millis())
+                .as_bytes(),
+        );
+        ext.pair(out, "msg", &event.message, 1023);
+        ext.pair(out, "cat", original, 1023);
+        ext.opt(out, "act", event.action.as_deref(), 63);
+        let outcome = match event.outcome {
+            Outcome::Success => "success",
+            Outcome::Failure | Outcome::Denied => "failure",
+            Outcome::Unknown => "",
+        };
+        ext.pair(out, "outcome", outcome, 63);
+        ext.opt(out, "reason", event.reason.as_deref(), 1023);
+        ext.opt(out, "suser", event.actor.user.as_deref(), 1023);
+        ext.opt(out, "suid", event.actor.user_id.as_deref(), 1023);
+        ext.address(out, "src", "shost", event.actor.source_ip.as_deref());
+        ext.opt(
+            out,
+            "requestClientApplication",
+            event.actor.user_agent.as_deref(),
+            1023,
+        );
+        ext.opt(out, "request", event.target.resource.as_deref(), 1023);
+        ext.opt(out, "requestMethod", event.target.method.as_deref(), 1023);
+        ext.address(out, "dst", "dhost", event.target.destination_ip.as_deref());
+        ext.pair(out, "dvchost", &event.host, 100);
+        ext.pair(out, "deviceProcessName", &event.app, 1023);
+        ext.opt(out, "deviceFacility", event.source.as_deref(), 1023);
+        for (slot, slot_label, label, value) in [
+            ("cs1", "cs1Label", "TenantID", event.tenant_id.as_deref()),
+            ("cs2", "cs2Label", "AgentID", event.agent_id.as_deref()),
+            (
+                "cs3",
+                "cs3Label",
+                "CorrelationID",
+                event.correlation_id.as_deref(),
+            ),
+        ] {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                ext.pair(out, slot, v, 4000);
+                ext.pair(out, slot_label, label, 1023);
+            }
+        }
+
+        let mut written = WrittenKeys::new();
+        let mut slots = LABEL_SLOTS.iter();
+        for (name, value) in event.labels.iter() {
+            if value.is_empty() {
+                continue;
+            }
+            let label = KEY_RULES.key(name, true);
+            if let Some((slot, slot_label)) = slots.next() {
+                ext.pair(out, slot, value, 4000);
+                ext.key(out, slot_label.as_bytes());
+                out.extend_from_slice(label.as_bytes());
+            } else {
+                let key = KEY_RULES.key(name, false);
+                write_custom(&mut ext, &mut written, out, key.as_bytes(), value);
+            }
+        }
+        for field in &event.metadata {
+            let value = field.value.to_text();
+            if value.is_empty() {
+                continue;
+            }
+            let key = KEY_RULES.key(&field.name, false);
+            write_custom(&mut ext, &mut written, out, key.as_bytes(), &value);
+        }
+
+        ext.key(out, b"externalId");
+        event.id.write_to(out);
+    }
+}
+
+fn write_custom(
+    ext: &mut Extension,
+    written: &mut WrittenKeys,
+    out: &mut Vec<u8>,
+    key: &[u8],
+    value: &str,
+) {
+    if written.contains(out, key) {
+        return;
+    }
+    if !ext.first {
+        out.push(b' ');
+    }
+    ext.first = false;
+    written.write_new(out, key);
+    out.push(b'=');
+    write_ext_value(out, value, 1023);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! Keys for labels and metadata in formats whose keys are restricted (CEF extension keys, LEEF
+//! attributes, RFC 5424 PARAM-NAMEs).
+//!
+//! A field name can hold anything; a key in these formats must be a single alphanumeric word.
+//! The name is turned into camelCase (`constitutional_hash` → `constitutionalHash`, the form
+//! seed 000's LEEF and syslog examples use): ASCII letters and digits are kept, every other
+//! character is dropped and the letter after it upper-cased. A key that comes out empty, or
+//! equal (ignoring case) to a key the format defines, is prefixed with `meta`
+//! (`src` → `metaSrc`), so a field can never pose as a standard field. A key already written for
+//! this record is skipped, so no key appears twice.
+
+/// The longest key we produce, in bytes.
+pub(crate) const MAX_KEY: usize = 63;
+
+/// How keys are derived for one format.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyRules {
+    /// Longest key (RFC 5424 PARAM-NAME: 32).
+    pub(crate) max_len: usize,
+    /// Keys the format itself defines or that the encoder writes.
+    pub(crate) reserved: &'static [&'static str],
+}
+
+/// A derived key, held on the stack.
+pub(crate) struct Key {
+    buf: [u8; MAX_KEY],
+    len: usize,
+}
+
+impl Key {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    fn push(&mut self, b: u8, max: usize) -> bool {
+        if self.len < max.min(MAX_KEY) {
+            self.buf[self.len] = b;
+            self.len += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl KeyRules {
+    /// The key for a field name (see the module docs).
+    pub(crate) fn key(&self, name: &str, capitalize_first: bool) -> Key {
+        let mut key = Key {
+            buf: [0; MAX_KEY],
+            len: 0,
+        };
+        camel(&mut key, name, capitalize_first, self.max_len);
+        let clash = key.len == 0
+            || self
+                .reserved
+                .iter()
+                .any(|r| r.as_bytes().eq_ignore_ascii_case(key.as_bytes()));
+        if clash {
+            let mut prefixed = Key {
+                buf: [0; MAX_KEY],
+                len: 0,
+            };
+            for &b in b"meta" {
+                prefixed.push(b, self.max_len);
+            }
+            camel(&mut prefixed, name, true, self.max_len);
+            return prefixed;
+        }
+        key
+    }
+}
+
+fn camel(key: &mut Key, name: &str, capitalize_first: bool, max: usize) {
+    let mut upper_next = capitalize_first;
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() {
+            let b = if upper_next {
+                b.to_ascii_uppercase()
+            } else {
+                b
+            };
+            upper_next = false;
+            if !key.push(b, max) {
+                return;
+            }
+        } else if key.len > 0 || capitalize_first {
+            upper_next = true;
+        }
+    }
+}
+
+/// The keys written so far in one record, as byte ranges of the output buffer (no allocation
+/// for the first 32).
+pub(crate) struct WrittenKeys {
+    inline: [(usize, usize); 32],
+    count: usize,
+    spill: Vec<(usize, usize)>,
+}
+
+impl WrittenKeys {
+    pub(crate) fn new() -> WrittenKeys {
+        WrittenKeys {
+            inline: [(0, 0); 32],
+            count: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    /// Whether `key` (ignoring ASCII case) was already written into `out`.
+    pub(crate) fn contains(&self, out: &[u8], key: &[u8]) -> bool {
+        self.inline[..self.count.min(32)]
+            .iter()
+            .chain(self.spill.iter())
+            .any(|&(start, end)| out[start..end].eq_ignore_ascii_case(key))
+    }
+
+    /// Records that `out[start..end]` is a key.
+    pub(crate) fn add(&mut self, start: usize, end: usize) {
+        if self.count < 32 {
+            self.inline[self.count] = (start, end);
+        } else {
+            self.spill.push((start, end));
+        }
+        self.count += 1;
+    }
+
+    /// Writes `key` into `out` unless it was written before; returns whether it was written.
+    pub(crate) fn write_new(&mut self, out: &mut Vec<u8>, key: &[u8]) -> bool {
+        if self.contains(out, key) {
+            return false;
+        }
+        let start = out.len();
+        out.extend_from_slice(key);
+        self.add(start, out.len());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: KeyRules = KeyRules {
+        max_len: 32,
+        reserved: &["src", "msg"],
+    };
+
+    fn key(name: &str) -> String {
+        String::from_utf8(RULES.key(name, false).as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn camel_case_and_prefixes() {
+        assert_eq!(key("constitutional_hash"), "constitutionalHash");
+        assert_eq!(key("http.status-code"), "httpStatusCode");
+        assert_eq!(key("__x"), "x");
+        assert_eq!(key("SRC"), "metaSRC");
+        assert_eq!(key("src"), "metaSrc");
+        assert_eq!(key(""), "meta");
+        assert_eq!(key("日本"), "meta");
+        assert_eq!(key("a=b c|d]\"e"), "aBCDE");
+        assert_eq!(key(&"x".repeat(100)).len(), 32);
+        assert_eq!(
+            String::from_utf8(RULES.key("tenant_id", true).as_bytes().to_vec()).unwrap(),
+            "TenantId"
+        );
+    }
+
+    #[test]
+    fn written_keys_detect_repeats_beyond_the_inline_store() {
+        let mut out = Vec::new();
+        let mut keys = WrittenKeys::new();
+        for i in 0..40 {
+            assert!(keys.write_new(&mut out, format!("k{i}").as_bytes()));
+            out.push(b' ');
+        }
+        assert!(!keys.write_new(&mut out, b"K3"));
+        assert!(!keys.write_new(&mut out, b"k39"));
+        assert!(keys.write_new(&mut out, b"k40"));
+    }
+}

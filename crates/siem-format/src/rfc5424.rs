@@ -1,0 +1,299 @@
+//! RFC 5424 syslog messages with our fields as structured data.
+//!
+//! ```text
+//! <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [sd-id param="value" …] MSG
+//! ```
+//!
+//! - PRI = facility × 8 + [`siem_event::Severity::syslog`]; VERSION `1`.
+//! - TIMESTAMP: RFC 3339 UTC with 6 fractional digits (the most RFC 5424 allows).
+//! - HOSTNAME (≤ 255), APP-NAME (≤ 48), MSGID (≤ 32): only printable US-ASCII is kept (spaces
+//!   and other characters are dropped), `-` when nothing is left. HOSTNAME is the event's host,
+//!   else the `hostname` option; APP-NAME the `app_name` option, else the event's app, else the
+//!   product; PROCID is `-` (the encoder may run in another process than the one that logged);
+//!   MSGID is the event type as the application named it (seed 000).
+//! - One SD-ELEMENT with the configured SD-ID (`name@PEN`). PARAM-VALUEs escape `"`, `\` and `]`
+//!   with a backslash (§6.3.3); control characters become spaces so that a record stays one
+//!   line whatever the framing. Params: `severity`, `eventType`, `eventId`, `outcome`, then the
+//!   fields the event has (`action`, `reason`, `user`, `userId`, `srcIp`, `userAgent`,
+//!   `resource`, `resourceType`, `method`, `dstIp`, `tenantId`, `agentId`, `correlationId`,
+//!   `source`), then labels and metadata under camelCase PARAM-NAMEs of at most 32 allowed
+//!   characters (`meta` prefix when one would repeat a name above; a repeated name is skipped).
+//! - MSG: as the `body` option says (plain message, CEF, LEEF or JSON), after the UTF-8 BOM when
+//!   `bom` is set; left out with its space when the plain message is empty.
+
+use siem_event::SecurityEvent;
+
+use crate::body::Body;
+use crate::keys::{KeyRules, WrittenKeys};
+use crate::text::{is_control, write_printable_ascii};
+use crate::{Encoder, FormatError, FormatOptions};
+
+/// PARAM-NAMEs this encoder writes itself.
+const PARAMS: &[&str] = &[
+    "severity",
+    "eventType",
+    "eventId",
+    "outcome",
+    "action",
+    "reason",
+    "user",
+    "userId",
+    "srcIp",
+    "userAgent",
+    "resource",
+    "resourceType",
+    "method",
+    "dstIp",
+    "tenantId",
+    "agentId",
+    "correlationId",
+    "source",
+];
+
+const KEY_RULES: KeyRules = KeyRules {
+    max_len: 32,
+    reserved: PARAMS,
+};
+
+/// Encodes events as RFC 5424 syslog messages (see the module documentation).
+///
+/// ```
+/// use siem_event::{EventType, SecurityEvent, Severity};
+/// use siem_format::{Encoder, FacilitySetting, FormatOptions, Rfc5424Encoder};
+///
+/// let options = FormatOptions { facility: FacilitySetting::Name("daemon".into()), ..FormatOptions::default() };
+/// let mut event = SecurityEvent::new(EventType::parse("authentication_failure"), "Failed login");
+/// event.severity = Severity::High;
+/// let mut out = Vec::new();
+/// Rfc5424Encoder::new(&options).unwrap().encode(&event, &mut out);
+/// let line = String::from_utf8(out).unwrap();
+/// assert!(line.starts_with("<27>1 "));
+/// assert!(line.contains(" authentication_failure [tracingSiem@32473 severity=\"high\" "));
+/// assert!(line.ends_with("] Failed login"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Rfc5424Encoder {
+    facility: u8,
+    sd_open: Vec<u8>,
+    app_name: Option<String>,
+    product: String,
+    hostname: Option<String>,
+    bom: bool,
+    body: Body,
+}
+
+impl Rfc5424Encoder {
+    /// An encoder with the options' facility, SD-ID, APP-NAME, BOM and body.
+    pub fn new(options: &FormatOptions) -> Result<Rfc5424Encoder, FormatError> {
+        let mut sd_open = b"[".to_vec();
+        sd_open.extend_from_slice(options.checked_sd_id()?.as_bytes());
+        Ok(Rfc5424Encoder {
+            facility: options.facility_code()?,
+            sd_open,
+            app_name: options.checked_app_name()?,
+            product: options.product_info()?.product,
+            hostname: options.checked_hostname()?,
+            bom: options.bom,
+            body: Body::new(options)?,
+        })
+    }
+}
+
+/// Appends a PARAM-VALUE: `"`, `\`, `]` escaped, control characters as spaces.
+pub(crate) fn write_param_value(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b']' => b"\\]",
+            b if is_control(b) => b" ",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+fn param(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.push(b' ');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    write_param_value(out, value);
+    out.push(b'"');
+}
+
+fn opt_param(out: &mut Vec<u8>, name: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        param(out, name, v);
+    }
+}
+
+/// Appends `<PRI>`.
+pub(crate) fn write_pri(out: &mut Vec<u8>, facility: u8, event: &SecurityEvent) {
+    out.push(b'<');
+    let pri = u16::from(facility) * 8 + u16::from(event.severity.syslog());
+    out.extend_from_slice(itoa::Buffer::new().format(pri).as_bytes());
+    out.push(b'>');
+}
+
+impl Encoder for Rfc5424Encoder {
+    fn encode(&self, event: &SecurityEvent, out: &mut Vec<u8>) {
+        out.reserve(320 + event.message.len());
+        write_pri(out, self.facility, event);
+        out.extend_from_slice(b"1 ");
+        event.timestamp.write_rfc3339_micros(out);
+        out.push(b' ');
+        let host = if event.host.is_empty() {
+            self.hostname.as_deref().unwrap_or("")
+        } else {
+            &event.host
+        };
+        write_printable_ascii(out, host, 255);
+        out.push(b' ');
+        let app = self
+            .app_name
+            .as_deref()
+            .or((!event.app.is_empty()).then_some(&*event.app))
+            .unwrap_or(&self.product);
+        write_printable_ascii(out, app, 48);
+        out.extend_from_slice(b" - ");
+        write_printable_ascii(out, event.event_type.original(), 32);
+        out.push(b' ');
+
+        out.extend_from_slice(&self.sd_open);
+        param(out, "severity", event.severity.as_str());
+        param(out, "eventType", event.event_type.as_str());
+        out.extend_from_slice(b" eventId=\"");
+        event.id.write_to(out);
+        out.push(b'"');
+        param(out, "outcome", event.outcome.as_str());
+        opt_param(out, "action", event.action.as_deref());
+        opt_param(out, "reason", event.reason.as_deref());
+        opt_param(out, "user", event.actor.user.as_deref());
+        opt_param(out, "userId", event.actor.user_id.as_deref());
+        opt_param(out, "srcIp", event.actor.source_ip.as_deref());
+        opt_param(out, "userAgent", event.actor.user_agent.as_deref());
+        opt_param(out, "resource", event.target.resource.as_deref());
+        opt_param(out, "resourceType", event.target.resource_type.as_deref());
+        opt_param(out, "method", event.target.method.as_deref());
+        opt_param(out, "dstIp", event.target.destination_ip.as_deref());
+        opt_param(out, "tenantId", event.tenant_id.as_deref());
+        opt_param(out, "agentId", event.agent_id.as_deref());
+        opt_param(out, "correlationId", event.correlation_id.as_deref());
+        opt_param(out, "source", event.source.as_deref());
+        let mut written = WrittenKeys::new();
+        let extras = event
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), std::borrow::Cow::Borrowed(v.as_str())))
+            .chain(
+                event
+                    .metadata
+                    .iter()
+                    .map(|f| (f.name.as_ref(), f.value.to_text())),
+            );
+        for (name, value) in extras {
+            let key = KEY_RULES.key(name, false);
+            if written.contains(out, key.as_bytes()) {
+                continue;
+            }
+            out.push(b' ');
+            written.write_new(out, key.as_bytes());
+            out.extend_from_slice(b"=\"");
+            write_param_value(out, &value);
+            out.push(b'"');
+        }
+        out.push(b']');
+
+        if !self.body.is_empty(event) {
+            out.push(b' ');
+            if self.bom {
+                out.extend_from_slice(b"\xEF\xBB\xBF");
+            }
+            self.body.write(event, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use siem_event::{EventType, Timestamp};
+
+    use super::*;
+    use crate::BodyFormat;
+
+    fn encode(options: &FormatOptions, e: &SecurityEvent) -> String {
+        let mut out = Vec::new();
+        Rfc5424Encoder::new(options).unwrap().encode(e, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn header_fields_are_printable_ascii_within_limits() {
+        let mut e = SecurityEvent::new(EventType::parse("weird type é"), "");
+        e.timestamp = Timestamp::from_unix_nanos(1_718_880_000_123_456_789);
+        e.host = Arc::from("web 01");
+        e.app = Arc::from("x".repeat(60).as_str());
+        let line = encode(&FormatOptions::default(), &e);
+        let expected_app = "x".repeat(48);
+        assert!(
+            line.starts_with(&format!(
+                "<134>1 2024-06-20T10:40:00.123456Z web01 {expected_app} - weirdtype [tracingSiem@32473 "
+            )),
+            "{line}"
+        );
+        assert!(line.ends_with(']'), "empty message means no MSG: {line}");
+    }
+
+    #[test]
+    fn nil_values_and_options() {
+        let e = SecurityEvent::new(EventType::parse("é"), "hi");
+        let options = FormatOptions {
+            hostname: Some("fallback".into()),
+            app_name: Some("myapp".into()),
+            bom: true,
+            ..FormatOptions::default()
+        };
+        let line = encode(&options, &e);
+        assert!(
+            line.contains(" fallback myapp - - [tracingSiem@32473 "),
+            "{line}"
+        );
+        assert!(line.ends_with("] \u{feff}hi"), "{line}");
+        let line = encode(&FormatOptions::default(), &e);
+        assert!(line.contains(" - tracing-siem - - ["), "{line}");
+    }
+
+    #[test]
+    fn param_values_are_escaped() {
+        let mut e = SecurityEvent::new(EventType::parse("a.b"), "line1\nline2");
+        e.actor.user = Some("a\"b\\c]d\re".into());
+        e.push_metadata("user", "forged");
+        e.push_metadata("x y=z", 1i64);
+        let line = encode(&FormatOptions::default(), &e);
+        assert!(line.contains(r#" user="a\"b\\c\]d e""#), "{line}");
+        assert!(line.contains(r#" metaUser="forged""#), "{line}");
+        assert!(line.contains(r#" xYZ="1""#), "{line}");
+        assert!(line.ends_with("] line1 line2"), "{line}");
+    }
+
+    #[test]
+    fn cef_over_syslog() {
+        let e = SecurityEvent::new(EventType::parse("a.b"), "m");
+        let options = FormatOptions {
+            body: BodyFormat::Cef,
+            ..FormatOptions::default()
+        };
+        let line = encode(&options, &e);
+        assert!(
+            line.contains("] CEF:0|tracing-siem|tracing-siem|"),
+            "{line}"
+        );
+    }
+}
