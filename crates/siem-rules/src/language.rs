@@ -538,10 +538,12 @@ impl Parser<'_> {
         }
         let op = match self.peek() {
             Some(Tok::Op(op)) => *op,
-            _ => return Err(self.err(format!(
+            _ => {
+                return Err(self.err(format!(
                 "expected an operator (==, =, !=, >, >=, <, <=, ~ or IN) after {field:?}, found {}",
                 self.found()
-            ))),
+            )))
+            }
         };
         let op_at = self.here();
         self.pos += 1;

@@ -7,10 +7,13 @@
 //! alert of their own. Alert levels come from the rule's `level`: informational and low → LOG,
 //! medium → NOTIFY, high → PAGE, critical → CRITICAL; a rule without a level → NOTIFY.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, ResultBody};
-use rsigma_parser::{Level, SigmaCollection};
+use rsigma_parser::{
+    ConditionOperator, CorrelationCondition, CorrelationType, Level, SigmaCollection,
+};
 use siem_event::{SecurityEvent, Timestamp};
 
 use crate::sigma_fields::SigmaView;
@@ -20,6 +23,8 @@ use crate::{Alert, AlertContext, AlertKind, AlertLevel, Nis2Timing, Origin};
 pub(crate) struct SigmaRules {
     engine: CorrelationEngine,
     collection_rules: usize,
+    /// Ids and titles of rules that only feed a correlation (`generate: false`).
+    silent: HashSet<String>,
 }
 
 impl std::fmt::Debug for SigmaRules {
@@ -57,12 +62,13 @@ impl SigmaRules {
             ..CorrelationConfig::default()
         };
         let mut engine = CorrelationEngine::new(config);
-        engine
-            .add_collection(collection)
-            .map_err(|e| e.to_string())?;
+        let mut patched = collection.clone();
+        require_all_temporal_rules(&mut patched);
+        engine.add_collection(&patched).map_err(|e| e.to_string())?;
         Ok(SigmaRules {
             engine,
             collection_rules: collection.rules.len() + collection.correlations.len(),
+            silent: silent_rules(collection),
         })
     }
 
@@ -81,9 +87,67 @@ impl SigmaRules {
             .process_event_at(&view, event.timestamp.unix_secs().max(0));
         results
             .into_iter()
+            .filter(|r| {
+                !(self.silent.contains(&r.header.rule_title)
+                    || r.header
+                        .rule_id
+                        .as_ref()
+                        .is_some_and(|id| self.silent.contains(id)))
+            })
             .map(|r| to_alert(r, event, now))
             .collect()
     }
+}
+
+/// The Sigma spec: a `temporal` correlation without a condition fires when *all* its rules
+/// matched within the timespan. rsigma 0.23 reads a missing condition as `gte: 1` and then
+/// fires on any single rule, so `gte: 1` (missing or written) becomes `gte: <number of rules>`.
+fn require_all_temporal_rules(collection: &mut SigmaCollection) {
+    for c in &mut collection.correlations {
+        if c.correlation_type != CorrelationType::Temporal {
+            continue;
+        }
+        let all = c.rules.len() as u64;
+        if let CorrelationCondition::Threshold {
+            predicates,
+            field: None,
+            ..
+        } = &mut c.condition
+        {
+            if predicates.as_slice() == [(ConditionOperator::Gte, 1)] {
+                predicates[0].1 = all;
+            }
+        }
+    }
+}
+
+/// Rules (detections or correlations) referenced by a correlation with `generate: false`:
+/// they feed it but do not alert on their own (Sigma correlation spec). rsigma filters these
+/// by rule id only, which misses references by `name`; this set holds both ids and titles.
+fn silent_rules(collection: &SigmaCollection) -> HashSet<String> {
+    let refs: HashSet<&str> = collection
+        .correlations
+        .iter()
+        .filter(|c| !c.generate)
+        .flat_map(|c| c.rules.iter().map(String::as_str))
+        .collect();
+    let mut silent = HashSet::new();
+    let mut mark = |id: &Option<String>, name: &Option<String>, title: &str| {
+        let named = |v: &Option<String>| v.as_deref().is_some_and(|v| refs.contains(v));
+        if named(id) || named(name) {
+            silent.insert(title.to_owned());
+            if let Some(id) = id {
+                silent.insert(id.clone());
+            }
+        }
+    };
+    for r in &collection.rules {
+        mark(&r.id, &r.name, &r.title);
+    }
+    for c in &collection.correlations {
+        mark(&c.id, &c.name, &c.title);
+    }
+    silent
 }
 
 fn level_of(level: Option<Level>) -> AlertLevel {
