@@ -1,1 +1,58 @@
+//! # tracing-siem
+//!
+//! A `tracing` layer that turns a service's security-relevant log events into security events,
+//! and ships them to SIEM systems — from a lock-free queue on the application thread to
+//! pipeline threads, with every event accounted for.
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//!
+//! let (siem, guard) = tracing_siem::SiemLayer::builder()
+//!     .app("payments")
+//!     .build()
+//!     .expect("valid configuration");
+//! let subscriber = tracing_subscriber::registry().with(siem);
+//! tracing::subscriber::with_default(subscriber, || {
+//!     tracing::warn!(
+//!         event_type = "authentication", user = "alice", action = "login",
+//!         result = "failure", source_ip = "203.0.113.7", "Failed login"
+//!     );
+//! });
+//! drop(guard); // delivers what is queued, within the shutdown timeout
+//! ```
+//!
+//! What becomes a security event:
+//! - any event with an `event_type` field, at any level;
+//! - events at or above the minimum level (WARN by default) that a classification rule
+//!   matches (seed 004's message keywords by default: `login`, `permission`, `config`…).
+//!
+//! Fields of enclosing spans are inherited (`user`, `source_ip` on a request span label every
+//! event inside). Sensitive fields (`password`, `token`, `secret`, `authorization`…) are
+//! redacted. See [`Config`] for every setting and `docs/configuration.md` for the YAML form.
 
+mod builder;
+mod capture;
+mod classify;
+mod config;
+mod handle;
+mod layer;
+mod normalize;
+mod processor;
+mod redact;
+
+pub use builder::{formats, SiemBuilder};
+pub use classify::{ClassificationRule, FieldCondition};
+pub use config::{
+    parse_level, ClassifyConfig, Config, ConfigError, DestinationConfig, FilterConfig, QueueConfig,
+    RedactConfig, SinkConfig,
+};
+pub use handle::{Metrics, SiemGuard, SiemHandle};
+pub use layer::SiemLayer;
+pub use redact::{RedactionMode, Redactor, DEFAULT_SENSITIVE_FIELDS};
+
+/// The event model (re-exported from `siem-event`).
+pub use siem_event as event;
+/// Wire formats (re-exported from `siem-format`).
+pub use siem_format as format;
+/// The shipping pipeline and sinks (re-exported from `siem-ship`).
+pub use siem_ship as ship;

@@ -1,0 +1,260 @@
+//! Building the layer and its pipeline from a [`Config`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use siem_format::{build_encoder, Format};
+use siem_ship::sink::file::FileSink;
+use siem_ship::sink::stdout::StdoutSink;
+use siem_ship::sink::syslog::SyslogSink;
+use siem_ship::{Destination, Pipeline, PipelineConfig, Sink};
+use tracing::Subscriber;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::classify::{default_rules, Classifier};
+use crate::config::{Config, ConfigError, DestinationConfig, SinkConfig};
+use crate::handle::{Runtime, SiemGuard, SiemHandle};
+use crate::layer::{Capture, SecurityCallsites};
+use crate::normalize::Normalizer;
+use crate::processor::SecurityProcessor;
+use crate::{Redactor, SiemLayer};
+
+/// A destination whose sink the program made itself.
+struct CustomDestination {
+    config: DestinationConfig,
+    sink: Box<dyn Sink>,
+}
+
+/// Builds a [`SiemLayer`] and its [`SiemGuard`].
+///
+/// Starts from [`Config::default`] (or a loaded [`Config`]); every setter changes one key.
+/// With no destination at all, events go to standard output as JSON.
+///
+/// ```
+/// use tracing_siem::{DestinationConfig, SiemLayer};
+/// use tracing_siem::format::Format;
+///
+/// let (layer, guard) = SiemLayer::builder()
+///     .app("payments")
+///     .static_field("constitutional_hash", "cdd01ef066bc6cf2")
+///     .destination(DestinationConfig::stdout().format(Format::Json))
+///     .build::<tracing_subscriber::Registry>()
+///     .unwrap();
+/// # drop((layer, guard));
+/// ```
+#[derive(Default)]
+pub struct SiemBuilder {
+    config: Config,
+    custom: Vec<CustomDestination>,
+}
+
+impl SiemBuilder {
+    /// A builder starting from a configuration (e.g. one read with [`Config::from_yaml_file`]).
+    pub fn from_config(config: Config) -> SiemBuilder {
+        SiemBuilder {
+            config,
+            custom: Vec::new(),
+        }
+    }
+
+    /// The configuration as it stands.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Application name on every event (default: the executable's name).
+    pub fn app(mut self, app: impl Into<String>) -> Self {
+        self.config.app = Some(app.into());
+        self
+    }
+
+    /// Host name on every event (default: the system's).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.config.host = Some(host.into());
+        self
+    }
+
+    /// A label added to every event (seed 000's constitutional hash is one).
+    pub fn static_field(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.static_fields.insert(name.into(), value.into());
+        self
+    }
+
+    /// Events below this level are not classified (default WARN); `event_type` events always count.
+    pub fn min_level(mut self, level: tracing::Level) -> Self {
+        self.config.classify.min_level = level;
+        self
+    }
+
+    /// Capacity of the application-side queue (default 10 000).
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.config.queue.capacity = capacity;
+        self
+    }
+
+    /// Overflow policy: `drop-newest` (default), `drop-oldest`, `block` or `block:<duration>`.
+    pub fn overflow(mut self, policy: &str) -> Self {
+        self.config.queue.overflow = policy.to_owned();
+        self
+    }
+
+    /// How long the guard waits on drop (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Adds a destination.
+    pub fn destination(mut self, destination: DestinationConfig) -> Self {
+        self.config.destinations.push(destination);
+        self
+    }
+
+    /// Adds a destination with a sink the program made (the config's own `sink` is ignored;
+    /// its name, format, filter, batch and retry apply).
+    pub fn destination_with_sink(mut self, config: DestinationConfig, sink: Box<dyn Sink>) -> Self {
+        self.custom.push(CustomDestination { config, sink });
+        self
+    }
+
+    /// Starts the pipeline and returns the layer and its guard.
+    pub fn build<S>(self) -> Result<(SiemLayer<S>, SiemGuard), ConfigError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let SiemBuilder { mut config, custom } = self;
+        if config.destinations.is_empty() && custom.is_empty() {
+            config.destinations.push(DestinationConfig::stdout());
+        }
+        config.validate()?;
+        let mut rules = config.classify.rules.clone();
+        if config.classify.keywords {
+            rules.extend(default_rules());
+        }
+        let classifier = Arc::new(Classifier::new(
+            config.classify.min_level,
+            &rules,
+            config.classify.fallback.as_deref(),
+        )?);
+        let r = &config.redact;
+        let words: Vec<&String> = r.fields.iter().chain(&r.extra_fields).collect();
+        let redactor = Redactor::new(&words, r.mode, r.hash_key.as_deref().map(str::as_bytes));
+
+        let mut destinations = Vec::new();
+        let names = config.destination_names();
+        for (i, (d, name)) in config.destinations.iter().zip(&names).enumerate() {
+            let key = format!("destinations[{i}]");
+            let sink = open_sink(&d.sink).map_err(|e| e.within(&key))?;
+            destinations.push(destination(d, name.clone(), sink, &key)?);
+        }
+        for (j, c) in custom.into_iter().enumerate() {
+            let key = format!("custom_destinations[{j}]");
+            let name = c
+                .config
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", c.sink.kind(), j + 1));
+            destinations.push(destination(&c.config, name, c.sink, &key)?);
+        }
+
+        let normalizer = Normalizer {
+            classifier: Arc::clone(&classifier),
+            redactor,
+            host: Arc::from(config.host.clone().unwrap_or_else(system_host_name)),
+            app: Arc::from(config.app.clone().unwrap_or_else(executable_name)),
+            labels: config
+                .static_fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let pipeline_config = PipelineConfig {
+            queue_capacity: config.queue.capacity,
+            overflow: config
+                .queue
+                .overflow
+                .parse()
+                .map_err(|e| ConfigError::invalid("queue.overflow", e))?,
+            tick: config.queue.poll_interval,
+            drop_report_interval: config.drop_report_interval,
+            ..PipelineConfig::default()
+        };
+        let pipeline = Pipeline::start(
+            pipeline_config,
+            SecurityProcessor { normalizer },
+            destinations,
+        )
+        .map_err(|e| ConfigError::invalid("", format!("cannot start the pipeline thread: {e}")))?;
+        let capture = Capture {
+            queue: Arc::clone(pipeline.queue()),
+            classifier: Arc::clone(&classifier),
+        };
+        let layer = SiemLayer::new(capture, SecurityCallsites { classifier });
+        let handle = SiemHandle {
+            runtime: Arc::new(Runtime {
+                pipeline,
+                shutdown_timeout: config.shutdown_timeout,
+            }),
+        };
+        Ok((layer, SiemGuard::new(handle)))
+    }
+}
+
+fn destination(
+    d: &DestinationConfig,
+    name: String,
+    sink: Box<dyn Sink>,
+    key: &str,
+) -> Result<Destination, ConfigError> {
+    let encoder = build_encoder(d.format, &d.format_options)
+        .map_err(|e| ConfigError::invalid(format!("{key}.format_options"), e.to_string()))?;
+    let mut dest = Destination::new(name, encoder, sink)
+        .with_batch(d.batch)
+        .with_retry(d.retry)
+        .with_queue_capacity(d.queue_capacity);
+    if !d.filter.is_empty() {
+        dest = dest.with_filter(d.filter.compile(&format!("{key}.filter"))?);
+    }
+    Ok(dest)
+}
+
+/// Opens the transport a sink configuration names.
+pub(crate) fn open_sink(sink: &SinkConfig) -> Result<Box<dyn Sink>, ConfigError> {
+    Ok(match sink {
+        SinkConfig::Stdout(c) => Box::new(StdoutSink::new(c.clone())),
+        SinkConfig::File(c) => Box::new(
+            FileSink::open(c.clone()).map_err(|e| ConfigError::invalid("path", e.to_string()))?,
+        ),
+        SinkConfig::Syslog(c) => Box::new(
+            SyslogSink::new(c.clone()).map_err(|e| ConfigError::invalid("", e.to_string()))?,
+        ),
+    })
+}
+
+/// The formats `siem encode` and destinations accept.
+pub fn formats() -> &'static [Format] {
+    &[
+        Format::Json,
+        Format::Ecs,
+        Format::Ocsf,
+        Format::Cef,
+        Format::Leef1,
+        Format::Leef2,
+        Format::Rfc5424,
+        Format::Rfc3164,
+        Format::Hec,
+    ]
+}
+
+fn system_host_name() -> String {
+    gethostname::gethostname()
+        .into_string()
+        .unwrap_or_else(|h| h.to_string_lossy().into_owned())
+}
+
+fn executable_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "tracing-siem".to_owned())
+}

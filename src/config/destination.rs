@@ -1,0 +1,247 @@
+//! One destination in configuration: where to (`type` and its keys), in what format, which
+//! events, and how to batch and retry.
+
+use std::path::PathBuf;
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+use serde_yaml_ng::{Mapping, Value};
+use siem_format::{Format, FormatOptions};
+use siem_ship::sink::file::FileConfig;
+use siem_ship::sink::stdout::StdoutConfig;
+use siem_ship::sink::syslog::SyslogConfig;
+use siem_ship::{BatchConfig, RetryConfig};
+
+use super::filter::FilterConfig;
+
+/// The transport of a destination and its settings.
+#[derive(Debug, Clone)]
+pub enum SinkConfig {
+    /// Standard output or standard error (`type: stdout`).
+    Stdout(StdoutConfig),
+    /// A JSON-lines file with rotation (`type: file`).
+    File(FileConfig),
+    /// Syslog over UDP, TCP or TLS (`type: syslog`).
+    Syslog(SyslogConfig),
+}
+
+impl SinkConfig {
+    /// The `type` name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SinkConfig::Stdout(_) => "stdout",
+            SinkConfig::File(_) => "file",
+            SinkConfig::Syslog(_) => "syslog",
+        }
+    }
+}
+
+/// A destination: the sink, the format, the filter, batching and retry.
+///
+/// In YAML the sink's own keys sit beside the common ones, selected by `type`:
+///
+/// ```
+/// use tracing_siem::DestinationConfig;
+/// let d: DestinationConfig = serde_yaml_ng::from_str(r#"
+/// name: audit
+/// type: file
+/// path: ./siem-events.jsonl
+/// format: json
+/// rotation: { max_size: 100MB, max_files: 10, compress: true }
+/// batch: { max_events: 100, interval: 5s }
+/// filter: { include: ["auth.*", "authz.*"], exclude: ["severity:low"] }
+/// "#).unwrap();
+/// assert_eq!(d.name.as_deref(), Some("audit"));
+/// assert_eq!(d.sink.type_name(), "file");
+/// ```
+#[derive(Debug, Clone)]
+pub struct DestinationConfig {
+    /// A unique name for metrics and errors (default: the type, then `-2`, `-3`… if repeated).
+    pub name: Option<String>,
+    /// The wire format (default JSON).
+    pub format: Format,
+    /// Options of the format (vendor, product, facility, SD-ID…).
+    pub format_options: FormatOptions,
+    /// Which events go here.
+    pub filter: FilterConfig,
+    /// When to send.
+    pub batch: BatchConfig,
+    /// How to retry.
+    pub retry: RetryConfig,
+    /// Capacity of this destination's queue (default 10 000).
+    pub queue_capacity: usize,
+    /// The transport.
+    pub sink: SinkConfig,
+}
+
+impl DestinationConfig {
+    /// A destination for a sink, with JSON and the defaults.
+    pub fn new(sink: SinkConfig) -> DestinationConfig {
+        DestinationConfig {
+            name: None,
+            format: Format::Json,
+            format_options: FormatOptions::default(),
+            filter: FilterConfig::default(),
+            batch: BatchConfig::default(),
+            retry: RetryConfig::default(),
+            queue_capacity: 10_000,
+            sink,
+        }
+    }
+
+    /// JSON lines on standard output, sent every second.
+    pub fn stdout() -> DestinationConfig {
+        let mut d = DestinationConfig::new(SinkConfig::Stdout(StdoutConfig::default()));
+        d.batch.interval = std::time::Duration::from_secs(1);
+        d
+    }
+
+    /// A JSON-lines file with the default rotation.
+    pub fn file(path: impl Into<PathBuf>) -> DestinationConfig {
+        DestinationConfig::new(SinkConfig::File(FileConfig::new(path)))
+    }
+
+    /// Syslog with the given transport settings.
+    pub fn syslog(config: SyslogConfig) -> DestinationConfig {
+        DestinationConfig::new(SinkConfig::Syslog(config))
+    }
+
+    /// Names the destination.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Chooses the wire format.
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Sets the format's options.
+    pub fn format_options(mut self, options: FormatOptions) -> Self {
+        self.format_options = options;
+        self
+    }
+
+    /// Sets which events go here.
+    pub fn filter(mut self, filter: FilterConfig) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Sets the batching policy.
+    pub fn batch(mut self, batch: BatchConfig) -> Self {
+        self.batch = batch;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+const COMMON_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "format",
+    "format_options",
+    "filter",
+    "batch",
+    "retry",
+    "queue_capacity",
+];
+
+fn sub<T: serde::de::DeserializeOwned>(value: Value, key: &str) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            format!("{key}: {inner}")
+        } else if key.is_empty() {
+            format!("{path}: {inner}")
+        } else {
+            format!("{key}.{path}: {inner}")
+        }
+    })
+}
+
+impl<'de> Deserialize<'de> for DestinationConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut map = Mapping::deserialize(deserializer)?;
+        let mut take = |k: &str| map.remove(k);
+        let kind = match take("type") {
+            Some(Value::String(s)) => s,
+            Some(_) => return Err(de::Error::custom("type: must be a string")),
+            None => {
+                return Err(de::Error::custom(
+                    "type: missing; one of stdout, stderr, file, syslog",
+                ))
+            }
+        };
+        let name = match take("name") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(de::Error::custom("name: must be a string")),
+        };
+        let format = match take("format") {
+            None | Some(Value::Null) => Format::Json,
+            Some(Value::String(s)) => s
+                .parse()
+                .map_err(|e| de::Error::custom(format!("format: {e}")))?,
+            Some(_) => return Err(de::Error::custom("format: must be a string")),
+        };
+        let opt = |v: Option<Value>, _key: &str| -> Result<Option<Value>, D::Error> {
+            Ok(v.filter(|v| !v.is_null()))
+        };
+        let format_options = match opt(take("format_options"), "format_options")? {
+            Some(v) => sub(v, "format_options").map_err(de::Error::custom)?,
+            None => FormatOptions::default(),
+        };
+        let filter = match opt(take("filter"), "filter")? {
+            Some(v) => sub(v, "filter").map_err(de::Error::custom)?,
+            None => FilterConfig::default(),
+        };
+        let batch = match opt(take("batch"), "batch")? {
+            Some(v) => sub(v, "batch").map_err(de::Error::custom)?,
+            None => BatchConfig::default(),
+        };
+        let retry = match opt(take("retry"), "retry")? {
+            Some(v) => sub(v, "retry").map_err(de::Error::custom)?,
+            None => RetryConfig::default(),
+        };
+        let queue_capacity = match opt(take("queue_capacity"), "queue_capacity")? {
+            Some(v) => sub::<usize>(v, "queue_capacity").map_err(de::Error::custom)?,
+            None => 10_000,
+        };
+        debug_assert!(COMMON_KEYS.iter().all(|k| !map.contains_key(*k)));
+        let rest = Value::Mapping(map);
+        let sink = match kind.as_str() {
+            "stdout" => SinkConfig::Stdout(sub(rest, "").map_err(de::Error::custom)?),
+            "stderr" => {
+                let mut m = rest.as_mapping().cloned().unwrap_or_default();
+                m.insert("stream".into(), "stderr".into());
+                SinkConfig::Stdout(sub(Value::Mapping(m), "").map_err(de::Error::custom)?)
+            }
+            "file" => SinkConfig::File(sub(rest, "").map_err(de::Error::custom)?),
+            "syslog" => SinkConfig::Syslog(sub(rest, "").map_err(de::Error::custom)?),
+            other => {
+                return Err(de::Error::custom(format!(
+                    "type: unknown destination type {other:?}; one of stdout, stderr, file, syslog"
+                )))
+            }
+        };
+        Ok(DestinationConfig {
+            name,
+            format,
+            format_options,
+            filter,
+            batch,
+            retry,
+            queue_capacity,
+            sink,
+        })
+    }
+}

@@ -1,0 +1,363 @@
+//! Configuration: one [`Config`] for the builder and for YAML files.
+//!
+//! YAML files get `${VAR}` / `${VAR:-default}` interpolation inside string values and
+//! `SIEM_<KEY>__<SUBKEY>=value` environment overrides (e.g. `SIEM_QUEUE__CAPACITY=5000`,
+//! `SIEM_DESTINATIONS__0__FORMAT=cef`), then validation with errors that name the key path.
+//! See `docs/configuration.md` for every key and how seed 000's `SIEMConfig` and seed 003's
+//! YAML map onto it.
+
+mod destination;
+mod error;
+mod filter;
+mod load;
+mod parse;
+
+use std::path::Path;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+use tracing::Level;
+
+pub use destination::{DestinationConfig, SinkConfig};
+pub use error::ConfigError;
+pub use filter::FilterConfig;
+pub use parse::parse_level;
+
+use crate::classify::ClassificationRule;
+use crate::redact::{RedactionMode, DEFAULT_SENSITIVE_FIELDS};
+
+/// Which events are security events besides those with an explicit `event_type`.
+///
+/// ```
+/// use tracing_siem::ClassifyConfig;
+/// let c = ClassifyConfig::default();
+/// assert_eq!(c.min_level, tracing::Level::WARN);
+/// assert!(c.keywords);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassifyConfig {
+    /// Events below this level are never classified (an `event_type` field still counts).
+    #[serde(deserialize_with = "parse::level")]
+    pub min_level: Level,
+    /// Apply seed 004's message keywords (after `rules`).
+    pub keywords: bool,
+    /// Your own rules, tried first, in order.
+    pub rules: Vec<ClassificationRule>,
+    /// Event type for events at or above `min_level` that no rule matches (seed 004 used
+    /// `operational`); none by default, so such events are not security events.
+    pub fallback: Option<String>,
+}
+
+impl Default for ClassifyConfig {
+    fn default() -> Self {
+        ClassifyConfig {
+            min_level: Level::WARN,
+            keywords: true,
+            rules: Vec::new(),
+            fallback: None,
+        }
+    }
+}
+
+/// Redaction of sensitive fields.
+///
+/// ```
+/// use tracing_siem::RedactConfig;
+/// let r = RedactConfig::default();
+/// assert!(r.fields.iter().any(|f| f == "password"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedactConfig {
+    /// Mask or hash.
+    pub mode: RedactionMode,
+    /// Words that make a field sensitive (replaces the default list).
+    pub fields: Vec<String>,
+    /// Words added to `fields`.
+    pub extra_fields: Vec<String>,
+    /// Key for `hash` mode, so hashes are stable across runs; random per process otherwise.
+    pub hash_key: Option<String>,
+}
+
+impl std::fmt::Debug for RedactConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedactConfig")
+            .field("mode", &self.mode)
+            .field("fields", &self.fields)
+            .field("extra_fields", &self.extra_fields)
+            .field("hash_key", &self.hash_key.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+impl Default for RedactConfig {
+    fn default() -> Self {
+        RedactConfig {
+            mode: RedactionMode::Mask,
+            fields: DEFAULT_SENSITIVE_FIELDS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            extra_fields: Vec::new(),
+            hash_key: None,
+        }
+    }
+}
+
+/// The application-side queue.
+///
+/// ```
+/// use tracing_siem::QueueConfig;
+/// assert_eq!(QueueConfig::default().capacity, 10_000);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Events held at most (seed 000's `max_queue_size`).
+    pub capacity: usize,
+    /// `drop-newest` (default; seed 000's `drop_on_overflow: true`), `drop-oldest`, or `block`.
+    pub overflow: String,
+    /// How long `block` waits before dropping.
+    #[serde(deserialize_with = "siem_ship::units::duration")]
+    pub block_timeout: Duration,
+    /// How often the pipeline thread polls the queue when not woken.
+    #[serde(deserialize_with = "siem_ship::units::duration")]
+    pub poll_interval: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            capacity: 10_000,
+            overflow: "drop-newest".to_owned(),
+            block_timeout: Duration::from_millis(100),
+            poll_interval: Duration::from_millis(10),
+        }
+    }
+}
+
+/// Everything `tracing-siem` can be told.
+///
+/// ```
+/// let config = tracing_siem::Config::from_yaml_str(r#"
+/// app: payments
+/// static_fields:
+///   constitutional_hash: cdd01ef066bc6cf2
+/// destinations:
+///   - type: stdout
+///     format: json
+/// "#).unwrap();
+/// assert_eq!(config.app.as_deref(), Some("payments"));
+/// assert_eq!(config.destinations.len(), 1);
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Application name (default: the executable's name).
+    pub app: Option<String>,
+    /// Host name (default: the system's).
+    pub host: Option<String>,
+    /// Labels added to every event, in order.
+    pub static_fields: IndexMap<String, String>,
+    /// Classification of events without `event_type`.
+    pub classify: ClassifyConfig,
+    /// Redaction of sensitive fields.
+    pub redact: RedactConfig,
+    /// The application-side queue.
+    pub queue: QueueConfig,
+    /// How long the guard waits on drop to deliver what is queued.
+    #[serde(deserialize_with = "siem_ship::units::duration")]
+    pub shutdown_timeout: Duration,
+    /// How often drops are reported as a `siem.events_dropped` event.
+    #[serde(deserialize_with = "siem_ship::units::duration")]
+    pub drop_report_interval: Duration,
+    /// Where events go.
+    pub destinations: Vec<DestinationConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            app: None,
+            host: None,
+            static_fields: IndexMap::new(),
+            classify: ClassifyConfig::default(),
+            redact: RedactConfig::default(),
+            queue: QueueConfig::default(),
+            shutdown_timeout: Duration::from_secs(10),
+            drop_report_interval: Duration::from_secs(30),
+            destinations: Vec::new(),
+        }
+    }
+}
+
+/// The top-level keys, for `SIEM_*` overrides.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "app",
+    "host",
+    "static_fields",
+    "classify",
+    "redact",
+    "queue",
+    "shutdown_timeout",
+    "drop_report_interval",
+    "destinations",
+];
+
+impl Config {
+    /// Parses YAML text, with interpolation from and overrides by the process environment.
+    pub fn from_yaml_str(text: &str) -> Result<Config, ConfigError> {
+        Config::from_yaml_with_env(text, &|k| std::env::var(k).ok(), std::env::vars())
+    }
+
+    /// Reads and parses a YAML file (see [`Config::from_yaml_str`]).
+    pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::invalid("", format!("cannot read {}: {e}", path.display()))
+        })?;
+        Config::from_yaml_str(&text)
+    }
+
+    /// Parses YAML text with an explicit environment (for tests and tools).
+    pub fn from_yaml_with_env(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        overrides: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let value = Config::resolve_yaml(text, env, overrides)?;
+        let config: Config =
+            serde_path_to_error::deserialize(value).map_err(error::from_path_error)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The YAML after interpolation and overrides, before it is checked against the schema.
+    fn resolve_yaml(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        overrides: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Value, ConfigError> {
+        let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                .unwrap_or_default();
+            ConfigError::invalid("", format!("invalid YAML{at}: {e}"))
+        })?;
+        if value.is_null() {
+            value = Value::Mapping(Default::default());
+        }
+        if !value.is_mapping() {
+            return Err(ConfigError::invalid(
+                "",
+                "the configuration must be a YAML mapping",
+            ));
+        }
+        load::interpolate(&mut value, "", env)?;
+        load::apply_overrides(&mut value, overrides, TOP_LEVEL_KEYS)?;
+        Ok(value)
+    }
+
+    /// The resolved configuration as YAML, with secret-looking values masked (for `siem check`).
+    pub fn resolved_yaml_masked(text: &str) -> Result<String, ConfigError> {
+        let value = Config::resolve_yaml(text, &|k| std::env::var(k).ok(), std::env::vars())?;
+        let masker = crate::Redactor::new(
+            &[
+                DEFAULT_SENSITIVE_FIELDS,
+                &["key", "shared_key", "hec_token"],
+            ]
+            .concat(),
+            RedactionMode::Mask,
+            None,
+        );
+        serde_yaml_ng::to_string(&load::mask_secrets(&value, &masker))
+            .map_err(|e| ConfigError::invalid("", e.to_string()))
+    }
+
+    /// Checks what the schema alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.queue.capacity == 0 {
+            return Err(ConfigError::invalid("queue.capacity", "must be at least 1"));
+        }
+        if self.queue.capacity > 10_000_000 {
+            return Err(ConfigError::invalid(
+                "queue.capacity",
+                "at most 10000000 (each slot is preallocated)",
+            ));
+        }
+        self.queue
+            .overflow
+            .parse::<siem_ship::OverflowPolicy>()
+            .map_err(|e| ConfigError::invalid("queue.overflow", e))?;
+        if self.queue.poll_interval.is_zero() {
+            return Err(ConfigError::invalid(
+                "queue.poll_interval",
+                "must be more than 0",
+            ));
+        }
+        if self.drop_report_interval.is_zero() {
+            return Err(ConfigError::invalid(
+                "drop_report_interval",
+                "must be more than 0",
+            ));
+        }
+        for (k, _) in &self.static_fields {
+            if k.is_empty() {
+                return Err(ConfigError::invalid(
+                    "static_fields",
+                    "a field name is empty",
+                ));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, name) in self.destination_names().iter().enumerate() {
+            let key = format!("destinations[{i}]");
+            if !names.insert(name.clone()) {
+                return Err(ConfigError::invalid(
+                    format!("{key}.name"),
+                    format!("duplicate destination name {name:?}"),
+                ));
+            }
+            let d = &self.destinations[i];
+            if d.queue_capacity == 0 {
+                return Err(ConfigError::invalid(
+                    format!("{key}.queue_capacity"),
+                    "must be at least 1",
+                ));
+            }
+            if d.batch.max_events == 0 {
+                return Err(ConfigError::invalid(
+                    format!("{key}.batch.max_events"),
+                    "must be at least 1",
+                ));
+            }
+            let _checked = d.filter.compile(&format!("{key}.filter"))?;
+        }
+        Ok(())
+    }
+
+    /// The name of each destination: its `name`, or its type numbered when repeated.
+    pub fn destination_names(&self) -> Vec<String> {
+        let mut seen: IndexMap<&str, usize> = IndexMap::new();
+        self.destinations
+            .iter()
+            .map(|d| match &d.name {
+                Some(n) => n.clone(),
+                None => {
+                    let t = d.sink.type_name();
+                    let n = seen.entry(t).or_insert(0);
+                    *n += 1;
+                    if *n == 1 {
+                        t.to_owned()
+                    } else {
+                        format!("{t}-{n}")
+                    }
+                }
+            })
+            .collect()
+    }
+}

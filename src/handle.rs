@@ -1,0 +1,137 @@
+//! The guard returned with the layer, and a cloneable handle for flushing and metrics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use siem_ship::{DeliveryReport, DestinationMetrics, DropReason, Pipeline};
+
+use crate::capture::CapturedEvent;
+
+/// A snapshot of the figures seed 000 names, in total and per destination.
+///
+/// `events_logged` counts security events accepted from the application. Each destination
+/// accounts for every event it is offered as shipped, filtered or dropped (with the reason);
+/// totals sum the destinations, so an event sent to two destinations is shipped twice.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    /// Security events accepted into the queue.
+    pub events_logged: u64,
+    /// Events dropped anywhere (queue and destinations), see `drops_by_reason`.
+    pub events_dropped: u64,
+    /// Events delivered, summed over destinations.
+    pub events_shipped: u64,
+    /// Events that destinations' filters did not take, summed over destinations.
+    pub events_filtered: u64,
+    /// Alerts raised by the rules engine.
+    pub alerts_triggered: u64,
+    /// Attack patterns the correlator detected.
+    pub correlations_detected: u64,
+    /// Failed send attempts, summed over destinations.
+    pub ship_failures: u64,
+    /// Events waiting in the application-side queue.
+    pub queue_size: usize,
+    /// Capacity of that queue.
+    pub queue_capacity: usize,
+    /// Events in batches being built, summed over destinations.
+    pub batch_size: usize,
+    /// Whether the pipeline runs.
+    pub running: bool,
+    /// Drops by reason.
+    pub drops_by_reason: Vec<(DropReason, u64)>,
+    /// Each destination.
+    pub destinations: Vec<DestinationMetrics>,
+}
+
+pub(crate) struct Runtime {
+    pub pipeline: Pipeline<Box<CapturedEvent>>,
+    pub shutdown_timeout: Duration,
+}
+
+/// A cloneable handle on the running pipeline: flush, metrics, shutdown.
+///
+/// ```
+/// use std::time::Duration;
+/// let (_layer, guard) = tracing_siem::SiemLayer::builder()
+///     .build::<tracing_subscriber::Registry>()
+///     .unwrap();
+/// let handle = guard.handle();
+/// assert!(handle.flush(Duration::from_secs(1)).completed);
+/// assert!(handle.metrics().running);
+/// ```
+#[derive(Clone)]
+pub struct SiemHandle {
+    pub(crate) runtime: Arc<Runtime>,
+}
+
+impl SiemHandle {
+    /// Delivers every event logged before this call and flushes every destination, waiting at
+    /// most `timeout`. The program keeps running and logging meanwhile.
+    pub fn flush(&self, timeout: Duration) -> DeliveryReport {
+        self.runtime.pipeline.flush(timeout)
+    }
+
+    /// The current figures.
+    pub fn metrics(&self) -> Metrics {
+        let m = self.runtime.pipeline.metrics();
+        Metrics {
+            events_logged: m.queue.accepted,
+            events_dropped: m.dropped(),
+            events_shipped: m.shipped(),
+            events_filtered: m.destinations.iter().map(|d| d.filtered).sum(),
+            alerts_triggered: 0,
+            correlations_detected: 0,
+            ship_failures: m.ship_failures(),
+            queue_size: m.queue.len,
+            queue_capacity: m.queue.capacity,
+            batch_size: m.destinations.iter().map(|d| d.batch_size).sum(),
+            running: m.running,
+            drops_by_reason: m.drops_by_reason(),
+            destinations: m.destinations,
+        }
+    }
+
+    /// Stops the pipeline: delivers what is queued within `timeout` and closes every
+    /// destination. Events logged afterwards are counted as dropped (after shutdown).
+    pub fn shutdown(&self, timeout: Duration) -> DeliveryReport {
+        self.runtime.pipeline.shutdown(timeout)
+    }
+}
+
+/// Flushes and stops the pipeline when dropped, waiting up to the configured shutdown timeout
+/// (10 s by default), and prints to standard error what it could not deliver.
+///
+/// Keep it alive for as long as the program logs (`let _guard = …` in `main`); a guard
+/// dropped at once (`let _ = …`) stops shipping at once.
+#[must_use = "dropping the guard stops the pipeline; bind it to a variable in main"]
+pub struct SiemGuard {
+    handle: SiemHandle,
+}
+
+impl SiemGuard {
+    pub(crate) fn new(handle: SiemHandle) -> SiemGuard {
+        SiemGuard { handle }
+    }
+
+    /// A handle for flushing and metrics that can be cloned and kept elsewhere.
+    pub fn handle(&self) -> SiemHandle {
+        self.handle.clone()
+    }
+
+    /// Shuts down now with an explicit deadline and returns the report instead of printing it.
+    pub fn shutdown(self, timeout: Duration) -> DeliveryReport {
+        self.handle.shutdown(timeout)
+    }
+}
+
+impl Drop for SiemGuard {
+    fn drop(&mut self) {
+        let report = self.handle.shutdown(self.handle.runtime.shutdown_timeout);
+        if !report.completed {
+            eprintln!(
+                "tracing-siem: shutdown deadline passed with {} security events undelivered ({:?})",
+                report.undelivered_total(),
+                report.undelivered
+            );
+        }
+    }
+}

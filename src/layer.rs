@@ -1,0 +1,241 @@
+//! The `tracing` layer: per-callsite interest, field capture, classification, enqueue.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use siem_event::Timestamp;
+use siem_ship::EventQueue;
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::filter::Filtered;
+use tracing_subscriber::layer::{Context, Filter, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::capture::{CapturedEvent, FieldSet};
+use crate::classify::Classifier;
+
+/// Span fields kept in the span's extensions, inherited by the events inside it.
+struct SpanFields(FieldSet);
+
+/// Captures security-relevant events and queues them for the pipeline.
+pub(crate) struct Capture {
+    pub queue: Arc<EventQueue<Box<CapturedEvent>>>,
+    pub classifier: Arc<Classifier>,
+}
+
+/// Decides once per callsite whether it can ever yield a security event.
+pub(crate) struct SecurityCallsites {
+    pub classifier: Arc<Classifier>,
+}
+
+impl SecurityCallsites {
+    fn wants(&self, meta: &Metadata<'_>) -> bool {
+        if is_own_target(meta.target()) {
+            return false;
+        }
+        if meta.is_span() {
+            // Spans are needed only for the fields their events inherit.
+            return !meta.fields().is_empty();
+        }
+        meta.fields().field("event_type").is_some() || self.classifier.covers(meta.level())
+    }
+}
+
+/// Events of this library's own crates never become security events: they could loop.
+fn is_own_target(target: &str) -> bool {
+    [
+        "tracing_siem",
+        "siem_ship",
+        "siem_format",
+        "siem_rules",
+        "siem_event",
+    ]
+    .iter()
+    .any(|own| target.starts_with(own))
+}
+
+impl<S> Filter<S> for SecurityCallsites {
+    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        self.wants(meta)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.wants(meta) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+}
+
+impl<S> Layer<S> for Capture
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = FieldSet::default();
+        attrs.record(&mut fields);
+        if !fields.fields.is_empty() {
+            span.extensions_mut().insert(SpanFields(fields));
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        match ext.get_mut::<SpanFields>() {
+            Some(SpanFields(fields)) => values.record(fields),
+            None => {
+                let mut fields = FieldSet::default();
+                values.record(&mut fields);
+                ext.insert(SpanFields(fields));
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if siem_ship::on_pipeline_thread() {
+            return;
+        }
+        let meta = event.metadata();
+        let mut captured = Box::new(CapturedEvent {
+            metadata: meta,
+            timestamp: Timestamp::now(),
+            fields: FieldSet::default(),
+            classified_as: None,
+        });
+        event.record(&mut captured.fields);
+        let explicit = captured.fields.get("event_type").is_some();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope {
+                if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
+                    captured.fields.inherit(fields);
+                }
+            }
+        }
+        if !explicit {
+            if !self.classifier.covers(meta.level()) {
+                return;
+            }
+            match self.classifier.classify(&captured.fields) {
+                Some(i) => captured.classified_as = Some(i),
+                None => return,
+            }
+        }
+        let urgent = captured
+            .fields
+            .get_str("severity")
+            .is_some_and(|s| s.eq_ignore_ascii_case("critical"));
+        self.queue.push(captured, urgent);
+    }
+}
+
+/// The layer to add to a `tracing_subscriber::Registry`: turns security-relevant events into
+/// [`SecurityEvent`](siem_event::SecurityEvent)s and queues them for the shipping pipeline.
+///
+/// Made by [`SiemBuilder::build`](crate::SiemBuilder::build), which also returns the
+/// [`SiemGuard`](crate::SiemGuard) that flushes on drop.
+///
+/// What it does on the application thread, and nothing more: decide once per callsite whether
+/// the callsite can ever give a security event (an `event_type` field, or a level the
+/// classifier covers); for those events capture the event's and its spans' fields, classify, and
+/// push one record onto a lock-free queue without blocking (unless the block overflow policy
+/// was chosen). Formatting and I/O happen on other threads.
+///
+/// It composes: its interest is a per-layer filter, so it never disables a callsite for other
+/// layers, and what `fmt` or any other layer prints is unchanged.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+///
+/// let (layer, guard) = tracing_siem::SiemLayer::builder()
+///     .destination(tracing_siem::DestinationConfig::stdout())
+///     .build()
+///     .unwrap();
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::warn!(event_type = "authentication", user = "alice", result = "failure", "Failed login");
+/// });
+/// drop(guard); // delivers what is queued
+/// ```
+pub struct SiemLayer<S> {
+    inner: Filtered<Capture, SecurityCallsites, S>,
+    _subscriber: PhantomData<fn(S)>,
+}
+
+impl<S> SiemLayer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    pub(crate) fn new(capture: Capture, callsites: SecurityCallsites) -> SiemLayer<S> {
+        SiemLayer {
+            inner: capture.with_filter(callsites),
+            _subscriber: PhantomData,
+        }
+    }
+}
+
+impl SiemLayer<tracing_subscriber::Registry> {
+    /// A builder with the defaults (see [`SiemBuilder`](crate::SiemBuilder)).
+    pub fn builder() -> crate::SiemBuilder {
+        crate::SiemBuilder::default()
+    }
+}
+
+impl<S> Layer<S> for SiemLayer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        self.inner.on_register_dispatch(subscriber)
+    }
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.inner.on_layer(subscriber)
+    }
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        self.inner.register_callsite(metadata)
+    }
+    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.enabled(metadata, ctx)
+    }
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_new_span(attrs, id, ctx)
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        self.inner.max_level_hint()
+    }
+    fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.inner.on_record(span, values, ctx)
+    }
+    fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
+        self.inner.on_follows_from(span, follows, ctx)
+    }
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.event_enabled(event, ctx)
+    }
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.inner.on_event(event, ctx)
+    }
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_enter(id, ctx)
+    }
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_exit(id, ctx)
+    }
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        self.inner.on_close(id, ctx)
+    }
+    fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
+        self.inner.on_id_change(old, new, ctx)
+    }
+    unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
+        if id == std::any::TypeId::of::<Self>() {
+            return Some(self as *const Self as *const ());
+        }
+        // SAFETY: forwarded to the wrapped layer, which upholds the same contract; this lets
+        // the registry see the per-layer filter inside.
+        unsafe { self.inner.downcast_raw(id) }
+    }
+}

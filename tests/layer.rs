@@ -1,0 +1,385 @@
+//! The layer through the public API: what becomes a security event, and how.
+
+mod support;
+
+use std::time::Duration;
+
+use support::Collect;
+use tracing::{error, info, info_span, warn};
+use tracing_siem::event::{Outcome, Severity, Value};
+use tracing_siem::{DestinationConfig, SiemLayer};
+use tracing_subscriber::prelude::*;
+
+/// Runs `f` under a registry with a SiemLayer feeding a collecting sink; returns the sink
+/// after everything was delivered.
+fn capture(builder: tracing_siem::SiemBuilder, f: impl FnOnce()) -> Collect {
+    let sink = Collect::default();
+    let (layer, guard) = builder
+        .destination_with_sink(
+            DestinationConfig::stdout().name("test"),
+            Box::new(sink.clone()),
+        )
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, f);
+    let report = guard.shutdown(Duration::from_secs(10));
+    assert!(report.completed, "{report:?}");
+    sink
+}
+
+fn builder() -> tracing_siem::SiemBuilder {
+    SiemLayer::builder().app("test-app").host("test-host")
+}
+
+#[test]
+fn explicit_event_type_is_a_security_event_at_any_level() {
+    let sink = capture(builder(), || {
+        info!(event_type = "auth.success", user = "alice", "Login ok");
+        tracing::debug!(event_type = "config.changed", "debug level but explicit");
+        info!("an ordinary info event");
+        warn!("an ordinary warning without keywords");
+    });
+    let events = sink.events();
+    let types: Vec<_> = events
+        .iter()
+        .map(|e| e.event_type.as_str().to_owned())
+        .collect();
+    assert_eq!(types, ["auth.success", "config.changed"]);
+    assert_eq!(events[0].actor.user.as_deref(), Some("alice"));
+    assert_eq!(events[0].message, "Login ok");
+    assert_eq!(&*events[0].app, "test-app");
+    assert_eq!(&*events[0].host, "test-host");
+}
+
+#[test]
+fn the_three_seed_vocabularies_map_to_one_form() {
+    let sink = capture(builder(), || {
+        // seed 000
+        error!(
+            event_type = "authentication_failure",
+            tenant_id = "tenant-123",
+            agent_id = "agent-456",
+            "Failed login attempt"
+        );
+        warn!(event_type = "prompt_injection_attempt", "Prompt injection");
+        // seed 003
+        warn!(
+            event_type = "authz.privilege_escalation",
+            user = "bob",
+            "Escalation"
+        );
+        // seed 004
+        warn!(
+            event_type = "authentication",
+            user = "carol",
+            action = "login",
+            result = "failure",
+            source_ip = "203.0.113.7",
+            "Failed login"
+        );
+        warn!(event_type = "authorization", result = "denied", "Denied");
+        warn!(
+            event_type = "configuration",
+            action = "modify",
+            "Config changed"
+        );
+        // unknown: kept verbatim
+        warn!(event_type = "billing.refund_issued", "Refund");
+    });
+    let events = sink.events();
+    let types: Vec<_> = events
+        .iter()
+        .map(|e| e.event_type.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "auth.failure",
+            "security.prompt_injection",
+            "authz.privilege_escalation",
+            "auth.failure",
+            "authz.access_denied",
+            "config.changed",
+            "billing.refund_issued"
+        ]
+    );
+    assert_eq!(events[0].event_type.original(), "authentication_failure");
+    assert_eq!(events[0].tenant_id.as_deref(), Some("tenant-123"));
+    assert_eq!(events[0].severity, Severity::High);
+    assert_eq!(events[3].outcome, Outcome::Failure);
+    assert_eq!(events[3].actor.source_ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(events[3].action.as_deref(), Some("login"));
+    assert_eq!(events[4].outcome, Outcome::Denied);
+}
+
+#[test]
+fn keywords_classify_warnings_but_not_below_the_minimum_level() {
+    let sink = capture(builder(), || {
+        warn!("User login failed for admin");
+        error!("Permission denied on /admin");
+        warn!("Connection to db refused");
+        warn!("Circuit breaker opened");
+        info!("login page rendered"); // below WARN: never classified
+        warn!("cache warmed up"); // no keyword: not a security event
+    });
+    let types: Vec<_> = sink
+        .events()
+        .iter()
+        .map(|e| e.event_type.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "auth.attempt",
+            "authz.check",
+            "network.connection_failed",
+            "availability.degraded"
+        ]
+    );
+}
+
+#[test]
+fn a_lower_minimum_level_and_a_fallback_widen_classification() {
+    let mut config = tracing_siem::Config::default();
+    config.classify.min_level = tracing::Level::INFO;
+    config.classify.fallback = Some("operational".into());
+    let sink = capture(tracing_siem::SiemBuilder::from_config(config), || {
+        info!("login page rendered");
+        info!("cache warmed up");
+        tracing::debug!("still below");
+    });
+    let types: Vec<_> = sink
+        .events()
+        .iter()
+        .map(|e| e.event_type.as_str().to_owned())
+        .collect();
+    assert_eq!(types, ["auth.attempt", "operational.event"]);
+}
+
+#[test]
+fn span_fields_label_the_events_inside() {
+    let sink = capture(builder(), || {
+        let request = info_span!(
+            "request",
+            user = "alice",
+            source_ip = "198.51.100.2",
+            request_id = 42u64
+        );
+        let _g = request.enter();
+        let inner = info_span!("handler", user = "impersonated");
+        inner.in_scope(|| {
+            warn!(
+                event_type = "authz.access_denied",
+                resource = "/admin",
+                "Denied"
+            );
+        });
+        warn!(
+            event_type = "auth.failure",
+            user = "explicit",
+            "Event field wins"
+        );
+    });
+    let events = sink.events();
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        events[0].actor.user.as_deref(),
+        Some("impersonated"),
+        "inner span wins"
+    );
+    assert_eq!(events[0].actor.source_ip.as_deref(), Some("198.51.100.2"));
+    assert_eq!(
+        events[0].metadata("request_id").and_then(Value::as_i64),
+        Some(42)
+    );
+    assert_eq!(events[0].target.resource.as_deref(), Some("/admin"));
+    assert_eq!(events[1].actor.user.as_deref(), Some("explicit"));
+}
+
+#[test]
+fn span_fields_recorded_later_are_inherited() {
+    let sink = capture(builder(), || {
+        let span = info_span!("request", user = tracing::field::Empty);
+        let _g = span.enter();
+        span.record("user", "late-bound");
+        warn!(event_type = "auth.failure", "Failed");
+    });
+    assert_eq!(sink.events()[0].actor.user.as_deref(), Some("late-bound"));
+}
+
+#[test]
+fn numbers_and_booleans_stay_typed_and_severity_can_be_overridden() {
+    let sink = capture(builder(), || {
+        warn!(
+            event_type = "auth.failure",
+            attempts = 3i64,
+            locked = true,
+            ratio = 0.5f64,
+            big = 18446744073709551615u64,
+            severity = "critical",
+            "x"
+        );
+    });
+    let e = &sink.events()[0];
+    assert_eq!(e.metadata("attempts"), Some(&Value::I64(3)));
+    assert_eq!(e.metadata("locked"), Some(&Value::Bool(true)));
+    assert_eq!(e.metadata("ratio"), Some(&Value::F64(0.5)));
+    assert_eq!(e.metadata("big"), Some(&Value::U64(u64::MAX)));
+    assert_eq!(e.severity, Severity::Critical);
+}
+
+#[test]
+fn sensitive_fields_are_redacted_by_default() {
+    let sink = capture(builder(), || {
+        let span = info_span!("req", authorization = "Bearer abc.def");
+        let _g = span.enter();
+        warn!(
+            event_type = "auth.failure",
+            user = "alice",
+            password = "hunter2",
+            api_key = "AKIA123",
+            new_Password = "x",
+            "Failed"
+        );
+    });
+    let raw = String::from_utf8(sink.records.lock().unwrap()[0].clone()).unwrap();
+    for secret in ["hunter2", "AKIA123", "Bearer abc.def"] {
+        assert!(!raw.contains(secret), "{secret} leaked: {raw}");
+    }
+    let e = &sink.events()[0];
+    assert_eq!(
+        e.metadata("password"),
+        Some(&Value::Str("[REDACTED]".into()))
+    );
+    assert_eq!(
+        e.metadata("authorization"),
+        Some(&Value::Str("[REDACTED]".into()))
+    );
+    assert_eq!(e.actor.user.as_deref(), Some("alice"));
+}
+
+#[test]
+fn hashed_redaction_correlates_without_revealing() {
+    let mut config = tracing_siem::Config::default();
+    config.redact.mode = tracing_siem::RedactionMode::Hash;
+    config.redact.hash_key = Some("test-key".into());
+    let sink = capture(tracing_siem::SiemBuilder::from_config(config), || {
+        warn!(event_type = "auth.failure", session_id = "s-1", "a");
+        warn!(event_type = "auth.failure", session_id = "s-1", "b");
+        warn!(event_type = "auth.failure", session_id = "s-2", "c");
+    });
+    let e = sink.events();
+    let h = |i: usize| e[i].metadata("session_id").unwrap().to_text().into_owned();
+    assert_eq!(h(0), h(1));
+    assert_ne!(h(0), h(2));
+    assert!(h(0).starts_with("hmac-sha256:") && !h(0).contains("s-1"));
+}
+
+#[test]
+fn static_fields_are_added_to_every_event() {
+    let sink = capture(
+        builder().static_field("constitutional_hash", "cdd01ef066bc6cf2"),
+        || {
+            warn!(event_type = "auth.failure", "a");
+        },
+    );
+    let e = &sink.events()[0];
+    assert_eq!(
+        e.field_text("constitutional_hash").as_deref(),
+        Some("cdd01ef066bc6cf2")
+    );
+}
+
+#[test]
+fn hostile_field_values_pass_through_intact_and_never_panic() {
+    let huge = "x".repeat(1 << 20);
+    let hostile = "a|b=c\\d\"e]f\r\ng\0h\ti\u{2028}";
+    let sink = capture(builder(), || {
+        warn!(event_type = hostile, user = hostile, note = %huge, "{}", hostile);
+    });
+    let e = &sink.events()[0];
+    assert_eq!(e.event_type.as_str(), hostile);
+    assert_eq!(e.actor.user.as_deref(), Some(hostile));
+    assert_eq!(e.message, hostile);
+    assert_eq!(e.metadata("note").unwrap().as_str().unwrap().len(), 1 << 20);
+}
+
+#[test]
+fn the_guard_delivers_everything_queued() {
+    let sink = Collect::default();
+    let batch = tracing_siem::ship::BatchConfig {
+        interval: Duration::from_secs(3600),
+        max_events: 100_000,
+        ..Default::default()
+    };
+    let (layer, guard) = builder()
+        .destination_with_sink(
+            DestinationConfig::stdout().name("held").batch(batch),
+            Box::new(sink.clone()),
+        )
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..5_000 {
+            warn!(event_type = "auth.failure", n = i, "Failed");
+        }
+    });
+    assert!(
+        sink.records.lock().unwrap().len() < 5_000,
+        "nothing should be sent before the guard drops"
+    );
+    drop(guard);
+    assert_eq!(sink.records.lock().unwrap().len(), 5_000);
+}
+
+#[test]
+fn exact_accounting_under_overflow_with_a_slow_destination() {
+    let sink = Collect {
+        delay: Duration::from_millis(2),
+        ..Collect::default()
+    };
+    let batch = tracing_siem::ship::BatchConfig {
+        max_events: 10,
+        ..Default::default()
+    };
+    let mut dest = DestinationConfig::stdout().name("slow").batch(batch);
+    dest.queue_capacity = 50;
+    let (layer, guard) = builder()
+        .queue_capacity(100)
+        .destination_with_sink(dest, Box::new(sink.clone()))
+        .build()
+        .unwrap();
+    let handle = guard.handle();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let emitted = 20_000u64;
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..emitted {
+            warn!(event_type = "auth.failure", n = i, "Failed");
+        }
+    });
+    let report = guard.shutdown(Duration::from_secs(60));
+    assert!(report.completed, "{report:?}");
+    let m = handle.metrics();
+    assert!(m.events_dropped > 0, "the test must overflow: {m:?}");
+    let reports = sink
+        .events()
+        .iter()
+        .filter(|e| e.event_type.as_str() == "siem.events_dropped")
+        .count() as u64;
+    let dest = &m.destinations[0];
+    assert_eq!(dest.shipped, sink.records.lock().unwrap().len() as u64);
+    // Every emitted event (and every drop report) is shipped or dropped, exactly once.
+    let drop_reports = dest.received - m.events_logged;
+    assert_eq!(
+        m.events_shipped + m.events_dropped,
+        emitted + drop_reports,
+        "{m:?}"
+    );
+    assert!(reports <= drop_reports);
+    assert_eq!(
+        m.drops_by_reason.iter().map(|(_, n)| n).sum::<u64>(),
+        m.events_dropped
+    );
+}
