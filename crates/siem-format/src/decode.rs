@@ -305,20 +305,9 @@ fn parse_timestamp(field: &str, v: &Json) -> Result<Option<Timestamp>, DecodeErr
     };
     match v {
         Json::Null => Ok(None),
-        Json::Str(s) => {
-            // Timestamps hold i64 nanoseconds (years 1677-2262); refuse years outside that range
-            // before the calendar arithmetic could overflow.
-            let year = s.get(..4).and_then(|y| y.parse::<u32>().ok());
-            if matches!(year, Some(y) if !(1678..=2261).contains(&y)) {
-                return Err(field_error(
-                    field,
-                    "year outside the supported range 1678-2261",
-                ));
-            }
-            Timestamp::parse_rfc3339(s)
-                .map(Some)
-                .map_err(|e| field_error(field, e.to_string()))
-        }
+        Json::Str(s) => parse_rfc3339_in_range(s)
+            .map(Some)
+            .map_err(|reason| field_error(field, reason)),
         Json::I64(n) => from_number(*n as f64).map(Some),
         Json::U64(n) => from_number(*n as f64).map(Some),
         Json::F64(n) => from_number(*n).map(Some),
@@ -327,6 +316,33 @@ fn parse_timestamp(field: &str, v: &Json) -> Result<Option<Timestamp>, DecodeErr
             format!("expected RFC 3339 text or a number, found {}", other.kind()),
         )),
     }
+}
+
+/// Seconds in 400 Gregorian years: the calendar repeats with this period.
+const FOUR_CENTURIES_SECS: i128 = 146_097 * 86_400;
+
+/// RFC 3339 text to a timestamp, refusing instants a [`Timestamp`] (i64 nanoseconds, years
+/// 1677-2262) cannot hold instead of letting the calendar arithmetic overflow.
+fn parse_rfc3339_in_range(s: &str) -> Result<Timestamp, String> {
+    let year = s.get(..4).and_then(|y| y.parse::<i32>().ok());
+    let Some(year) = year.filter(|y| !(1678..=2261).contains(y)) else {
+        return Timestamp::parse_rfc3339(s).map_err(|e| e.to_string());
+    };
+    // Near the ends of the range: parse the same date 400 years closer, then move it back
+    // with checked arithmetic.
+    let out_of_range = || "timestamp outside the supported range (years 1677-2262)".to_owned();
+    let cycles: i32 = if year < 1678 { 1 } else { -1 };
+    let shifted_year = year + 400 * cycles;
+    if !(1678..=2261).contains(&shifted_year) {
+        return Err(out_of_range());
+    }
+    let shifted = format!("{shifted_year:04}{}", &s[4..]);
+    let t = Timestamp::parse_rfc3339(&shifted).map_err(|e| e.to_string())?;
+    let nanos =
+        i128::from(t.unix_nanos()) - i128::from(cycles) * FOUR_CENTURIES_SECS * 1_000_000_000;
+    i64::try_from(nanos)
+        .map(Timestamp::from_unix_nanos)
+        .map_err(|_| out_of_range())
 }
 
 fn parse_severity(field: &str, v: &Json) -> Result<Option<Severity>, DecodeError> {

@@ -10,8 +10,9 @@
 //! `"json"` to carry every field, or prefer RFC 5424 when the receiver supports it.
 //!
 //! - PRI as in RFC 5424.
-//! - HOSTNAME: printable US-ASCII only, without the domain part (RFC 3164 §4.1.2) unless it is an
-//!   IP address; `-` when nothing is left.
+//! - HOSTNAME: an IP address as it is; otherwise the name without its domain part (RFC 3164
+//!   §4.1.2), ASCII letters, digits, `-` and `_` only (a `:` would let it pose as a TAG); `-`
+//!   when nothing is left.
 //! - TAG: ASCII letters and digits of the `app_name` option, else the event's app, else the
 //!   product, at most 32 (a TAG ends at its first other character).
 //! - MSG: the `body` option; a plain message has control characters replaced by spaces.
@@ -76,12 +77,21 @@ impl Encoder for Rfc3164Encoder {
         } else {
             &event.host
         };
-        let host = if host.trim().parse::<IpAddr>().is_ok() {
-            host
+        if host.trim().parse::<IpAddr>().is_ok() {
+            write_printable_ascii(out, host, 255);
         } else {
-            host.split('.').next().unwrap_or("")
-        };
-        write_printable_ascii(out, host, 255);
+            // Letters, digits, '-' and '_' only: a ':' or '[' would let the host pose as a TAG.
+            let start = out.len();
+            let name = host.split('.').next().unwrap_or("");
+            out.extend(
+                name.bytes()
+                    .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+                    .take(255),
+            );
+            if out.len() == start {
+                out.push(b'-');
+            }
+        }
         out.push(b' ');
         let start = out.len();
         for candidate in [

@@ -7,7 +7,9 @@
 //! - PRI = facility × 8 + [`siem_event::Severity::syslog`]; VERSION `1`.
 //! - TIMESTAMP: RFC 3339 UTC with 6 fractional digits (the most RFC 5424 allows).
 //! - HOSTNAME (≤ 255), APP-NAME (≤ 48), MSGID (≤ 32): only printable US-ASCII is kept (spaces
-//!   and other characters are dropped), `-` when nothing is left. HOSTNAME is the event's host,
+//!   and other characters are dropped), trailing `:` too unless the field is an IP address
+//!   (lenient parsers read a field ending in `:` as the end of the header), `-` when nothing is
+//!   left. HOSTNAME is the event's host,
 //!   else the `hostname` option; APP-NAME the `app_name` option, else the event's app, else the
 //!   product; PROCID is `-` (the encoder may run in another process than the one that logged);
 //!   MSGID is the event type as the application named it (seed 000).
@@ -25,7 +27,7 @@ use siem_event::SecurityEvent;
 
 use crate::body::Body;
 use crate::keys::{KeyRules, WrittenKeys};
-use crate::text::{is_control, write_printable_ascii};
+use crate::text::{is_control, write_syslog_header_field};
 use crate::{Encoder, FormatError, FormatOptions};
 
 /// PARAM-NAMEs this encoder writes itself.
@@ -152,16 +154,16 @@ impl Encoder for Rfc5424Encoder {
         } else {
             &event.host
         };
-        write_printable_ascii(out, host, 255);
+        write_syslog_header_field(out, host, 255);
         out.push(b' ');
         let app = self
             .app_name
             .as_deref()
             .or((!event.app.is_empty()).then_some(&*event.app))
             .unwrap_or(&self.product);
-        write_printable_ascii(out, app, 48);
+        write_syslog_header_field(out, app, 48);
         out.extend_from_slice(b" - ");
-        write_printable_ascii(out, event.event_type.original(), 32);
+        write_syslog_header_field(out, event.event_type.original(), 32);
         out.push(b' ');
 
         out.extend_from_slice(&self.sd_open);

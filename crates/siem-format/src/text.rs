@@ -45,6 +45,25 @@ pub(crate) fn write_printable_ascii(out: &mut Vec<u8>, s: &str, max: usize) {
     }
 }
 
+/// Appends an RFC 5424 header field (HOSTNAME, APP-NAME, MSGID): printable US-ASCII only, at
+/// most `max` characters, without trailing `:` (lenient parsers such as Vector's `syslog_loose`
+/// take a field ending in `:` for the end of the header) unless the field is an IP address;
+/// `-` when nothing is left.
+pub(crate) fn write_syslog_header_field(out: &mut Vec<u8>, s: &str, max: usize) {
+    let start = out.len();
+    out.extend(s.bytes().filter(|b| (33..=126).contains(b)).take(max));
+    let is_ip =
+        std::str::from_utf8(&out[start..]).is_ok_and(|f| f.parse::<std::net::IpAddr>().is_ok());
+    if !is_ip {
+        while out.len() > start && out[out.len() - 1] == b':' {
+            out.pop();
+        }
+    }
+    if out.len() == start {
+        out.push(b'-');
+    }
+}
+
 /// Whether `s` has no control characters (option validation).
 pub(crate) fn has_control(s: &str) -> bool {
     s.bytes().any(is_control)
@@ -68,6 +87,19 @@ mod tests {
         let mut out = Vec::new();
         write_without_controls(&mut out, "a\r\nb\u{0}\tc\u{7f}é");
         assert_eq!(out, "a  b  c é".as_bytes());
+    }
+
+    #[test]
+    fn syslog_header_fields_never_end_in_a_colon() {
+        let mut out = Vec::new();
+        write_syslog_header_field(&mut out, "host:: ", 255);
+        assert_eq!(out, b"host");
+        out.clear();
+        write_syslog_header_field(&mut out, ":", 255);
+        assert_eq!(out, b"-");
+        out.clear();
+        write_syslog_header_field(&mut out, "2001:db8::", 255);
+        assert_eq!(out, b"2001:db8::");
     }
 
     #[test]

@@ -146,9 +146,20 @@ fn errors_name_the_field_and_reason() {
         .starts_with("field `timestamp`: invalid timestamp"));
     assert_eq!(
         err(r#"{"event_type":"a","timestamp":"9999-01-01T00:00:00Z"}"#),
-        "field `timestamp`: year outside the supported range 1678-2261"
+        "field `timestamp`: timestamp outside the supported range (years 1677-2262)"
     );
     assert!(decode_json(br#"{"event_type":"a","timestamp":"0000-01-01T00:00:00+23:59"}"#).is_err());
+    assert!(decode_json(br#"{"event_type":"a","timestamp":"1677-01-01T00:00:00Z"}"#).is_err());
+    assert!(decode_json(br#"{"event_type":"a","timestamp":"2262-12-31T00:00:00Z"}"#).is_err());
+    for edge in [i64::MIN, i64::MAX, i64::MIN + 1_000_000_000] {
+        let t = Timestamp::from_unix_nanos(edge);
+        let text = format!(r#"{{"event_type":"a","timestamp":"{}"}}"#, {
+            let mut v = Vec::new();
+            t.write_rfc3339(&mut v, 9);
+            String::from_utf8(v).unwrap()
+        });
+        assert_eq!(decode_json(text.as_bytes()).unwrap().timestamp, t);
+    }
     assert_eq!(
         err(r#"{"event_type":"a","timestamp":1e300}"#),
         "field `timestamp`: timestamp out of range"
