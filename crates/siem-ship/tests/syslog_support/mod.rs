@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 pub enum Input {
     Udp,
     Tcp,
+    /// For throughput runs: `imptcp` (rsyslog's faster plain-TCP input) and a single output
+    /// file with one raw message per line and no JSON work (`plain.log`).
+    TcpThroughput,
     /// TLS with the test CA; `require_client_cert` turns on `x509/certvalid`.
     Tls {
         ca: PathBuf,
@@ -101,6 +104,10 @@ impl Rsyslog {
                 "module(load=\"imtcp\" maxSessions=\"100\" maxFrameSize=\"4000000\")\n\
                  input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"out\")"
             ),
+            Input::TcpThroughput => format!(
+                "module(load=\"imptcp\" threads=\"2\")\n\
+                 input(type=\"imptcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"fast\")"
+            ),
             Input::Tls {
                 ca,
                 cert,
@@ -133,8 +140,14 @@ impl Rsyslog {
              template(name=\"sd\" type=\"string\" string=\"%$!rfc5424-sd%\\n\")\n\
              ruleset(name=\"out\") {{\n\
                action(type=\"omfile\" file=\"{d}/raw.log\" template=\"raw\")\n\
-               action(type=\"mmpstrucdata\")\n\
+               action(type=\"mmpstrucdata\" sd_name.lowercase=\"off\")\n\
                action(type=\"omfile\" file=\"{d}/sd.log\" template=\"sd\")\n\
+             }}\n\
+             template(name=\"plain\" type=\"string\" string=\"%rawmsg%\\n\")\n\
+             ruleset(name=\"fast\" queue.type=\"fixedArray\" queue.size=\"250000\" \
+                     queue.dequeueBatchSize=\"4096\") {{\n\
+               action(type=\"omfile\" file=\"{d}/plain.log\" template=\"plain\" \
+                      ioBufferSize=\"64k\")\n\
              }}\n\
              {listener}\n"
         );
@@ -268,6 +281,13 @@ impl Rsyslog {
             }
             sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Bytes rsyslog has written to `plain.log` (the [`Input::TcpThroughput`] output).
+    pub fn plain_bytes(&self) -> u64 {
+        fs::metadata(self.dir.path().join("plain.log"))
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 
     pub fn dir(&self) -> &Path {
