@@ -112,7 +112,7 @@ impl Engine {
                 .filter(|d| !names.contains(&*d.name));
             specs.splice(0..0, defaults);
         }
-        let sigma = if loaded.sigma.rules.is_empty() && loaded.sigma.correlations.is_empty() {
+        let sigma = if crate::sigma::is_empty(&loaded.sigma) {
             None
         } else {
             Some(SigmaRules::new(&loaded.sigma, max_groups).map_err(RulesError::Sigma)?)

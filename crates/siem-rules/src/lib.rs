@@ -51,7 +51,12 @@ mod loader;
 mod metrics;
 mod nis2;
 mod realert;
+#[cfg(feature = "sigma")]
 mod sigma;
+#[cfg(not(feature = "sigma"))]
+#[path = "sigma_off.rs"]
+mod sigma;
+#[cfg(feature = "sigma")]
 mod sigma_fields;
 mod store;
 mod threshold;

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use rsigma_parser::SigmaCollection;
 use serde::Deserialize;
 
 use crate::{AlertRuleConfig, RulesError};
@@ -14,7 +13,7 @@ const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 #[derive(Default)]
 pub(crate) struct Loaded {
     pub(crate) alerts: Vec<AlertRuleConfig>,
-    pub(crate) sigma: SigmaCollection,
+    pub(crate) sigma: crate::sigma::Collection,
 }
 
 #[derive(Deserialize)]
@@ -69,15 +68,13 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Loaded, RulesError> {
 }
 
 pub(crate) fn load_text(text: &str, origin: &str, into: &mut Loaded) -> Result<(), RulesError> {
-    if crate::sigma::looks_like_sigma(text) {
-        let c = crate::sigma::parse(text, origin).map_err(|reason| RulesError::File {
-            path: origin.to_owned(),
-            reason,
-        })?;
-        into.sigma.rules.extend(c.rules);
-        into.sigma.correlations.extend(c.correlations);
-        into.sigma.filters.extend(c.filters);
-        return Ok(());
+    if looks_like_sigma(text) {
+        return crate::sigma::merge(&mut into.sigma, text, origin).map_err(|reason| {
+            RulesError::File {
+                path: origin.to_owned(),
+                reason,
+            }
+        });
     }
     // Parse strictly as each form to report the error of the form the file looks like.
     let rules = match yaml_serde::from_str::<AlertFile>(text) {
@@ -98,4 +95,10 @@ pub(crate) fn load_text(text: &str, origin: &str, into: &mut Loaded) -> Result<(
     };
     into.alerts.extend(rules);
     Ok(())
+}
+
+/// True when a YAML text looks like Sigma (has a `detection:` or `correlation:` section).
+fn looks_like_sigma(yaml: &str) -> bool {
+    yaml.lines()
+        .any(|l| l.starts_with("detection:") || l.starts_with("correlation:"))
 }

@@ -35,19 +35,24 @@ impl std::fmt::Debug for SigmaRules {
     }
 }
 
-/// Parses Sigma YAML (one or more documents); `origin` names the file in errors.
-pub(crate) fn parse(yaml: &str, origin: &str) -> Result<SigmaCollection, String> {
+/// Every Sigma document read so far.
+pub(crate) type Collection = SigmaCollection;
+
+/// Parses Sigma YAML (one or more documents) into `into`; `origin` names the file in errors.
+pub(crate) fn merge(into: &mut Collection, yaml: &str, origin: &str) -> Result<(), String> {
     let collection = rsigma_parser::parse_sigma_yaml(yaml).map_err(|e| format!("{origin}: {e}"))?;
     if !collection.errors.is_empty() {
         return Err(format!("{origin}: {}", collection.errors.join("; ")));
     }
-    Ok(collection)
+    into.rules.extend(collection.rules);
+    into.correlations.extend(collection.correlations);
+    into.filters.extend(collection.filters);
+    Ok(())
 }
 
-/// True when a YAML text looks like Sigma (has a `detection:` or `correlation:` section).
-pub(crate) fn looks_like_sigma(yaml: &str) -> bool {
-    yaml.lines()
-        .any(|l| l.starts_with("detection:") || l.starts_with("correlation:"))
+/// True when nothing was read.
+pub(crate) fn is_empty(c: &Collection) -> bool {
+    c.rules.is_empty() && c.correlations.is_empty()
 }
 
 impl SigmaRules {

@@ -1,0 +1,42 @@
+//! Without the `sigma` feature: no Sigma engine is compiled in, and a Sigma file in the rules
+//! directory is refused with a clear error instead of being ignored.
+
+use siem_event::{SecurityEvent, Timestamp};
+
+use crate::Alert;
+
+/// Nothing is ever read without the feature.
+#[derive(Debug, Default)]
+pub(crate) struct Collection;
+
+pub(crate) fn merge(_into: &mut Collection, _yaml: &str, origin: &str) -> Result<(), String> {
+    Err(format!(
+        "{origin} holds Sigma rules, but siem-rules was built without its `sigma` feature"
+    ))
+}
+
+pub(crate) fn is_empty(_c: &Collection) -> bool {
+    true
+}
+
+/// Never built: `is_empty` is always true.
+#[derive(Debug)]
+pub(crate) enum SigmaRules {}
+
+impl SigmaRules {
+    pub(crate) fn new(_c: &Collection, _max_groups: usize) -> Result<SigmaRules, String> {
+        Err("siem-rules was built without its `sigma` feature".to_owned())
+    }
+
+    pub(crate) fn rule_count(&self) -> usize {
+        match *self {}
+    }
+
+    pub(crate) fn groups_tracked(&self) -> usize {
+        match *self {}
+    }
+
+    pub(crate) fn process(&mut self, _event: &SecurityEvent, _now: Timestamp) -> Vec<Alert> {
+        match *self {}
+    }
+}
