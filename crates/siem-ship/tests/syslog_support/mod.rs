@@ -86,16 +86,36 @@ impl Rsyslog {
         let Some(binary) = rsyslogd() else {
             return skip("rsyslogd is not installed (apt-get install rsyslog rsyslog-gnutls)");
         };
-        let dir = tempfile::tempdir().unwrap();
         let udp = matches!(input, Input::Udp);
-        let port = port.unwrap_or_else(|| free_port(udp));
+        // A port found free may be taken by another test before rsyslog binds it: then try
+        // another one (unless the caller asked for this port).
+        for _attempt in 0..5 {
+            let chosen = port.unwrap_or_else(|| free_port(udp));
+            let mut rsyslog = Rsyslog {
+                dir: tempfile::tempdir().unwrap(),
+                port: chosen,
+                udp,
+                child: None,
+            };
+            rsyslog.write_config(&input);
+            if rsyslog.launch(&binary) {
+                return Some(rsyslog);
+            }
+            assert!(port.is_none(), "port {chosen} is taken by another process");
+        }
+        panic!("could not find a free loopback port for rsyslog");
+    }
+
+    fn write_config(&self, input: &Input) {
+        let dir = &self.dir;
+        let port = self.port;
         let d = dir.path().display();
         fs::create_dir(dir.path().join("work")).unwrap();
         let mut global = format!(
             "workDirectory=\"{d}/work\" maxMessageSize=\"2m\" \
              parser.escapeControlCharactersOnReceive=\"off\""
         );
-        let listener = match &input {
+        let listener = match input {
             Input::Udp => format!(
                 "module(load=\"imudp\")\n\
                  input(type=\"imudp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"out\")"
@@ -152,17 +172,10 @@ impl Rsyslog {
              {listener}\n"
         );
         fs::write(dir.path().join("rsyslog.conf"), conf).unwrap();
-        let mut rsyslog = Rsyslog {
-            dir,
-            port,
-            udp,
-            child: None,
-        };
-        rsyslog.launch(&binary);
-        Some(rsyslog)
     }
 
-    fn launch(&mut self, binary: &Path) {
+    /// Starts rsyslogd and waits until it listens; `false` when another process holds the port.
+    fn launch(&mut self, binary: &Path) -> bool {
         let d = self.dir.path();
         let child = Command::new(binary)
             .arg("-n")
@@ -177,38 +190,61 @@ impl Rsyslog {
             .expect("start rsyslogd");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(15);
-        while !self.listening() {
+        loop {
+            match self.listener_owner() {
+                Some(true) => return true,
+                Some(false) if self.stderr().contains("in use") => {
+                    self.stop();
+                    return false;
+                }
+                _ => {}
+            }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!(
                     "rsyslogd exited ({status}) before listening: {}",
                     self.stderr()
                 );
             }
-            assert!(
-                Instant::now() < deadline,
-                "rsyslogd is not listening on port {} after 15 s: {}",
-                self.port,
-                self.stderr()
-            );
+            if Instant::now() > deadline {
+                let taken = self.listener_owner() == Some(false);
+                self.stop();
+                assert!(
+                    taken,
+                    "rsyslogd is not listening on port {} after 15 s: {}",
+                    self.port,
+                    self.stderr()
+                );
+                return false;
+            }
             sleep(Duration::from_millis(20));
         }
     }
 
-    /// Whether rsyslog's socket is bound, read from /proc so that probing opens no session.
-    fn listening(&self) -> bool {
+    /// Whether the port's socket is bound (`None`: not at all) and whether it is our rsyslog's
+    /// (read from /proc, so that probing opens no session).
+    fn listener_owner(&self) -> Option<bool> {
         let (table, state) = if self.udp {
             ("/proc/net/udp", "07")
         } else {
             ("/proc/net/tcp", "0A")
         };
         let local = format!("0100007F:{:04X}", self.port);
-        fs::read_to_string(table)
-            .unwrap_or_default()
-            .lines()
-            .any(|line| {
-                let cols: Vec<&str> = line.split_whitespace().collect();
-                cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&state)
+        let table = fs::read_to_string(table).unwrap_or_default();
+        let inode = table.lines().find_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            (cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&state))
+                .then(|| cols.get(9).map(|s| s.to_string()))
+                .flatten()
+        })?;
+        let pid = self.child.as_ref()?.id();
+        let wanted = format!("socket:[{inode}]");
+        let ours = fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|fds| {
+                fds.flatten()
+                    .any(|fd| fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy() == wanted))
             })
+            .unwrap_or(false);
+        Some(ours)
     }
 
     pub fn port(&self) -> u16 {
@@ -234,7 +270,12 @@ impl Rsyslog {
     /// port, appending to the same output files.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "rsyslog is still running");
-        self.launch(&rsyslogd().expect("was found at start"));
+        let binary = rsyslogd().expect("was found at start");
+        assert!(
+            self.launch(&binary),
+            "port {} was taken while rsyslog was down",
+            self.port
+        );
     }
 
     fn lines(&self, file: &str) -> Vec<String> {

@@ -12,7 +12,7 @@
 //! carries an id for de-duplication). The remaining window is what sat unread in the socket
 //! buffers when the collector died: at most the send buffer plus the collector's receive buffer.
 
-use std::io::{self, Read};
+use std::io::{self, IoSlice, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use super::backoff::Backoff;
 use super::config::{Framing, SyslogConfig, SyslogConfigError};
-use super::framing::write_framed;
+use super::framing::{write_framed, write_octet_counted};
 #[cfg(feature = "tls")]
 use super::tls::{self, TlsLink};
 use crate::{Batch, SinkError};
@@ -53,6 +53,14 @@ impl Link {
             Link::Plain(sock) => io::Write::write_all(sock, bytes),
             #[cfg(feature = "tls")]
             Link::Tls(tls) => tls.write_all(bytes),
+        }
+    }
+
+    fn write_vectored(&mut self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Link::Plain(sock) => io::Write::write_vectored(sock, slices),
+            #[cfg(feature = "tls")]
+            Link::Tls(tls) => tls.write_vectored(slices),
         }
     }
 
@@ -200,9 +208,20 @@ impl StreamSender {
                 ..
             } = self;
             let conn = current.as_mut().expect("connected above");
-            let written = write_framed(*framing, batch.records(), *buffer_limit, buffer, |chunk| {
-                conn.link.write_all(chunk)
-            });
+            // Octet counting needs no change to the records, so they are written straight from
+            // the batch (vectored); LF framing must rewrite line breaks, so it copies.
+            let written = match framing {
+                Framing::OctetCounting => {
+                    write_octet_counted(batch.records(), *buffer_limit, buffer, |slices| {
+                        conn.link.write_vectored(slices)
+                    })
+                }
+                Framing::Lf => {
+                    write_framed(*framing, batch.records(), *buffer_limit, buffer, |chunk| {
+                        conn.link.write_all(chunk)
+                    })
+                }
+            };
             let Err(e) = written else {
                 return Ok(());
             };

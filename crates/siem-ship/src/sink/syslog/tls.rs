@@ -2,7 +2,7 @@
 //! configuration from the user's files, the handshake, and a connection that can write, tell
 //! whether the collector has gone, and close with `close_notify`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,8 @@ use rustls::crypto::{self, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
+    CertificateError, CipherSuite, ClientConfig, ClientConnection, DigitallySignedStruct,
+    RootCertStore,
 };
 
 use super::config::{SyslogConfigError, TlsConfig};
@@ -24,7 +25,18 @@ pub(super) fn client_config(
     tls: &TlsConfig,
     warnings: &mut Vec<String>,
 ) -> Result<Arc<ClientConfig>, SyslogConfigError> {
-    let provider = Arc::new(crypto::ring::default_provider());
+    let mut provider = crypto::ring::default_provider();
+    // AES-128-GCM first: RFC 9662's mandatory suite for TLS 1.2, as strong as needed here, and
+    // about a third cheaper per byte than AES-256 (the server still has the last word).
+    provider.cipher_suites.sort_by_key(|suite| {
+        !matches!(
+            suite.suite(),
+            CipherSuite::TLS13_AES_128_GCM_SHA256
+                | CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        )
+    });
+    let provider = Arc::new(provider);
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| SyslogConfigError::new("tls", format!("cannot set up TLS: {e}")))?;
@@ -184,6 +196,15 @@ impl TlsLink {
             self.flush_tls()?;
         }
         Ok(())
+    }
+
+    /// Encrypts as much of `slices` as rustls buffers at once (64 KiB), writes it out, and
+    /// says how many plaintext bytes that was: one copy of the records, into TLS records.
+    pub(super) fn write_vectored(&mut self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.flush_tls()?;
+        let n = self.conn.writer().write_vectored(slices)?;
+        self.flush_tls()?;
+        Ok(n)
     }
 
     fn flush_tls(&mut self) -> io::Result<()> {
