@@ -252,19 +252,24 @@ impl Alert {
 pub(crate) fn render_group(fields: &[(String, String)]) -> String {
     let mut out = String::new();
     for (i, (k, v)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(k);
-        out.push('=');
-        for ch in v.chars() {
-            if matches!(ch, '\\' | ',' | '=') {
-                out.push('\\');
-            }
-            out.push(ch);
-        }
+        push_group_pair(&mut out, i, k, v);
     }
     out
+}
+
+/// Appends the `index`-th `field=value` pair of a group key (see [`render_group`]).
+pub(crate) fn push_group_pair(out: &mut String, index: usize, field: &str, value: &str) {
+    if index > 0 {
+        out.push(',');
+    }
+    out.push_str(field);
+    out.push('=');
+    for ch in value.chars() {
+        if matches!(ch, '\\' | ',' | '=') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use siem_event::SecurityEvent;
 
 use crate::correlation::{Correlator, CorrelatorSettings};
 use crate::dispatch::AlertDispatcher;
+use crate::index::RuleIndex;
 use crate::metrics::{Counters, MetricsHandle};
 use crate::sigma::SigmaRules;
 use crate::threshold::{StateChange, ThresholdRule};
@@ -57,6 +58,8 @@ use crate::{
 pub struct Engine {
     enabled: bool,
     thresholds: Vec<ThresholdRule>,
+    index: RuleIndex,
+    candidates: Vec<usize>,
     correlator: Option<Correlator>,
     sigma: Option<SigmaRules>,
     clock: Arc<dyn Clock>,
@@ -135,12 +138,15 @@ impl Engine {
             })
         });
         let counters = MetricsHandle::default();
+        let thresholds: Vec<ThresholdRule> = specs
+            .into_iter()
+            .map(|s| ThresholdRule::new(s, max_groups))
+            .collect();
         Ok(Engine {
             enabled: config.enabled,
-            thresholds: specs
-                .into_iter()
-                .map(|s| ThresholdRule::new(s, max_groups))
-                .collect(),
+            index: RuleIndex::new(thresholds.iter().map(|r| &r.spec.when)),
+            candidates: Vec::new(),
+            thresholds,
             correlator,
             sigma,
             clock,
@@ -170,8 +176,10 @@ impl Engine {
             alerts.extend(out.alerts);
         }
         let mut change = StateChange::default();
-        for rule in &mut self.thresholds {
-            if let Some(a) = rule.process(event, now.unix_nanos(), &mut change) {
+        self.index
+            .candidates(event.event_type.as_str(), &mut self.candidates);
+        for &i in &self.candidates {
+            if let Some(a) = self.thresholds[i].process(event, now.unix_nanos(), &mut change) {
                 alerts.push(a);
             }
         }

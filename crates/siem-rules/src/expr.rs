@@ -83,6 +83,30 @@ impl Expr {
         }
     }
 
+    /// The lower-case canonical event types an event must have to match, when the expression
+    /// pins them; `None` when any type may match. Used to index rules by event type.
+    pub(crate) fn required_event_types(&self) -> Option<Vec<String>> {
+        match self {
+            Expr::Cmp(c)
+                if matches!(c.field.as_str(), "event_type" | "type") && c.op == CmpOp::Eq =>
+            {
+                c.values
+                    .iter()
+                    .map(|l| (!l.wildcard && !l.mapped_type).then(|| l.text.to_ascii_lowercase()))
+                    .collect()
+            }
+            Expr::And(all) => all.iter().find_map(Expr::required_event_types),
+            Expr::Or(any) => {
+                let mut out = Vec::new();
+                for e in any {
+                    out.extend(e.required_event_types()?);
+                }
+                Some(out)
+            }
+            _ => None,
+        }
+    }
+
     /// `self AND other`, flattening nested conjunctions.
     pub(crate) fn and(self, other: Expr) -> Expr {
         match (self, other) {

@@ -45,6 +45,7 @@ mod engine;
 mod error;
 mod expr;
 mod glob;
+mod index;
 mod language;
 mod level;
 mod loader;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use siem_event::{EventId, SecurityEvent};
 
-use crate::alert::render_group;
+use crate::alert::push_group_pair;
 use crate::expr::Expr;
 use crate::realert::{Silence, SilenceState};
 use crate::{Alert, AlertContext, AlertKind, AlertLevel, Nis2Timing, Origin};
@@ -18,6 +18,8 @@ use crate::{Alert, AlertContext, AlertKind, AlertLevel, Nis2Timing, Origin};
 const MAX_EVENTS_PER_GROUP: u64 = 100_000;
 /// Event ids kept per group for the alert's `related_events`.
 const RELATED_PER_GROUP: usize = 10;
+/// The value a group field has when the event lacks it (ElastAlert's `_missing`).
+const MISSING: &str = "_missing";
 
 /// A compiled threshold rule (config parsing lives in `config`).
 #[derive(Debug, Clone)]
@@ -50,7 +52,9 @@ struct GroupState {
 #[derive(Debug)]
 pub(crate) struct ThresholdRule {
     pub(crate) spec: ThresholdSpec,
-    groups: HashMap<String, GroupState>,
+    groups: HashMap<Box<str>, GroupState>,
+    /// Reused buffer for the group key of the event being counted.
+    key_buf: String,
     max_groups: usize,
     max_events: usize,
     window_nanos: i64,
@@ -80,6 +84,7 @@ impl ThresholdRule {
             max_events: top.clamp(1, MAX_EVENTS_PER_GROUP) as usize,
             spec,
             groups: HashMap::new(),
+            key_buf: String::new(),
             max_groups: max_groups.max(1),
         }
     }
@@ -98,24 +103,34 @@ impl ThresholdRule {
         if !self.spec.when.matches(event) {
             return None;
         }
+        let mut key = std::mem::take(&mut self.key_buf);
+        key.clear();
+        for (i, field) in self.spec.group_by.iter().enumerate() {
+            let value = event.field_text(field);
+            push_group_pair(&mut key, i, field, value.as_deref().unwrap_or(MISSING));
+        }
+        let alert = self.count(&key, event, now, change);
+        self.key_buf = key;
+        alert
+    }
+
+    /// Counts the event in its group and decides whether the group alerts.
+    fn count(
+        &mut self,
+        key: &str,
+        event: &SecurityEvent,
+        now: i64,
+        change: &mut StateChange,
+    ) -> Option<Alert> {
         let t = event.timestamp.unix_nanos();
-        let group_fields: Vec<(String, String)> = self
-            .spec
-            .group_by
-            .iter()
-            .map(|f| {
-                let v = event
-                    .field_text(f)
-                    .map_or_else(|| "_missing".to_owned(), |v| v.into_owned());
-                (f.clone(), v)
-            })
-            .collect();
-        let key = render_group(&group_fields);
-        if !self.groups.contains_key(&key) && self.groups.len() >= self.max_groups {
-            change.evicted += self.make_room(t, now);
+        if !self.groups.contains_key(key) {
+            if self.groups.len() >= self.max_groups {
+                change.evicted += self.make_room(t, now);
+            }
+            self.groups.insert(Box::from(key), GroupState::default());
         }
         let window = self.window_nanos;
-        let state = self.groups.entry(key).or_default();
+        let state = self.groups.get_mut(key)?;
         state.last_seen = state.last_seen.max(t);
         let horizon = t.saturating_sub(window);
         while state.times.front().is_some_and(|&old| old <= horizon) {
@@ -157,7 +172,15 @@ impl ThresholdRule {
         state.silence.alerted(now, spec.silence);
         let level = spec.level.raised(step);
         let detected_at = siem_event::Timestamp::from_unix_nanos(now);
-        let group = render_group(&group_fields);
+        let group = key.to_owned();
+        let group_fields: Vec<(String, String)> = spec
+            .group_by
+            .iter()
+            .map(|f| {
+                let v = event.field_text(f);
+                (f.clone(), v.as_deref().unwrap_or(MISSING).to_owned())
+            })
+            .collect();
         let tenant_id = group_fields
             .iter()
             .find(|(f, _)| f == "tenant_id")
