@@ -1,5 +1,6 @@
 //! Syslog over TLS (RFC 5425) to a real rsyslog (gtls driver) with a CA made at test time:
 //! delivery with verification, mutual TLS, and clear refusals of a wrong CA or host name.
+#![cfg(feature = "tls")]
 
 mod syslog_support;
 

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use super::backoff::Backoff;
 use super::config::{Framing, SyslogConfig, SyslogConfigError};
 use super::framing::{write_framed, write_octet_counted};
+use super::socket::NoSigPipe;
 #[cfg(feature = "tls")]
 use super::tls::{self, TlsLink};
 use crate::{Batch, SinkError};
@@ -58,7 +59,7 @@ impl Link {
 
     fn write_vectored(&mut self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Link::Plain(sock) => io::Write::write_vectored(sock, slices),
+            Link::Plain(sock) => io::Write::write_vectored(&mut NoSigPipe(sock), slices),
             #[cfg(feature = "tls")]
             Link::Tls(tls) => tls.write_vectored(slices),
         }

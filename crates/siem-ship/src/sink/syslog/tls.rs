@@ -17,6 +17,7 @@ use rustls::{
 };
 
 use super::config::{SyslogConfigError, TlsConfig};
+use super::socket::NoSigPipe;
 
 /// Builds the rustls client configuration. Reads the CA file, the client certificate and key
 /// now, so a missing or malformed file is a configuration error at start, not a delivery error
@@ -164,7 +165,7 @@ impl TlsLink {
     pub(super) fn handshake(
         config: &Arc<ClientConfig>,
         name: &ServerName<'static>,
-        mut sock: TcpStream,
+        sock: TcpStream,
         timeout: Duration,
     ) -> Result<TlsLink, String> {
         let mut conn = ClientConnection::new(Arc::clone(config), name.clone())
@@ -173,7 +174,7 @@ impl TlsLink {
         sock.set_read_timeout(Some(timeout)).map_err(io)?;
         sock.set_write_timeout(Some(timeout)).map_err(io)?;
         while conn.is_handshaking() {
-            if let Err(e) = conn.complete_io(&mut sock) {
+            if let Err(e) = conn.complete_io(&mut NoSigPipe(&sock)) {
                 return Err(describe_handshake_error(&e, name));
             }
         }
@@ -209,7 +210,7 @@ impl TlsLink {
 
     fn flush_tls(&mut self) -> io::Result<()> {
         while self.conn.wants_write() {
-            if self.conn.write_tls(&mut self.sock)? == 0 {
+            if self.conn.write_tls(&mut NoSigPipe(&self.sock))? == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
         }

@@ -1,0 +1,112 @@
+//! Writes to a TCP socket that report a dead peer as an error instead of raising SIGPIPE.
+//!
+//! On Unix, writing to a connection the collector has reset raises SIGPIPE, which kills the
+//! process unless the signal is ignored. Rust programs ignore it by default, but a library
+//! cannot count on that (a command-line tool that restores the default, a C host program).
+//! `send`/`sendmsg` with `MSG_NOSIGNAL` return `EPIPE` instead. The standard library's
+//! `TcpStream::write` already uses `send(MSG_NOSIGNAL)`; its `write_vectored` uses `writev`,
+//! which does not, so vectored writes go through `sendmsg` here.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+
+/// A [`Write`] over a borrowed socket whose writes never raise SIGPIPE.
+pub(super) struct NoSigPipe<'a>(pub(super) &'a TcpStream);
+
+impl Write for NoSigPipe<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // `send(…, MSG_NOSIGNAL)` in the standard library.
+        (&mut &*self.0).write(buf)
+    }
+
+    fn write_vectored(&mut self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+        send_vectored(self.0, slices)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for NoSigPipe<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&mut &*self.0).read(buf)
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn send_vectored(socket: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // Linux takes at most 1024 slices per call; the caller writes the rest next time.
+    let count = slices.len().min(1024);
+    // SAFETY: all-zero is a valid msghdr (no address, no control data).
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSlice` is guaranteed to be ABI-compatible with `iovec` on Unix; the kernel only reads.
+    message.msg_iov = slices.as_ptr() as *mut libc::iovec;
+    message.msg_iovlen = count as _;
+    // SAFETY: `message` points at `count` valid slices that outlive the call.
+    let sent = unsafe { libc::sendmsg(socket.as_raw_fd(), &message, libc::MSG_NOSIGNAL) };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn send_vectored(socket: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    // Elsewhere the standard library sets SO_NOSIGPIPE (Apple) or there is no SIGPIPE (Windows).
+    (&mut &*socket).write_vectored(slices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn a_reset_peer_is_an_error_not_a_signal() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sender = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        drop(peer);
+        let chunk = vec![b'x'; 64 * 1024];
+        let slices = [IoSlice::new(&chunk), IoSlice::new(&chunk)];
+        // With SIGPIPE's default action a `writev` here would kill the test process.
+        #[cfg(unix)]
+        // SAFETY: changes this process's SIGPIPE disposition; restored below.
+        let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        // The first writes may still succeed; within a few the peer's RST turns them into errors.
+        let err = (0..100).find_map(|_| NoSigPipe(&sender).write_vectored(&slices).err());
+        #[cfg(unix)]
+        // SAFETY: puts back the disposition found above.
+        unsafe {
+            libc::signal(libc::SIGPIPE, previous)
+        };
+        let err = err.expect("writes to a closed peer fail");
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn vectored_writes_arrive_in_order() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sender = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        let slices = [
+            IoSlice::new(b"one "),
+            IoSlice::new(b"two "),
+            IoSlice::new(b"three"),
+        ];
+        assert_eq!(NoSigPipe(&sender).write_vectored(&slices).unwrap(), 13);
+        drop(sender);
+        let mut received = String::new();
+        peer.read_to_string(&mut received).unwrap();
+        assert_eq!(received, "one two three");
+    }
+}
