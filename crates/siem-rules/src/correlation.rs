@@ -110,6 +110,10 @@ impl Correlator {
         let mut out = CorrelationOutcome::default();
         let t = event.timestamp.unix_nanos();
         let horizon = t.saturating_sub(self.window_nanos);
+        if event.severity < Severity::Low {
+            // No pattern looks at informational events.
+            return out;
+        }
         let summary = EventSummary::of(event);
         if self.active.len() > self.settings.max_groups {
             self.active.retain(|_, a| a.last > horizon);
@@ -126,17 +130,8 @@ impl Correlator {
                 if q.len() > MAX_ENTRIES_PER_KEY {
                     q.pop_front();
                 }
-                let members: Vec<EventSummary> = q.iter().map(|(_, s)| s.clone()).collect();
-                self.observe(
-                    Pattern::Tenant,
-                    tenant,
-                    members.len(),
-                    members,
-                    event,
-                    now,
-                    horizon,
-                    &mut out,
-                );
+                let size = q.len();
+                self.observe(Pattern::Tenant, tenant, size, event, now, horizon, &mut out);
             }
         }
 
@@ -162,13 +157,10 @@ impl Correlator {
                 w.entries.push_back((t, agent.clone(), summary.clone()));
                 *w.per_agent.entry(agent).or_default() += 1;
                 let distinct = w.per_agent.len();
-                let members: Vec<EventSummary> =
-                    w.entries.iter().map(|(_, _, s)| s.clone()).collect();
                 self.observe(
                     Pattern::Distributed,
                     ty,
                     distinct,
-                    members,
                     event,
                     now,
                     horizon,
@@ -196,19 +188,8 @@ impl Correlator {
                 .get(&(Pattern::Escalating, key.clone()))
                 .is_some_and(|a| a.last > horizon);
             if rising || (active && event.severity >= Severity::High) {
-                let members: Vec<EventSummary> =
-                    self.recent.iter().map(|(_, _, s)| s.clone()).collect();
                 let n = if rising { self.settings.min_events } else { 0 };
-                self.observe(
-                    Pattern::Escalating,
-                    key,
-                    n,
-                    members,
-                    event,
-                    now,
-                    horizon,
-                    &mut out,
-                );
+                self.observe(Pattern::Escalating, key, n, event, now, horizon, &mut out);
             }
         }
         out
@@ -240,7 +221,6 @@ impl Correlator {
         pattern: Pattern,
         key: String,
         size: usize,
-        members: Vec<EventSummary>,
         event: &mut SecurityEvent,
         now: Timestamp,
         horizon: i64,
@@ -261,6 +241,7 @@ impl Correlator {
             return;
         }
         let (pattern, key) = slot;
+        let members = self.members(pattern, &key);
         let id = format!(
             "{}:{}:{}",
             pattern.name(),
@@ -332,6 +313,23 @@ impl Correlator {
         );
         alert.origin = Some(Origin::of(event));
         out.alerts.push(alert);
+    }
+
+    /// The events inside the window that make up a pattern's key, oldest first.
+    fn members(&self, pattern: Pattern, key: &str) -> Vec<EventSummary> {
+        match pattern {
+            Pattern::Tenant => self
+                .tenants
+                .get(key)
+                .map(|q| q.iter().map(|(_, s)| s.clone()).collect())
+                .unwrap_or_default(),
+            Pattern::Distributed => self
+                .types
+                .get(key)
+                .map(|w| w.entries.iter().map(|(_, _, s)| s.clone()).collect())
+                .unwrap_or_default(),
+            Pattern::Escalating => self.recent.iter().map(|(_, _, s)| s.clone()).collect(),
+        }
     }
 
     fn make_room_tenants(&mut self, key: &str, horizon: i64) -> u64 {

@@ -58,6 +58,8 @@ use crate::{
 pub struct Engine {
     enabled: bool,
     thresholds: Vec<ThresholdRule>,
+    /// Groups held by all threshold rules, kept up to date from each event's changes.
+    threshold_groups: i64,
     index: RuleIndex,
     candidates: Vec<usize>,
     correlator: Option<Correlator>,
@@ -144,6 +146,7 @@ impl Engine {
             .collect();
         Ok(Engine {
             enabled: config.enabled,
+            threshold_groups: 0,
             index: RuleIndex::new(thresholds.iter().map(|r| &r.spec.when)),
             candidates: Vec::new(),
             thresholds,
@@ -184,6 +187,7 @@ impl Engine {
             }
         }
         evicted += change.evicted;
+        self.threshold_groups += change.groups_delta;
         if let Some(sigma) = &mut self.sigma {
             alerts.extend(sigma.process(event, now));
         }

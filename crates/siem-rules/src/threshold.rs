@@ -64,6 +64,8 @@ pub(crate) struct ThresholdRule {
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct StateChange {
     pub(crate) evicted: u64,
+    /// Groups added minus groups removed.
+    pub(crate) groups_delta: i64,
 }
 
 impl ThresholdRule {
@@ -125,9 +127,12 @@ impl ThresholdRule {
         let t = event.timestamp.unix_nanos();
         if !self.groups.contains_key(key) {
             if self.groups.len() >= self.max_groups {
+                let before = self.groups.len();
                 change.evicted += self.make_room(t, now);
+                change.groups_delta -= (before - self.groups.len()) as i64;
             }
             self.groups.insert(Box::from(key), GroupState::default());
+            change.groups_delta += 1;
         }
         let window = self.window_nanos;
         let state = self.groups.get_mut(key)?;
