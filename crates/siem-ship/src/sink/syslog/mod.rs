@@ -51,13 +51,13 @@ mod stream;
 mod tls;
 mod truncate;
 mod udp;
+mod validate;
 
 use std::fmt;
 use std::net::SocketAddr;
 
-pub use config::{
-    BackoffConfig, BackupHost, Framing, SyslogConfig, SyslogConfigError, TlsConfig, Transport,
-};
+pub use config::{BackoffConfig, BackupHost, Framing, SyslogConfig, TlsConfig, Transport};
+pub use validate::SyslogConfigError;
 
 use crate::{Batch, Sink, SinkError};
 use stream::StreamSender;

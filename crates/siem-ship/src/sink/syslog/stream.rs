@@ -20,11 +20,12 @@ use std::time::{Duration, Instant};
 use std::sync::Arc;
 
 use super::backoff::Backoff;
-use super::config::{Framing, SyslogConfig, SyslogConfigError};
+use super::config::{Framing, SyslogConfig};
 use super::framing::{write_framed, write_octet_counted};
 use super::socket::NoSigPipe;
 #[cfg(feature = "tls")]
 use super::tls::{self, TlsLink};
+use super::validate::SyslogConfigError;
 use crate::{Batch, SinkError};
 
 /// One collector address, as configured.

@@ -16,8 +16,9 @@ use rustls::{
     RootCertStore,
 };
 
-use super::config::{SyslogConfigError, TlsConfig};
+use super::config::TlsConfig;
 use super::socket::NoSigPipe;
+use super::validate::SyslogConfigError;
 
 /// Builds the rustls client configuration. Reads the CA file, the client certificate and key
 /// now, so a missing or malformed file is a configuration error at start, not a delivery error

@@ -77,7 +77,12 @@ impl UdpSender {
         let mut next = 0;
         while next < batch.len() {
             let end = (next + GROUP).min(batch.len());
-            self.send_group(batch, next, end)?;
+            if let Err(e) = self.send_group(batch, next, end) {
+                // Start afresh next time: the name is resolved again (the collector may have
+                // moved) and a new socket forgets any stale error.
+                self.socket = None;
+                return Err(e);
+            }
             next = end;
         }
         Ok(())

@@ -1,0 +1,274 @@
+//! Validation of a syslog configuration: every mistake becomes an error that names the key at
+//! fault and says why, before anything touches the network.
+
+use std::error::Error;
+use std::fmt;
+
+use super::config::{Framing, SyslogConfig, TlsConfig, Transport, MAX_UDP_PAYLOAD, MIN_DATAGRAM};
+
+impl SyslogConfig {
+    /// Checks every key; the error names the first bad key and why it is bad.
+    pub fn validate(&self) -> Result<(), SyslogConfigError> {
+        check_host("host", &self.host)?;
+        if self.port == Some(0) {
+            return Err(SyslogConfigError::new(
+                "port",
+                "0 is not a port a collector can listen on",
+            ));
+        }
+        for (i, backup) in self.backup.iter().enumerate() {
+            check_host(&format!("backup[{i}].host"), &backup.host)?;
+            if backup.port == Some(0) {
+                return Err(SyslogConfigError::new(
+                    format!("backup[{i}].port"),
+                    "0 is not a port a collector can listen on",
+                ));
+            }
+            if backup.server_name.is_some() && self.transport != Transport::Tls {
+                return Err(SyslogConfigError::new(
+                    format!("backup[{i}].server_name"),
+                    "only applies to transport tls",
+                ));
+            }
+        }
+        match (self.transport, self.framing) {
+            (Transport::Udp, Some(_)) => {
+                return Err(SyslogConfigError::new(
+                    "framing",
+                    "does not apply to transport udp: each message is its own datagram",
+                ))
+            }
+            (Transport::Tls, Some(Framing::Lf)) => {
+                return Err(SyslogConfigError::new(
+                    "framing",
+                    "lf is not allowed with transport tls: RFC 5425 requires octet-counting",
+                ))
+            }
+            _ => {}
+        }
+        if self.transport == Transport::Udp && !self.backup.is_empty() {
+            return Err(SyslogConfigError::new(
+                "backup",
+                "needs transport tcp or tls: UDP never learns that a collector is down, so it \
+                 cannot fail over",
+            ));
+        }
+        if !(MIN_DATAGRAM..=MAX_UDP_PAYLOAD).contains(&self.max_datagram_size) {
+            return Err(SyslogConfigError::new(
+                "max_datagram_size",
+                format!(
+                    "{} is out of range: must be between {MIN_DATAGRAM} and {MAX_UDP_PAYLOAD} bytes",
+                    self.max_datagram_size
+                ),
+            ));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.write_buffer_size) {
+            return Err(SyslogConfigError::new(
+                "write_buffer_size",
+                format!(
+                    "{} is out of range: must be between 1KiB and 16MiB",
+                    self.write_buffer_size
+                ),
+            ));
+        }
+        for (key, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("write_timeout", self.write_timeout),
+            ("backoff.initial", self.backoff.initial),
+        ] {
+            if value.is_zero() {
+                return Err(SyslogConfigError::new(key, "must be longer than zero"));
+            }
+        }
+        if self.backoff.max < self.backoff.initial {
+            return Err(SyslogConfigError::new(
+                "backoff.max",
+                format!(
+                    "{:?} is shorter than backoff.initial ({:?})",
+                    self.backoff.max, self.backoff.initial
+                ),
+            ));
+        }
+        match (&self.tls, self.transport) {
+            (Some(_), Transport::Udp | Transport::Tcp) => Err(SyslogConfigError::new(
+                "tls",
+                format!(
+                    "only applies to transport tls (transport is {})",
+                    self.transport.as_str()
+                ),
+            )),
+            (Some(tls), Transport::Tls) => check_tls(tls),
+            (None, _) => Ok(()),
+        }
+    }
+}
+
+fn check_host(key: &str, host: &str) -> Result<(), SyslogConfigError> {
+    if host.trim().is_empty() {
+        return Err(SyslogConfigError::new(key, "must not be empty"));
+    }
+    if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(SyslogConfigError::new(
+            key,
+            format!("{host:?} contains blanks or control characters"),
+        ));
+    }
+    if host.starts_with('[') || host.contains("]:") {
+        return Err(SyslogConfigError::new(
+            key,
+            format!("{host:?}: write the address without brackets and the port under `port`"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_tls(tls: &TlsConfig) -> Result<(), SyslogConfigError> {
+    match (&tls.client_cert, &tls.client_key) {
+        (Some(_), None) => {
+            return Err(SyslogConfigError::new(
+                "tls.client_key",
+                "missing: tls.client_cert is set, and a certificate needs its private key",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(SyslogConfigError::new(
+                "tls.client_cert",
+                "missing: tls.client_key is set without the certificate it belongs to",
+            ))
+        }
+        _ => {}
+    }
+    if tls.dangerous_disable_verification && tls.ca_file.is_some() {
+        return Err(SyslogConfigError::new(
+            "tls.ca_file",
+            "has no effect while tls.dangerous_disable_verification is true; remove one of them",
+        ));
+    }
+    if let Some(name) = &tls.server_name {
+        check_host("tls.server_name", name)?;
+    }
+    Ok(())
+}
+
+/// A syslog configuration that cannot work: which key, and why.
+///
+/// ```
+/// use siem_ship::sink::syslog::SyslogConfig;
+/// let err = SyslogConfig::udp("").validate().unwrap_err();
+/// assert_eq!(err.key(), "host");
+/// assert_eq!(err.to_string(), "host: must not be empty");
+/// ```
+#[derive(Debug)]
+pub struct SyslogConfigError {
+    key: String,
+    reason: String,
+}
+
+impl SyslogConfigError {
+    pub(super) fn new(key: impl Into<String>, reason: impl Into<String>) -> SyslogConfigError {
+        SyslogConfigError {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The configuration key at fault, relative to the syslog destination (`tls.ca_file`).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Why the value is refused.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for SyslogConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.reason)
+    }
+}
+
+impl Error for SyslogConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn key_of(config: SyslogConfig) -> String {
+        config.validate().unwrap_err().key().to_string()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        for config in [
+            SyslogConfig::udp("127.0.0.1"),
+            SyslogConfig::tcp("::1"),
+            SyslogConfig::tls("collector.example.com"),
+        ] {
+            config.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn each_mistake_names_its_key() {
+        assert_eq!(key_of(SyslogConfig::tcp(" ")), "host");
+        assert_eq!(key_of(SyslogConfig::tcp("a b")), "host");
+        assert_eq!(key_of(SyslogConfig::tcp("[::1]:514")), "host");
+        assert_eq!(key_of(SyslogConfig::tcp("h").with_port(0)), "port");
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").with_backup("", None)),
+            "backup[0].host"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::udp("h").with_backup("b", None)),
+            "backup"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::udp("h").with_framing(Framing::Lf)),
+            "framing"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tls("h").with_framing(Framing::Lf)),
+            "framing"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::udp("h").with_max_datagram_size(100)),
+            "max_datagram_size"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::udp("h").with_max_datagram_size(70_000)),
+            "max_datagram_size"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").with_write_buffer_size(10)),
+            "write_buffer_size"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").with_connect_timeout(Duration::ZERO)),
+            "connect_timeout"
+        );
+        assert_eq!(
+            key_of(
+                SyslogConfig::tcp("h").with_backoff(Duration::from_secs(2), Duration::from_secs(1))
+            ),
+            "backoff.max"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").with_ca_file("/ca.pem")),
+            "tls"
+        );
+        let mut only_cert = SyslogConfig::tls("h");
+        only_cert.tls.as_mut().unwrap().client_cert = Some("/c.pem".into());
+        assert_eq!(key_of(only_cert), "tls.client_key");
+        assert_eq!(
+            key_of(
+                SyslogConfig::tls("h")
+                    .with_ca_file("/ca.pem")
+                    .with_dangerous_disable_verification()
+            ),
+            "tls.ca_file"
+        );
+    }
+}
