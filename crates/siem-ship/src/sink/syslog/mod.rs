@@ -41,6 +41,48 @@
 //! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # QRadar: LEEF over syslog, TLS
+//!
+//! QRadar's "TLS Syslog" log source listens on 6514 and parses LEEF carried as the MSG of a
+//! syslog message:
+//!
+//! ```no_run
+//! use siem_format::{build_encoder, BodyFormat, Format, FormatOptions};
+//! use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
+//!
+//! let encoder = build_encoder(
+//!     Format::Rfc5424,
+//!     &FormatOptions { body: BodyFormat::Leef2, ..FormatOptions::default() },
+//! )?;
+//! let sink = SyslogSink::new(
+//!     SyslogConfig::tls("qradar.example.com")
+//!         .with_ca_file("/etc/siem/qradar-ca.pem")
+//!         .with_backup("qradar-2.example.com", None),
+//! )?;
+//! # let _ = (encoder, sink);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # ArcSight: CEF over syslog, TCP
+//!
+//! An ArcSight Syslog SmartConnector reads CEF after a BSD-style syslog header, one message
+//! per line:
+//!
+//! ```no_run
+//! use siem_format::{build_encoder, BodyFormat, Format, FormatOptions};
+//! use siem_ship::sink::syslog::{Framing, SyslogConfig, SyslogSink};
+//!
+//! let encoder = build_encoder(
+//!     Format::Rfc3164,
+//!     &FormatOptions { body: BodyFormat::Cef, ..FormatOptions::default() },
+//! )?;
+//! let sink = SyslogSink::new(
+//!     SyslogConfig::tcp("arcsight-connector.example.com").with_framing(Framing::Lf),
+//! )?;
+//! # let _ = (encoder, sink);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod backoff;
 mod config;
