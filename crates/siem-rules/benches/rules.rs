@@ -111,11 +111,15 @@ fn throughput(c: &mut Criterion) {
     group.sample_size(20);
     group.throughput(Throughput::Elements(batch.len() as u64));
     for rules in [10usize, 100, 1000] {
-        group.bench_with_input(
-            BenchmarkId::new("siem_rules", rules),
-            &rules,
-            |b, &rules| {
-                let mut engine = Engine::new(&config(rules)).unwrap();
+        // grouped by user (the realistic case), ungrouped (what seed 004 does), and grouped
+        // with glob types the event-type index cannot use
+        for (name, glob, grouped) in [
+            ("siem_rules", false, true),
+            ("siem_rules_ungrouped", false, false),
+            ("siem_rules_unindexed", true, true),
+        ] {
+            group.bench_with_input(BenchmarkId::new(name, rules), &rules, |b, &rules| {
+                let mut engine = Engine::new(&config_with(rules, glob, grouped)).unwrap();
                 let mut work = batch.clone();
                 b.iter(|| {
                     let mut alerts = 0;
@@ -124,8 +128,8 @@ fn throughput(c: &mut Criterion) {
                     }
                     black_box(alerts)
                 })
-            },
-        );
+            });
+        }
         group.bench_with_input(
             BenchmarkId::new("seed_004_baseline", rules),
             &rules,
