@@ -8,8 +8,10 @@
 //! - G9  `syslog_g9_rsyslog`: the sink vs a trivial client writing the same octet-counted
 //!   frames in 64 KiB writes, each until rsyslog has written every message to its file.
 //!
-//! Every iteration handles one batch of 1000 events; criterion reports events/s. CPU time
-//! per event on the sending thread is printed once at start (`cpu/…` lines).
+//! Every iteration handles one batch of 1000 events; criterion reports events/s. After each
+//! group, CPU time per event on the sending thread is printed (`cpu/…` lines), and the two
+//! sides are run alternately, batch by batch, for a ratio of medians measured under the same
+//! load (`alternating/…` lines).
 //!
 //! Run: `cargo bench -p siem-ship --bench syslog_throughput -- --warm-up-time 1 --measurement-time 3`
 
@@ -182,6 +184,32 @@ fn report_cpu(name: &str, mut run: impl FnMut()) {
     );
 }
 
+/// Runs `baseline` and `candidate` alternately, one batch each, and prints the median rates
+/// and their ratio: on a shared 2-core machine the load changes from second to second, and
+/// alternating exposes both to the same conditions.
+fn alternate(goal: &str, mut baseline: impl FnMut(), mut candidate: impl FnMut()) {
+    let rounds = 41;
+    let (mut a, mut b) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    baseline();
+    candidate();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        baseline();
+        a.push(t.elapsed());
+        let t = Instant::now();
+        candidate();
+        b.push(t.elapsed());
+    }
+    a.sort();
+    b.sort();
+    let rate = |d: Duration| EVENTS as f64 / d.as_secs_f64();
+    let (ra, rb) = (rate(a[rounds / 2]), rate(b[rounds / 2]));
+    println!(
+        "alternating/{goal}: baseline {ra:.0} events/s, candidate {rb:.0} events/s, ratio {:.2}",
+        rb / ra
+    );
+}
+
 fn g8_tcp(c: &mut Criterion) {
     let events = events();
     let encoder = encoder();
@@ -216,6 +244,24 @@ fn g8_tcp(c: &mut Criterion) {
         }
         sink.send(&batch).unwrap();
     });
+    let mut only = Batch::with_capacity(EVENTS, EVENTS * 512);
+    alternate(
+        "g8_format_only_vs_format_and_tcp_send",
+        || {
+            only.clear();
+            for e in &events {
+                only.push_with(|out| encoder.encode(e, out));
+            }
+            std::hint::black_box(&only);
+        },
+        || {
+            batch.clear();
+            for e in &events {
+                batch.push_with(|out| encoder.encode(e, out));
+            }
+            sink.send(&batch).unwrap();
+        },
+    );
 }
 
 fn g10_udp(c: &mut Criterion) {
@@ -244,6 +290,11 @@ fn g10_udp(c: &mut Criterion) {
     group.finish();
     report_cpu("udp_sink", || sink.send(&batch).unwrap());
     report_cpu("udp_bare_sendmmsg_64", || bare_sendmmsg(&bare, &payloads));
+    alternate(
+        "g10_bare_sendmmsg_vs_udp_sink",
+        || bare_sendmmsg(&bare, &payloads),
+        || sink.send(&batch).unwrap(),
+    );
 }
 
 fn g11_tls(c: &mut Criterion) {
@@ -263,6 +314,11 @@ fn g11_tls(c: &mut Criterion) {
     group.finish();
     report_cpu("tcp_send_only", || tcp.send(&batch).unwrap());
     report_cpu("tls_send_only", || tls.send(&batch).unwrap());
+    alternate(
+        "g11_tcp_vs_tls",
+        || tcp.send(&batch).unwrap(),
+        || tls.send(&batch).unwrap(),
+    );
 }
 
 fn g9_rsyslog(c: &mut Criterion) {
@@ -291,7 +347,8 @@ fn g9_rsyslog(c: &mut Criterion) {
                 Instant::now() < deadline,
                 "rsyslog did not write everything"
             );
-            thread::yield_now();
+            // Sleep rather than spin: on two cores a spinning poller takes CPU from rsyslog.
+            thread::sleep(Duration::from_micros(100));
         }
     };
     let mut trivial = TcpStream::connect(("127.0.0.1", rsyslog.port())).unwrap();
@@ -320,6 +377,21 @@ fn g9_rsyslog(c: &mut Criterion) {
         });
     }
     group.finish();
+    alternate(
+        "g9_trivial_client_vs_sink_to_rsyslog",
+        || {
+            let target = rsyslog.plain_bytes() + per_batch;
+            for chunk in frames.chunks(64 * 1024) {
+                trivial.write_all(chunk).unwrap();
+            }
+            wait_for(target);
+        },
+        || {
+            let target = rsyslog.plain_bytes() + per_batch;
+            sink.send(&batch).unwrap();
+            wait_for(target);
+        },
+    );
 }
 
 criterion_group!(benches, g8_tcp, g10_udp, g11_tls, g9_rsyslog);
