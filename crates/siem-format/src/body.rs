@@ -12,7 +12,7 @@ use crate::{
 pub(crate) enum Body {
     Message,
     Cef(CefEncoder),
-    Leef(LeefEncoder),
+    Leef(Box<LeefEncoder>),
     Json(JsonEncoder),
 }
 
@@ -21,8 +21,8 @@ impl Body {
         Ok(match options.body {
             BodyFormat::Message => Body::Message,
             BodyFormat::Cef => Body::Cef(CefEncoder::new(options)?),
-            BodyFormat::Leef1 => Body::Leef(LeefEncoder::v1(options)?),
-            BodyFormat::Leef2 => Body::Leef(LeefEncoder::v2(options)?),
+            BodyFormat::Leef1 => Body::Leef(Box::new(LeefEncoder::v1(options)?)),
+            BodyFormat::Leef2 => Body::Leef(Box::new(LeefEncoder::v2(options)?)),
             BodyFormat::Json => Body::Json(JsonEncoder::from_product(options.product_info()?)),
         })
     }

@@ -33,8 +33,6 @@
 //! | `data` | `database` | `access`, `deletion` |
 //! | `availability`, `operational` | `host` | `info` (+ `error` on failure) |
 
-use std::net::IpAddr;
-
 use siem_event::{Outcome, SecurityEvent, Value};
 
 use crate::json::ProductInfo;
@@ -146,7 +144,7 @@ fn address(o: &mut Obj, out: &mut Vec<u8>, key: &'static str, value: Option<&str
     if let Some(v) = value {
         o.key(out, key);
         let mut inner = Obj::open(out);
-        let field = if v.trim().parse::<IpAddr>().is_ok() {
+        let field = if crate::text::is_ip(v) {
             "ip"
         } else {
             "address"
@@ -162,7 +160,7 @@ impl Encoder for EcsEncoder {
         let mut o = Obj::open(out);
         o.key(out, "@timestamp");
         out.push(b'"');
-        event.timestamp.write_rfc3339_micros(out);
+        crate::time_cache::write_rfc3339_micros(event.timestamp, out);
         out.push(b'"');
         o.key(out, "ecs");
         out.extend_from_slice(b"{\"version\":\"");

@@ -150,7 +150,7 @@ pub(crate) fn write_canonical(event: &SecurityEvent, product: &ProductInfo, out:
     out.push(b'"');
     o.key(out, "timestamp");
     out.push(b'"');
-    event.timestamp.write_rfc3339_micros(out);
+    crate::time_cache::write_rfc3339_micros(event.timestamp, out);
     out.push(b'"');
     o.str(out, "event_type", event.event_type.as_str());
     o.str(out, "event_type_original", event.event_type.original());

@@ -7,6 +7,8 @@
 
 use siem_event::Value;
 
+use crate::text::chunk_needs_work;
+
 /// What each byte needs inside a JSON string: 0 = copy as is, 1 = escape, 2 = look further
 /// (0xE2 starts U+2028/U+2029).
 static CLASS: [u8; 256] = {
@@ -38,6 +40,13 @@ pub(crate) fn write_str_body(out: &mut Vec<u8>, s: &str) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            if !chunk_needs_work(x, &[b'"', b'\\', 0xE2, 0]) {
+                i += 8;
+                continue;
+            }
+        }
         let b = bytes[i];
         match CLASS[b as usize] {
             0 => {
@@ -239,6 +248,17 @@ mod tests {
         assert_eq!(s("x\u{2028}y\u{2029}z"), r#""x\u2028y\u2029z""#);
         // Other characters starting with 0xE2 are copied.
         assert_eq!(s("€ – ✓"), "\"€ – ✓\"");
+        // Specials are found at every offset of the 8-byte scan.
+        for len in 1..24 {
+            for pos in 0..len {
+                let mut text = "a".repeat(len);
+                text.replace_range(pos..pos + 1, "\u{0}");
+                let escaped = s(&text);
+                assert_eq!(escaped.matches("\\u0000").count(), 1, "{len} {pos}");
+                let back: String = serde_json::from_str(&escaped).unwrap();
+                assert_eq!(back, text);
+            }
+        }
     }
 
     #[test]

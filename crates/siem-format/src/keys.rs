@@ -9,6 +9,8 @@
 //! (`src` → `metaSrc`), so a field can never pose as a standard field. A key already written for
 //! this record is skipped, so no key appears twice.
 
+use std::sync::OnceLock;
+
 /// The longest key we produce, in bytes.
 pub(crate) const MAX_KEY: usize = 63;
 
@@ -19,16 +21,45 @@ pub(crate) struct KeyRules {
     pub(crate) max_len: usize,
     /// Keys the format itself defines or that the encoder writes.
     pub(crate) reserved: &'static [&'static str],
+    /// `reserved` grouped by length, built on first use (the CEF dictionary has ~150 keys; a
+    /// key is compared only with those of its length).
+    pub(crate) by_len: &'static OnceLock<Vec<Vec<&'static str>>>,
 }
 
-/// A derived key, held on the stack.
-pub(crate) struct Key {
+/// Groups keys by their length.
+fn index(reserved: &[&'static str]) -> Vec<Vec<&'static str>> {
+    let mut by_len = vec![Vec::new(); MAX_KEY + 1];
+    for r in reserved {
+        if r.len() <= MAX_KEY {
+            by_len[r.len()].push(*r);
+        }
+    }
+    by_len
+}
+
+/// A derived key: the name itself when it is already a valid key, else built on the stack.
+pub(crate) enum Key<'a> {
+    Name(&'a [u8]),
+    Built(Built),
+}
+
+impl Key<'_> {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Name(name) => name,
+            Key::Built(b) => &b.buf[..b.len],
+        }
+    }
+}
+
+/// A key built character by character.
+pub(crate) struct Built {
     buf: [u8; MAX_KEY],
     len: usize,
 }
 
-impl Key {
-    pub(crate) fn as_bytes(&self) -> &[u8] {
+impl Built {
+    fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
@@ -45,33 +76,43 @@ impl Key {
 
 impl KeyRules {
     /// The key for a field name (see the module docs).
-    pub(crate) fn key(&self, name: &str, capitalize_first: bool) -> Key {
-        let mut key = Key {
+    pub(crate) fn key<'a>(&self, name: &'a str, capitalize_first: bool) -> Key<'a> {
+        let is_reserved = |key: &[u8]| {
+            let by_len = self.by_len.get_or_init(|| index(self.reserved));
+            key.is_empty()
+                || by_len[key.len()]
+                    .iter()
+                    .any(|r| r.as_bytes().eq_ignore_ascii_case(key))
+        };
+        // Most names (`attempts`, `count`) are keys already.
+        let plain = !capitalize_first
+            && !name.is_empty()
+            && name.len() <= self.max_len.min(MAX_KEY)
+            && name.bytes().all(|b| b.is_ascii_alphanumeric());
+        if plain && !is_reserved(name.as_bytes()) {
+            return Key::Name(name.as_bytes());
+        }
+        let mut key = Built {
             buf: [0; MAX_KEY],
             len: 0,
         };
         camel(&mut key, name, capitalize_first, self.max_len);
-        let clash = key.len == 0
-            || self
-                .reserved
-                .iter()
-                .any(|r| r.as_bytes().eq_ignore_ascii_case(key.as_bytes()));
-        if clash {
-            let mut prefixed = Key {
-                buf: [0; MAX_KEY],
-                len: 0,
-            };
-            for &b in b"meta" {
-                prefixed.push(b, self.max_len);
-            }
-            camel(&mut prefixed, name, true, self.max_len);
-            return prefixed;
+        if !is_reserved(key.as_bytes()) {
+            return Key::Built(key);
         }
-        key
+        let mut prefixed = Built {
+            buf: [0; MAX_KEY],
+            len: 0,
+        };
+        for &b in b"meta" {
+            prefixed.push(b, self.max_len);
+        }
+        camel(&mut prefixed, name, true, self.max_len);
+        Key::Built(prefixed)
     }
 }
 
-fn camel(key: &mut Key, name: &str, capitalize_first: bool, max: usize) {
+fn camel(key: &mut Built, name: &str, capitalize_first: bool, max: usize) {
     let mut upper_next = capitalize_first;
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() {
@@ -91,9 +132,9 @@ fn camel(key: &mut Key, name: &str, capitalize_first: bool, max: usize) {
 }
 
 /// The keys written so far in one record, as byte ranges of the output buffer (no allocation
-/// for the first 32).
+/// for the first 16).
 pub(crate) struct WrittenKeys {
-    inline: [(usize, usize); 32],
+    inline: [(usize, usize); 16],
     count: usize,
     spill: Vec<(usize, usize)>,
 }
@@ -101,7 +142,7 @@ pub(crate) struct WrittenKeys {
 impl WrittenKeys {
     pub(crate) fn new() -> WrittenKeys {
         WrittenKeys {
-            inline: [(0, 0); 32],
+            inline: [(0, 0); 16],
             count: 0,
             spill: Vec::new(),
         }
@@ -109,7 +150,7 @@ impl WrittenKeys {
 
     /// Whether `key` (ignoring ASCII case) was already written into `out`.
     pub(crate) fn contains(&self, out: &[u8], key: &[u8]) -> bool {
-        self.inline[..self.count.min(32)]
+        self.inline[..self.count.min(16)]
             .iter()
             .chain(self.spill.iter())
             .any(|&(start, end)| out[start..end].eq_ignore_ascii_case(key))
@@ -117,7 +158,7 @@ impl WrittenKeys {
 
     /// Records that `out[start..end]` is a key.
     pub(crate) fn add(&mut self, start: usize, end: usize) {
-        if self.count < 32 {
+        if self.count < 16 {
             self.inline[self.count] = (start, end);
         } else {
             self.spill.push((start, end));
@@ -141,9 +182,11 @@ impl WrittenKeys {
 mod tests {
     use super::*;
 
+    static INDEX: OnceLock<Vec<Vec<&'static str>>> = OnceLock::new();
     const RULES: KeyRules = KeyRules {
         max_len: 32,
         reserved: &["src", "msg"],
+        by_len: &INDEX,
     };
 
     fn key(name: &str) -> String {

@@ -21,12 +21,14 @@
 //! | `eventType`, `outcome`, `action`, `reason`, `userId`, `srcHost`, `dstHost`, `userAgent`, `method`, `resourceType`, `tenantId`, `agentId`, `correlationId`, `source`, `hostName`, `app`, `eventId` | the other event fields (`srcHost`/`dstHost` for addresses that are not IPs) |
 //! | custom keys | labels, then metadata, camelCase, `meta` prefix when the key is one above or a LEEF predefined key |
 
-use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use siem_event::SecurityEvent;
 
 use crate::keys::{KeyRules, WrittenKeys};
-use crate::text::{is_control, truncate};
+use crate::text::{
+    escape_table, is_control, truncate, with_value_text, write_escaped, EscapeTable,
+};
 use crate::{Encoder, FormatError, FormatOptions};
 
 const LEEF_KEYS: &[&str] = &[
@@ -97,9 +99,12 @@ const LEEF_KEYS: &[&str] = &[
     "eventId",
 ];
 
+static KEY_INDEX: OnceLock<Vec<Vec<&'static str>>> = OnceLock::new();
+
 const KEY_RULES: KeyRules = KeyRules {
     max_len: 63,
     reserved: LEEF_KEYS,
+    by_len: &KEY_INDEX,
 };
 
 /// The LEEF version an encoder writes.
@@ -131,6 +136,10 @@ pub struct LeefEncoder {
     header: Vec<u8>,
     /// The delimiter as UTF-8 bytes.
     delimiter_bytes: Vec<u8>,
+    /// Bytes that become spaces in values: controls, and an ASCII delimiter.
+    value_table: EscapeTable,
+    /// The same plus `|`, for header fields.
+    header_table: EscapeTable,
 }
 
 impl LeefEncoder {
@@ -151,11 +160,18 @@ impl LeefEncoder {
         delimiter: char,
     ) -> Result<LeefEncoder, FormatError> {
         let product = options.product_info()?;
+        let ascii_delimiter = if delimiter.is_ascii() {
+            delimiter as u8
+        } else {
+            0
+        };
         let mut encoder = LeefEncoder {
             version,
             delimiter,
             header: Vec::new(),
             delimiter_bytes: delimiter.to_string().into_bytes(),
+            value_table: escape_table(1, &[(ascii_delimiter, 1)]),
+            header_table: escape_table(1, &[(ascii_delimiter, 1), (b'|', 1)]),
         };
         let mut header = match version {
             LeefVersion::V1 => b"LEEF:1.0|".to_vec(),
@@ -173,17 +189,12 @@ impl LeefEncoder {
     fn write_clean(&self, out: &mut Vec<u8>, s: &str, header: bool) {
         let delimiter = self.delimiter;
         if delimiter.is_ascii() {
-            let d = delimiter as u8;
-            let bytes = s.as_bytes();
-            let mut start = 0;
-            for (i, &b) in bytes.iter().enumerate() {
-                if is_control(b) || b == d || (header && b == b'|') {
-                    out.extend_from_slice(&bytes[start..i]);
-                    out.push(b' ');
-                    start = i + 1;
-                }
-            }
-            out.extend_from_slice(&bytes[start..]);
+            let table = if header {
+                &self.header_table
+            } else {
+                &self.value_table
+            };
+            write_escaped(out, s, table, &[b" "]);
         } else {
             for c in s.chars() {
                 let bad =
@@ -257,10 +268,6 @@ impl Attributes<'_> {
     }
 }
 
-fn is_ip(s: &str) -> bool {
-    s.trim().parse::<IpAddr>().is_ok()
-}
-
 impl Encoder for LeefEncoder {
     fn encode(&self, event: &SecurityEvent, out: &mut Vec<u8>) {
         out.reserve(256 + event.message.len());
@@ -277,7 +284,7 @@ impl Encoder for LeefEncoder {
             first: true,
         };
         a.key(out, b"devTime");
-        event.timestamp.write_java_date_millis(out);
+        crate::time_cache::write_java_date_millis(event.timestamp, out);
         out.extend_from_slice(b" UTC");
         a.pair(out, "devTimeFormat", "MMM dd yyyy HH:mm:ss.SSS z");
         a.pair(out, "cat", original);
@@ -290,7 +297,7 @@ impl Encoder for LeefEncoder {
             event.actor.user.as_deref().map(|u| truncate(u, 255)),
         );
         match event.actor.source_ip.as_deref() {
-            Some(ip) if is_ip(ip) => {
+            Some(ip) if crate::text::is_ip(ip) => {
                 a.pair(out, "src", ip);
                 if event.actor.user.is_some() {
                     a.pair(out, "identSrc", ip);
@@ -299,7 +306,7 @@ impl Encoder for LeefEncoder {
             other => a.opt(out, "srcHost", other),
         }
         match event.target.destination_ip.as_deref() {
-            Some(ip) if is_ip(ip) => a.pair(out, "dst", ip),
+            Some(ip) if crate::text::is_ip(ip) => a.pair(out, "dst", ip),
             other => a.opt(out, "dstHost", other),
         }
         a.opt(out, "resource", event.target.resource.as_deref());
@@ -331,7 +338,9 @@ impl Encoder for LeefEncoder {
         }
         for field in &event.metadata {
             let key = KEY_RULES.key(&field.name, false);
-            a.custom(out, &mut written, key.as_bytes(), &field.value.to_text());
+            with_value_text(&field.value, |value| {
+                a.custom(out, &mut written, key.as_bytes(), value)
+            });
         }
     }
 }

@@ -47,6 +47,7 @@ mod options;
 pub mod rfc3164;
 pub mod rfc5424;
 mod text;
+mod time_cache;
 
 pub use build::build_encoder;
 pub use cef::CefEncoder;

@@ -23,8 +23,6 @@
 //! app or product), `actor`, `api.operation` and `src_endpoint` (API Activity), `src_endpoint`
 //! `ip` only when the source parses as an IP address (else `hostname`).
 
-use std::net::IpAddr;
-
 use siem_event::{Outcome, SecurityEvent, Value};
 
 use crate::json::ProductInfo;
@@ -149,7 +147,7 @@ fn endpoint(o: &mut Obj, out: &mut Vec<u8>, key: &'static str, value: Option<&st
     if let Some(v) = value {
         o.key(out, key);
         let mut e = Obj::open(out);
-        let field = if v.trim().parse::<IpAddr>().is_ok() {
+        let field = if crate::text::is_ip(v) {
             "ip"
         } else {
             "hostname"

@@ -20,8 +20,6 @@
 //! RFC 3164 limits a packet to 1024 bytes; this encoder does not cut records (cutting would
 //! corrupt a CEF or JSON body): receivers that enforce the limit truncate.
 
-use std::net::IpAddr;
-
 use siem_event::SecurityEvent;
 
 use crate::body::Body;
@@ -70,14 +68,14 @@ impl Encoder for Rfc3164Encoder {
     fn encode(&self, event: &SecurityEvent, out: &mut Vec<u8>) {
         out.reserve(64 + event.message.len());
         write_pri(out, self.facility, event);
-        event.timestamp.write_rfc3164(out);
+        crate::time_cache::write_rfc3164(event.timestamp, out);
         out.push(b' ');
         let host = if event.host.is_empty() {
             self.hostname.as_deref().unwrap_or("")
         } else {
             &event.host
         };
-        if host.trim().parse::<IpAddr>().is_ok() {
+        if crate::text::is_ip(host) {
             write_printable_ascii(out, host, 255);
         } else {
             // Letters, digits, '-' and '_' only: a ':' or '[' would let the host pose as a TAG.

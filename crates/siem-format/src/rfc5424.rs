@@ -23,11 +23,15 @@
 //! - MSG: as the `body` option says (plain message, CEF, LEEF or JSON), after the UTF-8 BOM when
 //!   `bom` is set; left out with its space when the plain message is empty.
 
+use std::sync::OnceLock;
+
 use siem_event::SecurityEvent;
 
 use crate::body::Body;
 use crate::keys::{KeyRules, WrittenKeys};
-use crate::text::{is_control, write_syslog_header_field};
+use crate::text::{
+    escape_table, with_value_text, write_escaped, write_syslog_header_field, EscapeTable,
+};
 use crate::{Encoder, FormatError, FormatOptions};
 
 /// PARAM-NAMEs this encoder writes itself.
@@ -52,9 +56,12 @@ const PARAMS: &[&str] = &[
     "source",
 ];
 
+static KEY_INDEX: OnceLock<Vec<Vec<&'static str>>> = OnceLock::new();
+
 const KEY_RULES: KeyRules = KeyRules {
     max_len: 32,
     reserved: PARAMS,
+    by_len: &KEY_INDEX,
 };
 
 /// Encodes events as RFC 5424 syslog messages (see the module documentation).
@@ -101,23 +108,12 @@ impl Rfc5424Encoder {
     }
 }
 
+static PARAM_VALUE: EscapeTable = escape_table(1, &[(b'"', 2), (b'\\', 3), (b']', 4)]);
+const PARAM_VALUE_REPLACEMENTS: &[&[u8]] = &[b" ", b"\\\"", b"\\\\", b"\\]"];
+
 /// Appends a PARAM-VALUE: `"`, `\`, `]` escaped, control characters as spaces.
 pub(crate) fn write_param_value(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let replacement: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b']' => b"\\]",
-            b if is_control(b) => b" ",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(replacement);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
+    write_escaped(out, s, &PARAM_VALUE, PARAM_VALUE_REPLACEMENTS);
 }
 
 fn param(out: &mut Vec<u8>, name: &str, value: &str) {
@@ -147,7 +143,7 @@ impl Encoder for Rfc5424Encoder {
         out.reserve(320 + event.message.len());
         write_pri(out, self.facility, event);
         out.extend_from_slice(b"1 ");
-        event.timestamp.write_rfc3339_micros(out);
+        crate::time_cache::write_rfc3339_micros(event.timestamp, out);
         out.push(b' ');
         let host = if event.host.is_empty() {
             self.hostname.as_deref().unwrap_or("")
@@ -188,26 +184,22 @@ impl Encoder for Rfc5424Encoder {
         opt_param(out, "correlationId", event.correlation_id.as_deref());
         opt_param(out, "source", event.source.as_deref());
         let mut written = WrittenKeys::new();
-        let extras = event
-            .labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), std::borrow::Cow::Borrowed(v.as_str())))
-            .chain(
-                event
-                    .metadata
-                    .iter()
-                    .map(|f| (f.name.as_ref(), f.value.to_text())),
-            );
-        for (name, value) in extras {
+        let mut extra = |out: &mut Vec<u8>, name: &str, value: &str| {
             let key = KEY_RULES.key(name, false);
             if written.contains(out, key.as_bytes()) {
-                continue;
+                return;
             }
             out.push(b' ');
             written.write_new(out, key.as_bytes());
             out.extend_from_slice(b"=\"");
-            write_param_value(out, &value);
+            write_param_value(out, value);
             out.push(b'"');
+        };
+        for (name, value) in event.labels.iter() {
+            extra(out, name, value);
+        }
+        for field in &event.metadata {
+            with_value_text(&field.value, |value| extra(out, &field.name, value));
         }
         out.push(b']');
 

@@ -1,0 +1,151 @@
+//! Timestamp text with the whole-second part cached per thread.
+//!
+//! Events arrive many per second, so the calendar arithmetic for `2024-06-20T10:40:00` is done
+//! once per second per thread; each event then only appends its fraction. The text is the same
+//! as [`siem_event::Timestamp`]'s own writers produce.
+
+use std::cell::Cell;
+
+use siem_event::Timestamp;
+
+/// The text of one whole second in one layout.
+#[derive(Clone, Copy)]
+struct Second {
+    secs: i64,
+    len: u8,
+    text: [u8; 24],
+}
+
+const EMPTY: Second = Second {
+    secs: i64::MIN,
+    len: 0,
+    text: [0; 24],
+};
+
+thread_local! {
+    static RFC3339: Cell<Second> = const { Cell::new(EMPTY) };
+    static JAVA: Cell<Second> = const { Cell::new(EMPTY) };
+    static RFC3164: Cell<Second> = const { Cell::new(EMPTY) };
+}
+
+/// Appends the cached text of `t`'s second, filling the cache with `write` on a miss. `write`
+/// must depend only on the whole second and write at most 24 bytes to be cached.
+fn second(
+    cache: &'static std::thread::LocalKey<Cell<Second>>,
+    t: Timestamp,
+    out: &mut Vec<u8>,
+    write: impl FnOnce(Timestamp, &mut Vec<u8>),
+) {
+    let secs = t.unix_secs();
+    let hit = cache.with(|c| {
+        let s = c.get();
+        if s.secs == secs {
+            out.extend_from_slice(&s.text[..usize::from(s.len)]);
+            true
+        } else {
+            false
+        }
+    });
+    if hit {
+        return;
+    }
+    let start = out.len();
+    write(Timestamp::from_unix_secs(secs), out);
+    let written = &out[start..];
+    if written.len() <= 24 {
+        let mut text = [0u8; 24];
+        text[..written.len()].copy_from_slice(written);
+        cache.with(|c| {
+            c.set(Second {
+                secs,
+                len: written.len() as u8,
+                text,
+            })
+        });
+    }
+}
+
+/// Appends `digits` decimal digits of `n` (zero-padded).
+fn fraction(out: &mut Vec<u8>, mut n: u32, digits: usize) {
+    let mut buf = [b'0'; 9];
+    for i in (0..digits).rev() {
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&buf[..digits]);
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as [`Timestamp::write_rfc3339_micros`].
+pub(crate) fn write_rfc3339_micros(t: Timestamp, out: &mut Vec<u8>) {
+    second(&RFC3339, t, out, |s, out| {
+        s.write_rfc3339(out, 0);
+        out.pop(); // the 'Z'
+    });
+    out.push(b'.');
+    fraction(out, t.subsec_nanos() / 1000, 6);
+    out.push(b'Z');
+}
+
+/// `Mmm dd yyyy HH:mm:ss.SSS`, as [`Timestamp::write_java_date_millis`].
+pub(crate) fn write_java_date_millis(t: Timestamp, out: &mut Vec<u8>) {
+    second(&JAVA, t, out, |s, out| {
+        s.write_java_date_millis(out);
+        out.truncate(out.len() - 4); // the ".000"
+    });
+    out.push(b'.');
+    fraction(out, t.subsec_nanos() / 1_000_000, 3);
+}
+
+/// `Mmm dd hh:mm:ss`, as [`Timestamp::write_rfc3164`].
+pub(crate) fn write_rfc3164(t: Timestamp, out: &mut Vec<u8>) {
+    second(&RFC3164, t, out, Timestamp::write_rfc3164);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(t: Timestamp) {
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..2 {
+            ours.clear();
+            theirs.clear();
+            write_rfc3339_micros(t, &mut ours);
+            t.write_rfc3339_micros(&mut theirs);
+            assert_eq!(ours, theirs);
+            ours.clear();
+            theirs.clear();
+            write_java_date_millis(t, &mut ours);
+            t.write_java_date_millis(&mut theirs);
+            assert_eq!(ours, theirs);
+            ours.clear();
+            theirs.clear();
+            write_rfc3164(t, &mut ours);
+            t.write_rfc3164(&mut theirs);
+            assert_eq!(ours, theirs);
+        }
+    }
+
+    #[test]
+    fn matches_the_uncached_writers() {
+        for nanos in [
+            0,
+            -1,
+            1_718_880_000_123_456_789,
+            1_718_880_000_999_999_999,
+            1_718_880_001_000_000_000,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            same(Timestamp::from_unix_nanos(nanos));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matches_for_any_instant(nanos in proptest::prelude::any::<i64>(), step in 0i64..3_000_000_000) {
+            same(Timestamp::from_unix_nanos(nanos));
+            same(Timestamp::from_unix_nanos(nanos.saturating_add(step)));
+        }
+    }
+}
