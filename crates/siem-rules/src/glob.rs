@@ -4,15 +4,24 @@
 
 /// True when `text` matches `pattern`, ignoring ASCII case.
 pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        // The common case, without allocating: one byte is one character.
+        return match_units(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
+    match_units(&p, &t, '*', '?')
+}
+
+/// The matcher over characters (or ASCII bytes).
+fn match_units<C: Copy + PartialEq + AsciiCase>(p: &[C], t: &[C], star_unit: C, any: C) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi].eq_ignore_ascii_case(&t[ti])) {
+        if pi < p.len() && (p[pi] == any || p[pi].same_ignoring_case(t[ti])) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == star_unit {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -23,7 +32,23 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == star_unit)
+}
+
+trait AsciiCase {
+    fn same_ignoring_case(self, other: Self) -> bool;
+}
+
+impl AsciiCase for u8 {
+    fn same_ignoring_case(self, other: u8) -> bool {
+        self.eq_ignore_ascii_case(&other)
+    }
+}
+
+impl AsciiCase for char {
+    fn same_ignoring_case(self, other: char) -> bool {
+        self.eq_ignore_ascii_case(&other)
+    }
 }
 
 /// True when the text holds a wildcard character.
@@ -46,6 +71,9 @@ mod tests {
         assert!(glob_match("*.failure", "auth.failure"));
         assert!(glob_match("*a*b*c*", "xxaxxbxxcxx"));
         assert!(!glob_match("*a*b*c*d", "xxaxxbxxcxx"));
+        assert!(glob_match("é*", "éte"));
+        assert!(glob_match("?x", "éx"), "? is one character, not one byte");
+        assert!(!glob_match("??x", "éx"));
         // a pathological pattern stays fast and correct
         let text = "a".repeat(10_000);
         assert!(!glob_match(&format!("{}b", "*a".repeat(50)), &text));
