@@ -160,3 +160,25 @@ fn unreadable_or_malformed_tls_files_are_configuration_errors() {
     assert_eq!(err.key(), "tls.client_key");
     assert!(err.to_string().contains("nope.pem"));
 }
+
+#[test]
+fn each_backup_is_verified_against_its_own_name() {
+    let Some((rsyslog, pki)) = start(false) else {
+        return;
+    };
+    // The primary is down and names a certificate nobody has; the backup (the real collector,
+    // whose certificate covers 127.0.0.1) must be checked against its own address, not the
+    // primary's name.
+    let down = syslog_support::free_port(false);
+    let config = SyslogConfig::tls("localhost")
+        .with_port(down)
+        .with_server_name("primary.example.com")
+        .with_ca_file(&pki.ca)
+        .with_backup("127.0.0.1", Some(rsyslog.port()));
+    let mut sink = SyslogSink::new(config).unwrap();
+    let messages = vec![rfc5424(1, "-", "via the backup")];
+    sink.send(&batch_of(&messages)).unwrap();
+    assert_eq!(sink.peer().unwrap().port(), rsyslog.port());
+    sink.close().unwrap();
+    assert_received(&rsyslog.messages(1), &messages);
+}

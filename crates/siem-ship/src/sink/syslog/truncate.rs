@@ -253,4 +253,59 @@ mod tests {
             "LEEF:2.0|V|P|1|ID|\tuser=a"
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// An RFC 5424 message with hostile SD values (escaped as the encoder does) and MSG.
+        fn message() -> impl Strategy<Value = String> {
+            let value = "[a-z\"\\\\\\]é✓ =]{0,40}";
+            (
+                proptest::collection::vec(("[a-z]{1,8}", value), 0..6),
+                "[a-z\\\\é✓ |=]{0,300}",
+            )
+                .prop_map(|(params, msg)| {
+                    let mut m = "<34>1 2026-01-02T03:04:05.000006Z host app - ID ".to_string();
+                    if params.is_empty() {
+                        m.push('-');
+                    } else {
+                        m.push_str("[siem@32473");
+                        for (name, value) in params {
+                            let escaped = value
+                                .replace('\\', "\\\\")
+                                .replace('"', "\\\"")
+                                .replace(']', "\\]");
+                            m.push_str(&format!(" {name}=\"{escaped}\""));
+                        }
+                        m.push(']');
+                    }
+                    if !msg.is_empty() {
+                        m.push(' ');
+                        m.push_str(&msg);
+                    }
+                    m
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn a_cut_message_fits_stays_utf8_and_stays_rfc5424(m in message(), max in 60usize..400) {
+                prop_assume!(m.len() > max);
+                let mut out = Vec::new();
+                truncate(m.as_bytes(), max, &mut out);
+                prop_assert!(out.len() <= max);
+                prop_assert!(std::str::from_utf8(&out).is_ok(), "whole characters only");
+                let layout = Rfc5424Layout::parse(&out).expect("still RFC 5424");
+                prop_assert_eq!(&out[..layout.header_end], &m.as_bytes()[..layout.header_end]);
+                // Every kept element is closed, and no value ends in an unpaired backslash.
+                for (start, end, _) in &layout.elements {
+                    prop_assert_eq!(out[*start], b'[');
+                    prop_assert_eq!(out[end - 1], b']');
+                }
+                let trailing = out.iter().rev().take_while(|&&b| b == b'\\').count();
+                prop_assert_eq!(trailing % 2, 0);
+            }
+        }
+    }
 }
