@@ -1,0 +1,224 @@
+//! The `siem` command's behaviour and exit codes, as a script sees them.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn siem(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_siem"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write_config(dir: &tempfile::TempDir, yaml: &str) -> String {
+    let path = dir.path().join("siem.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn check_prints_the_resolved_config_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        &dir,
+        "app: svc\nredact: { mode: hash, hash_key: \"${SIEM_TEST_KEY}\" }\ndestinations:\n  - type: stdout\n    format: cef\n",
+    );
+    let out = siem(
+        &["check", &cfg],
+        "",
+        &[("SIEM_TEST_KEY", "very-secret-value")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("valid"));
+    assert!(
+        stdout.contains("destination stdout: type stdout, format cef"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("very-secret-value"), "{stdout}");
+    assert!(stdout.contains("[REDACTED]"));
+}
+
+#[test]
+fn check_names_the_key_of_an_invalid_value() {
+    let dir = tempfile::tempdir().unwrap();
+    for (yaml, key) in [
+        ("queue: { capacity: 0 }", "queue.capacity"),
+        ("queue: { capacity: lots }", "queue.capacity"),
+        (
+            "destinations:\n  - type: file\n    path: x.jsonl\n    rotation: { max_size: huge }",
+            "destinations[0]",
+        ),
+        ("destinations:\n  - type: carrier-pigeon", "destinations[0]"),
+        ("unknown_key: 1", "unknown_key"),
+        ("app: ${SIEM_TEST_UNSET_VARIABLE}", "app"),
+    ] {
+        let cfg = write_config(&dir, yaml);
+        let out = siem(&["check", &cfg], "", &[]);
+        assert_eq!(out.status.code(), Some(3), "{yaml}: {}", text(&out.stdout));
+        let err = text(&out.stderr);
+        assert!(err.contains(key), "{yaml}: {err}");
+    }
+    let out = siem(&["check", "/nonexistent/siem.yaml"], "", &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("/nonexistent/siem.yaml"));
+}
+
+#[test]
+fn send_test_goes_through_the_real_pipeline_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "destinations:\n  - type: file\n    path: {}\n",
+            file.display()
+        ),
+    );
+    let out = siem(
+        &[
+            "send-test",
+            "--config",
+            &cfg,
+            "--type",
+            "auth.failure",
+            "--severity",
+            "high",
+            "--count",
+            "3",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("file: shipped 3 of 3"),
+        "{}",
+        text(&out.stdout)
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 3);
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["event_type"], "auth.failure");
+        assert_eq!(v["severity"], "high");
+        assert_eq!(v["metadata"]["test"], true);
+    }
+}
+
+#[test]
+fn send_test_reports_failure_when_nothing_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    // A TCP port on loopback that nothing listens on: bind, read the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = write_config(
+        &dir,
+        &format!("destinations:\n  - type: syslog\n    transport: tcp\n    host: 127.0.0.1\n    port: {port}\n"),
+    );
+    let out = siem(&["send-test", "--config", &cfg, "--timeout", "1s"], "", &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("not every test event was delivered"));
+}
+
+#[test]
+fn send_test_refuses_a_bad_severity() {
+    let out = siem(
+        &[
+            "send-test",
+            "--config",
+            "x.yaml",
+            "--severity",
+            "apocalyptic",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn encode_previews_each_format_and_reports_bad_lines() {
+    let input = concat!(
+        r#"{"event_type":"authentication_failure","severity":"high","message":"Failed login attempt","tenant_id":"tenant-123","user":"alice","source_ip":"192.168.1.100"}"#,
+        "\n",
+        "not json\n",
+        "\n",
+        r#"{"event_type":"auth.success","severity":"low","message":"ok|pipe=eq"}"#,
+        "\n"
+    );
+    let out = siem(
+        &["encode", "--format", "cef", "--option", "vendor=Acme"],
+        input,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("CEF:0|Acme|"), "{}", lines[0]);
+    assert!(lines[1].contains(r"msg=ok|pipe\=eq"), "{}", lines[1]);
+    assert!(text(&out.stderr).contains("line 2"));
+
+    for format in [
+        "json", "ecs", "ocsf", "cef", "leef1", "leef2", "rfc5424", "rfc3164", "hec",
+    ] {
+        let out = siem(
+            &["encode", "--format", format],
+            &input.replace("not json\n", ""),
+            &[],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout).lines().count(), 2, "{format}");
+    }
+    let out = siem(&["encode", "--format", "morse"], "", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = siem(
+        &["encode", "--format", "cef", "--option", "no-equals-sign"],
+        "",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = siem(
+        &[
+            "encode",
+            "--format",
+            "rfc5424",
+            "--option",
+            "facility=local99",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3));
+}
