@@ -30,6 +30,11 @@ pub enum Transport {
 
 impl Transport {
     /// The port used when the configuration names none: 6514 for TLS, 514 otherwise.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::Transport;
+    /// assert_eq!(Transport::Tcp.default_port(), 514);
+    /// ```
     pub fn default_port(self) -> u16 {
         match self {
             Transport::Tls => 6514,
@@ -38,6 +43,11 @@ impl Transport {
     }
 
     /// The name used in configuration files.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::Transport;
+    /// assert_eq!(Transport::Tls.as_str(), "tls");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Udp => "udp",
@@ -87,6 +97,11 @@ pub struct BackupHost {
 
 impl BackupHost {
     /// A backup host on the primary's port.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::BackupHost;
+    /// assert_eq!(BackupHost::new("b.example.com").port, None);
+    /// ```
     pub fn new(host: impl Into<String>) -> BackupHost {
         BackupHost {
             host: host.into(),
@@ -96,12 +111,23 @@ impl BackupHost {
     }
 
     /// Sets the port.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::BackupHost;
+    /// assert_eq!(BackupHost::new("b").with_port(1514).port, Some(1514));
+    /// ```
     pub fn with_port(mut self, port: u16) -> BackupHost {
         self.port = Some(port);
         self
     }
 
     /// Sets the name its TLS certificate must carry.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::BackupHost;
+    /// let b = BackupHost::new("10.0.0.2").with_server_name("siem-2.example.com");
+    /// assert_eq!(b.server_name.as_deref(), Some("siem-2.example.com"));
+    /// ```
     pub fn with_server_name(mut self, name: impl Into<String>) -> BackupHost {
         self.server_name = Some(name.into());
         self
@@ -284,6 +310,12 @@ pub struct SyslogConfig {
 
 impl SyslogConfig {
     /// A destination with every default for `transport` and `host`.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::{SyslogConfig, Transport};
+    /// let c = SyslogConfig::new(Transport::Udp, "127.0.0.1");
+    /// assert_eq!(c.effective_port(), 514);
+    /// ```
     pub fn new(transport: Transport, host: impl Into<String>) -> SyslogConfig {
         SyslogConfig {
             transport,
@@ -302,16 +334,33 @@ impl SyslogConfig {
     }
 
     /// Syslog over UDP (RFC 5426) to `host`, port 514.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::{SyslogConfig, Transport};
+    /// assert_eq!(SyslogConfig::udp("h").transport, Transport::Udp);
+    /// ```
     pub fn udp(host: impl Into<String>) -> SyslogConfig {
         SyslogConfig::new(Transport::Udp, host)
     }
 
     /// Syslog over plain TCP (RFC 6587) to `host`, port 514, octet-counted.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::{Framing, SyslogConfig};
+    /// assert_eq!(SyslogConfig::tcp("h").effective_framing(), Framing::OctetCounting);
+    /// ```
     pub fn tcp(host: impl Into<String>) -> SyslogConfig {
         SyslogConfig::new(Transport::Tcp, host)
     }
 
     /// Syslog over TLS (RFC 5425) to `host`, port 6514, verified against the system's roots.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// let c = SyslogConfig::tls("h");
+    /// assert_eq!(c.effective_port(), 6514);
+    /// assert!(!c.tls.unwrap().dangerous_disable_verification);
+    /// ```
     pub fn tls(host: impl Into<String>) -> SyslogConfig {
         let mut config = SyslogConfig::new(Transport::Tls, host);
         config.tls = Some(TlsConfig::default());
@@ -319,12 +368,23 @@ impl SyslogConfig {
     }
 
     /// Sets the primary's port.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// assert_eq!(SyslogConfig::tls("h").with_port(10514).effective_port(), 10514);
+    /// ```
     pub fn with_port(mut self, port: u16) -> SyslogConfig {
         self.port = Some(port);
         self
     }
 
     /// Adds a backup host (on the primary's port when `port` is `None`).
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// let c = SyslogConfig::tcp("a").with_backup("b", None).with_backup("c", Some(601));
+    /// assert_eq!(c.backup.len(), 2);
+    /// ```
     pub fn with_backup(mut self, host: impl Into<String>, port: Option<u16>) -> SyslogConfig {
         let mut backup = BackupHost::new(host);
         backup.port = port;
@@ -333,12 +393,23 @@ impl SyslogConfig {
     }
 
     /// Sets the stream framing.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::{Framing, SyslogConfig};
+    /// assert_eq!(SyslogConfig::tcp("h").with_framing(Framing::Lf).effective_framing(), Framing::Lf);
+    /// ```
     pub fn with_framing(mut self, framing: Framing) -> SyslogConfig {
         self.framing = Some(framing);
         self
     }
 
     /// Sets the largest UDP datagram.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// assert!(SyslogConfig::udp("h").with_max_datagram_size(8192).validate().is_ok());
+    /// assert!(SyslogConfig::udp("h").with_max_datagram_size(100).validate().is_err());
+    /// ```
     pub fn with_max_datagram_size(mut self, bytes: u64) -> SyslogConfig {
         self.max_datagram_size = bytes;
         self
@@ -349,12 +420,24 @@ impl SyslogConfig {
     }
 
     /// Trusts the CA certificates in this PEM file instead of the system's roots.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// let c = SyslogConfig::tls("h").with_ca_file("/etc/siem/ca.pem");
+    /// assert!(c.tls.unwrap().ca_file.is_some());
+    /// ```
     pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> SyslogConfig {
         self.tls_mut().ca_file = Some(path.into());
         self
     }
 
     /// Presents this certificate chain and key (PEM files) to the collector: mutual TLS.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// let c = SyslogConfig::tls("h").with_client_cert("/etc/siem/client.pem", "/etc/siem/client.key");
+    /// assert!(c.validate().is_ok());
+    /// ```
     pub fn with_client_cert(
         mut self,
         cert: impl Into<PathBuf>,
@@ -367,101 +450,109 @@ impl SyslogConfig {
     }
 
     /// Verifies the primary's certificate against this name instead of `host`.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// let c = SyslogConfig::tls("10.1.2.3").with_server_name("siem.example.com");
+    /// assert_eq!(c.tls.unwrap().server_name.as_deref(), Some("siem.example.com"));
+    /// ```
     pub fn with_server_name(mut self, name: impl Into<String>) -> SyslogConfig {
         self.tls_mut().server_name = Some(name.into());
         self
     }
 
     /// Accepts any certificate: anyone on the path can read and change events. Lab use only.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// let c = SyslogConfig::tls("lab").with_dangerous_disable_verification();
+    /// assert!(c.tls.unwrap().dangerous_disable_verification);
+    /// ```
     pub fn with_dangerous_disable_verification(mut self) -> SyslogConfig {
         self.tls_mut().dangerous_disable_verification = true;
         self
     }
 
     /// Sets the connect (and TLS handshake) timeout.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// use std::time::Duration;
+    /// let c = SyslogConfig::tcp("h").with_connect_timeout(Duration::from_secs(2));
+    /// assert_eq!(c.connect_timeout, Duration::from_secs(2));
+    /// ```
     pub fn with_connect_timeout(mut self, timeout: Duration) -> SyslogConfig {
         self.connect_timeout = timeout;
         self
     }
 
     /// Sets the write timeout.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// use std::time::Duration;
+    /// let c = SyslogConfig::tcp("h").with_write_timeout(Duration::from_secs(5));
+    /// assert_eq!(c.write_timeout, Duration::from_secs(5));
+    /// ```
     pub fn with_write_timeout(mut self, timeout: Duration) -> SyslogConfig {
         self.write_timeout = timeout;
         self
     }
 
     /// Sets the reconnection backoff.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// use std::time::Duration;
+    /// let c = SyslogConfig::tcp("h").with_backoff(Duration::from_millis(50), Duration::from_secs(5));
+    /// assert_eq!(c.backoff.max, Duration::from_secs(5));
+    /// ```
     pub fn with_backoff(mut self, initial: Duration, max: Duration) -> SyslogConfig {
         self.backoff = BackoffConfig { initial, max };
         self
     }
 
     /// Sets how long to stay on a backup before trying the primary again.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// use std::time::Duration;
+    /// let c = SyslogConfig::tcp("h").with_failback_after(Duration::from_secs(60));
+    /// assert_eq!(c.failback_after, Duration::from_secs(60));
+    /// ```
     pub fn with_failback_after(mut self, after: Duration) -> SyslogConfig {
         self.failback_after = after;
         self
     }
 
     /// Sets the size of the coalesced writes on stream transports.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// assert!(SyslogConfig::tcp("h").with_write_buffer_size(16 * 1024).validate().is_ok());
+    /// ```
     pub fn with_write_buffer_size(mut self, bytes: u64) -> SyslogConfig {
         self.write_buffer_size = bytes;
         self
     }
 
     /// The primary's port, with the transport's default applied.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// assert_eq!(SyslogConfig::udp("h").effective_port(), 514);
+    /// ```
     pub fn effective_port(&self) -> u16 {
         self.port.unwrap_or(self.transport.default_port())
     }
 
     /// The stream framing, with the default applied.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::{Framing, SyslogConfig};
+    /// assert_eq!(SyslogConfig::tls("h").effective_framing(), Framing::OctetCounting);
+    /// ```
     pub fn effective_framing(&self) -> Framing {
         self.framing.unwrap_or_default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deserializes_with_units_and_refuses_unknown_keys() {
-        let config: SyslogConfig = serde_json::from_str(
-            r#"{"transport": "tcp", "host": "siem.example.com", "framing": "lf",
-                "backup": [{"host": "siem-2.example.com", "port": 1514}],
-                "connect_timeout": "3s", "backoff": {"initial": "250ms", "max": "1m"},
-                "write_buffer_size": "16KiB"}"#,
-        )
-        .unwrap();
-        assert_eq!(config.transport, Transport::Tcp);
-        assert_eq!(config.effective_port(), 514);
-        assert_eq!(config.effective_framing(), Framing::Lf);
-        assert_eq!(config.backup[0].port, Some(1514));
-        assert_eq!(config.connect_timeout, Duration::from_secs(3));
-        assert_eq!(config.backoff.initial, Duration::from_millis(250));
-        assert_eq!(config.backoff.max, Duration::from_secs(60));
-        assert_eq!(config.write_buffer_size, 16 * 1024);
-        config.validate().unwrap();
-
-        let tls: SyslogConfig = serde_json::from_str(
-            r#"{"host": "h", "tls": {"ca_file": "/ca.pem", "dangerous_disable_verification": false}}"#,
-        )
-        .unwrap();
-        assert_eq!(tls.transport, Transport::Tls, "TLS unless told otherwise");
-        assert_eq!(tls.effective_port(), 6514);
-
-        for (json, key) in [
-            (r#"{"host": "h", "transprt": "udp"}"#, "transprt"),
-            (r#"{"host": "h", "tls": {"verify": false}}"#, "verify"),
-            (r#"{"host": "h", "transport": "sctp"}"#, "sctp"),
-            (
-                r#"{"host": "h", "max_datagram_size": "2 parsecs"}"#,
-                "parsecs",
-            ),
-        ] {
-            let err = serde_json::from_str::<SyslogConfig>(json)
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(key), "{err}");
-        }
     }
 }

@@ -8,6 +8,12 @@ use super::config::{Framing, SyslogConfig, TlsConfig, Transport, MAX_UDP_PAYLOAD
 
 impl SyslogConfig {
     /// Checks every key; the error names the first bad key and why it is bad.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// let err = SyslogConfig::tcp("h").with_port(0).validate().unwrap_err();
+    /// assert_eq!(err.to_string(), "port: 0 is not a port a collector can listen on");
+    /// ```
     pub fn validate(&self) -> Result<(), SyslogConfigError> {
         check_host("host", &self.host)?;
         if self.port == Some(0) {
@@ -173,11 +179,23 @@ impl SyslogConfigError {
     }
 
     /// The configuration key at fault, relative to the syslog destination (`tls.ca_file`).
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// let err = SyslogConfig::tcp("h").with_backup("", None).validate().unwrap_err();
+    /// assert_eq!(err.key(), "backup[0].host");
+    /// ```
     pub fn key(&self) -> &str {
         &self.key
     }
 
     /// Why the value is refused.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// let err = SyslogConfig::tcp("h").with_ca_file("/ca.pem").validate().unwrap_err();
+    /// assert_eq!(err.reason(), "only applies to transport tls (transport is tcp)");
+    /// ```
     pub fn reason(&self) -> &str {
         &self.reason
     }
