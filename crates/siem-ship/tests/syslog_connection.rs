@@ -4,6 +4,8 @@
 
 use std::io::{self, Read};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 
 use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
@@ -93,8 +95,8 @@ fn closing_a_tls_sink_sends_close_notify() {
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, certified.cert.pem()).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
-    let config = std::sync::Arc::new(
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
@@ -129,4 +131,50 @@ fn closing_a_tls_sink_sends_close_notify() {
     let (received, end) = server.join().unwrap();
     end.expect("the session ended with close_notify");
     assert_eq!(received, b"31 <34>1 - host app - - - over TLS");
+}
+
+#[test]
+fn a_collector_that_stops_reading_is_a_timeout_not_a_hang() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts connections and never reads from them, until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let held = {
+        let stop = Arc::clone(&stop);
+        listener.set_nonblocking(true).unwrap();
+        thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+            held.len()
+        })
+    };
+    let config = SyslogConfig::tcp("127.0.0.1")
+        .with_port(port)
+        .with_write_timeout(std::time::Duration::from_millis(200));
+    let mut sink = SyslogSink::new(config).unwrap();
+    let mut batch = Batch::default();
+    let record = vec![b'x'; 64 * 1024];
+    // 64 MB: more than any socket buffers will take.
+    for _ in 0..1024 {
+        batch.push(&record);
+    }
+    let err = sink.send(&batch).unwrap_err();
+    assert!(err.is_retryable());
+    assert!(
+        err.message()
+            .contains("made no progress for 200ms (write_timeout)"),
+        "{err}"
+    );
+    assert!(err.message().contains("on a new connection too"), "{err}");
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(
+        held.join().unwrap(),
+        2,
+        "one connection, then one more for the retry"
+    );
 }

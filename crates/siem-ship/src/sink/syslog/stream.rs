@@ -227,12 +227,22 @@ impl StreamSender {
             let Err(e) = written else {
                 return Ok(());
             };
-            let why = format!("writing to {} failed: {e}", conn.peer);
+            let why = if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) {
+                format!(
+                    "writing to {} made no progress for {:?} (write_timeout)",
+                    conn.peer, self.write_timeout
+                )
+            } else {
+                format!("writing to {} failed: {e}", conn.peer)
+            };
             self.current = None;
             self.last_error = Some(why.clone());
             if resending {
                 return Err(SinkError::retryable(format!(
-                    "{}: {why}; the batch will be sent again",
+                    "{}: {why}, on a new connection too; the batch was not delivered",
                     self.kind
                 )));
             }
