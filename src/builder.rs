@@ -19,6 +19,12 @@ use crate::normalize::Normalizer;
 use crate::processor::SecurityProcessor;
 use crate::{Redactor, SiemLayer};
 
+/// An alert callback registered on the builder.
+enum Callback {
+    Sync(String, siem_rules::SyncCallback),
+    Async(String, siem_rules::AsyncCallback),
+}
+
 /// A destination whose sink the program made itself.
 struct CustomDestination {
     config: DestinationConfig,
@@ -46,6 +52,7 @@ struct CustomDestination {
 pub struct SiemBuilder {
     config: Config,
     custom: Vec<CustomDestination>,
+    callbacks: Vec<Callback>,
 }
 
 impl SiemBuilder {
@@ -54,6 +61,7 @@ impl SiemBuilder {
         SiemBuilder {
             config,
             custom: Vec::new(),
+            callbacks: Vec::new(),
         }
     }
 
@@ -117,12 +125,57 @@ impl SiemBuilder {
         self
     }
 
+    /// Alert rules, correlation and Sigma (replaces the whole rules configuration).
+    pub fn rules(mut self, rules: siem_rules::RulesConfig) -> Self {
+        self.config.rules = rules;
+        self
+    }
+
+    /// Calls `callback` for every alert (seed 000's `alert_callback`), on a dedicated thread:
+    /// a slow callback delays only itself, and a panicking one is caught and counted.
+    ///
+    /// ```
+    /// use tracing_siem::rules::AlertLevel;
+    /// let builder = tracing_siem::SiemLayer::builder().on_alert("pager", |alert| {
+    ///     if alert.level >= AlertLevel::Page {
+    ///         eprintln!("page on-call: {}", alert.message);
+    ///     }
+    /// });
+    /// # drop(builder);
+    /// ```
+    pub fn on_alert<F>(mut self, name: &str, callback: F) -> Self
+    where
+        F: Fn(&siem_rules::Alert) + Send + Sync + 'static,
+    {
+        self.callbacks
+            .push(Callback::Sync(name.to_owned(), Box::new(callback)));
+        self
+    }
+
+    /// Like [`SiemBuilder::on_alert`] for an async callback; it runs on its own thread's small
+    /// executor, so no async runtime is needed.
+    pub fn on_alert_async<F, Fut>(mut self, name: &str, callback: F) -> Self
+    where
+        F: Fn(siem_rules::Alert) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.callbacks.push(Callback::Async(
+            name.to_owned(),
+            Box::new(move |a| Box::pin(callback(a))),
+        ));
+        self
+    }
+
     /// Starts the pipeline and returns the layer and its guard.
     pub fn build<S>(self) -> Result<(SiemLayer<S>, SiemGuard), ConfigError>
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let SiemBuilder { mut config, custom } = self;
+        let SiemBuilder {
+            mut config,
+            custom,
+            callbacks,
+        } = self;
         if config.destinations.is_empty() && custom.is_empty() {
             config.destinations.push(DestinationConfig::stdout());
         }
@@ -179,12 +232,23 @@ impl SiemBuilder {
             drop_report_interval: config.drop_report_interval,
             ..PipelineConfig::default()
         };
-        let pipeline = Pipeline::start(
-            pipeline_config,
-            SecurityProcessor { normalizer },
-            destinations,
-        )
-        .map_err(|e| ConfigError::invalid("", format!("cannot start the pipeline thread: {e}")))?;
+        let mut engine = siem_rules::Engine::new(&config.rules)
+            .map_err(|e| ConfigError::invalid("rules", e.to_string()))?;
+        for c in callbacks {
+            match c {
+                Callback::Sync(name, f) => engine.on_alert(&name, f),
+                Callback::Async(name, f) => engine.on_alert_async(&name, move |a| f(a)),
+            }
+        }
+        let rules_metrics = engine.metrics_handle();
+        let engine = Arc::new(parking_lot::Mutex::new(engine));
+        let processor = SecurityProcessor {
+            normalizer,
+            engine: Arc::clone(&engine),
+        };
+        let pipeline = Pipeline::start(pipeline_config, processor, destinations).map_err(|e| {
+            ConfigError::invalid("", format!("cannot start the pipeline thread: {e}"))
+        })?;
         let capture = Capture {
             queue: Arc::clone(pipeline.queue()),
             classifier: Arc::clone(&classifier),
@@ -193,6 +257,8 @@ impl SiemBuilder {
         let handle = SiemHandle {
             runtime: Arc::new(Runtime {
                 pipeline,
+                engine,
+                rules_metrics,
                 shutdown_timeout: config.shutdown_timeout,
             }),
         };

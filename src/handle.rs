@@ -38,12 +38,16 @@ pub struct Metrics {
     pub running: bool,
     /// Drops by reason.
     pub drops_by_reason: Vec<(DropReason, u64)>,
+    /// The rules engine's figures (groups tracked and evicted, callback panics…).
+    pub rules: siem_rules::EngineMetrics,
     /// Each destination.
     pub destinations: Vec<DestinationMetrics>,
 }
 
 pub(crate) struct Runtime {
     pub pipeline: Pipeline<Box<CapturedEvent>>,
+    pub engine: Arc<parking_lot::Mutex<siem_rules::Engine>>,
+    pub rules_metrics: siem_rules::MetricsHandle,
     pub shutdown_timeout: Duration,
 }
 
@@ -73,13 +77,14 @@ impl SiemHandle {
     /// The current figures.
     pub fn metrics(&self) -> Metrics {
         let m = self.runtime.pipeline.metrics();
+        let rules = self.runtime.rules_metrics.snapshot();
         Metrics {
             events_logged: m.queue.accepted,
             events_dropped: m.dropped(),
             events_shipped: m.shipped(),
             events_filtered: m.destinations.iter().map(|d| d.filtered).sum(),
-            alerts_triggered: 0,
-            correlations_detected: 0,
+            alerts_triggered: rules.alerts_triggered,
+            correlations_detected: rules.correlations_detected,
             ship_failures: m.ship_failures(),
             queue_size: m.queue.len,
             queue_capacity: m.queue.capacity,
@@ -87,13 +92,25 @@ impl SiemHandle {
             running: m.running,
             drops_by_reason: m.drops_by_reason(),
             destinations: m.destinations,
+            rules,
         }
+    }
+
+    /// Summaries of the events behind a correlation id (bounded: the newest ids, at most 100
+    /// events each). Empty for an unknown id.
+    pub fn correlated_events(&self, correlation_id: &str) -> Vec<siem_rules::EventSummary> {
+        self.runtime.engine.lock().correlated_events(correlation_id)
     }
 
     /// Stops the pipeline: delivers what is queued within `timeout` and closes every
     /// destination. Events logged afterwards are counted as dropped (after shutdown).
     pub fn shutdown(&self, timeout: Duration) -> DeliveryReport {
-        self.runtime.pipeline.shutdown(timeout)
+        let started = std::time::Instant::now();
+        let report = self.runtime.pipeline.shutdown(timeout);
+        // Let queued alert callbacks finish within what is left of the deadline.
+        let left = timeout.saturating_sub(started.elapsed());
+        self.runtime.engine.lock().close_callbacks(left);
+        report
     }
 }
 

@@ -54,5 +54,7 @@ pub use redact::{RedactionMode, Redactor, DEFAULT_SENSITIVE_FIELDS};
 pub use siem_event as event;
 /// Wire formats (re-exported from `siem-format`).
 pub use siem_format as format;
+/// Alert rules, correlation and Sigma (re-exported from `siem-rules`).
+pub use siem_rules as rules;
 /// The shipping pipeline and sinks (re-exported from `siem-ship`).
 pub use siem_ship as ship;

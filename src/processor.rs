@@ -1,18 +1,36 @@
 //! The work done on the pipeline thread for each captured event.
 
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use siem_event::SecurityEvent;
+use siem_rules::{Engine, Origin};
 use siem_ship::Processor;
 
 use crate::capture::CapturedEvent;
 use crate::normalize::Normalizer;
 
-/// Normalises captured events into security events.
+/// Normalises captured events into security events, then runs the rules engine, which may
+/// stamp a correlation id and raise alerts; alerts are shipped as `alert.*` events after the
+/// event that raised them.
 pub(crate) struct SecurityProcessor {
     pub normalizer: Normalizer,
+    /// Shared with the handle, which looks up correlated events; only this thread evaluates.
+    pub engine: Arc<Mutex<Engine>>,
 }
 
 impl Processor<Box<CapturedEvent>> for SecurityProcessor {
     fn process(&mut self, item: Box<CapturedEvent>, out: &mut Vec<SecurityEvent>) {
-        out.push(self.normalizer.normalize(&item));
+        let mut event = self.normalizer.normalize(&item);
+        let alerts = self.engine.lock().process(&mut event);
+        out.push(event);
+        for mut alert in alerts {
+            alert.origin.get_or_insert_with(|| Origin {
+                host: Arc::clone(&self.normalizer.host),
+                app: Arc::clone(&self.normalizer.app),
+                labels: Arc::clone(&self.normalizer.labels),
+            });
+            out.push(alert.to_event());
+        }
     }
 }

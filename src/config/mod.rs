@@ -176,6 +176,8 @@ pub struct Config {
     pub drop_report_interval: Duration,
     /// Where events go.
     pub destinations: Vec<DestinationConfig>,
+    /// Alert rules, correlation and Sigma (seed 000's thresholds are on by default).
+    pub rules: siem_rules::RulesConfig,
 }
 
 impl Default for Config {
@@ -190,6 +192,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(10),
             drop_report_interval: Duration::from_secs(30),
             destinations: Vec::new(),
+            rules: siem_rules::RulesConfig::default(),
         }
     }
 }
@@ -205,6 +208,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "shutdown_timeout",
     "drop_report_interval",
     "destinations",
+    "rules",
 ];
 
 impl Config {
