@@ -237,7 +237,7 @@ impl SiemBuilder {
         for c in callbacks {
             match c {
                 Callback::Sync(name, f) => engine.on_alert(&name, f),
-                Callback::Async(name, f) => engine.on_alert_async(&name, move |a| f(a)),
+                Callback::Async(name, f) => engine.on_alert_async(&name, f),
             }
         }
         let rules_metrics = engine.metrics_handle();
