@@ -7,10 +7,23 @@
 //!
 //! Streams connect lazily (on the first batch), fail over to backup hosts in order, move back
 //! to the primary after `failback_after`, and reconnect with exponential backoff and jitter.
-//! Before each batch the connection is checked for a collector that has gone; a write error
-//! during a batch sends the whole batch again on a new connection. Plain syslog has no
-//! acknowledgement, so what was written into the socket buffers just before a collector died
-//! can still be lost: see the `stream` module's notes for the exact window.
+//!
+//! # Delivery guarantees, and the window that remains
+//!
+//! - Before each batch the connection is checked without blocking for a collector that has
+//!   gone (end of stream, reset, TLS `close_notify` or alert), so a collector that closed or
+//!   restarted between two batches is noticed and the next batch goes to a new connection
+//!   instead of into a dead socket.
+//! - A write error or a `write_timeout` during a batch sends the whole batch again on a new
+//!   connection (to the next host if need be). The collector may then see the first part of
+//!   that batch twice; every event carries an id for de-duplication.
+//! - If that fails too, `send` returns a retryable error and the batch counts as not
+//!   delivered: the route retries it.
+//! - What remains: plain syslog (TCP or TLS) has no acknowledgement. `send` returning `Ok`
+//!   means the bytes reached this host's socket buffer. If the collector dies after that
+//!   without reading them, the kernel discards them and nobody can tell which records they
+//!   were. The window is what sat unread in the socket buffers at that moment: at most the
+//!   send buffer plus the collector's receive buffer. UDP has no delivery guarantee at all.
 //!
 //! The sink never logs through `tracing` (that would feed its own events back into the
 //! pipeline). The one warning it has, for `tls.dangerous_disable_verification`, is printed to

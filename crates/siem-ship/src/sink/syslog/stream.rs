@@ -2,15 +2,7 @@
 //! backup hosts and back to the primary, detection of a collector that has gone, and resending
 //! the batch that a broken connection interrupted.
 //!
-//! What can still be lost: plain syslog has no acknowledgement, so a write that succeeded only
-//! means the bytes reached this host's socket buffer. If the collector dies after that without
-//! reading them, the kernel discards them and nobody can tell which records they were. Before
-//! each batch the connection is checked without blocking (end of stream, reset, TLS
-//! `close_notify`), so a collector that closed or restarted between two batches is noticed
-//! and the next batch goes to a new connection; a write error during a batch makes the whole
-//! batch go again on a new connection (so the collector may see part of it twice: every event
-//! carries an id for de-duplication). The remaining window is what sat unread in the socket
-//! buffers when the collector died: at most the send buffer plus the collector's receive buffer.
+//! The guarantees this gives, and the window that remains, are in the parent module's docs.
 
 use std::io::{self, IoSlice, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
