@@ -7,7 +7,7 @@
 
 use siem_event::Value;
 
-use crate::text::chunk_needs_work;
+use crate::text::skip_plain;
 
 /// What each byte needs inside a JSON string: 0 = copy as is, 1 = escape, 2 = look further
 /// (0xE2 starts U+2028/U+2029).
@@ -39,59 +39,61 @@ pub(crate) fn write_str_body(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            if !chunk_needs_work(x, &[b'"', b'\\', 0xE2, 0]) {
-                i += 8;
-                continue;
-            }
+    loop {
+        i = skip_plain(bytes, i, &[b'"', b'\\', 0, 0], 2);
+        if i >= bytes.len() {
+            break;
         }
-        let b = bytes[i];
-        match CLASS[b as usize] {
-            0 => {
-                i += 1;
-                continue;
-            }
-            2 => {
-                // U+2028 is E2 80 A8, U+2029 is E2 80 A9; any other E2 sequence is copied.
-                if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9))
-                {
-                    out.extend_from_slice(&bytes[start..i]);
-                    out.extend_from_slice(if bytes[i + 2] == 0xA8 {
-                        b"\\u2028"
-                    } else {
-                        b"\\u2029"
-                    });
-                    i += 3;
-                    start = i;
-                } else {
+        // Somewhere in the next 8 bytes: go byte by byte through them.
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let b = bytes[i];
+            match CLASS[b as usize] {
+                0 => {
                     i += 1;
+                    continue;
                 }
-                continue;
+                2 => {
+                    // U+2028 is E2 80 A8, U+2029 is E2 80 A9; other E2 sequences are copied.
+                    if bytes.get(i + 1) == Some(&0x80)
+                        && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9))
+                    {
+                        out.extend_from_slice(&bytes[start..i]);
+                        out.extend_from_slice(if bytes[i + 2] == 0xA8 {
+                            b"\\u2028"
+                        } else {
+                            b"\\u2029"
+                        });
+                        i += 3;
+                        start = i;
+                    } else {
+                        i += 1;
+                    }
+                    continue;
+                }
+                _ => {}
             }
-            _ => {}
+            out.extend_from_slice(&bytes[start..i]);
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                _ => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 0xf) as usize],
+                ]),
+            }
+            i += 1;
+            start = i;
         }
-        out.extend_from_slice(&bytes[start..i]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xf) as usize],
-            ]),
-        }
-        i += 1;
-        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
 }

@@ -241,9 +241,11 @@ impl Attributes<'_> {
         out.push(b'=');
     }
 
+    /// A pair after the first; `key` is the literal `name=`.
     fn pair(&mut self, out: &mut Vec<u8>, key: &str, value: &str) {
         if !value.is_empty() {
-            self.key(out, key.as_bytes());
+            out.extend_from_slice(&self.encoder.delimiter_bytes);
+            out.extend_from_slice(key.as_bytes());
             self.encoder.write_clean(out, value, false);
         }
     }
@@ -286,44 +288,44 @@ impl Encoder for LeefEncoder {
         a.key(out, b"devTime");
         crate::time_cache::write_java_date_millis(event.timestamp, out);
         out.extend_from_slice(b" UTC");
-        a.pair(out, "devTimeFormat", "MMM dd yyyy HH:mm:ss.SSS z");
-        a.pair(out, "cat", original);
+        a.pair(out, "devTimeFormat=", "MMM dd yyyy HH:mm:ss.SSS z");
+        a.pair(out, "cat=", original);
         a.key(out, b"sev");
         out.extend_from_slice(itoa::Buffer::new().format(event.severity.leef()).as_bytes());
-        a.pair(out, "msg", &event.message);
+        a.pair(out, "msg=", &event.message);
         a.opt(
             out,
-            "usrName",
+            "usrName=",
             event.actor.user.as_deref().map(|u| truncate(u, 255)),
         );
         match event.actor.source_ip.as_deref() {
             Some(ip) if crate::text::is_ip(ip) => {
-                a.pair(out, "src", ip);
+                a.pair(out, "src=", ip);
                 if event.actor.user.is_some() {
-                    a.pair(out, "identSrc", ip);
+                    a.pair(out, "identSrc=", ip);
                 }
             }
-            other => a.opt(out, "srcHost", other),
+            other => a.opt(out, "srcHost=", other),
         }
         match event.target.destination_ip.as_deref() {
-            Some(ip) if crate::text::is_ip(ip) => a.pair(out, "dst", ip),
-            other => a.opt(out, "dstHost", other),
+            Some(ip) if crate::text::is_ip(ip) => a.pair(out, "dst=", ip),
+            other => a.opt(out, "dstHost=", other),
         }
-        a.opt(out, "resource", event.target.resource.as_deref());
-        a.pair(out, "eventType", event.event_type.as_str());
-        a.pair(out, "outcome", event.outcome.as_str());
-        a.opt(out, "action", event.action.as_deref());
-        a.opt(out, "reason", event.reason.as_deref());
-        a.opt(out, "userId", event.actor.user_id.as_deref());
-        a.opt(out, "userAgent", event.actor.user_agent.as_deref());
-        a.opt(out, "method", event.target.method.as_deref());
-        a.opt(out, "resourceType", event.target.resource_type.as_deref());
-        a.opt(out, "tenantId", event.tenant_id.as_deref());
-        a.opt(out, "agentId", event.agent_id.as_deref());
-        a.opt(out, "correlationId", event.correlation_id.as_deref());
-        a.opt(out, "source", event.source.as_deref());
-        a.pair(out, "hostName", &event.host);
-        a.pair(out, "app", &event.app);
+        a.opt(out, "resource=", event.target.resource.as_deref());
+        a.pair(out, "eventType=", event.event_type.as_str());
+        a.pair(out, "outcome=", event.outcome.as_str());
+        a.opt(out, "action=", event.action.as_deref());
+        a.opt(out, "reason=", event.reason.as_deref());
+        a.opt(out, "userId=", event.actor.user_id.as_deref());
+        a.opt(out, "userAgent=", event.actor.user_agent.as_deref());
+        a.opt(out, "method=", event.target.method.as_deref());
+        a.opt(out, "resourceType=", event.target.resource_type.as_deref());
+        a.opt(out, "tenantId=", event.tenant_id.as_deref());
+        a.opt(out, "agentId=", event.agent_id.as_deref());
+        a.opt(out, "correlationId=", event.correlation_id.as_deref());
+        a.opt(out, "source=", event.source.as_deref());
+        a.pair(out, "hostName=", &event.host);
+        a.pair(out, "app=", &event.app);
         a.key(out, b"eventId");
         event.id.write_to(out);
 

@@ -116,10 +116,9 @@ pub(crate) fn write_param_value(out: &mut Vec<u8>, s: &str) {
     write_escaped(out, s, &PARAM_VALUE, PARAM_VALUE_REPLACEMENTS);
 }
 
-fn param(out: &mut Vec<u8>, name: &str, value: &str) {
-    out.push(b' ');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"=\"");
+/// Writes a param; `key` is the literal ` name="` (one copy instead of three small writes).
+fn param(out: &mut Vec<u8>, key: &str, value: &str) {
+    out.extend_from_slice(key.as_bytes());
     write_param_value(out, value);
     out.push(b'"');
 }
@@ -163,26 +162,30 @@ impl Encoder for Rfc5424Encoder {
         out.push(b' ');
 
         out.extend_from_slice(&self.sd_open);
-        param(out, "severity", event.severity.as_str());
-        param(out, "eventType", event.event_type.as_str());
+        param(out, " severity=\"", event.severity.as_str());
+        param(out, " eventType=\"", event.event_type.as_str());
         out.extend_from_slice(b" eventId=\"");
         event.id.write_to(out);
         out.push(b'"');
-        param(out, "outcome", event.outcome.as_str());
-        opt_param(out, "action", event.action.as_deref());
-        opt_param(out, "reason", event.reason.as_deref());
-        opt_param(out, "user", event.actor.user.as_deref());
-        opt_param(out, "userId", event.actor.user_id.as_deref());
-        opt_param(out, "srcIp", event.actor.source_ip.as_deref());
-        opt_param(out, "userAgent", event.actor.user_agent.as_deref());
-        opt_param(out, "resource", event.target.resource.as_deref());
-        opt_param(out, "resourceType", event.target.resource_type.as_deref());
-        opt_param(out, "method", event.target.method.as_deref());
-        opt_param(out, "dstIp", event.target.destination_ip.as_deref());
-        opt_param(out, "tenantId", event.tenant_id.as_deref());
-        opt_param(out, "agentId", event.agent_id.as_deref());
-        opt_param(out, "correlationId", event.correlation_id.as_deref());
-        opt_param(out, "source", event.source.as_deref());
+        param(out, " outcome=\"", event.outcome.as_str());
+        opt_param(out, " action=\"", event.action.as_deref());
+        opt_param(out, " reason=\"", event.reason.as_deref());
+        opt_param(out, " user=\"", event.actor.user.as_deref());
+        opt_param(out, " userId=\"", event.actor.user_id.as_deref());
+        opt_param(out, " srcIp=\"", event.actor.source_ip.as_deref());
+        opt_param(out, " userAgent=\"", event.actor.user_agent.as_deref());
+        opt_param(out, " resource=\"", event.target.resource.as_deref());
+        opt_param(
+            out,
+            " resourceType=\"",
+            event.target.resource_type.as_deref(),
+        );
+        opt_param(out, " method=\"", event.target.method.as_deref());
+        opt_param(out, " dstIp=\"", event.target.destination_ip.as_deref());
+        opt_param(out, " tenantId=\"", event.tenant_id.as_deref());
+        opt_param(out, " agentId=\"", event.agent_id.as_deref());
+        opt_param(out, " correlationId=\"", event.correlation_id.as_deref());
+        opt_param(out, " source=\"", event.source.as_deref());
         let mut written = WrittenKeys::new();
         let mut extra = |out: &mut Vec<u8>, name: &str, value: &str| {
             let key = KEY_RULES.key(name, false);

@@ -25,6 +25,7 @@ pub(crate) fn truncate(s: &str, max: usize) -> &str {
 pub(crate) struct EscapeTable {
     table: [u8; 256],
     specials: [u8; 4],
+    count: usize,
 }
 
 impl std::fmt::Debug for EscapeTable {
@@ -47,7 +48,6 @@ pub(crate) const fn escape_table(control: u8, special: &[(u8, u8)]) -> EscapeTab
         i += 1;
     }
     table[0x7f] = control;
-    // Unused slots repeat NUL, which the control test already covers.
     let mut specials = [0u8; 4];
     let mut j = 0;
     while j < special.len() {
@@ -55,7 +55,11 @@ pub(crate) const fn escape_table(control: u8, special: &[(u8, u8)]) -> EscapeTab
         specials[j] = special[j].0;
         j += 1;
     }
-    EscapeTable { table, specials }
+    EscapeTable {
+        table,
+        specials,
+        count: special.len(),
+    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -67,16 +71,47 @@ fn has_zero(x: u64) -> bool {
     x.wrapping_sub(ONES) & !x & HIGHS != 0
 }
 
-/// Whether any of the 8 bytes may need work: a control character, DEL, or one of `specials`.
+/// Whether any of the 8 bytes may need work: a control character, DEL or a non-ASCII byte
+/// (conservatively), or one of the first `count` `specials`.
 #[inline(always)]
-pub(crate) fn chunk_needs_work(x: u64, specials: &[u8; 4]) -> bool {
-    // A byte below 0x20 (exact for thresholds up to 0x80).
-    x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0
-        || has_zero(x ^ (ONES * 0x7f))
-        || has_zero(x ^ (ONES * u64::from(specials[0])))
-        || has_zero(x ^ (ONES * u64::from(specials[1])))
-        || has_zero(x ^ (ONES * u64::from(specials[2])))
-        || has_zero(x ^ (ONES * u64::from(specials[3])))
+pub(crate) fn chunk_needs_work(x: u64, specials: &[u8; 4], count: usize) -> bool {
+    // Bytes below 0x20 (exact for thresholds up to 0x80).
+    let low = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    // Bytes of 0x7F and above: adding one sets the high bit of 0x7F; a carry out of 0xFF only
+    // flags its neighbour too, never hides a byte.
+    let high = (x | x.wrapping_add(ONES)) & HIGHS;
+    if low | high != 0 {
+        return true;
+    }
+    let hit = |i: usize| has_zero(x ^ (ONES * u64::from(specials[i])));
+    match count {
+        0 => false,
+        1 => hit(0),
+        2 => hit(0) || hit(1),
+        3 => hit(0) || hit(1) || hit(2),
+        _ => hit(0) || hit(1) || hit(2) || hit(3),
+    }
+}
+
+/// The offset of the first 8-byte window from `i` that may need work (`len` if none): whole
+/// windows first, then the tail padded with spaces (never special).
+#[inline(always)]
+pub(crate) fn skip_plain(bytes: &[u8], mut i: usize, specials: &[u8; 4], count: usize) -> usize {
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        if chunk_needs_work(x, specials, count) {
+            return i;
+        }
+        i += 8;
+    }
+    if i < bytes.len() {
+        let mut tail = [b' '; 8];
+        tail[..bytes.len() - i].copy_from_slice(&bytes[i..]);
+        if chunk_needs_work(u64::from_le_bytes(tail), specials, count) {
+            return i;
+        }
+    }
+    bytes.len()
 }
 
 /// Appends `s`, replacing every byte whose table entry is `k > 0` with `replacements[k - 1]`.
@@ -90,21 +125,22 @@ pub(crate) fn write_escaped(
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            if !chunk_needs_work(x, &escapes.specials) {
-                i += 8;
-                continue;
+    loop {
+        i = skip_plain(bytes, i, &escapes.specials, escapes.count);
+        if i >= bytes.len() {
+            break;
+        }
+        // Somewhere in the next 8 bytes: go byte by byte through them.
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let k = escapes.table[bytes[i] as usize];
+            if k != 0 {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(replacements[usize::from(k) - 1]);
+                start = i + 1;
             }
+            i += 1;
         }
-        let k = escapes.table[bytes[i] as usize];
-        if k != 0 {
-            out.extend_from_slice(&bytes[start..i]);
-            out.extend_from_slice(replacements[usize::from(k) - 1]);
-            start = i + 1;
-        }
-        i += 1;
     }
     out.extend_from_slice(&bytes[start..]);
 }
