@@ -317,6 +317,17 @@ impl Config {
                 ));
             }
         }
+        let mut rules = self.classify.rules.clone();
+        if self.classify.keywords {
+            rules.extend(crate::classify::default_rules());
+        }
+        crate::classify::Classifier::new(
+            self.classify.min_level,
+            &rules,
+            self.classify.fallback.as_deref(),
+        )?;
+        siem_rules::Engine::new(&self.rules)
+            .map_err(|e| ConfigError::invalid("rules", e.to_string()))?;
         let mut names = std::collections::HashSet::new();
         for (i, name) in self.destination_names().iter().enumerate() {
             let key = format!("destinations[{i}]");
@@ -340,6 +351,9 @@ impl Config {
                 ));
             }
             let _checked = d.filter.compile(&format!("{key}.filter"))?;
+            siem_format::build_encoder(d.format, &d.format_options).map_err(|e| {
+                ConfigError::invalid(format!("{key}.format_options"), e.to_string())
+            })?;
         }
         Ok(())
     }
