@@ -38,6 +38,8 @@ mod handle;
 mod layer;
 mod normalize;
 mod processor;
+#[cfg(feature = "prometheus")]
+mod prometheus;
 mod redact;
 
 pub use builder::{formats, SiemBuilder};
@@ -48,6 +50,8 @@ pub use config::{
 };
 pub use handle::{Metrics, SiemGuard, SiemHandle};
 pub use layer::SiemLayer;
+#[cfg(feature = "prometheus")]
+pub use prometheus::SiemCollector;
 pub use redact::{RedactionMode, Redactor, DEFAULT_SENSITIVE_FIELDS};
 
 /// The event model (re-exported from `siem-event`).
