@@ -74,6 +74,8 @@ pub(crate) struct Correlator {
     recent: VecDeque<(i64, Severity, EventSummary)>,
     active: HashMap<(Pattern, String), Active>,
     pub(crate) store: CorrelationStore,
+    /// Event time of the last sweep of keys that went quiet.
+    last_sweep: i64,
 }
 
 /// What one event did, for the metrics.
@@ -95,6 +97,7 @@ impl Correlator {
             recent: VecDeque::new(),
             active: HashMap::new(),
             store: CorrelationStore::default(),
+            last_sweep: i64::MIN,
         }
     }
 
@@ -115,8 +118,16 @@ impl Correlator {
             return out;
         }
         let summary = EventSummary::of(event);
-        if self.active.len() > self.settings.max_groups {
+        if self.active.len() > self.settings.max_groups
+            || t.saturating_sub(self.last_sweep) > self.window_nanos
+        {
+            // Once per window of event time (or when over the cap), forget quiet keys so
+            // memory follows the active tenants and types.
+            self.last_sweep = t;
             self.active.retain(|_, a| a.last > horizon);
+            self.tenants
+                .retain(|_, q| q.back().is_some_and(|(at, _)| *at > horizon));
+            self.types.retain(|_, w| w.last_seen > horizon);
         }
 
         if event.severity >= Severity::High {

@@ -48,6 +48,19 @@ struct GroupState {
     step: u32,
 }
 
+impl GroupState {
+    /// True when the group holds nothing worth keeping: no event inside the window, not
+    /// silenced, and (for exponential re-alert) its silence ended more than `memory` ago.
+    fn is_idle(&self, horizon: i64, now: i64, memory: i64) -> bool {
+        self.last_seen <= horizon
+            && !self.silence.is_silenced(now)
+            && match self.silence.until {
+                Some(until) => now.saturating_sub(until) > memory,
+                None => true,
+            }
+    }
+}
+
 /// A threshold rule with its per-group state.
 #[derive(Debug)]
 pub(crate) struct ThresholdRule {
@@ -55,6 +68,11 @@ pub(crate) struct ThresholdRule {
     groups: HashMap<Box<str>, GroupState>,
     /// Reused buffer for the group key of the event being counted.
     key_buf: String,
+    /// Event time of the last sweep of groups whose window has emptied.
+    last_sweep: i64,
+    /// How long (ns) after its silence ends a quiet group is kept, so exponential re-alert
+    /// remembers its exponent until it would have decayed to zero anyway.
+    silence_memory: i64,
     max_groups: usize,
     max_events: usize,
     window_nanos: i64,
@@ -84,10 +102,17 @@ impl ThresholdRule {
                 .unwrap_or(i64::MAX)
                 .max(1),
             max_events: top.clamp(1, MAX_EVENTS_PER_GROUP) as usize,
-            spec,
             groups: HashMap::new(),
             key_buf: String::new(),
+            last_sweep: i64::MIN,
+            silence_memory: match spec.silence {
+                Silence::Fixed(_) => 0,
+                Silence::Exponential { cap, .. } => i64::try_from(cap.as_nanos())
+                    .unwrap_or(i64::MAX / 4)
+                    .saturating_mul(4),
+            },
             max_groups: max_groups.max(1),
+            spec,
         }
     }
 
@@ -125,6 +150,16 @@ impl ThresholdRule {
         change: &mut StateChange,
     ) -> Option<Alert> {
         let t = event.timestamp.unix_nanos();
+        if t.saturating_sub(self.last_sweep) > self.window_nanos {
+            // Once per window of event time, forget groups that went quiet, so memory follows
+            // the active groups rather than every group ever seen (O(groups) per window).
+            self.last_sweep = t;
+            let before = self.groups.len();
+            let horizon = t.saturating_sub(self.window_nanos);
+            let memory = self.silence_memory;
+            self.groups.retain(|_, g| !g.is_idle(horizon, now, memory));
+            change.groups_delta -= (before - self.groups.len()) as i64;
+        }
         if !self.groups.contains_key(key) {
             if self.groups.len() >= self.max_groups {
                 let before = self.groups.len();
@@ -247,8 +282,8 @@ impl ThresholdRule {
     /// it amortised O(1) per event under a flood of distinct groups.
     fn make_room(&mut self, t: i64, now: i64) -> u64 {
         let horizon = t.saturating_sub(self.window_nanos);
-        self.groups
-            .retain(|_, g| g.last_seen > horizon || g.silence.is_silenced(now));
+        let memory = self.silence_memory;
+        self.groups.retain(|_, g| !g.is_idle(horizon, now, memory));
         let target = self.max_groups.saturating_sub(self.max_groups / 8 + 1);
         if self.groups.len() <= target {
             return 0;

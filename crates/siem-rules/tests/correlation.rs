@@ -233,3 +233,15 @@ fn correlation_state_is_bounded_under_a_flood_of_tenants() {
     assert!(m.groups_evicted > 19_000, "{}", m.groups_evicted);
     assert_eq!(m.correlations_detected, 0);
 }
+
+#[test]
+fn quiet_tenants_are_forgotten() {
+    let mut h = harness();
+    for i in 0..100 {
+        h.feed(tenant_event(&format!("t{i}"), T0, Severity::High));
+    }
+    assert!(h.engine.metrics().groups_tracked >= 100);
+    h.feed(tenant_event("late", T0 + 700, Severity::High));
+    assert_eq!(h.engine.metrics().groups_tracked, 1);
+    assert_eq!(h.engine.metrics().groups_evicted, 0);
+}

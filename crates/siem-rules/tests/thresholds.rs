@@ -417,3 +417,17 @@ fn alert_events_are_not_fed_back() {
     let mut as_event: SecurityEvent = alert.to_event();
     assert!(h.engine.process(&mut as_event).is_empty());
 }
+
+#[test]
+fn quiet_groups_are_forgotten_once_their_window_has_passed() {
+    let mut h = brute_force("    cooldown: 1m\n");
+    for i in 0..200 {
+        h.feed(failure(&format!("user{i}"), T0));
+    }
+    assert_eq!(h.engine.metrics().groups_tracked, 200);
+    // one event two windows later sweeps the quiet groups away (none was evicted)
+    h.feed(failure("late", T0 + 121));
+    let m = h.engine.metrics();
+    assert_eq!(m.groups_tracked, 1);
+    assert_eq!(m.groups_evicted, 0);
+}
