@@ -178,3 +178,40 @@ fn a_collector_that_stops_reading_is_a_timeout_not_a_hang() {
         "one connection, then one more for the retry"
     );
 }
+
+#[test]
+fn a_collector_that_closes_every_connection_is_an_error_not_a_silent_loss() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let refused = {
+        let stop = Arc::clone(&stop);
+        listener.set_nonblocking(true).unwrap();
+        thread::spawn(move || {
+            let mut refused = 0;
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    // Accept, then hang up at once, as a collector refusing this sender does.
+                    Ok((stream, _)) => {
+                        drop(stream);
+                        refused += 1;
+                    }
+                    Err(_) => thread::sleep(std::time::Duration::from_millis(2)),
+                }
+            }
+            refused
+        })
+    };
+    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(port)).unwrap();
+    let mut batch = Batch::default();
+    batch.push(b"<34>1 - host app - - - refused");
+    let err = sink.send(&batch).unwrap_err();
+    assert!(err.is_retryable());
+    assert!(
+        err.message()
+            .contains("the collector closed the connection, just after accepting it"),
+        "{err}"
+    );
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(refused.join().unwrap(), 1);
+}

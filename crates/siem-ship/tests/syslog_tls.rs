@@ -182,3 +182,30 @@ fn each_backup_is_verified_against_its_own_name() {
     sink.close().unwrap();
     assert_received(&rsyslog.messages(1), &messages);
 }
+
+#[test]
+fn a_collector_that_refuses_the_client_is_an_error_not_a_silent_loss() {
+    // rsyslog requires a client certificate but checks it only after the handshake, then
+    // closes the connection: a sender that wrote at once would lose the batch unnoticed.
+    let Some((rsyslog, pki)) = start(true) else {
+        return;
+    };
+    let config = SyslogConfig::tls("127.0.0.1")
+        .with_port(rsyslog.port())
+        .with_ca_file(&pki.ca);
+    let mut sink = SyslogSink::new(config).unwrap();
+    for _ in 0..2 {
+        let err = sink
+            .send(&batch_of(&[rfc5424(1, "-", "must not vanish")]))
+            .unwrap_err();
+        assert!(err.is_retryable());
+        assert!(
+            err.message().contains("just after accepting it")
+                && err.message().contains("tls.client_cert"),
+            "{err}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(600));
+    }
+    assert!(rsyslog.stderr().contains("did not provide a certificate"));
+    assert!(rsyslog.messages(0).is_empty());
+}

@@ -10,6 +10,11 @@
 //!
 //! # Delivery guarantees, and the window that remains
 //!
+//! - A new connection is used only once the collector has had about one more round trip
+//!   (25 ms to 1 s) to refuse it: collectors that reject a sender (rsyslog with a client
+//!   certificate it does not accept, or an address it does not allow) close the connection
+//!   only after accepting it, and anything written by then would vanish. Such a refusal is a
+//!   connection error that says so.
 //! - Before each batch the connection is checked without blocking for a collector that has
 //!   gone (end of stream, reset, TLS `close_notify` or alert), so a collector that closed or
 //!   restarted between two batches is noticed and the next batch goes to a new connection

@@ -9,6 +9,7 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
+use std::time::Instant;
 
 /// A [`Write`] over a borrowed socket whose writes never raise SIGPIPE.
 pub(super) struct NoSigPipe<'a>(pub(super) &'a TcpStream);
@@ -31,6 +32,48 @@ impl Write for NoSigPipe<'_> {
 impl Read for NoSigPipe<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         (&mut &*self.0).read(buf)
+    }
+}
+
+/// Reads what the collector has sent: without waiting when `until` is `None`, else waiting
+/// until then at the latest. `Ok(None)`: nothing (more) arrived; `Ok(Some(0))`: end of stream.
+pub(super) fn read_some(
+    socket: &TcpStream,
+    buf: &mut [u8],
+    until: Option<Instant>,
+) -> io::Result<Option<usize>> {
+    loop {
+        let read = match until {
+            None => {
+                socket.set_nonblocking(true)?;
+                let read = (&mut &*socket).read(buf);
+                socket.set_nonblocking(false)?;
+                read
+            }
+            Some(until) => {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(None);
+                }
+                socket.set_read_timeout(Some(left))?;
+                let read = (&mut &*socket).read(buf);
+                socket.set_read_timeout(None)?;
+                read
+            }
+        };
+        return match read {
+            Ok(n) => Ok(Some(n)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => Err(e),
+        };
     }
 }
 

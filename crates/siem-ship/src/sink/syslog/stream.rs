@@ -4,7 +4,7 @@
 //!
 //! The guarantees this gives, and the window that remains, are in the parent module's docs.
 
-use std::io::{self, IoSlice, Read};
+use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::backoff::Backoff;
 use super::config::{Framing, SyslogConfig};
 use super::framing::{write_framed, write_octet_counted};
-use super::socket::NoSigPipe;
+use super::socket::{read_some, NoSigPipe};
 #[cfg(feature = "tls")]
 use super::tls::{self, TlsLink};
 use super::validate::SyslogConfigError;
@@ -58,12 +58,14 @@ impl Link {
         }
     }
 
-    /// Says, without blocking, why the connection can no longer carry messages, if it cannot.
-    fn check_alive(&mut self) -> Result<(), String> {
+    /// Reads what the collector sent (nothing is expected: a collector only listens) until
+    /// `until`, or without waiting when `None`, and says why the connection can no longer carry
+    /// messages, if it cannot (end of stream, reset, TLS alert or `close_notify`).
+    fn watch(&mut self, until: Option<Instant>) -> Result<(), String> {
         match self {
-            Link::Plain(sock) => plain_check_alive(sock),
+            Link::Plain(sock) => plain_watch(sock, until),
             #[cfg(feature = "tls")]
-            Link::Tls(tls) => tls.check_alive(),
+            Link::Tls(tls) => tls.watch(until),
         }
     }
 
@@ -78,22 +80,22 @@ impl Link {
     }
 }
 
-fn plain_check_alive(sock: &mut TcpStream) -> Result<(), String> {
-    sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+fn plain_watch(sock: &mut TcpStream, until: Option<Instant>) -> Result<(), String> {
     let mut scratch = [0u8; 512];
-    let verdict = loop {
-        match sock.read(&mut scratch) {
-            Ok(0) => break Err("the collector closed the connection".to_string()),
+    loop {
+        match read_some(sock, &mut scratch, until) {
+            Ok(None) => return Ok(()),
+            Ok(Some(0)) => return Err("the collector closed the connection".to_string()),
             // A syslog collector has nothing to say; discard anything it sends.
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(e.to_string()),
+            Ok(Some(_)) => {}
+            Err(e) => return Err(e.to_string()),
         }
-    };
-    sock.set_nonblocking(false).map_err(|e| e.to_string())?;
-    verdict
+    }
 }
+
+/// Shortest and longest wait, after connecting, for a collector to refuse the connection.
+const MIN_SETTLE: Duration = Duration::from_millis(25);
+const MAX_SETTLE: Duration = Duration::from_secs(1);
 
 struct Connection {
     link: Link,
@@ -116,6 +118,8 @@ pub(super) struct StreamSender {
     buffer_limit: usize,
     current: Option<Connection>,
     last_error: Option<String>,
+    /// Whether a client certificate is presented (for the hint when a collector says no).
+    client_cert: bool,
 }
 
 impl StreamSender {
@@ -169,6 +173,7 @@ impl StreamSender {
             buffer_limit,
             current: None,
             last_error: None,
+            client_cert: config.tls.as_ref().is_some_and(|t| t.client_cert.is_some()),
         })
     }
 
@@ -183,7 +188,7 @@ impl StreamSender {
         }
         self.fail_back_when_due();
         if let Some(conn) = &mut self.current {
-            if let Err(why) = conn.link.check_alive() {
+            if let Err(why) = conn.link.watch(None) {
                 let peer = conn.peer;
                 self.current = None;
                 self.last_error = Some(format!("{peer}: {why}"));
@@ -281,13 +286,37 @@ impl StreamSender {
         let addrs = (endpoint.host.as_str(), endpoint.port)
             .to_socket_addrs()
             .map_err(|e| format!("cannot resolve the host name: {e}"))?;
+        // Errors name the address tried when the host is a name (the caller names the host).
+        let label = |addr: &SocketAddr| {
+            if addr.ip().to_string() == endpoint.host {
+                String::new()
+            } else {
+                format!("{addr}: ")
+            }
+        };
         let mut last = "the host name resolves to no address".to_string();
         for addr in addrs {
+            let started = Instant::now();
             match TcpStream::connect_timeout(&addr, self.connect_timeout) {
                 Ok(sock) => {
-                    let link = self
+                    let mut link = self
                         .set_up(index, sock)
-                        .map_err(|e| format!("{addr}: {e}"))?;
+                        .map_err(|e| format!("{}{e}", label(&addr)))?;
+                    // A collector that refuses a sender (a client certificate it does not
+                    // accept, an address it does not allow) closes the connection only after
+                    // accepting it; whatever was written by then is lost without a trace.
+                    // So give it about one more round trip to say no before writing.
+                    let settle = started
+                        .elapsed()
+                        .clamp(MIN_SETTLE, MAX_SETTLE)
+                        .min(self.connect_timeout);
+                    link.watch(Some(Instant::now() + settle)).map_err(|why| {
+                        format!(
+                            "{}{why}, just after accepting it ({})",
+                            label(&addr),
+                            self.refusal_hint()
+                        )
+                    })?;
                     return Ok(Connection {
                         link,
                         endpoint: index,
@@ -295,10 +324,18 @@ impl StreamSender {
                         since: Instant::now(),
                     });
                 }
-                Err(e) => last = format!("{addr}: {e}"),
+                Err(e) => last = format!("{}{e}", label(&addr)),
             }
         }
         Err(last)
+    }
+
+    fn refusal_hint(&self) -> &'static str {
+        match (self.tls.is_some(), self.client_cert) {
+            (true, false) => "does it require a client certificate (tls.client_cert)? its log says",
+            (true, true) => "does it accept tls.client_cert? its log says",
+            (false, _) => "is this host allowed to send to it? its log says",
+        }
     }
 
     #[cfg_attr(not(feature = "tls"), allow(unused_variables))]

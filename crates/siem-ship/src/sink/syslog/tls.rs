@@ -5,7 +5,7 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{self, WebPkiSupportedAlgorithms};
@@ -17,7 +17,7 @@ use rustls::{
 };
 
 use super::config::TlsConfig;
-use super::socket::NoSigPipe;
+use super::socket::{read_some, NoSigPipe};
 use super::validate::SyslogConfigError;
 
 /// Builds the rustls client configuration. Reads the CA file, the client certificate and key
@@ -218,33 +218,35 @@ impl TlsLink {
         Ok(())
     }
 
-    /// Reads, without blocking, whatever the collector sent (TLS 1.3 session tickets, an alert,
-    /// `close_notify`, end of stream) and says why the connection is unusable, if it is.
-    pub(super) fn check_alive(&mut self) -> Result<(), String> {
-        self.sock.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let verdict = loop {
-            match self.conn.read_tls(&mut self.sock) {
-                Ok(0) => break Err("the collector closed the connection".to_string()),
-                Ok(_) => match self.conn.process_new_packets() {
-                    Err(e) => break Err(format!("TLS error from the collector: {e}")),
-                    Ok(state) if state.peer_has_closed() => {
-                        break Err("the collector closed the TLS session (close_notify)".to_string())
-                    }
-                    Ok(_) => {
-                        // A syslog collector has nothing to say; discard anything it sends.
-                        let mut scratch = [0u8; 512];
-                        while matches!(self.conn.reader().read(&mut scratch), Ok(n) if n > 0) {}
-                    }
-                },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e.to_string()),
+    /// Reads whatever the collector sent (TLS 1.3 session tickets, an alert, `close_notify`,
+    /// end of stream) until `until`, or without waiting when `None`, and says why the
+    /// connection is unusable, if it is.
+    pub(super) fn watch(&mut self, until: Option<Instant>) -> Result<(), String> {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = match read_some(&self.sock, &mut buf, until) {
+                Ok(None) => break,
+                Ok(Some(0)) => return Err("the collector closed the connection".to_string()),
+                Ok(Some(n)) => n,
+                Err(e) => return Err(e.to_string()),
+            };
+            let mut data = &buf[..n];
+            while !data.is_empty() {
+                if self.conn.read_tls(&mut data).map_err(|e| e.to_string())? == 0 {
+                    return Err("the collector sent more than the TLS buffers hold".to_string());
+                }
+                let state = self
+                    .conn
+                    .process_new_packets()
+                    .map_err(|e| format!("TLS error from the collector: {e}"))?;
+                if state.peer_has_closed() {
+                    return Err("the collector ended the TLS session (close_notify)".to_string());
+                }
+                // A syslog collector has nothing to say; discard anything it sends.
+                let mut scratch = [0u8; 512];
+                while matches!(self.conn.reader().read(&mut scratch), Ok(n) if n > 0) {}
             }
-        };
-        self.sock
-            .set_nonblocking(false)
-            .map_err(|e| e.to_string())?;
-        verdict?;
+        }
         self.flush_tls().map_err(|e| e.to_string())
     }
 
