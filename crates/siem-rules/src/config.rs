@@ -66,6 +66,8 @@ pub struct RulesConfig {
     pub rules_dir: Option<PathBuf>,
     /// Seed 000's attack-pattern correlation.
     pub correlation: CorrelationSettings,
+    /// Settings for the Sigma rules of the rules directory.
+    pub sigma: SigmaSettings,
     /// Groups tracked at most per rule (and per correlation pattern); beyond it the least
     /// recently seen are evicted and counted in `groups_evicted` (default 10 000).
     pub max_groups: usize,
@@ -79,6 +81,7 @@ impl Default for RulesConfig {
             alerts: Vec::new(),
             rules_dir: None,
             correlation: CorrelationSettings::default(),
+            sigma: SigmaSettings::default(),
             max_groups: 10_000,
         }
     }
@@ -119,6 +122,23 @@ impl Default for CorrelationSettings {
             history: 10,
         }
     }
+}
+
+/// Settings for Sigma rules.
+///
+/// ```
+/// let s: siem_rules::SigmaSettings = serde_json::from_str(r#"{"cooldown": "5m"}"#).unwrap();
+/// assert_eq!(s.cooldown.as_secs(), 300);
+/// assert_eq!(siem_rules::SigmaSettings::default().cooldown.as_secs(), 0);
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigmaSettings {
+    /// After a Sigma rule alerts for a group (detections: one group per rule), further alerts
+    /// of that rule and group are silenced this long and counted; the next alert carries the
+    /// count. Default zero: every match alerts, as Sigma specifies.
+    #[serde(deserialize_with = "crate::duration::deserialize")]
+    pub cooldown: Duration,
 }
 
 /// A scalar in a `where:` map (YAML numbers and booleans are compared as their text).

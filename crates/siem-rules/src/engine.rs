@@ -120,7 +120,10 @@ impl Engine {
         let sigma = if crate::sigma::is_empty(&loaded.sigma) {
             None
         } else {
-            Some(SigmaRules::new(&loaded.sigma, max_groups).map_err(RulesError::Sigma)?)
+            Some(
+                SigmaRules::new(&loaded.sigma, max_groups, config.sigma.cooldown)
+                    .map_err(RulesError::Sigma)?,
+            )
         };
         let c = &config.correlation;
         if c.enabled && (c.window.is_zero() || c.min_events < 2 || c.history < c.min_events) {

@@ -64,7 +64,9 @@ mod threshold;
 
 pub use alert::{Alert, AlertContext, AlertKind, Origin};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{AlertRuleConfig, CorrelationSettings, RealertConfig, RulesConfig, ScalarValue};
+pub use config::{
+    AlertRuleConfig, CorrelationSettings, RealertConfig, RulesConfig, ScalarValue, SigmaSettings,
+};
 pub use dispatch::{AlertDispatcher, AsyncCallback, SyncCallback};
 pub use duration::parse_duration;
 pub use engine::Engine;

@@ -6,8 +6,10 @@
 //! Detection rules that only feed a correlation (`generate: false`, the Sigma default) raise no
 //! alert of their own. Alert levels come from the rule's `level`: informational and low → LOG,
 //! medium → NOTIFY, high → PAGE, critical → CRITICAL; a rule without a level → NOTIFY.
+//! `sigma.cooldown` (default none) silences a rule per group after it alerts; the next alert
+//! carries the number silenced.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, ResultBody};
@@ -16,6 +18,7 @@ use rsigma_parser::{
 };
 use siem_event::{SecurityEvent, Timestamp};
 
+use crate::realert::{Silence, SilenceState};
 use crate::sigma_fields::SigmaView;
 use crate::{Alert, AlertContext, AlertKind, AlertLevel, Nis2Timing, Origin};
 
@@ -25,6 +28,11 @@ pub(crate) struct SigmaRules {
     collection_rules: usize,
     /// Ids and titles of rules that only feed a correlation (`generate: false`).
     silent: HashSet<String>,
+    /// The `sigma.cooldown` per (rule, group).
+    cooldown: Silence,
+    /// Silence state and suppressed count per (rule title, group).
+    silences: HashMap<String, (SilenceState, u64)>,
+    max_groups: usize,
 }
 
 impl std::fmt::Debug for SigmaRules {
@@ -59,6 +67,7 @@ impl SigmaRules {
     pub(crate) fn new(
         collection: &SigmaCollection,
         max_groups: usize,
+        cooldown: std::time::Duration,
     ) -> Result<SigmaRules, String> {
         let config = CorrelationConfig {
             max_state_entries: max_groups.max(1),
@@ -74,6 +83,9 @@ impl SigmaRules {
             engine,
             collection_rules: collection.rules.len() + collection.correlations.len(),
             silent: silent_rules(collection),
+            cooldown: Silence::Fixed(cooldown),
+            silences: HashMap::new(),
+            max_groups: max_groups.max(1),
         })
     }
 
@@ -100,7 +112,36 @@ impl SigmaRules {
                         .is_some_and(|id| self.silent.contains(id)))
             })
             .map(|r| to_alert(r, event, now))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .filter_map(|a| self.unless_silenced(a, now))
             .collect()
+    }
+
+    /// Applies the cooldown per (rule, group): a silenced alert is counted, and the next one
+    /// that gets through carries the count.
+    fn unless_silenced(&mut self, mut alert: Alert, now: Timestamp) -> Option<Alert> {
+        if self.cooldown == Silence::Fixed(std::time::Duration::ZERO) {
+            return Some(alert);
+        }
+        let now = now.unix_nanos();
+        let key = format!("{}\u{0}{}", alert.rule, alert.context.group);
+        if !self.silences.contains_key(&key) && self.silences.len() >= self.max_groups {
+            self.silences.retain(|_, (s, _)| s.is_silenced(now));
+            if self.silences.len() >= self.max_groups {
+                // Every tracked pair is silenced: forgetting one lets one alert through early,
+                // which is the safe side.
+                self.silences.clear();
+            }
+        }
+        let (silence, suppressed) = self.silences.entry(key).or_default();
+        if silence.is_silenced(now) {
+            *suppressed += 1;
+            return None;
+        }
+        silence.alerted(now, self.cooldown);
+        alert.context.suppressed = std::mem::take(suppressed);
+        Some(alert)
     }
 }
 

@@ -24,7 +24,11 @@ pub(crate) fn is_empty(_c: &Collection) -> bool {
 pub(crate) enum SigmaRules {}
 
 impl SigmaRules {
-    pub(crate) fn new(_c: &Collection, _max_groups: usize) -> Result<SigmaRules, String> {
+    pub(crate) fn new(
+        _c: &Collection,
+        _max_groups: usize,
+        _cooldown: std::time::Duration,
+    ) -> Result<SigmaRules, String> {
         Err("siem-rules was built without its `sigma` feature".to_owned())
     }
 

@@ -302,3 +302,24 @@ fn broken_sigma_files_are_reported_with_their_path() {
         "{err}"
     );
 }
+
+#[test]
+fn sigma_cooldown_silences_and_counts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigma");
+    let mut h = Harness::yaml(&format!(
+        "defaults: false\ncorrelation: {{enabled: false}}\nsigma: {{cooldown: 1m}}\nrules_dir: {:?}\n",
+        dir.display().to_string()
+    ));
+    let sql_error = |at: i64| {
+        let mut e = event("app.error", at);
+        e.message = "You have an error in your SQL syntax".into();
+        e
+    };
+    assert_eq!(h.feed(sql_error(T0)).len(), 1);
+    for i in 1..5 {
+        assert!(h.feed(sql_error(T0 + i * 10)).is_empty(), "inside the cooldown");
+    }
+    let again = h.feed(sql_error(T0 + 60));
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].context.suppressed, 4);
+}
