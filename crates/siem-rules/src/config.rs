@@ -142,6 +142,12 @@ pub struct SigmaSettings {
 }
 
 /// A scalar in a `where:` map (YAML numbers and booleans are compared as their text).
+///
+/// ```
+/// use siem_rules::ScalarValue;
+/// let v: ScalarValue = serde_json::from_str("42").unwrap();
+/// assert_eq!(v.to_string(), "42");
+/// ```
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum ScalarValue {

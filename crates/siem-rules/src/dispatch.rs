@@ -22,9 +22,23 @@ use crate::metrics::{Counters, MetricsHandle};
 use crate::Alert;
 
 /// A synchronous alert callback.
+///
+/// ```
+/// use siem_rules::{Alert, SyncCallback};
+/// let cb: SyncCallback = Box::new(|alert: &Alert| eprintln!("{}: {}", alert.level, alert.message));
+/// # let _ = cb;
+/// ```
 pub type SyncCallback = Box<dyn Fn(&Alert) + Send + Sync + 'static>;
 
 /// An asynchronous alert callback (seed 000's `async def alert_callback(...)`).
+///
+/// ```
+/// use siem_rules::{Alert, AsyncCallback};
+/// let cb: AsyncCallback = Box::new(|alert: Alert| Box::pin(async move {
+///     let _ = alert.to_event();
+/// }));
+/// # let _ = cb;
+/// ```
 pub type AsyncCallback = Box<
     dyn Fn(Alert) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> + Send + Sync + 'static,
 >;

@@ -34,6 +34,8 @@
 //! assert!(alerts[0].context.nis2.is_some(), "CRITICAL alerts carry NIS2 deadlines");
 //! ```
 
+#![warn(missing_docs)]
+
 mod alert;
 mod clock;
 mod config;
@@ -61,6 +63,7 @@ mod sigma;
 mod sigma_fields;
 mod store;
 mod threshold;
+mod tokens;
 
 pub use alert::{Alert, AlertContext, AlertKind, Origin};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -317,7 +317,10 @@ fn sigma_cooldown_silences_and_counts() {
     };
     assert_eq!(h.feed(sql_error(T0)).len(), 1);
     for i in 1..5 {
-        assert!(h.feed(sql_error(T0 + i * 10)).is_empty(), "inside the cooldown");
+        assert!(
+            h.feed(sql_error(T0 + i * 10)).is_empty(),
+            "inside the cooldown"
+        );
     }
     let again = h.feed(sql_error(T0 + 60));
     assert_eq!(again.len(), 1);
