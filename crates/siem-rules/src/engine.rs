@@ -330,3 +330,18 @@ impl Alert {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_can_move_to_the_pipeline_thread() {
+        fn send<T: Send>() {}
+        send::<Engine>();
+        send::<Alert>();
+        fn share<T: Send + Sync>() {}
+        share::<Alert>();
+        share::<crate::MetricsHandle>();
+    }
+}
