@@ -66,7 +66,8 @@ fn run_service() {
     info!("service started");
     for i in 0..120 {
         let user = format!("user{}", i % 7);
-        let request = info_span!("request", user = %user, source_ip = "203.0.113.7", request_id = i);
+        let request =
+            info_span!("request", user = %user, source_ip = "203.0.113.7", request_id = i);
         let _enter = request.enter();
         if i % 5 == 0 {
             warn!(
@@ -77,7 +78,11 @@ fn run_service() {
                 "Failed login"
             );
         } else {
-            info!(event_type = "auth.success", action = "login", "Login succeeded");
+            info!(
+                event_type = "auth.success",
+                action = "login",
+                "Login succeeded"
+            );
         }
         info!(path = "/api/orders", "request handled"); // an ordinary event: not shipped
     }
@@ -90,6 +95,13 @@ fn run_service() {
             "Permission denied"
         );
     });
-    warn!(event_type = "config.changed", user = "ops", setting = "max_sessions", old = 10, new = 50, "Configuration changed");
+    warn!(
+        event_type = "config.changed",
+        user = "ops",
+        setting = "max_sessions",
+        old = 10,
+        new = 50,
+        "Configuration changed"
+    );
     error!("Connection to auth-db refused"); // classified by keyword: network failure
 }
