@@ -3,6 +3,7 @@
 use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 use siem_event::{SecurityEvent, Severity};
+use siem_rules::Condition;
 
 use super::ConfigError;
 
@@ -10,8 +11,9 @@ use super::ConfigError;
 ///
 /// A pattern is a glob on the event type (`auth.*`), or `field:glob` on any field by the name
 /// rules use (`severity:low`, `tenant_id:acme-*`, `outcome:failure`). An event is taken when
-/// it matches an `include` pattern (or there are none), matches no `exclude` pattern, and is at
-/// least `min_severity`.
+/// it matches an `include` pattern (or there are none), matches no `exclude` pattern, is at
+/// least `min_severity`, and satisfies every `conditions` expression (seed 003's
+/// `environment == 'production'`; the rule language without a `count` clause).
 ///
 /// ```
 /// use tracing_siem::FilterConfig;
@@ -31,6 +33,8 @@ pub struct FilterConfig {
     /// The lowest severity taken.
     #[serde(deserialize_with = "super::parse::opt_severity")]
     pub min_severity: Option<Severity>,
+    /// Expressions in the rule language that an event must all satisfy.
+    pub conditions: Vec<String>,
 }
 
 struct Pattern {
@@ -70,7 +74,10 @@ impl Pattern {
 impl FilterConfig {
     /// True when the filter takes every event.
     pub fn is_empty(&self) -> bool {
-        self.include.is_empty() && self.exclude.is_empty() && self.min_severity.is_none()
+        self.include.is_empty()
+            && self.exclude.is_empty()
+            && self.min_severity.is_none()
+            && self.conditions.is_empty()
     }
 
     /// Compiles the filter; errors name the pattern's key under `prefix`.
@@ -84,11 +91,29 @@ impl FilterConfig {
         };
         let include = list(&self.include, "include")?;
         let exclude = list(&self.exclude, "exclude")?;
+        let conditions = self
+            .conditions
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let key = format!("{prefix}.conditions[{i}]");
+                let c = Condition::parse(text)
+                    .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
+                if c.threshold().is_some() {
+                    return Err(ConfigError::invalid(
+                        key,
+                        "a filter looks at one event: a count clause belongs in an alert rule",
+                    ));
+                }
+                Ok(c)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let min = self.min_severity.unwrap_or(Severity::Info);
         Ok(Box::new(move |e: &SecurityEvent| {
             e.severity >= min
                 && (include.is_empty() || include.iter().any(|p| p.matches(e)))
                 && !exclude.iter().any(|p| p.matches(e))
+                && conditions.iter().all(|c| c.matches(e))
         }))
     }
 }
@@ -110,7 +135,7 @@ mod tests {
         let f = FilterConfig {
             include: vec!["auth.*".into(), "authz.*".into()],
             exclude: vec!["severity:low".into(), "tenant_id:evil-*".into()],
-            min_severity: None,
+            ..Default::default()
         }
         .compile("filter")
         .unwrap();
@@ -125,6 +150,34 @@ mod tests {
         .unwrap();
         assert!(!g(&event("auth.failure", Severity::Medium)));
         assert!(g(&event("auth.failure", Severity::Critical)));
+    }
+
+    #[test]
+    fn conditions_in_the_rule_language() {
+        let f = FilterConfig {
+            conditions: vec!["tenant_id == 'acme-eu' AND severity != 'low'".into()],
+            ..Default::default()
+        }
+        .compile("filter")
+        .unwrap();
+        assert!(f(&event("auth.failure", Severity::Medium)));
+        assert!(!f(&event("auth.failure", Severity::Low)));
+        let e = FilterConfig {
+            conditions: vec!["event_type == 'x' AND count > 5 in 5m".into()],
+            ..Default::default()
+        }
+        .compile("f")
+        .err()
+        .unwrap();
+        assert_eq!(e.key(), "f.conditions[0]");
+        let e = FilterConfig {
+            conditions: vec!["event_type ==".into()],
+            ..Default::default()
+        }
+        .compile("f")
+        .err()
+        .unwrap();
+        assert_eq!(e.key(), "f.conditions[0]");
     }
 
     #[test]
