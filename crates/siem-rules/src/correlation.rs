@@ -131,7 +131,8 @@ impl Correlator {
         }
 
         if event.severity >= Severity::High {
-            if let Some(tenant) = event.tenant_id.clone() {
+            if let Some(tenant) = event.tenant_id.as_deref().map(crate::bounded::bounded) {
+                let tenant = tenant.into_owned();
                 out.evicted += self.make_room_tenants(&tenant, horizon);
                 let q = self.tenants.entry(tenant.clone()).or_default();
                 while q.front().is_some_and(|(old, _)| *old <= horizon) {
@@ -147,8 +148,9 @@ impl Correlator {
         }
 
         if event.severity >= Severity::Medium {
-            if let Some(agent) = event.agent_id.clone() {
-                let ty = event.event_type.as_str().to_owned();
+            if let Some(agent) = event.agent_id.as_deref().map(crate::bounded::bounded) {
+                let agent = agent.into_owned();
+                let ty = crate::bounded::bounded(event.event_type.as_str()).into_owned();
                 out.evicted += self.make_room_types(&ty, horizon);
                 let w = self.types.entry(ty.clone()).or_default();
                 w.last_seen = w.last_seen.max(t);

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod alert;
+mod bounded;
 mod clock;
 mod config;
 mod correlation;

@@ -5,14 +5,17 @@ use std::collections::{HashMap, VecDeque};
 
 use siem_event::{EventId, Outcome, SecurityEvent, Severity, Timestamp};
 
+use crate::bounded::truncated;
+
 /// Correlation ids remembered at most.
 pub(crate) const MAX_CORRELATIONS: usize = 1024;
 /// Events remembered per correlation id at most (the oldest are kept: they show how it began,
 /// and the count of later ones is in `dropped`).
 pub(crate) const MAX_EVENTS_PER_CORRELATION: usize = 100;
 const MAX_MESSAGE_CHARS: usize = 256;
+const MAX_FIELD_CHARS: usize = 256;
 
-/// A compact copy of an event that is part of a correlation.
+/// A compact copy of an event that is part of a correlation (texts cut to 256 characters).
 ///
 /// ```
 /// use siem_event::{EventType, SecurityEvent};
@@ -54,14 +57,25 @@ impl EventSummary {
         EventSummary {
             id: e.id,
             timestamp: e.timestamp,
-            event_type: e.event_type.as_str().to_owned(),
+            event_type: truncated(e.event_type.as_str(), MAX_FIELD_CHARS),
             severity: e.severity,
             outcome: e.outcome,
-            tenant_id: e.tenant_id.clone(),
-            agent_id: e.agent_id.clone(),
-            user: e.actor.user.clone(),
-            source_ip: e.actor.source_ip.clone(),
-            message: e.message.chars().take(MAX_MESSAGE_CHARS).collect(),
+            tenant_id: e
+                .tenant_id
+                .as_deref()
+                .map(|v| truncated(v, MAX_FIELD_CHARS)),
+            agent_id: e.agent_id.as_deref().map(|v| truncated(v, MAX_FIELD_CHARS)),
+            user: e
+                .actor
+                .user
+                .as_deref()
+                .map(|v| truncated(v, MAX_FIELD_CHARS)),
+            source_ip: e
+                .actor
+                .source_ip
+                .as_deref()
+                .map(|v| truncated(v, MAX_FIELD_CHARS)),
+            message: truncated(&e.message, MAX_MESSAGE_CHARS),
         }
     }
 }

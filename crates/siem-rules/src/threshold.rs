@@ -134,7 +134,8 @@ impl ThresholdRule {
         key.clear();
         for (i, field) in self.spec.group_by.iter().enumerate() {
             let value = event.field_text(field);
-            push_group_pair(&mut key, i, field, value.as_deref().unwrap_or(MISSING));
+            let value = value.as_deref().unwrap_or(MISSING);
+            push_group_pair(&mut key, i, field, &crate::bounded::bounded(value));
         }
         let alert = self.count(&key, event, now, change);
         self.key_buf = key;
@@ -218,7 +219,8 @@ impl ThresholdRule {
             .iter()
             .map(|f| {
                 let v = event.field_text(f);
-                (f.clone(), v.as_deref().unwrap_or(MISSING).to_owned())
+                let v = v.as_deref().unwrap_or(MISSING);
+                (f.clone(), crate::bounded::bounded(v).into_owned())
             })
             .collect();
         let tenant_id = group_fields

@@ -431,3 +431,21 @@ fn quiet_groups_are_forgotten_once_their_window_has_passed() {
     assert_eq!(m.groups_tracked, 1);
     assert_eq!(m.groups_evicted, 0);
 }
+
+#[test]
+fn megabyte_group_values_are_kept_small_and_distinct() {
+    let mut h = brute_force("");
+    let big = "u".repeat(1 << 20);
+    let mut bigger = big.clone();
+    bigger.push('!');
+    for i in 0..4 {
+        assert!(h.feed(failure(&big, T0 + i)).is_empty());
+        assert!(
+            h.feed(failure(&bigger, T0 + i)).is_empty(),
+            "a different user, even with a shared prefix"
+        );
+    }
+    let a = h.feed(failure(&big, T0 + 5)).remove(0);
+    assert!(a.context.group.len() < 200, "{}", a.context.group.len());
+    assert!(a.context.group.starts_with("user=uuuu"));
+}
