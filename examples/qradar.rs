@@ -61,16 +61,7 @@ fn main() {
     let handle = guard.handle();
     let report = guard.shutdown(Duration::from_secs(5));
     for d in handle.metrics().destinations {
-        println!(
-            "{}: shipped {} of {}, dropped {}{}",
-            d.name,
-            d.shipped,
-            d.received,
-            d.dropped_total(),
-            d.last_error
-                .map(|e| format!(" (last error: {e})"))
-                .unwrap_or_default()
-        );
+        println!("{d}");
     }
     if !report.completed {
         println!("not delivered: {:?}", report.undelivered);

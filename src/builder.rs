@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use siem_format::{build_encoder, Format};
+use siem_format::build_encoder;
 use siem_ship::sink::file::FileSink;
 use siem_ship::sink::stdout::StdoutSink;
 use siem_ship::sink::syslog::SyslogSink;
@@ -295,21 +295,6 @@ pub(crate) fn open_sink(sink: &SinkConfig) -> Result<Box<dyn Sink>, ConfigError>
             SyslogSink::new(c.clone()).map_err(|e| ConfigError::invalid("", e.to_string()))?,
         ),
     })
-}
-
-/// The formats `siem encode` and destinations accept.
-pub fn formats() -> &'static [Format] {
-    &[
-        Format::Json,
-        Format::Ecs,
-        Format::Ocsf,
-        Format::Cef,
-        Format::Leef1,
-        Format::Leef2,
-        Format::Rfc5424,
-        Format::Rfc3164,
-        Format::Hec,
-    ]
 }
 
 fn system_host_name() -> String {

@@ -42,7 +42,7 @@ mod processor;
 mod prometheus;
 mod redact;
 
-pub use builder::{formats, SiemBuilder};
+pub use builder::SiemBuilder;
 pub use classify::{ClassificationRule, FieldCondition};
 pub use config::{
     parse_level, ClassifyConfig, Config, ConfigError, DestinationConfig, FilterConfig, QueueConfig,

@@ -6,26 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::Collect;
+use support::{run, Collect};
 use tracing::warn;
 use tracing_siem::rules::AlertLevel;
 use tracing_siem::{DestinationConfig, SiemBuilder, SiemLayer};
 use tracing_subscriber::prelude::*;
-
-fn run(builder: SiemBuilder, f: impl FnOnce()) -> (Collect, tracing_siem::Metrics) {
-    let sink = Collect::default();
-    let (layer, guard) = builder
-        .destination_with_sink(
-            DestinationConfig::stdout().name("test"),
-            Box::new(sink.clone()),
-        )
-        .build()
-        .unwrap();
-    let handle = guard.handle();
-    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
-    assert!(guard.shutdown(Duration::from_secs(10)).completed);
-    (sink, handle.metrics())
-}
 
 #[test]
 fn seed_000_default_threshold_raises_one_alert_shipped_as_an_event() {
@@ -170,14 +155,17 @@ fn correlation_ids_are_stamped_and_can_be_looked_up() {
 
 #[test]
 fn an_invalid_rule_is_a_config_error_naming_the_rules_key() {
-    let config = tracing_siem::Config::from_yaml_str(
-        "rules:\n  alerts:\n    - name: broken\n      condition: \"event_type == AND\"\n",
-    )
-    .unwrap();
-    let err = SiemBuilder::from_config(config)
+    let yaml = "rules:\n  alerts:\n    - name: broken\n      condition: \"event_type == AND\"\n";
+    let err = tracing_siem::Config::from_yaml_str(yaml).err().unwrap();
+    assert_eq!(err.key(), "rules");
+    assert!(err.reason().contains("broken"), "{err}");
+    // The builder checks the same when given the rules directly.
+    let rules =
+        serde_yaml_ng::from_str(&yaml.replace("rules:\n", "").replace("\n  ", "\n")).unwrap();
+    let err = SiemBuilder::default()
+        .rules(rules)
         .build::<tracing_subscriber::Registry>()
         .err()
         .unwrap();
     assert_eq!(err.key(), "rules");
-    assert!(err.reason().contains("broken"), "{err}");
 }

@@ -10,22 +10,8 @@ use tracing_siem::event::{Outcome, Severity, Value};
 use tracing_siem::{DestinationConfig, SiemLayer};
 use tracing_subscriber::prelude::*;
 
-/// Runs `f` under a registry with a SiemLayer feeding a collecting sink; returns the sink
-/// after everything was delivered.
 fn capture(builder: tracing_siem::SiemBuilder, f: impl FnOnce()) -> Collect {
-    let sink = Collect::default();
-    let (layer, guard) = builder
-        .destination_with_sink(
-            DestinationConfig::stdout().name("test"),
-            Box::new(sink.clone()),
-        )
-        .build()
-        .unwrap();
-    let subscriber = tracing_subscriber::registry().with(layer);
-    tracing::subscriber::with_default(subscriber, f);
-    let report = guard.shutdown(Duration::from_secs(10));
-    assert!(report.completed, "{report:?}");
-    sink
+    support::run(builder, f).0
 }
 
 fn builder() -> tracing_siem::SiemBuilder {

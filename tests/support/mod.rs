@@ -7,6 +7,26 @@ use std::time::Duration;
 
 use tracing_siem::event::SecurityEvent;
 use tracing_siem::ship::{Batch, Sink, SinkError};
+use tracing_siem::{DestinationConfig, Metrics, SiemBuilder};
+use tracing_subscriber::prelude::*;
+
+/// Runs `f` under a registry with the built layer feeding a collecting sink named `test`;
+/// returns the sink and the metrics once everything was delivered.
+pub fn run(builder: SiemBuilder, f: impl FnOnce()) -> (Collect, Metrics) {
+    let sink = Collect::default();
+    let (layer, guard) = builder
+        .destination_with_sink(
+            DestinationConfig::stdout().name("test"),
+            Box::new(sink.clone()),
+        )
+        .build()
+        .unwrap();
+    let handle = guard.handle();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
+    let report = guard.shutdown(Duration::from_secs(10));
+    assert!(report.completed, "{report:?}");
+    (sink, handle.metrics())
+}
 
 /// Keeps every record it is sent; optionally slow.
 #[derive(Clone, Default)]

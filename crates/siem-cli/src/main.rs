@@ -156,21 +156,8 @@ fn send_test(
     let metrics = handle.metrics();
     let mut ok = report.completed;
     for d in &metrics.destinations {
-        let dropped = d.dropped_total();
-        println!(
-            "{}: shipped {} of {}, filtered {}, dropped {}, failed attempts {}{}",
-            d.name,
-            d.shipped,
-            d.received,
-            d.filtered,
-            dropped,
-            d.ship_failures,
-            d.last_error
-                .as_deref()
-                .map(|e| format!(", last error: {e}"))
-                .unwrap_or_default()
-        );
-        ok &= dropped == 0 && d.shipped + d.filtered == d.received;
+        println!("{d}");
+        ok &= d.dropped_total() == 0 && d.shipped + d.filtered == d.received;
     }
     if ok {
         ExitCode::SUCCESS

@@ -107,7 +107,7 @@ fn send_test_goes_through_the_real_pipeline_to_a_file() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("file: shipped 3 of 3"),
+        text(&out.stdout).contains("file: shipped 3 of 3,"),
         "{}",
         text(&out.stdout)
     );

@@ -111,6 +111,19 @@ impl DestinationCounters {
 ///
 /// `received == shipped + filtered + dropped + in_flight()`: every event offered to the
 /// destination is in exactly one of those states.
+///
+/// ```
+/// use siem_ship::{DestinationMetrics, DropReason};
+/// let m = DestinationMetrics {
+///     name: "audit".into(),
+///     received: 10,
+///     shipped: 9,
+///     dropped: vec![(DropReason::Rejected, 1)],
+///     ..Default::default()
+/// };
+/// assert_eq!(m.in_flight(), 0);
+/// assert_eq!(m.to_string(), "audit: shipped 9 of 10, filtered 0, dropped 1 (rejected 1), failed attempts 0");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DestinationMetrics {
     /// The destination's configured name.
@@ -135,6 +148,35 @@ pub struct DestinationMetrics {
     pub batch_size: usize,
     /// The most recent delivery error, if any.
     pub last_error: Option<String>,
+}
+
+impl fmt::Display for DestinationMetrics {
+    /// One line for people: `audit: shipped 9 of 10, filtered 0, dropped 1 (rejected 1), failed
+    /// attempts 2, last error: …`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: shipped {} of {}, filtered {}, dropped {}",
+            self.name,
+            self.shipped,
+            self.received,
+            self.filtered,
+            self.dropped_total()
+        )?;
+        if !self.dropped.is_empty() {
+            let reasons: Vec<String> = self
+                .dropped
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            write!(f, " ({})", reasons.join(", "))?;
+        }
+        write!(f, ", failed attempts {}", self.ship_failures)?;
+        if let Some(e) = &self.last_error {
+            write!(f, ", last error: {e}")?;
+        }
+        Ok(())
+    }
 }
 
 impl DestinationMetrics {

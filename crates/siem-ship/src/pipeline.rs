@@ -290,16 +290,18 @@ impl<T: Send + 'static> Pipeline<T> {
     /// waiting at most `timeout`. Works while the program runs; logging goes on meanwhile.
     pub fn flush(&self, timeout: Duration) -> DeliveryReport {
         let deadline = Instant::now() + timeout;
+        self.ask(Control::Flush, timeout, deadline);
+        self.report(deadline)
+    }
+
+    /// Sends a request to the pipeline thread, wakes it, and waits for its answer until
+    /// `deadline`.
+    fn ask(&self, request: fn(Sender<()>) -> Control, timeout: Duration, deadline: Instant) {
         let (tx, rx) = bounded(1);
-        if self
-            .control
-            .send_timeout(Control::Flush(tx), timeout)
-            .is_ok()
-        {
+        if self.control.send_timeout(request(tx), timeout).is_ok() {
             self.thread_handle.unpark();
             let _ = rx.recv_deadline(deadline);
         }
-        self.report(deadline)
     }
 
     fn report(&self, deadline: Instant) -> DeliveryReport {
@@ -339,15 +341,7 @@ impl<T: Send + 'static> Pipeline<T> {
             Ordering::Relaxed,
         );
         self.shared.queue.close();
-        let (tx, rx) = bounded(1);
-        if self
-            .control
-            .send_timeout(Control::Shutdown(tx), timeout)
-            .is_ok()
-        {
-            self.thread_handle.unpark();
-            let _ = rx.recv_deadline(deadline);
-        }
+        self.ask(Control::Shutdown, timeout, deadline);
         if let Some(t) = self.thread.lock().take() {
             if t.is_finished() {
                 let _ = t.join();
