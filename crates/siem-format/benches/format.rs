@@ -3,8 +3,8 @@
 //! - `g5_format/*`: one ~300-byte security record per iteration into a reused buffer, output
 //!   discarded. Baseline: `serde_json::to_writer` of an equivalent `#[derive(Serialize)]` struct
 //!   (built once, timestamp and id already text, so the baseline does less work than we do).
-//! - `g6_timestamp/*`: RFC 3339 with microseconds into a reused buffer vs chrono's
-//!   `to_rfc3339()`.
+//! - `g6_timestamp/*`: RFC 3339 with microseconds into a reused buffer — `siem_event`'s
+//!   formatter, and the cached-second one the encoders use — vs chrono's `to_rfc3339()`.
 //!
 //! Run: `CARGO_TARGET_DIR=/work/target-format cargo bench -p siem-format --bench format --
 //! --warm-up-time 1 --measurement-time 3`
@@ -184,6 +184,13 @@ fn g6_timestamp(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             black_box(t).write_rfc3339_micros(&mut out);
+            black_box(out.len())
+        })
+    });
+    group.bench_function("siem_format_cached_second_rfc3339_micros", |b| {
+        b.iter(|| {
+            out.clear();
+            siem_format::time_cache::write_rfc3339_micros(black_box(t), &mut out);
             black_box(out.len())
         })
     });

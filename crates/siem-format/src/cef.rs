@@ -218,6 +218,13 @@ pub struct CefEncoder {
 
 impl CefEncoder {
     /// A CEF encoder naming the options' vendor, product and version.
+    /// ```
+    /// use siem_format::{CefEncoder, FormatOptions};
+    /// let options = FormatOptions { vendor: "Acme".into(), ..FormatOptions::default() };
+    /// assert!(CefEncoder::new(&options).is_ok());
+    /// let too_long = FormatOptions { version: "v".repeat(32), ..FormatOptions::default() };
+    /// assert!(CefEncoder::new(&too_long).is_err());
+    /// ```
     pub fn new(options: &FormatOptions) -> Result<CefEncoder, FormatError> {
         let product = options.product_info()?;
         let mut header = b"CEF:0|".to_vec();

@@ -40,6 +40,9 @@ use crate::json_writer::{write_str, write_value, Obj};
 use crate::{Encoder, FormatError, FormatOptions};
 
 /// The ECS version the documents follow.
+/// ```
+/// assert_eq!(siem_format::ecs::ECS_VERSION, "8.11.0");
+/// ```
 pub const ECS_VERSION: &str = "8.11.0";
 
 /// Encodes events as ECS documents (see the module documentation for the mapping).
@@ -65,6 +68,9 @@ pub struct EcsEncoder {
 
 impl EcsEncoder {
     /// An encoder whose `observer` names the options' vendor, product and version.
+    /// ```
+    /// assert!(siem_format::EcsEncoder::new(&siem_format::FormatOptions::default()).is_ok());
+    /// ```
     pub fn new(options: &FormatOptions) -> Result<EcsEncoder, FormatError> {
         Ok(EcsEncoder {
             product: options.product_info()?,

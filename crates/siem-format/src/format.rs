@@ -51,6 +51,9 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order of the table above.
+    /// ```
+    /// assert_eq!(siem_format::Format::ALL.len(), 9);
+    /// ```
     pub const ALL: [Format; 9] = [
         Format::Json,
         Format::Ecs,

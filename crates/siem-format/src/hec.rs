@@ -71,6 +71,11 @@ pub struct HecEncoder {
 
 impl HecEncoder {
     /// An encoder with the options' `hec_*` settings and host name.
+    /// ```
+    /// use siem_format::{FormatOptions, HecEncoder};
+    /// let bad = FormatOptions { hec_index: Some(String::new()), ..FormatOptions::default() };
+    /// assert!(HecEncoder::new(&bad).is_err());
+    /// ```
     pub fn new(options: &FormatOptions) -> Result<HecEncoder, FormatError> {
         options.checked_hec()?;
         let payload = match options.hec_event {

@@ -144,11 +144,21 @@ pub struct LeefEncoder {
 
 impl LeefEncoder {
     /// A LEEF 1.0 encoder (TAB-delimited).
+    /// ```
+    /// assert!(siem_format::LeefEncoder::v1(&siem_format::FormatOptions::default()).is_ok());
+    /// ```
     pub fn v1(options: &FormatOptions) -> Result<LeefEncoder, FormatError> {
         LeefEncoder::build(options, LeefVersion::V1, '\t')
     }
 
     /// A LEEF 2.0 encoder with the options' delimiter (`leef_delimiter`).
+    /// ```
+    /// use siem_format::{FormatOptions, LeefEncoder};
+    /// let options = FormatOptions { leef_delimiter: "0x09".into(), ..FormatOptions::default() };
+    /// assert!(LeefEncoder::v2(&options).is_ok());
+    /// let bad = FormatOptions { leef_delimiter: "ab".into(), ..FormatOptions::default() };
+    /// assert!(LeefEncoder::v2(&bad).is_err());
+    /// ```
     pub fn v2(options: &FormatOptions) -> Result<LeefEncoder, FormatError> {
         let delimiter = options.checked_leef_delimiter()?;
         LeefEncoder::build(options, LeefVersion::V2, delimiter)
@@ -288,7 +298,9 @@ impl Encoder for LeefEncoder {
         a.key(out, b"devTime");
         crate::time_cache::write_java_date_millis(event.timestamp, out);
         out.extend_from_slice(b" UTC");
-        a.pair(out, "devTimeFormat=", "MMM dd yyyy HH:mm:ss.SSS z");
+        // Constant text of ours: nothing to clean.
+        out.extend_from_slice(&self.delimiter_bytes);
+        out.extend_from_slice(b"devTimeFormat=MMM dd yyyy HH:mm:ss.SSS z");
         a.pair(out, "cat=", original);
         a.key(out, b"sev");
         out.extend_from_slice(itoa::Buffer::new().format(event.severity.leef()).as_bytes());
@@ -313,7 +325,9 @@ impl Encoder for LeefEncoder {
         }
         a.opt(out, "resource=", event.target.resource.as_deref());
         a.pair(out, "eventType=", event.event_type.as_str());
-        a.pair(out, "outcome=", event.outcome.as_str());
+        out.extend_from_slice(&self.delimiter_bytes);
+        out.extend_from_slice(b"outcome=");
+        out.extend_from_slice(event.outcome.as_str().as_bytes());
         a.opt(out, "action=", event.action.as_deref());
         a.opt(out, "reason=", event.reason.as_deref());
         a.opt(out, "userId=", event.actor.user_id.as_deref());

@@ -30,6 +30,9 @@ use crate::json_writer::{write_str, write_value, Obj};
 use crate::{Encoder, FormatError, FormatOptions};
 
 /// The OCSF schema version the events follow.
+/// ```
+/// assert_eq!(siem_format::ocsf::OCSF_VERSION, "1.2.0");
+/// ```
 pub const OCSF_VERSION: &str = "1.2.0";
 
 /// An OCSF class with the activity this event maps to.
@@ -136,6 +139,9 @@ pub struct OcsfEncoder {
 
 impl OcsfEncoder {
     /// An encoder whose `metadata.product` names the options' vendor, product and version.
+    /// ```
+    /// assert!(siem_format::OcsfEncoder::new(&siem_format::FormatOptions::default()).is_ok());
+    /// ```
     pub fn new(options: &FormatOptions) -> Result<OcsfEncoder, FormatError> {
         Ok(OcsfEncoder {
             product: options.product_info()?,

@@ -119,6 +119,10 @@ const FACILITY_NAMES: [&str; 24] = [
 
 impl FacilitySetting {
     /// The facility code 0–23, or why there is none.
+    /// ```
+    /// use siem_format::FacilitySetting;
+    /// assert_eq!(FacilitySetting::Name("authpriv".into()).code(), Ok(10));
+    /// ```
     pub fn code(&self) -> Result<u8, String> {
         match self {
             FacilitySetting::Code(n) if *n <= 23 => Ok(*n as u8),

@@ -53,6 +53,11 @@ pub struct Rfc3164Encoder {
 
 impl Rfc3164Encoder {
     /// An encoder with the options' facility, app name and body.
+    /// ```
+    /// use siem_format::{FacilitySetting, FormatOptions, Rfc3164Encoder};
+    /// let bad = FormatOptions { facility: FacilitySetting::Code(30), ..FormatOptions::default() };
+    /// assert!(Rfc3164Encoder::new(&bad).is_err());
+    /// ```
     pub fn new(options: &FormatOptions) -> Result<Rfc3164Encoder, FormatError> {
         Ok(Rfc3164Encoder {
             facility: options.facility_code()?,

@@ -93,6 +93,11 @@ pub struct Rfc5424Encoder {
 
 impl Rfc5424Encoder {
     /// An encoder with the options' facility, SD-ID, APP-NAME, BOM and body.
+    /// ```
+    /// use siem_format::{FormatOptions, Rfc5424Encoder};
+    /// let options = FormatOptions { sd_id: "acme@32473".into(), bom: true, ..FormatOptions::default() };
+    /// assert!(Rfc5424Encoder::new(&options).is_ok());
+    /// ```
     pub fn new(options: &FormatOptions) -> Result<Rfc5424Encoder, FormatError> {
         let mut sd_open = b"[".to_vec();
         sd_open.extend_from_slice(options.checked_sd_id()?.as_bytes());
@@ -162,12 +167,17 @@ impl Encoder for Rfc5424Encoder {
         out.push(b' ');
 
         out.extend_from_slice(&self.sd_open);
-        param(out, " severity=\"", event.severity.as_str());
+        // Constant words of ours need no escaping.
+        out.extend_from_slice(b" severity=\"");
+        out.extend_from_slice(event.severity.as_str().as_bytes());
+        out.push(b'"');
         param(out, " eventType=\"", event.event_type.as_str());
         out.extend_from_slice(b" eventId=\"");
         event.id.write_to(out);
         out.push(b'"');
-        param(out, " outcome=\"", event.outcome.as_str());
+        out.extend_from_slice(b" outcome=\"");
+        out.extend_from_slice(event.outcome.as_str().as_bytes());
+        out.push(b'"');
         opt_param(out, " action=\"", event.action.as_deref());
         opt_param(out, " reason=\"", event.reason.as_deref());
         opt_param(out, " user=\"", event.actor.user.as_deref());

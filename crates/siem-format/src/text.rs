@@ -174,12 +174,25 @@ pub(crate) fn write_printable_ascii(out: &mut Vec<u8>, s: &str, max: usize) {
 /// `-` when nothing is left.
 pub(crate) fn write_syslog_header_field(out: &mut Vec<u8>, s: &str, max: usize) {
     let start = out.len();
-    out.extend(s.bytes().filter(|b| (33..=126).contains(b)).take(max));
-    let is_ip =
-        std::str::from_utf8(&out[start..]).is_ok_and(|f| f.parse::<std::net::IpAddr>().is_ok());
-    if !is_ip {
-        while out.len() > start && out[out.len() - 1] == b':' {
-            out.pop();
+    let bytes = s.as_bytes();
+    if bytes.len() <= max && bytes.iter().all(|b| (33..=126).contains(b)) {
+        out.extend_from_slice(bytes);
+    } else {
+        out.extend(
+            bytes
+                .iter()
+                .copied()
+                .filter(|b| (33..=126).contains(b))
+                .take(max),
+        );
+    }
+    if out.len() > start && out[out.len() - 1] == b':' {
+        let is_ip =
+            std::str::from_utf8(&out[start..]).is_ok_and(|f| f.parse::<std::net::IpAddr>().is_ok());
+        if !is_ip {
+            while out.len() > start && out[out.len() - 1] == b':' {
+                out.pop();
+            }
         }
     }
     if out.len() == start {

@@ -1,8 +1,16 @@
-//! Timestamp text with the whole-second part cached per thread.
+//! Timestamp text with the whole-second part cached per thread, as every encoder writes it.
 //!
 //! Events arrive many per second, so the calendar arithmetic for `2024-06-20T10:40:00` is done
 //! once per second per thread; each event then only appends its fraction. The text is the same
-//! as [`siem_event::Timestamp`]'s own writers produce.
+//! as [`siem_event::Timestamp`]'s own writers produce (tested against them).
+//!
+//! ```
+//! use siem_event::Timestamp;
+//! let t = Timestamp::from_unix_nanos(1_718_880_000_123_456_789);
+//! let mut out = Vec::new();
+//! siem_format::time_cache::write_rfc3339_micros(t, &mut out);
+//! assert_eq!(out, b"2024-06-20T10:40:00.123456Z");
+//! ```
 
 use std::cell::Cell;
 
@@ -75,8 +83,14 @@ fn fraction(out: &mut Vec<u8>, mut n: u32, digits: usize) {
     out.extend_from_slice(&buf[..digits]);
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as [`Timestamp::write_rfc3339_micros`].
-pub(crate) fn write_rfc3339_micros(t: Timestamp, out: &mut Vec<u8>) {
+/// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as [`Timestamp::write_rfc3339_micros`].
+///
+/// ```
+/// let mut out = Vec::new();
+/// siem_format::time_cache::write_rfc3339_micros(siem_event::Timestamp::from_unix_secs(0), &mut out);
+/// assert_eq!(out, b"1970-01-01T00:00:00.000000Z");
+/// ```
+pub fn write_rfc3339_micros(t: Timestamp, out: &mut Vec<u8>) {
     second(&RFC3339, t, out, |s, out| {
         s.write_rfc3339(out, 0);
         out.pop(); // the 'Z'
@@ -86,8 +100,14 @@ pub(crate) fn write_rfc3339_micros(t: Timestamp, out: &mut Vec<u8>) {
     out.push(b'Z');
 }
 
-/// `Mmm dd yyyy HH:mm:ss.SSS`, as [`Timestamp::write_java_date_millis`].
-pub(crate) fn write_java_date_millis(t: Timestamp, out: &mut Vec<u8>) {
+/// Appends `Mmm dd yyyy HH:mm:ss.SSS`, as [`Timestamp::write_java_date_millis`].
+///
+/// ```
+/// let mut out = Vec::new();
+/// siem_format::time_cache::write_java_date_millis(siem_event::Timestamp::from_unix_millis(1_718_880_000_123), &mut out);
+/// assert_eq!(out, b"Jun 20 2024 10:40:00.123");
+/// ```
+pub fn write_java_date_millis(t: Timestamp, out: &mut Vec<u8>) {
     second(&JAVA, t, out, |s, out| {
         s.write_java_date_millis(out);
         out.truncate(out.len() - 4); // the ".000"
@@ -96,8 +116,14 @@ pub(crate) fn write_java_date_millis(t: Timestamp, out: &mut Vec<u8>) {
     fraction(out, t.subsec_nanos() / 1_000_000, 3);
 }
 
-/// `Mmm dd hh:mm:ss`, as [`Timestamp::write_rfc3164`].
-pub(crate) fn write_rfc3164(t: Timestamp, out: &mut Vec<u8>) {
+/// Appends `Mmm dd hh:mm:ss`, as [`Timestamp::write_rfc3164`].
+///
+/// ```
+/// let mut out = Vec::new();
+/// siem_format::time_cache::write_rfc3164(siem_event::Timestamp::from_unix_secs(1_704_412_800), &mut out);
+/// assert_eq!(out, b"Jan  5 00:00:00");
+/// ```
+pub fn write_rfc3164(t: Timestamp, out: &mut Vec<u8>) {
     second(&RFC3164, t, out, Timestamp::write_rfc3164);
 }
 
