@@ -11,7 +11,8 @@ use siem_event::SecurityEvent;
 use siem_format::Encoder;
 
 use crate::accounting::DestinationCounters;
-use crate::{Batch, DestinationMetrics, DropReason, Sink, SinkError};
+use crate::delivery::Delivery;
+use crate::{Batch, DestinationMetrics, DropReason, Sink};
 
 /// When a destination sends the batch it is building (seed 000 defaults: 100 events, 5 s).
 ///
@@ -180,6 +181,14 @@ enum Control {
     Flush(Sender<()>),
 }
 
+/// Work handed from the batching thread to the delivery thread.
+pub(crate) enum Job {
+    /// Send this batch.
+    Send(Batch),
+    /// Flush the sink, then answer.
+    Flush(Sender<()>),
+}
+
 /// The pipeline's handle on a running destination.
 pub(crate) struct Route {
     name: String,
@@ -188,7 +197,7 @@ pub(crate) struct Route {
     events: Option<Sender<Arc<SecurityEvent>>>,
     control: Sender<Control>,
     counters: Arc<DestinationCounters>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Route {
@@ -199,19 +208,30 @@ impl Route {
         let (control_tx, control_rx) = bounded(4);
         let counters = Arc::new(DestinationCounters::default());
         let kind = d.sink.kind();
-        let worker = Worker {
-            encoder: d.encoder,
+        // Two threads per destination: one encodes and batches, the other sends and retries,
+        // so encoding the next batch overlaps with sending this one. At most two encoded
+        // batches wait between them.
+        let (jobs_tx, jobs_rx) = bounded(2);
+        let delivery = Delivery {
             sink: d.sink,
-            batch_policy: d.batch,
             retry: d.retry,
+            counters: Arc::clone(&counters),
+            deadline,
+        };
+        let sender = thread::Builder::new()
+            .name(format!("siem-send-{}", d.name))
+            .spawn(move || delivery.run(jobs_rx))?;
+        let batching = Batching {
+            encoder: d.encoder,
+            batch_policy: d.batch,
             counters: Arc::clone(&counters),
             batch: Batch::with_capacity(d.batch.max_events, 64 * 1024),
             batch_started: None,
-            deadline,
+            jobs: jobs_tx,
         };
-        let thread = thread::Builder::new()
+        let encoder = thread::Builder::new()
             .name(format!("siem-dest-{}", d.name))
-            .spawn(move || worker.run(events_rx, control_rx))?;
+            .spawn(move || batching.run(events_rx, control_rx))?;
         Ok(Route {
             name: d.name,
             kind,
@@ -219,7 +239,7 @@ impl Route {
             events: Some(events_tx),
             control: control_tx,
             counters,
-            thread: Some(thread),
+            threads: vec![encoder, sender],
         })
     }
 
@@ -257,12 +277,12 @@ impl Route {
         self.events = None;
     }
 
-    /// Waits for the thread to end if it already has, or gives up at `deadline`.
+    /// Waits for the destination's threads to end, giving up at `deadline`.
     pub fn join_until(&mut self, deadline: Instant) -> bool {
-        while let Some(t) = &self.thread {
-            if t.is_finished() {
-                let _ = self.thread.take().map(JoinHandle::join);
-                return true;
+        while !self.threads.is_empty() {
+            if let Some(i) = self.threads.iter().position(JoinHandle::is_finished) {
+                let _ = self.threads.swap_remove(i).join();
+                continue;
             }
             if Instant::now() >= deadline {
                 return false;
@@ -278,19 +298,18 @@ impl Route {
     }
 }
 
-/// The state owned by a destination's thread.
-struct Worker {
+/// The destination's first thread: encodes events into batches and hands full (or due)
+/// batches to the delivery thread.
+struct Batching {
     encoder: Box<dyn Encoder>,
-    sink: Box<dyn Sink>,
     batch_policy: BatchConfig,
-    retry: RetryConfig,
     counters: Arc<DestinationCounters>,
     batch: Batch,
     batch_started: Option<Instant>,
-    deadline: Arc<AtomicI64>,
+    jobs: Sender<Job>,
 }
 
-impl Worker {
+impl Batching {
     fn run(mut self, events: Receiver<Arc<SecurityEvent>>, control: Receiver<Control>) {
         crate::mark_pipeline_thread();
         loop {
@@ -308,19 +327,16 @@ impl Worker {
                         while let Ok(event) = events.try_recv() {
                             self.add(&event);
                         }
-                        self.send_batch();
-                        self.flush_sink();
-                        let _ = ack.send(());
+                        self.hand_over();
+                        let _ = self.jobs.send(Job::Flush(ack));
                     }
                 },
-                default(wait) => self.send_batch(),
+                default(wait) => self.hand_over(),
             }
         }
-        // The pipeline closed this route: deliver the rest and close the transport.
-        self.send_batch();
-        if let Err(e) = self.sink.close() {
-            self.note_error(&e);
-        }
+        // The pipeline closed this route: hand over the rest; dropping `jobs` then tells the
+        // delivery thread to finish and close the sink.
+        self.hand_over();
     }
 
     fn add(&mut self, event: &SecurityEvent) {
@@ -333,84 +349,24 @@ impl Worker {
         if self.batch.len() >= self.batch_policy.max_events
             || self.batch.byte_len() >= self.batch_policy.max_bytes
         {
-            self.send_batch();
+            self.hand_over();
         }
     }
 
-    fn flush_sink(&mut self) {
-        if let Err(e) = self.sink.flush() {
-            self.note_error(&e);
-        }
-    }
-
-    fn note_error(&self, e: &SinkError) {
-        *self.counters.last_error.lock() = Some(e.to_string());
-    }
-
-    fn past_deadline(&self) -> bool {
-        let d = self.deadline.load(Ordering::Relaxed);
-        d != 0 && siem_event::Timestamp::now().unix_nanos() >= d
-    }
-
-    /// Sends the current batch, retrying as the policy says; every record ends up shipped or
-    /// dropped with a reason.
-    fn send_batch(&mut self) {
+    /// Gives the current batch to the delivery thread (waiting while two are already queued
+    /// there: events then wait in this destination's bounded queue).
+    fn hand_over(&mut self) {
         self.batch_started = None;
         if self.batch.is_empty() {
             return;
         }
-        let c = Arc::clone(&self.counters);
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let n = self.batch.len() as u64;
-            match self.sink.send(&self.batch) {
-                Ok(()) => {
-                    c.shipped.fetch_add(n, Ordering::Relaxed);
-                    c.batches.fetch_add(1, Ordering::Relaxed);
-                    break;
-                }
-                Err(e) => {
-                    c.ship_failures.fetch_add(1, Ordering::Relaxed);
-                    self.note_error(&e);
-                    if let Some(failed) = e.failed_records() {
-                        let mut failed = failed.to_vec();
-                        failed.sort_unstable();
-                        failed.dedup();
-                        failed.retain(|&i| i < self.batch.len());
-                        c.shipped
-                            .fetch_add(n - failed.len() as u64, Ordering::Relaxed);
-                        self.batch
-                            .retain_indices(|i| failed.binary_search(&i).is_ok());
-                        if self.batch.is_empty() {
-                            break;
-                        }
-                    }
-                    let remaining = self.batch.len() as u64;
-                    if !e.is_retryable() {
-                        c.count_drop(DropReason::Rejected, remaining);
-                        break;
-                    }
-                    if self.retry.max_attempts.is_some_and(|m| attempt >= m) {
-                        c.count_drop(DropReason::RetriesExhausted, remaining);
-                        break;
-                    }
-                    if self.past_deadline() {
-                        c.count_drop(DropReason::ShutdownDeadline, remaining);
-                        break;
-                    }
-                    self.sleep_unless_deadline(self.retry.backoff(attempt));
-                }
-            }
-        }
-        self.batch.clear();
-        c.batch_size.store(0, Ordering::Relaxed);
-    }
-
-    fn sleep_unless_deadline(&self, wait: Duration) {
-        let end = Instant::now() + wait;
-        while Instant::now() < end && !self.past_deadline() {
-            thread::sleep((end - Instant::now()).min(Duration::from_millis(20)));
+        let capacity = self.batch_policy.max_events.min(4096);
+        let batch = std::mem::replace(&mut self.batch, Batch::with_capacity(capacity, 64 * 1024));
+        self.counters.batch_size.store(0, Ordering::Relaxed);
+        let n = batch.len() as u64;
+        if self.jobs.send(Job::Send(batch)).is_err() {
+            // The delivery thread is gone (it panicked in a sink): count, never lose silently.
+            self.counters.count_drop(DropReason::Rejected, n);
         }
     }
 }
