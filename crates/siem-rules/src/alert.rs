@@ -258,7 +258,7 @@ pub(crate) fn render_group(fields: &[(String, String)]) -> String {
 }
 
 /// Appends the `index`-th `field=value` pair of a group key (see [`render_group`]).
-pub(crate) fn push_group_pair(out: &mut String, index: usize, field: &str, value: &str) {
+fn push_group_pair(out: &mut String, index: usize, field: &str, value: &str) {
     if index > 0 {
         out.push(',');
     }

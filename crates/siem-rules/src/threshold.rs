@@ -3,13 +3,14 @@
 //! escalation multiplier raises the level while the group is silenced and its count keeps
 //! growing: at `threshold × M` one step, at `threshold × M²` two steps, up to CRITICAL.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use siem_event::{EventId, SecurityEvent};
 
-use crate::alert::push_group_pair;
 use crate::expr::Expr;
 use crate::realert::{Silence, SilenceState};
 use crate::{Alert, AlertContext, AlertKind, AlertLevel, Nis2Timing, Origin};
@@ -61,13 +62,33 @@ impl GroupState {
     }
 }
 
+/// The group map's hasher: its keys are already keyed SipHash values.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here; fold anything else in case that ever changes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// A threshold rule with its per-group state.
 #[derive(Debug)]
 pub(crate) struct ThresholdRule {
     pub(crate) spec: ThresholdSpec,
-    groups: HashMap<Box<str>, GroupState>,
-    /// Reused buffer for the group key of the event being counted.
-    key_buf: String,
+    groups: HashMap<u64, GroupState, BuildHasherDefault<PassThrough>>,
+    hasher: RandomState,
     /// Event time of the last sweep of groups whose window has emptied.
     last_sweep: i64,
     /// How long (ns) after its silence ends a quiet group is kept, so exponential re-alert
@@ -102,8 +123,8 @@ impl ThresholdRule {
                 .unwrap_or(i64::MAX)
                 .max(1),
             max_events: top.clamp(1, MAX_EVENTS_PER_GROUP) as usize,
-            groups: HashMap::new(),
-            key_buf: String::new(),
+            groups: HashMap::default(),
+            hasher: RandomState::new(),
             last_sweep: i64::MIN,
             silence_memory: match spec.silence {
                 Silence::Fixed(_) => 0,
@@ -130,22 +151,26 @@ impl ThresholdRule {
         if !self.spec.when.matches(event) {
             return None;
         }
-        let mut key = std::mem::take(&mut self.key_buf);
-        key.clear();
-        for (i, field) in self.spec.group_by.iter().enumerate() {
-            let value = event.field_text(field);
-            let value = value.as_deref().unwrap_or(MISSING);
-            push_group_pair(&mut key, i, field, &crate::bounded::bounded(value));
+        // Groups are told apart by a keyed 64-bit hash of their values (separated by bytes
+        // that never occur in UTF-8), so no key is built or stored per event. The key is
+        // random per rule: nobody can aim two groups at one slot.
+        let mut h = self.hasher.build_hasher();
+        for field in &self.spec.group_by {
+            match event.field_text(field) {
+                Some(v) => {
+                    h.write(v.as_bytes());
+                    h.write_u8(0xff);
+                }
+                None => h.write_u8(0xfe),
+            }
         }
-        let alert = self.count(&key, event, now, change);
-        self.key_buf = key;
-        alert
+        self.count(h.finish(), event, now, change)
     }
 
     /// Counts the event in its group and decides whether the group alerts.
     fn count(
         &mut self,
-        key: &str,
+        key: u64,
         event: &SecurityEvent,
         now: i64,
         change: &mut StateChange,
@@ -161,17 +186,17 @@ impl ThresholdRule {
             self.groups.retain(|_, g| !g.is_idle(horizon, now, memory));
             change.groups_delta -= (before - self.groups.len()) as i64;
         }
-        if !self.groups.contains_key(key) {
+        if !self.groups.contains_key(&key) {
             if self.groups.len() >= self.max_groups {
                 let before = self.groups.len();
                 change.evicted += self.make_room(t, now);
                 change.groups_delta -= (before - self.groups.len()) as i64;
             }
-            self.groups.insert(Box::from(key), GroupState::default());
+            self.groups.insert(key, GroupState::default());
             change.groups_delta += 1;
         }
         let window = self.window_nanos;
-        let state = self.groups.get_mut(key)?;
+        let state = self.groups.get_mut(&key)?;
         state.last_seen = state.last_seen.max(t);
         let horizon = t.saturating_sub(window);
         while state.times.front().is_some_and(|&old| old <= horizon) {
@@ -213,7 +238,6 @@ impl ThresholdRule {
         state.silence.alerted(now, spec.silence);
         let level = spec.level.raised(step);
         let detected_at = siem_event::Timestamp::from_unix_nanos(now);
-        let group = key.to_owned();
         let group_fields: Vec<(String, String)> = spec
             .group_by
             .iter()
@@ -223,6 +247,7 @@ impl ThresholdRule {
                 (f.clone(), crate::bounded::bounded(v).into_owned())
             })
             .collect();
+        let group = crate::alert::render_group(&group_fields);
         let tenant_id = group_fields
             .iter()
             .find(|(f, _)| f == "tenant_id")

@@ -449,3 +449,19 @@ fn megabyte_group_values_are_kept_small_and_distinct() {
     assert!(a.context.group.len() < 200, "{}", a.context.group.len());
     assert!(a.context.group.starts_with("user=uuuu"));
 }
+
+#[test]
+fn a_user_named_missing_is_not_the_missing_user() {
+    let mut h = brute_force("");
+    let mut absent = failure("x", T0);
+    absent.actor.user = None;
+    for i in 0..4 {
+        let mut e = absent.clone();
+        e.timestamp = siem_event::Timestamp::from_unix_secs(T0 + i);
+        assert!(h.feed(e).is_empty());
+    }
+    assert!(
+        h.feed(failure("_missing", T0 + 5)).is_empty(),
+        "its own group, at one event"
+    );
+}
