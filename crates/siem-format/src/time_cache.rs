@@ -48,7 +48,10 @@ fn second(
     let hit = cache.with(|c| {
         let s = c.get();
         if s.secs == secs {
-            out.extend_from_slice(&s.text[..usize::from(s.len)]);
+            // A fixed-size copy (no call to memcpy), then cut to the text's length.
+            let start = out.len();
+            out.extend_from_slice(&s.text);
+            out.truncate(start + usize::from(s.len));
             true
         } else {
             false
@@ -73,15 +76,16 @@ fn second(
     }
 }
 
-/// Appends `digits` decimal digits of `n` (zero-padded).
-fn fraction(out: &mut Vec<u8>, mut n: u32, digits: usize) {
-    let mut buf = [b'0'; 9];
-    for i in (0..digits).rev() {
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
+/// "00" to "99".
+static PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
     }
-    out.extend_from_slice(&buf[..digits]);
-}
+    t
+};
 
 /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as [`Timestamp::write_rfc3339_micros`].
 ///
@@ -95,9 +99,11 @@ pub fn write_rfc3339_micros(t: Timestamp, out: &mut Vec<u8>) {
         s.write_rfc3339(out, 0);
         out.pop(); // the 'Z'
     });
-    out.push(b'.');
-    fraction(out, t.subsec_nanos() / 1000, 6);
-    out.push(b'Z');
+    let micros = (t.subsec_nanos() / 1000) as usize;
+    let [a, b] = PAIRS[micros / 10_000];
+    let [c, d] = PAIRS[micros / 100 % 100];
+    let [e, f] = PAIRS[micros % 100];
+    out.extend_from_slice(&[b'.', a, b, c, d, e, f, b'Z']);
 }
 
 /// Appends `Mmm dd yyyy HH:mm:ss.SSS`, as [`Timestamp::write_java_date_millis`].
@@ -112,8 +118,9 @@ pub fn write_java_date_millis(t: Timestamp, out: &mut Vec<u8>) {
         s.write_java_date_millis(out);
         out.truncate(out.len() - 4); // the ".000"
     });
-    out.push(b'.');
-    fraction(out, t.subsec_nanos() / 1_000_000, 3);
+    let millis = (t.subsec_nanos() / 1_000_000) as usize;
+    let [a, b] = PAIRS[millis / 10];
+    out.extend_from_slice(&[b'.', a, b, b'0' + (millis % 10) as u8]);
 }
 
 /// Appends `Mmm dd hh:mm:ss`, as [`Timestamp::write_rfc3164`].
