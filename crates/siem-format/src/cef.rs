@@ -393,7 +393,7 @@ fn write_custom(written: &mut WrittenKeys, out: &mut Vec<u8>, key: &[u8], value:
         return;
     }
     out.push(b' ');
-    written.write_new(out, key);
+    written.write_checked(out, key);
     out.push(b'=');
     write_ext_value(out, value, 1023);
 }

@@ -274,7 +274,7 @@ impl Attributes<'_> {
             out.extend_from_slice(&self.encoder.delimiter_bytes);
         }
         self.first = false;
-        written.write_new(out, key);
+        written.write_checked(out, key);
         out.push(b'=');
         self.encoder.write_clean(out, value, false);
     }

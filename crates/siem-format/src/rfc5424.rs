@@ -203,7 +203,7 @@ impl Encoder for Rfc5424Encoder {
                 return;
             }
             out.push(b' ');
-            written.write_new(out, key.as_bytes());
+            written.write_checked(out, key.as_bytes());
             out.extend_from_slice(b"=\"");
             write_param_value(out, value);
             out.push(b'"');
