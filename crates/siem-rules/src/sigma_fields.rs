@@ -1,34 +1,5 @@
-//! How a [`SecurityEvent`] looks to a Sigma rule: the field names a rule may use.
-//!
-//! | Sigma field name(s)                                              | our field                    |
-//! |------------------------------------------------------------------|------------------------------|
-//! | `event_type`, `EventType`, `event.type`                          | canonical event type (`auth.failure`) |
-//! | `event_type_original`                                            | the type as it was given     |
-//! | `category`, `event.category`                                     | its category (`auth`)        |
-//! | `action`, `event.action`                                         | `action`                     |
-//! | `outcome`, `result`, `event.outcome`                             | `success`/`failure`/`denied`/`unknown` |
-//! | `severity`, `log.level`                                          | `info` … `critical`          |
-//! | `message`, `Message`, `msg`                                      | message                      |
-//! | `user`, `User`, `username`, `user.name`, `TargetUserName`        | actor user                   |
-//! | `user_id`, `user.id`                                             | actor user id                |
-//! | `source_ip`, `src_ip`, `SourceIp`, `IpAddress`, `source.ip`, `client.ip`, `c-ip` | actor source IP |
-//! | `user_agent`, `UserAgent`, `user_agent.original`, `c-useragent`  | user agent                   |
-//! | `resource`, `target`, `url.path`, `http.route`, `cs-uri-stem`    | target resource              |
-//! | `resource_type`                                                  | target resource type         |
-//! | `method`, `http.request.method`, `cs-method`                     | target method                |
-//! | `destination_ip`, `dest_ip`, `destination.ip`                    | target destination IP        |
-//! | `tenant_id`, `tenant`, `organization.id`                         | tenant                       |
-//! | `agent_id`, `agent.id`                                           | agent                        |
-//! | `reason`, `event.reason`                                         | reason                       |
-//! | `host`, `host.name`, `Computer`, `ComputerName`                  | host                         |
-//! | `app`, `service.name`                                            | application                  |
-//! | `source`, `log.logger`                                           | emitting component           |
-//! | `correlation_id`                                                 | correlation id               |
-//! | `timestamp`, `@timestamp`                                        | event time, RFC 3339         |
-//! | any other name                                                   | a label, then a metadata field of that exact name, typed (numbers stay numbers) |
-//!
-//! Keyword searches (Sigma lists of bare strings) look at the message, event type, action,
-//! user, source IP, user agent, resource, reason and every text metadata field.
+//! How a `SecurityEvent` looks to a Sigma rule; the mapping table is in
+//! `sigma_fields.md`, published as the `sigma_field_mapping` module docs.
 
 use std::borrow::Cow;
 
