@@ -442,14 +442,13 @@ impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
         if self.out.is_empty() {
             return;
         }
-        let routes = self.shared.routes.lock();
-        for event in self.out.drain(..) {
-            let event = Arc::new(event);
-            for r in routes.iter() {
-                r.offer(&event);
-            }
-            self.shared.routed.fetch_add(1, Ordering::Relaxed);
+        let events: Vec<Arc<SecurityEvent>> = self.out.drain(..).map(Arc::new).collect();
+        for r in self.shared.routes.lock().iter() {
+            r.offer(&events);
         }
+        self.shared
+            .routed
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
     }
 
     /// Emits a `siem.events_dropped` event when drops grew since the last report.

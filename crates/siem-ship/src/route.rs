@@ -1,11 +1,11 @@
 //! One destination's route: filter, encode, batch, send, retry — on the destination's own thread.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, select, Receiver, Sender, TrySendError};
+use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
 use serde::Deserialize;
 use siem_event::SecurityEvent;
 use siem_format::Encoder;
@@ -194,7 +194,12 @@ pub(crate) struct Route {
     name: String,
     kind: &'static str,
     filter: Option<EventFilter>,
-    events: Option<Sender<Arc<SecurityEvent>>>,
+    /// Chunks of events for the batching thread; `queued` holds the number of events in it,
+    /// which `capacity` bounds (one message per chunk keeps channel traffic off the per-event
+    /// path).
+    events: Option<Sender<Vec<Arc<SecurityEvent>>>>,
+    queued: Arc<AtomicUsize>,
+    capacity: usize,
     control: Sender<Control>,
     counters: Arc<DestinationCounters>,
     threads: Vec<JoinHandle<()>>,
@@ -204,7 +209,8 @@ impl Route {
     /// Starts the destination's thread. `deadline` (Unix nanos, 0 = none) bounds retries at
     /// shutdown.
     pub fn start(d: Destination, deadline: Arc<AtomicI64>) -> std::io::Result<Route> {
-        let (events_tx, events_rx) = bounded(d.queue_capacity);
+        let (events_tx, events_rx) = unbounded();
+        let queued = Arc::new(AtomicUsize::new(0));
         let (control_tx, control_rx) = bounded(4);
         let counters = Arc::new(DestinationCounters::default());
         let kind = d.sink.kind();
@@ -228,6 +234,7 @@ impl Route {
             batch: Batch::with_capacity(d.batch.max_events, 64 * 1024),
             batch_started: None,
             jobs: jobs_tx,
+            queued: Arc::clone(&queued),
         };
         let encoder = thread::Builder::new()
             .name(format!("siem-dest-{}", d.name))
@@ -237,30 +244,49 @@ impl Route {
             kind,
             filter: d.filter,
             events: Some(events_tx),
+            queued,
+            capacity: d.queue_capacity,
             control: control_tx,
             counters,
             threads: vec![encoder, sender],
         })
     }
 
-    /// Offers an event: counted as received, then filtered, queued or dropped.
-    pub fn offer(&self, event: &Arc<SecurityEvent>) {
+    /// Offers events: each is counted as received, then filtered, queued or dropped.
+    pub fn offer(&self, events: &[Arc<SecurityEvent>]) {
         let c = &self.counters;
-        c.received.fetch_add(1, Ordering::Relaxed);
-        if let Some(filter) = &self.filter {
-            if !filter(event) {
-                c.filtered.fetch_add(1, Ordering::Relaxed);
+        c.received.fetch_add(events.len() as u64, Ordering::Relaxed);
+        let mut chunk: Vec<Arc<SecurityEvent>> = match &self.filter {
+            Some(filter) => events.iter().filter(|e| filter(e)).cloned().collect(),
+            None => events.to_vec(),
+        };
+        let filtered = events.len() - chunk.len();
+        c.filtered.fetch_add(filtered as u64, Ordering::Relaxed);
+        if chunk.is_empty() {
+            return;
+        }
+        let Some(tx) = &self.events else {
+            c.count_drop(DropReason::AfterShutdown, chunk.len() as u64);
+            return;
+        };
+        let room = self
+            .capacity
+            .saturating_sub(self.queued.load(Ordering::Acquire));
+        if chunk.len() > room {
+            c.count_drop(
+                DropReason::DestinationQueueFull,
+                (chunk.len() - room) as u64,
+            );
+            chunk.truncate(room);
+            if chunk.is_empty() {
                 return;
             }
         }
-        let Some(tx) = &self.events else {
-            c.count_drop(DropReason::AfterShutdown, 1);
-            return;
-        };
-        match tx.try_send(Arc::clone(event)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => c.count_drop(DropReason::DestinationQueueFull, 1),
-            Err(TrySendError::Disconnected(_)) => c.count_drop(DropReason::AfterShutdown, 1),
+        let n = chunk.len();
+        self.queued.fetch_add(n, Ordering::AcqRel);
+        if tx.send(chunk).is_err() {
+            self.queued.fetch_sub(n, Ordering::AcqRel);
+            c.count_drop(DropReason::AfterShutdown, n as u64);
         }
     }
 
@@ -293,7 +319,7 @@ impl Route {
     }
 
     pub fn metrics(&self) -> DestinationMetrics {
-        let queued = self.events.as_ref().map_or(0, Sender::len);
+        let queued = self.queued.load(Ordering::Relaxed);
         self.counters.snapshot(&self.name, self.kind, queued)
     }
 }
@@ -307,10 +333,11 @@ struct Batching {
     batch: Batch,
     batch_started: Option<Instant>,
     jobs: Sender<Job>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl Batching {
-    fn run(mut self, events: Receiver<Arc<SecurityEvent>>, control: Receiver<Control>) {
+    fn run(mut self, events: Receiver<Vec<Arc<SecurityEvent>>>, control: Receiver<Control>) {
         crate::mark_pipeline_thread();
         loop {
             let wait = match self.batch_started {
@@ -319,13 +346,13 @@ impl Batching {
             };
             select! {
                 recv(events) -> msg => match msg {
-                    Ok(event) => self.add(&event),
+                    Ok(chunk) => self.add_all(&chunk),
                     Err(_) => break,
                 },
                 recv(control) -> msg => {
                     if let Ok(Control::Flush(ack)) = msg {
-                        while let Ok(event) = events.try_recv() {
-                            self.add(&event);
+                        while let Ok(chunk) = events.try_recv() {
+                            self.add_all(&chunk);
                         }
                         self.hand_over();
                         let _ = self.jobs.send(Job::Flush(ack));
@@ -337,6 +364,13 @@ impl Batching {
         // The pipeline closed this route: hand over the rest; dropping `jobs` then tells the
         // delivery thread to finish and close the sink.
         self.hand_over();
+    }
+
+    fn add_all(&mut self, chunk: &[Arc<SecurityEvent>]) {
+        for event in chunk {
+            self.add(event);
+        }
+        self.queued.fetch_sub(chunk.len(), Ordering::AcqRel);
     }
 
     fn add(&mut self, event: &SecurityEvent) {
