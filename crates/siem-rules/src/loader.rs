@@ -97,8 +97,10 @@ pub(crate) fn load_text(text: &str, origin: &str, into: &mut Loaded) -> Result<(
     Ok(())
 }
 
-/// True when a YAML text looks like Sigma (has a `detection:` or `correlation:` section).
+/// True when a YAML text looks like Sigma (a top-level `detection:`, `correlation:` or, for
+/// Sigma filter documents, `filter:` section; alert-rule files have none of these keys).
 fn looks_like_sigma(yaml: &str) -> bool {
-    yaml.lines()
-        .any(|l| l.starts_with("detection:") || l.starts_with("correlation:"))
+    yaml.lines().any(|l| {
+        l.starts_with("detection:") || l.starts_with("correlation:") || l.starts_with("filter:")
+    })
 }

@@ -326,3 +326,31 @@ fn sigma_cooldown_silences_and_counts() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].context.suppressed, 4);
 }
+
+#[test]
+fn sigma_filter_documents_tune_rules_without_editing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigma/app_sql_errors.yml");
+    std::fs::copy(rules, dir.path().join("app_sql_errors.yml")).unwrap();
+    std::fs::write(
+        dir.path().join("tuning.yml"),
+        "title: CI runners run SQL fuzzers on purpose\nid: 0b7a3f4e-5a9c-4b1e-8d2f-1c3e5a7b9d01\nlogsource: {category: application, product: sql}\nfilter:\n  rules:\n    - 8a670c6d-7189-4b1c-8017-a417ca84a086\n  selection:\n    host.name|startswith: 'ci-'\n  condition: not selection\n",
+    )
+    .unwrap();
+    let mut h = Harness::yaml(&format!(
+        "defaults: false\ncorrelation: {{enabled: false}}\nrules_dir: {:?}\n",
+        dir.path().display().to_string()
+    ));
+    let sql_error = |host: &str| {
+        let mut e = event("app.error", T0);
+        e.message = "Unclosed quotation mark after the character string".into();
+        e.host = host.into();
+        e
+    };
+    assert!(h.feed(sql_error("ci-runner-7")).is_empty(), "filtered");
+    assert_eq!(
+        h.feed(sql_error("web-1")).len(),
+        1,
+        "everyone else still alerts"
+    );
+}
