@@ -60,9 +60,11 @@ pub struct RulesConfig {
     pub defaults: bool,
     /// Alert rules, in any of the forms of [`AlertRuleConfig`].
     pub alerts: Vec<AlertRuleConfig>,
-    /// A directory of rule files, read at start: `*.yml`/`*.yaml` files holding Sigma rules
-    /// (a `detection:` or `correlation:` section) or a list of alert rules (or a map with an
-    /// `alerts:` list). Files are read in name order; other files are ignored.
+    /// A directory of rule files, read at start: `*.yml`/`*.yaml` files holding Sigma documents
+    /// (detection rules, correlation rules, filters: a top-level `detection:`, `correlation:` or
+    /// `filter:` key) or a list of alert rules (or a map with an `alerts:` list). Files are
+    /// read in name order; other files are ignored. A relative path is relative to the
+    /// process's working directory.
     pub rules_dir: Option<PathBuf>,
     /// Seed 000's attack-pattern correlation.
     pub correlation: CorrelationSettings,

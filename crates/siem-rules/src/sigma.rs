@@ -7,7 +7,11 @@
 //! alert of their own. Alert levels come from the rule's `level`: informational and low → LOG,
 //! medium → NOTIFY, high → PAGE, critical → CRITICAL; a rule without a level → NOTIFY.
 //! `sigma.cooldown` (default none) silences a rule per group after it alerts; the next alert
-//! carries the number silenced.
+//! carries the number silenced. Sigma filter documents tune the rules they name.
+//!
+//! Two places where rsigma 0.23 departs from the Sigma specification are corrected here:
+//! `generate: false` references by rule *name* (rsigma only honours ids), and a `temporal`
+//! correlation without a condition (rsigma fires on any one rule; the spec needs all of them).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
