@@ -36,7 +36,7 @@
 //!   independent parser (a strict CEF and LEEF parser written from the specifications in
 //!   `tests/common/parsers.rs`, `syslog_rfc5424`, `syslog_loose`, `serde_json`) into exactly one
 //!   record whose fields equal the input after the documented escaping and truncation.
-//! - `tests/golden_seed_000.rs`: seed 000's CEF, LEEF, syslog and JSON examples.
+//! - `tests/golden_seeds.rs`: seed 000's CEF, LEEF, syslog and JSON examples, seed 003's JSON.
 //! - `fuzz/`: a cargo-fuzz target per encoder and for [`decode_json`]. Short run (CI):
 //!   `crates/siem-format/fuzz/run.sh 20`; long run: `crates/siem-format/fuzz/run.sh 3600`
 //!   (seconds per target; needs no nightly toolchain, the script sets `RUSTC_BOOTSTRAP=1`).

@@ -1,4 +1,5 @@
-//! Seed 000's CEF, LEEF, syslog and JSON examples, reproduced for its sample event.
+//! The seeds' examples: seed 000's CEF, LEEF, syslog and JSON for its sample event, and seed
+//! 003's JSON structure.
 //!
 //! Each example is parsed with the same strict parser as our output, and every field of the
 //! example must appear in ours with the same value, except where the example breaks its own
@@ -179,6 +180,45 @@ fn json_example() {
                 for (k, v) in value.as_object().unwrap() {
                     assert_eq!(&ours["_siem"][k], v, "_siem.{k}");
                 }
+            }
+            _ => assert_eq!(&ours[key], value, "{key}"),
+        }
+    }
+}
+
+const SEED_003_JSON: &str = r#"{"timestamp":"2025-01-27T10:30:00Z","event_type":"auth.failure","severity":"medium","source":{"system":"mockforge","component":"auth","version":"1.0.0"},"actor":{"user_id":"user-123","username":"admin","ip_address":"192.168.1.100","user_agent":"Mozilla/5.0..."},"target":{"resource_type":"api","resource_id":"/api/v1/workspaces","method":"GET"},"outcome":{"success":false,"reason":"Invalid credentials"},"metadata":{"auth_method":"jwt","attempt_count":3,"lockout_triggered":false},"compliance":{"soc2_cc":["CC6"],"iso27001":["A.9.2"]}}"#;
+
+/// Seed 003's JSON structure, read by `decode_json` and written back by the JSON encoder: every
+/// object and member of the seed is present with the same value, except `source` (a string in
+/// the canonical shape: the component; the system is `_siem.app`) and `compliance`, which is
+/// derived from the category (auth events evidence CC4 and CC6, A.12.4 and A.9.4; the seed's
+/// A.9.2 is its own mapping for access-management events).
+#[test]
+fn seed_003_json_structure() {
+    let event = siem_format::decode_json(SEED_003_JSON.as_bytes()).unwrap();
+    let ours: serde_json::Value = serde_json::from_str(&encode(Format::Json, &event)).unwrap();
+    let seed: serde_json::Value = serde_json::from_str(SEED_003_JSON).unwrap();
+    for (key, value) in seed.as_object().unwrap() {
+        match key.as_str() {
+            "timestamp" => assert_eq!(ours["timestamp"], "2025-01-27T10:30:00.000000Z"),
+            "source" => {
+                assert_eq!(ours["source"], "auth");
+                assert_eq!(ours["_siem"]["app"], "mockforge");
+            }
+            "outcome" => {
+                assert_eq!(ours["outcome"]["success"], false);
+                assert_eq!(ours["outcome"]["reason"], "Invalid credentials");
+                assert_eq!(ours["outcome"]["result"], "failure");
+            }
+            "compliance" => {
+                assert_eq!(
+                    ours["compliance"]["soc2_cc"],
+                    serde_json::json!(["CC4", "CC6"])
+                );
+                assert_eq!(
+                    ours["compliance"]["iso27001"],
+                    serde_json::json!(["A.12.4", "A.9.4"])
+                );
             }
             _ => assert_eq!(&ours[key], value, "{key}"),
         }
