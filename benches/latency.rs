@@ -1,0 +1,215 @@
+//! Per-event latency of the six-field security event on the application thread (goals G1's
+//! p99 and G2 "hot-path tail" of `shared/reference/performance.md`): ours vs
+//! Registry + `fmt().json()` + `tracing_appender::non_blocking`, interleaved in the same run.
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/work/target-layerbench cargo bench -p tracing-siem --bench latency
+//! LAYERBENCH_SAMPLES=10000 …   # samples per configuration and mode (default 5000)
+//! ```
+//!
+//! Modes:
+//! - `intermittent-sleep`: one event per millisecond, the thread sleeping in between (the load of
+//!   tracing issue #3446: caches go cold and the consumer is parked).
+//! - `intermittent-spin`: one event per millisecond, the thread spinning in between (warm caches;
+//!   isolates what the queue and the consumer's wake-up cost).
+//! - `continuous`: events back to back in batches of `BATCH`, the queue emptied between batches
+//!   untimed, so no event meets a full queue.
+//!
+//! Each event is timed with a pair of `Instant::now()` calls; the pair's own cost is reported
+//! (`timer`) and not subtracted.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{security_event, Appender, BATCH};
+
+/// Order statistics of a set of per-event times, in nanoseconds.
+struct Summary {
+    samples: usize,
+    mean: f64,
+    p50: u64,
+    p99: u64,
+    p999: u64,
+    max: u64,
+}
+
+fn summarize(mut ns: Vec<u64>) -> Summary {
+    ns.sort_unstable();
+    let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)];
+    Summary {
+        samples: ns.len(),
+        mean: ns.iter().sum::<u64>() as f64 / ns.len() as f64,
+        p50: at(0.50),
+        p99: at(0.99),
+        p999: at(0.999),
+        max: *ns.last().unwrap_or(&0),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    IntermittentSleep,
+    IntermittentSpin,
+    Continuous,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::IntermittentSleep => "intermittent-sleep",
+            Mode::IntermittentSpin => "intermittent-spin",
+            Mode::Continuous => "continuous",
+        }
+    }
+}
+
+/// Waits until `deadline` (sleeping or spinning), then returns the next deadline 1 ms later.
+fn pace(mode: Mode, deadline: Instant) -> Instant {
+    match mode {
+        Mode::IntermittentSleep => {
+            let now = Instant::now();
+            if deadline > now {
+                std::thread::sleep(deadline - now);
+            }
+        }
+        Mode::IntermittentSpin => {
+            while Instant::now() < deadline {
+                std::hint::spin_loop();
+            }
+        }
+        Mode::Continuous => return deadline,
+    }
+    deadline.max(Instant::now()) + Duration::from_millis(1)
+}
+
+/// Emits `n` events under `dispatch`, timing each one; `drain` runs untimed after every
+/// `BATCH` events in continuous mode (and once at the end in the others).
+fn run(
+    mode: Mode,
+    dispatch: &tracing::Dispatch,
+    n: u64,
+    first: u64,
+    out: &mut Vec<u64>,
+    mut drain: impl FnMut(u64),
+) {
+    tracing::dispatcher::with_default(dispatch, || {
+        let mut deadline = Instant::now() + Duration::from_millis(1);
+        let mut since_drain = 0;
+        for i in first..first + n {
+            deadline = pace(mode, deadline);
+            let start = Instant::now();
+            security_event(i);
+            out.push(start.elapsed().as_nanos() as u64);
+            since_drain += 1;
+            if mode == Mode::Continuous && since_drain == BATCH {
+                drain(since_drain);
+                since_drain = 0;
+            }
+        }
+        drain(since_drain);
+    });
+}
+
+fn timer_cost(samples: usize) -> Summary {
+    let mut ns = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let start = Instant::now();
+        ns.push(start.elapsed().as_nanos() as u64);
+    }
+    summarize(ns)
+}
+
+fn row(config: &str, mode: Mode, s: &Summary) {
+    println!(
+        "| {} | {config} | {} | {:.0} | {} | {} | {} | {} |",
+        mode.name(),
+        s.samples,
+        s.mean,
+        s.p50,
+        s.p99,
+        s.p999,
+        s.max
+    );
+}
+
+fn main() {
+    let samples: u64 = std::env::var("LAYERBENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5_000);
+    // Ours and the baseline alternate in rounds, so a burst of load from other processes on
+    // the shared machine falls on both.
+    let rounds = 5;
+    let per_round = (samples / rounds).max(1);
+
+    let (siem, guard) = common::siem_dispatch();
+    let handle = guard.handle();
+    let mut appender = Appender::new();
+    let baseline = appender.dispatch.clone();
+
+    println!("| mode | pipeline | samples | mean ns | p50 ns | p99 ns | p99.9 ns | max ns |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let t = timer_cost(100_000);
+    println!(
+        "| timer | `Instant` pair, nothing between | {} | {:.0} | {} | {} | {} | {} |",
+        t.samples, t.mean, t.p50, t.p99, t.p999, t.max
+    );
+
+    let mut emitted = 0;
+    for mode in [
+        Mode::IntermittentSleep,
+        Mode::IntermittentSpin,
+        Mode::Continuous,
+    ] {
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        // Warm-up: first use of each callsite, thread-locals, the queues' first slots.
+        let mut scratch = Vec::new();
+        run(Mode::Continuous, &siem, 200, emitted, &mut scratch, |_| {
+            common::drain_siem(&handle)
+        });
+        run(
+            Mode::Continuous,
+            &baseline,
+            200,
+            emitted,
+            &mut scratch,
+            |n| {
+                appender.emitted += n;
+                appender.drain();
+            },
+        );
+        emitted += 200;
+        for _ in 0..rounds {
+            run(mode, &siem, per_round, emitted, &mut ours, |_| {
+                common::drain_siem(&handle)
+            });
+            run(mode, &baseline, per_round, emitted, &mut theirs, |n| {
+                appender.emitted += n;
+                appender.drain();
+            });
+            emitted += per_round;
+        }
+        let (o, b) = (summarize(ours), summarize(theirs));
+        row("Registry + SiemLayer", mode, &o);
+        row("Registry + fmt().json() + non_blocking", mode, &b);
+        println!(
+            "| {} | ratio ours / baseline | | {:.2} | {:.2} | {:.2} | {:.2} | |",
+            mode.name(),
+            o.mean / b.mean,
+            o.p50 as f64 / b.p50 as f64,
+            o.p99 as f64 / b.p99 as f64,
+            o.p999 as f64 / b.p999 as f64
+        );
+    }
+
+    let m = handle.metrics();
+    println!(
+        "\nours: logged {}, shipped {}, dropped {} (must be 0: no timed event took the drop path)",
+        m.events_logged, m.events_shipped, m.events_dropped
+    );
+    assert_eq!(m.events_dropped, 0, "{:?}", m.drops_by_reason);
+    drop(siem);
+    drop(guard);
+}
