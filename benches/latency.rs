@@ -5,6 +5,7 @@
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-layerbench cargo bench -p tracing-siem --bench latency
 //! LAYERBENCH_SAMPLES=10000 …   # samples per configuration and mode (default 5000)
+//! LAYERBENCH_MODE=intermittent-spin …   # one mode only (e.g. under `perf record`)
 //! ```
 //!
 //! Modes:
@@ -83,9 +84,26 @@ fn pace(mode: Mode, deadline: Instant) -> Instant {
     deadline.max(Instant::now()) + Duration::from_millis(1)
 }
 
+/// Control: the timer alone, under the same pacing (the machine's noise floor).
+#[inline(never)]
+fn nothing(i: u64) {
+    std::hint::black_box(i);
+}
+
+/// Control: one heap allocation of a record the size of ours (424 B), filled and freed.
+#[inline(never)]
+fn boxed_record(i: u64) {
+    let mut record = Box::new([0u64; 53]);
+    for (j, word) in record.iter_mut().enumerate() {
+        *word = i + j as u64;
+    }
+    std::hint::black_box(&mut record);
+}
+
 /// Emits `n` events under `dispatch`, timing each one; `drain` runs untimed after every
 /// `BATCH` events in continuous mode (and once at the end in the others).
 fn run(
+    emit: fn(u64),
     mode: Mode,
     dispatch: &tracing::Dispatch,
     n: u64,
@@ -99,7 +117,7 @@ fn run(
         for i in first..first + n {
             deadline = pace(mode, deadline);
             let start = Instant::now();
-            security_event(i);
+            emit(i);
             out.push(start.elapsed().as_nanos() as u64);
             since_drain += 1;
             if mode == Mode::Continuous && since_drain == BATCH {
@@ -157,19 +175,30 @@ fn main() {
     );
 
     let mut emitted = 0;
+    let only = std::env::var("LAYERBENCH_MODE").ok();
     for mode in [
         Mode::IntermittentSleep,
         Mode::IntermittentSpin,
         Mode::Continuous,
     ] {
+        if only.as_deref().is_some_and(|m| m != mode.name()) {
+            continue;
+        }
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         // Warm-up: first use of each callsite, thread-locals, the queues' first slots.
         let mut scratch = Vec::new();
-        run(Mode::Continuous, &siem, 200, emitted, &mut scratch, |_| {
-            common::drain_siem(&handle)
-        });
         run(
+            security_event,
+            Mode::Continuous,
+            &siem,
+            200,
+            emitted,
+            &mut scratch,
+            |_| common::drain_siem(&handle),
+        );
+        run(
+            security_event,
             Mode::Continuous,
             &baseline,
             200,
@@ -182,15 +211,41 @@ fn main() {
         );
         emitted += 200;
         for _ in 0..rounds {
-            run(mode, &siem, per_round, emitted, &mut ours, |_| {
-                common::drain_siem(&handle)
-            });
-            run(mode, &baseline, per_round, emitted, &mut theirs, |n| {
-                appender.emitted += n;
-                appender.drain();
-            });
+            run(
+                security_event,
+                mode,
+                &siem,
+                per_round,
+                emitted,
+                &mut ours,
+                |_| common::drain_siem(&handle),
+            );
+            run(
+                security_event,
+                mode,
+                &baseline,
+                per_round,
+                emitted,
+                &mut theirs,
+                |n| {
+                    appender.emitted += n;
+                    appender.drain();
+                },
+            );
             emitted += per_round;
         }
+        let none = tracing::Dispatch::none();
+        let mut controls = [(nothing as fn(u64), Vec::new()), (boxed_record, Vec::new())];
+        for (emit, out) in &mut controls {
+            run(*emit, mode, &none, samples, 0, out, |_| {});
+        }
+        let [(_, timer), (_, boxed)] = controls;
+        row("control: timer only", mode, &summarize(timer));
+        row(
+            "control: one 424 B allocation, filled, freed",
+            mode,
+            &summarize(boxed),
+        );
         let (o, b) = (summarize(ours), summarize(theirs));
         row("Registry + SiemLayer", mode, &o);
         row("Registry + fmt().json() + non_blocking", mode, &b);
