@@ -31,7 +31,7 @@
 //! | `dvchost`, `deviceProcessName`, `deviceFacility` | host, app, source component |
 //! | `cs1`/`cs1Label=TenantID`, `cs2`/`AgentID`, `cs3`/`CorrelationID` | tenant, agent, correlation id |
 //! | `cs4`…`cs6` with `csNLabel` | the first three static labels, label in PascalCase (`ConstitutionalHash`) |
-//! | custom keys | further labels and metadata, keys as in [`crate::keys`] rules: camelCase, `meta` prefix when the key is a CEF dictionary key |
+//! | custom keys | further labels and metadata: the name in camelCase of ASCII letters and digits (`auth_method` → `authMethod`), prefixed `meta` when that is a CEF dictionary key (`src` → `metaSrc`) or empty; a key already written is skipped |
 //! | `externalId` | the event id (written last, so the record never ends in a value's spaces) |
 
 use std::sync::OnceLock;
