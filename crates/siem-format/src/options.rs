@@ -361,6 +361,25 @@ mod tests {
     }
 
     #[test]
+    fn every_option_deserializes() {
+        let o: FormatOptions = serde_json::from_str(
+            r#"{"vendor":"ACGS-2","product":"EnhancedAgentBus","version":"2.4.0","hostname":"web01",
+            "facility":"daemon","sd_id":"acgs2@12345","app_name":"bus","bom":true,"body":"leef2",
+            "leef_delimiter":"x09","hec_index":"sec","hec_source":"src","hec_sourcetype":"st",
+            "hec_event":"ecs"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.vendor, "ACGS-2");
+        assert_eq!(o.facility_code(), Ok(3));
+        assert_eq!(o.checked_leef_delimiter(), Ok('\t'));
+        assert_eq!(o.body, BodyFormat::Leef2);
+        assert_eq!(o.hec_event, HecEventFormat::Ecs);
+        assert!(o.bom);
+        let err = serde_json::from_str::<FormatOptions>(r#"{"body":"xml"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `xml`"), "{err}");
+    }
+
+    #[test]
     fn facilities() {
         for (name, code) in [("kern", 0), ("daemon", 3), ("authpriv", 10), ("LOCAL7", 23)] {
             assert_eq!(FacilitySetting::Name(name.into()).code(), Ok(code));
