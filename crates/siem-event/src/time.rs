@@ -190,7 +190,8 @@ impl Timestamp {
     }
 
     /// Parses RFC 3339 (`2024-01-01T12:00:00.123Z`, `…+02:00`, lower-case `t`/`z` and a space
-    /// separator accepted), to nanosecond precision.
+    /// separator accepted), to nanosecond precision. Instants outside what nanoseconds in an
+    /// `i64` can hold (years 1677–2262) are an error.
     pub fn parse_rfc3339(text: &str) -> Result<Timestamp, ParseTimestampError> {
         let err = || ParseTimestampError(text.chars().take(64).collect());
         let b = text.as_bytes();
@@ -263,7 +264,11 @@ impl Timestamp {
             + i64::from(minute) * 60
             + i64::from(second.min(59))
             - offset_secs;
-        Ok(Timestamp(secs * NANOS_PER_SEC + i64::from(nanos)))
+        // Nanoseconds in an i64 reach from 1677 to 2262; refuse what lies outside.
+        secs.checked_mul(NANOS_PER_SEC)
+            .and_then(|n| n.checked_add(i64::from(nanos)))
+            .map(Timestamp)
+            .ok_or_else(err)
     }
 }
 
@@ -368,6 +373,19 @@ mod tests {
         assert_eq!(text(leap, Timestamp::write_rfc3164), "Feb 29 00:00:00");
         let jan5 = Timestamp::from_unix_secs(1_704_412_800);
         assert_eq!(text(jan5, Timestamp::write_rfc3164), "Jan  5 00:00:00");
+    }
+
+    #[test]
+    fn out_of_range_years_are_refused_not_wrapped() {
+        for text in [
+            "9999-01-01T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "2262-04-12T00:00:00Z",
+        ] {
+            assert!(Timestamp::parse_rfc3339(text).is_err(), "{text}");
+        }
+        assert!(Timestamp::parse_rfc3339("2262-04-11T00:00:00Z").is_ok());
+        assert!(Timestamp::parse_rfc3339("1677-09-22T00:00:00Z").is_ok());
     }
 
     #[test]
