@@ -8,6 +8,8 @@
 //! - idle: heap bytes live after building (and letting the threads start) minus before, at the
 //!   default queue capacity 10 000; the resident set growth is printed too (includes the new
 //!   threads' touched stack pages, which the allocator does not see).
+//! - filtered event (G3): allocation calls made by ordinary `info!` events (no `event_type`,
+//!   below WARN) through Registry + SiemLayer; must be zero.
 //! - per queued event, application side: heap bytes that the logging thread allocates per
 //!   security event and does not free itself (what sits in the queue until the pipeline takes
 //!   it), plus the queue slot. Measured per thread, so the pipeline draining concurrently on its
@@ -117,6 +119,12 @@ fn idle<T>(what: &str, build: impl FnOnce() -> T) -> (T, i64) {
     (built, heap)
 }
 
+/// An ordinary event: no `event_type`, below the minimum level (WARN).
+#[inline(never)]
+fn ordinary_event() {
+    tracing::info!(path = "/x", "request handled");
+}
+
 /// A writer that blocks every write until opened: tracing-appender's worker stops inside it,
 /// and the lines logged meanwhile stay in the channel.
 #[derive(Clone, Default)]
@@ -188,6 +196,19 @@ fn main() {
         common::Appender::new,
     );
     drop(appender);
+
+    // G3: an ordinary event (no `event_type`, below WARN) must not allocate.
+    let (filtered_allocs, filtered_net) = tracing::dispatcher::with_default(&siem, || {
+        ordinary_event();
+        let (net0, allocs0) = (thread_net(), thread_allocs());
+        for _ in 0..1_000 {
+            ordinary_event();
+        }
+        (thread_allocs() - allocs0, thread_net() - net0)
+    });
+    println!(
+        "| filtered event (G3) | allocation calls in 1 000 ordinary `info!` events | {filtered_allocs} calls, net {filtered_net} B | |"
+    );
 
     // Application side, per queued event.
     let handle = guard.handle();
