@@ -224,11 +224,24 @@ fn main() {
         (thread_net() - net0, thread_allocs() - allocs0)
     });
     common::drain_siem(&handle);
+    // The hard cap per queued record: a security event carrying one large field.
+    let big = "x".repeat(64 * 1024);
+    let big_net = tracing::dispatcher::with_default(&siem, || {
+        let net0 = thread_net();
+        for _ in 0..10 {
+            tracing::warn!(event_type = "authentication", payload = %big, "Failed login");
+        }
+        (thread_net() - net0) / 10
+    });
+    common::drain_siem(&handle);
     let per_event = net / 1_000;
     println!(
         "| per queued event (app side) | heap kept per event {per_event} B in {:.2} allocations + slot {our_slot} B | **{} B** | |",
         allocs as f64 / 1_000.0,
         per_event + our_slot
+    );
+    println!(
+        "| per queued event with one 64 KiB field | heap kept per event on the app side (no cap on captured text) | {big_net} B | |"
     );
     assert_eq!(handle.metrics().events_dropped, 0);
     drop(siem);
