@@ -11,6 +11,7 @@ use siem_ship::{Destination, Pipeline, PipelineConfig, Sink};
 use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::capture::Limits;
 use crate::classify::{default_rules, Classifier};
 use crate::config::{Config, ConfigError, DestinationConfig, SinkConfig};
 use crate::handle::{Runtime, SiemGuard, SiemHandle};
@@ -97,6 +98,15 @@ impl SiemBuilder {
     /// Capacity of the application-side queue (default 10 000).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.config.queue.capacity = capacity;
+        self
+    }
+
+    /// Caps on the text kept for one field and for one event (defaults 8 KiB and 16 KiB).
+    pub fn text_limits(mut self, max_field_bytes: usize, max_event_bytes: usize) -> Self {
+        self.config.limits = crate::LimitsConfig {
+            max_field_bytes,
+            max_event_bytes,
+        };
         self
     }
 
@@ -252,6 +262,10 @@ impl SiemBuilder {
         let capture = Capture {
             queue: Arc::clone(pipeline.queue()),
             classifier: Arc::clone(&classifier),
+            limits: Limits {
+                field: config.limits.max_field_bytes,
+                total: config.limits.max_event_bytes,
+            },
         };
         let layer = SiemLayer::new(capture, SecurityCallsites { classifier });
         let handle = SiemHandle {

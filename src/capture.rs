@@ -28,14 +28,44 @@ pub(crate) struct RawField {
     pub value: RawValue,
 }
 
+/// Caps on captured text, so that one event (a 1 MB field, a huge `Debug` value) cannot make
+/// the queue hold unbounded memory: a full default queue holds at most
+/// `capacity × max_event_bytes` of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Longest text kept for one field.
+    pub field: usize,
+    /// Longest text kept for one event, all fields (with inherited span fields) together.
+    pub total: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            field: 8 * 1024,
+            total: 16 * 1024,
+        }
+    }
+}
+
 /// Fields and their text, captured from an event or a span.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct FieldSet {
     pub fields: SmallVec<[RawField; 8]>,
     pub text: SmallVec<[u8; 128]>,
+    pub limits: Limits,
+    /// Set when some text was cut to fit the limits.
+    pub truncated: bool,
 }
 
 impl FieldSet {
+    pub fn new(limits: Limits) -> FieldSet {
+        FieldSet {
+            limits,
+            ..FieldSet::default()
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&RawValue> {
         self.fields
             .iter()
@@ -65,9 +95,21 @@ impl FieldSet {
         }
     }
 
+    /// The room left for one more field's text.
+    fn budget(&self) -> usize {
+        self.limits
+            .field
+            .min(self.limits.total.saturating_sub(self.text.len()))
+    }
+
     fn push_text(&mut self, name: &'static str, write: impl FnOnce(&mut TextWriter<'_>)) {
         let start = self.text.len();
-        write(&mut TextWriter(&mut self.text));
+        let budget = self.budget();
+        write(&mut TextWriter {
+            buf: &mut self.text,
+            budget,
+            truncated: &mut self.truncated,
+        });
         let end = self.text.len();
         self.set(
             name,
@@ -87,8 +129,15 @@ impl FieldSet {
             let value = match f.value {
                 RawValue::Str { start, end } => {
                     let s = self.text.len() as u32;
-                    self.text
-                        .extend_from_slice(&other.text[start as usize..end as usize]);
+                    let text = std::str::from_utf8(&other.text[start as usize..end as usize])
+                        .unwrap_or_default();
+                    let budget = self.budget();
+                    TextWriter {
+                        buf: &mut self.text,
+                        budget,
+                        truncated: &mut self.truncated,
+                    }
+                    .append(text);
                     RawValue::Str {
                         start: s,
                         end: self.text.len() as u32,
@@ -104,11 +153,33 @@ impl FieldSet {
     }
 }
 
-struct TextWriter<'a>(&'a mut SmallVec<[u8; 128]>);
+/// Appends text up to a byte budget, cutting on a character boundary.
+struct TextWriter<'a> {
+    buf: &'a mut SmallVec<[u8; 128]>,
+    budget: usize,
+    truncated: &'a mut bool,
+}
+
+impl TextWriter<'_> {
+    fn append(&mut self, s: &str) {
+        if s.len() <= self.budget {
+            self.buf.extend_from_slice(s.as_bytes());
+            self.budget -= s.len();
+        } else {
+            let mut cut = self.budget;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.buf.extend_from_slice(&s.as_bytes()[..cut]);
+            self.budget = 0;
+            *self.truncated = true;
+        }
+    }
+}
 
 impl fmt::Write for TextWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
+        self.append(s);
         Ok(())
     }
 }
@@ -183,19 +254,38 @@ mod tests {
     #[test]
     fn inherit_keeps_inner_values_and_copies_text() {
         let mut outer = FieldSet::default();
-        outer.push_text("user", |w| {
-            let _ = w.write_str("alice");
-        });
-        outer.push_text("source_ip", |w| {
-            let _ = w.write_str("203.0.113.7");
-        });
+        outer.push_text("user", |w| w.append("alice"));
+        outer.push_text("source_ip", |w| w.append("203.0.113.7"));
         let mut inner = FieldSet::default();
-        inner.push_text("user", |w| {
-            let _ = w.write_str("bob");
-        });
+        inner.push_text("user", |w| w.append("bob"));
         inner.inherit(&outer);
         assert_eq!(inner.get_str("user"), Some("bob"));
         assert_eq!(inner.get_str("source_ip"), Some("203.0.113.7"));
+    }
+
+    #[test]
+    fn text_is_capped_per_field_and_per_event_on_char_boundaries() {
+        let mut s = FieldSet::new(Limits { field: 5, total: 8 });
+        s.push_text("a", |w| w.append("héllo world"));
+        assert_eq!(
+            s.get_str("a"),
+            Some("héll"),
+            "é is two bytes: cut before the boundary"
+        );
+        assert!(s.truncated);
+        s.push_text("b", |w| w.append("12345"));
+        assert_eq!(s.get_str("b"), Some("123"));
+        s.push_text("c", |w| w.append("x"));
+        assert_eq!(s.get_str("c"), Some(""));
+        assert!(s.text.len() <= 8);
+        let mut span = FieldSet::new(Limits::default());
+        span.push_text("user", |w| w.append("alice"));
+        let mut full = FieldSet::new(Limits {
+            field: 100,
+            total: 2,
+        });
+        full.inherit(&span);
+        assert_eq!(full.get_str("user"), Some("al"));
     }
 
     #[test]

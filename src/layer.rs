@@ -12,7 +12,7 @@ use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::layer::{Context, Filter, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::capture::{CapturedEvent, FieldSet};
+use crate::capture::{CapturedEvent, FieldSet, Limits};
 use crate::classify::Classifier;
 
 /// Span fields kept in the span's extensions, inherited by the events inside it.
@@ -22,6 +22,7 @@ struct SpanFields(FieldSet);
 pub(crate) struct Capture {
     pub queue: Arc<EventQueue<Box<CapturedEvent>>>,
     pub classifier: Arc<Classifier>,
+    pub limits: Limits,
 }
 
 /// Decides once per callsite whether it can ever yield a security event.
@@ -75,7 +76,7 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = FieldSet::default();
+        let mut fields = FieldSet::new(self.limits);
         attrs.record(&mut fields);
         if !fields.fields.is_empty() {
             span.extensions_mut().insert(SpanFields(fields));
@@ -88,7 +89,7 @@ where
         match ext.get_mut::<SpanFields>() {
             Some(SpanFields(fields)) => values.record(fields),
             None => {
-                let mut fields = FieldSet::default();
+                let mut fields = FieldSet::new(self.limits);
                 values.record(&mut fields);
                 ext.insert(SpanFields(fields));
             }
@@ -103,7 +104,7 @@ where
         let mut captured = Box::new(CapturedEvent {
             metadata: meta,
             timestamp: Timestamp::now(),
-            fields: FieldSet::default(),
+            fields: FieldSet::new(self.limits),
             classified_as: None,
         });
         event.record(&mut captured.fields);

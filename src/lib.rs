@@ -45,8 +45,8 @@ mod redact;
 pub use builder::SiemBuilder;
 pub use classify::{ClassificationRule, FieldCondition};
 pub use config::{
-    parse_level, ClassifyConfig, Config, ConfigError, DestinationConfig, FilterConfig, QueueConfig,
-    RedactConfig, SinkConfig,
+    parse_level, ClassifyConfig, Config, ConfigError, DestinationConfig, FilterConfig,
+    LimitsConfig, QueueConfig, RedactConfig, SinkConfig,
 };
 pub use handle::{Metrics, SiemGuard, SiemHandle};
 pub use layer::SiemLayer;

@@ -179,6 +179,9 @@ impl Normalizer {
         e.severity =
             severity.unwrap_or_else(|| Severity::from_level_name(captured.level().as_str()));
         e.compliance = Compliance::for_category(e.event_type.category());
+        if set.truncated {
+            e.push_metadata("siem_truncated", true);
+        }
         e
     }
 }

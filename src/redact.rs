@@ -6,6 +6,7 @@
 //! (HMAC-SHA-256) so that equal values can still be correlated without being recoverable —
 //! a plain hash of a low-entropy secret could be brute-forced.
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -66,6 +67,8 @@ pub const MASK: &str = "[REDACTED]";
 #[derive(Clone)]
 pub struct Redactor {
     words: Vec<String>,
+    /// All words at once, case-insensitive: one pass over a field name, no allocation.
+    matcher: Option<AhoCorasick>,
     mode: RedactionMode,
     key: Vec<u8>,
 }
@@ -84,12 +87,20 @@ impl Redactor {
     /// A redactor for fields whose names contain any of `words`. Without a key, hashing uses a
     /// random key made for this process (values correlate within a run, not across runs).
     pub fn new(words: &[impl AsRef<str>], mode: RedactionMode, key: Option<&[u8]>) -> Redactor {
+        let words: Vec<String> = words
+            .iter()
+            .map(|w| w.as_ref().to_ascii_lowercase())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let matcher = (!words.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&words)
+                .expect("plain words always build an automaton")
+        });
         Redactor {
-            words: words
-                .iter()
-                .map(|w| w.as_ref().to_ascii_lowercase())
-                .filter(|w| !w.is_empty())
-                .collect(),
+            words,
+            matcher,
             mode,
             key: key.map_or_else(random_key, <[u8]>::to_vec),
         }
@@ -97,11 +108,7 @@ impl Redactor {
 
     /// Whether a field of this name is redacted.
     pub fn is_sensitive(&self, name: &str) -> bool {
-        if self.words.is_empty() {
-            return false;
-        }
-        let lower = name.to_ascii_lowercase();
-        self.words.iter().any(|w| lower.contains(w.as_str()))
+        self.matcher.as_ref().is_some_and(|m| m.is_match(name))
     }
 
     /// The replacement for a sensitive value.

@@ -139,6 +139,36 @@ impl Default for QueueConfig {
     }
 }
 
+/// Caps on the text captured for one event, so that a hostile or careless field (1 MB of
+/// text, a huge `Debug` value) cannot make the queue hold unbounded memory: a full queue holds
+/// at most `queue.capacity × max_event_bytes` of text. Cut text ends on a character boundary
+/// and the event carries `siem_truncated: true`.
+///
+/// ```
+/// use tracing_siem::LimitsConfig;
+/// let l = LimitsConfig::default();
+/// assert_eq!((l.max_field_bytes, l.max_event_bytes), (8 * 1024, 16 * 1024));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Longest text kept for one field (default 8 KiB).
+    #[serde(deserialize_with = "siem_ship::units::byte_size_usize")]
+    pub max_field_bytes: usize,
+    /// Longest text kept for one event, all fields together (default 16 KiB).
+    #[serde(deserialize_with = "siem_ship::units::byte_size_usize")]
+    pub max_event_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_field_bytes: 8 * 1024,
+            max_event_bytes: 16 * 1024,
+        }
+    }
+}
+
 /// Everything `tracing-siem` can be told.
 ///
 /// ```
@@ -168,6 +198,8 @@ pub struct Config {
     pub redact: RedactConfig,
     /// The application-side queue.
     pub queue: QueueConfig,
+    /// Caps on captured text.
+    pub limits: LimitsConfig,
     /// How long the guard waits on drop to deliver what is queued.
     #[serde(deserialize_with = "siem_ship::units::duration")]
     pub shutdown_timeout: Duration,
@@ -189,6 +221,7 @@ impl Default for Config {
             classify: ClassifyConfig::default(),
             redact: RedactConfig::default(),
             queue: QueueConfig::default(),
+            limits: LimitsConfig::default(),
             shutdown_timeout: Duration::from_secs(10),
             drop_report_interval: Duration::from_secs(30),
             destinations: Vec::new(),
@@ -205,6 +238,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "classify",
     "redact",
     "queue",
+    "limits",
     "shutdown_timeout",
     "drop_report_interval",
     "destinations",
@@ -301,6 +335,25 @@ impl Config {
             return Err(ConfigError::invalid(
                 "queue.poll_interval",
                 "must be more than 0",
+            ));
+        }
+        let l = &self.limits;
+        if l.max_field_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "limits.max_field_bytes",
+                "must be at least 1",
+            ));
+        }
+        if l.max_event_bytes < l.max_field_bytes {
+            return Err(ConfigError::invalid(
+                "limits.max_event_bytes",
+                "must be at least limits.max_field_bytes",
+            ));
+        }
+        if l.max_event_bytes > 1 << 30 {
+            return Err(ConfigError::invalid(
+                "limits.max_event_bytes",
+                "at most 1GiB",
             ));
         }
         if self.drop_report_interval.is_zero() {

@@ -33,6 +33,18 @@ pub fn on_pipeline_thread() -> bool {
     PIPELINE_THREAD.with(std::cell::Cell::get)
 }
 
+/// Marks the calling thread as one of the pipeline's, and on Linux makes it a `SCHED_BATCH`
+/// thread: the scheduler then never lets it preempt the application thread that woke it, so a
+/// wake-up costs the logging call a system call, not the pipeline's whole drain.
 pub(crate) fn mark_pipeline_thread() {
     PIPELINE_THREAD.with(|c| c.set(true));
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: plain system call on the calling thread (pid 0) with a valid parameter
+        // block; failure (e.g. a seccomp policy) leaves the default policy, which is harmless.
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+        }
+    }
 }
