@@ -6,6 +6,7 @@
 
 use std::fmt::{self, Write as _};
 
+use crossbeam_queue::ArrayQueue;
 use siem_event::Timestamp;
 use smallvec::SmallVec;
 use tracing::field::{Field, Visit};
@@ -93,6 +94,14 @@ impl FieldSet {
             Some(f) => f.value = value,
             None => self.fields.push(RawField { name, value }),
         }
+    }
+
+    /// Empties the set for reuse, keeping its inline storage.
+    fn reset(&mut self, limits: Limits) {
+        self.fields.clear();
+        self.text.clear();
+        self.limits = limits;
+        self.truncated = false;
     }
 
     /// The room left for one more field's text.
@@ -247,6 +256,52 @@ impl CapturedEvent {
     }
 }
 
+/// Emptied records handed back by the pipeline thread for the application threads to reuse.
+///
+/// Without it every security event costs the logging thread a `malloc` that the pipeline
+/// thread `free`s — a cross-thread pattern that sends the allocator down its slow path — and a
+/// copy of the record from the stack into the box.
+pub(crate) struct Recycler {
+    free: ArrayQueue<Box<CapturedEvent>>,
+}
+
+/// Records whose text spilled beyond this are not kept: the pool must not pin large buffers.
+const MAX_KEPT_TEXT: usize = 4096;
+
+impl Recycler {
+    pub fn new(capacity: usize) -> Recycler {
+        Recycler {
+            free: ArrayQueue::new(capacity.max(1)),
+        }
+    }
+
+    /// A record for an event of this callsite, reused when one is free, stamped now.
+    pub fn take(&self, metadata: &'static Metadata<'static>, limits: Limits) -> Box<CapturedEvent> {
+        match self.free.pop() {
+            Some(mut record) => {
+                record.metadata = metadata;
+                record.timestamp = Timestamp::now();
+                record.fields.reset(limits);
+                record.classified_as = None;
+                record
+            }
+            None => Box::new(CapturedEvent {
+                metadata,
+                timestamp: Timestamp::now(),
+                fields: FieldSet::new(limits),
+                classified_as: None,
+            }),
+        }
+    }
+
+    /// Returns a record for reuse (dropped instead when the pool is full or it grew large).
+    pub fn give_back(&self, record: Box<CapturedEvent>) {
+        if record.fields.text.capacity() <= MAX_KEPT_TEXT && !record.fields.fields.spilled() {
+            let _ = self.free.push(record);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +341,44 @@ mod tests {
         });
         full.inherit(&span);
         assert_eq!(full.get_str("user"), Some("al"));
+    }
+
+    fn metadata() -> &'static Metadata<'static> {
+        use tracing::callsite::Callsite;
+        let callsite = tracing::callsite! {
+            name: "test",
+            kind: tracing::metadata::Kind::EVENT,
+            level: tracing::Level::WARN,
+            fields: []
+        };
+        callsite.metadata()
+    }
+
+    #[test]
+    fn recycled_records_come_back_empty() {
+        let r = Recycler::new(2);
+        let mut a = r.take(metadata(), Limits::default());
+        a.fields.push_text("user", |w| w.append("alice"));
+        a.fields.truncated = true;
+        a.classified_as = Some(3);
+        let ptr = &*a as *const CapturedEvent;
+        r.give_back(a);
+        let b = r.take(metadata(), Limits::default());
+        assert_eq!(
+            &*b as *const CapturedEvent, ptr,
+            "the same allocation is reused"
+        );
+        assert!(b.fields.fields.is_empty() && b.fields.text.is_empty());
+        assert!(!b.fields.truncated && b.classified_as.is_none());
+        let big_limits = Limits {
+            field: 1 << 20,
+            total: 1 << 20,
+        };
+        let mut big = r.take(metadata(), big_limits);
+        big.fields
+            .push_text("blob", |w| w.append(&"x".repeat(MAX_KEPT_TEXT * 2)));
+        r.give_back(big);
+        assert!(r.free.is_empty(), "a record that grew large is not kept");
     }
 
     #[test]

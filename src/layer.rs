@@ -3,7 +3,6 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use siem_event::Timestamp;
 use siem_ship::EventQueue;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -12,7 +11,7 @@ use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::layer::{Context, Filter, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::capture::{CapturedEvent, FieldSet, Limits};
+use crate::capture::{CapturedEvent, FieldSet, Limits, Recycler};
 use crate::classify::Classifier;
 
 /// Span fields kept in the span's extensions, inherited by the events inside it.
@@ -23,6 +22,7 @@ pub(crate) struct Capture {
     pub queue: Arc<EventQueue<Box<CapturedEvent>>>,
     pub classifier: Arc<Classifier>,
     pub limits: Limits,
+    pub recycler: Arc<Recycler>,
 }
 
 /// Decides once per callsite whether it can ever yield a security event.
@@ -101,12 +101,7 @@ where
             return;
         }
         let meta = event.metadata();
-        let mut captured = Box::new(CapturedEvent {
-            metadata: meta,
-            timestamp: Timestamp::now(),
-            fields: FieldSet::new(self.limits),
-            classified_as: None,
-        });
+        let mut captured = self.recycler.take(meta, self.limits);
         event.record(&mut captured.fields);
         let explicit = captured.fields.get("event_type").is_some();
         if let Some(scope) = ctx.event_scope(event) {
@@ -117,12 +112,17 @@ where
             }
         }
         if !explicit {
-            if !self.classifier.covers(meta.level()) {
-                return;
-            }
-            match self.classifier.classify(&captured.fields) {
+            let class = self
+                .classifier
+                .covers(meta.level())
+                .then(|| self.classifier.classify(&captured.fields))
+                .flatten();
+            match class {
                 Some(i) => captured.classified_as = Some(i),
-                None => return,
+                None => {
+                    self.recycler.give_back(captured);
+                    return;
+                }
             }
         }
         let urgent = captured

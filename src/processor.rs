@@ -7,7 +7,7 @@ use siem_event::SecurityEvent;
 use siem_rules::{Engine, Origin};
 use siem_ship::Processor;
 
-use crate::capture::CapturedEvent;
+use crate::capture::{CapturedEvent, Recycler};
 use crate::normalize::Normalizer;
 
 /// Normalises captured events into security events, then runs the rules engine, which may
@@ -17,11 +17,14 @@ pub(crate) struct SecurityProcessor {
     pub normalizer: Normalizer,
     /// Shared with the handle, which looks up correlated events; only this thread evaluates.
     pub engine: Arc<Mutex<Engine>>,
+    /// Where processed records go back for the application threads to reuse.
+    pub recycler: Arc<Recycler>,
 }
 
 impl Processor<Box<CapturedEvent>> for SecurityProcessor {
     fn process(&mut self, item: Box<CapturedEvent>, out: &mut Vec<SecurityEvent>) {
         let mut event = self.normalizer.normalize(&item);
+        self.recycler.give_back(item);
         let alerts = self.engine.lock().process(&mut event);
         out.push(event);
         for mut alert in alerts {
