@@ -241,7 +241,7 @@ fn main() {
         per_event + our_slot
     );
     println!(
-        "| per queued event with one 64 KiB field | heap kept per event on the app side (no cap on captured text) | {big_net} B | |"
+        "| per queued event with one 64 KiB field | heap kept per event on the app side (capped by limits.max_event_bytes, 16 KiB by default) | {big_net} B | |"
     );
     assert_eq!(handle.metrics().events_dropped, 0);
     drop(siem);
