@@ -289,7 +289,10 @@ fn hostile_field_values_pass_through_intact_and_never_panic() {
     assert_eq!(e.actor.user.as_deref(), Some(hostile));
     assert_eq!(e.message, hostile);
     // 1 MB of text is capped (8 KiB per field by default) and the event says so.
-    assert_eq!(e.metadata("note").unwrap().as_str().unwrap().len(), 8 * 1024);
+    assert_eq!(
+        e.metadata("note").unwrap().as_str().unwrap().len(),
+        8 * 1024
+    );
     assert_eq!(e.metadata("siem_truncated"), Some(&Value::Bool(true)));
 }
 
@@ -297,11 +300,19 @@ fn hostile_field_values_pass_through_intact_and_never_panic() {
 fn text_limits_are_configurable_and_cut_on_character_boundaries() {
     // The message is recorded first (13 bytes), then event_type (12), then user.
     let sink = capture(builder().text_limits(13, 37), || {
-        warn!(event_type = "auth.failure", user = "éééééééé", "héllo wörld");
+        warn!(
+            event_type = "auth.failure",
+            user = "éééééééé",
+            "héllo wörld"
+        );
     });
     let e = &sink.events()[0];
     assert_eq!(e.event_type.as_str(), "auth.failure");
-    assert_eq!(e.actor.user.as_deref(), Some("éééééé"), "13 bytes hold six two-byte characters");
+    assert_eq!(
+        e.actor.user.as_deref(),
+        Some("éééééé"),
+        "13 bytes hold six two-byte characters"
+    );
     assert_eq!(e.message, "héllo wörld");
     assert_eq!(e.metadata("siem_truncated"), Some(&Value::Bool(true)));
 }
