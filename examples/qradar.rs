@@ -5,23 +5,22 @@
 //! ```
 //!
 //! Without `QRADAR_HOST` it sends to 127.0.0.1 over TCP port 514 (e.g. a local rsyslog), so the
-//! example runs anywhere; `send-test`-style counts are printed at the end.
+//! example runs anywhere and prints what was delivered.
 
-use std::time::Duration;
+mod common;
 
 use tracing_siem::format::{BodyFormat, Format, FormatOptions};
 use tracing_siem::ship::sink::syslog::SyslogConfig;
-use tracing_siem::{DestinationConfig, SiemLayer};
-use tracing_subscriber::prelude::*;
+use tracing_siem::DestinationConfig;
 
 fn main() {
     let syslog = match std::env::var("QRADAR_HOST") {
         Ok(host) => {
-            let mut c = SyslogConfig::tls(host);
-            if let Ok(ca) = std::env::var("QRADAR_CA") {
-                c = c.with_ca_file(ca);
+            let c = SyslogConfig::tls(host);
+            match std::env::var("QRADAR_CA") {
+                Ok(ca) => c.with_ca_file(ca),
+                Err(_) => c,
             }
-            c
         }
         Err(_) => SyslogConfig::tcp("127.0.0.1").with_port(514),
     };
@@ -31,39 +30,10 @@ fn main() {
         body: BodyFormat::Leef2,
         ..FormatOptions::default()
     };
-    let (siem, guard) = SiemLayer::builder()
-        .app("payments")
-        .destination(
-            DestinationConfig::syslog(syslog)
-                .name("qradar")
-                .format(Format::Rfc5424)
-                .format_options(options),
-        )
-        .build()
-        .expect("valid configuration");
-    tracing_subscriber::registry().with(siem).init();
-
-    tracing::warn!(
-        event_type = "authentication",
-        user = "alice",
-        action = "login",
-        result = "failure",
-        source_ip = "203.0.113.7",
-        "Failed login"
+    common::run(
+        DestinationConfig::syslog(syslog)
+            .name("qradar")
+            .format(Format::Rfc5424)
+            .format_options(options),
     );
-    tracing::warn!(
-        event_type = "authz.access_denied",
-        user = "mallory",
-        resource = "/admin",
-        "Permission denied"
-    );
-
-    let handle = guard.handle();
-    let report = guard.shutdown(Duration::from_secs(5));
-    for d in handle.metrics().destinations {
-        println!("{d}");
-    }
-    if !report.completed {
-        println!("not delivered: {:?}", report.undelivered);
-    }
 }

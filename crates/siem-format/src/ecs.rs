@@ -36,7 +36,7 @@
 use siem_event::{Outcome, SecurityEvent, Value};
 
 use crate::json::ProductInfo;
-use crate::json_writer::{write_str, write_value, Obj};
+use crate::json_writer::{write_str, Obj};
 use crate::{Encoder, FormatError, FormatOptions};
 
 /// The ECS version the documents follow.
@@ -310,15 +310,7 @@ impl Encoder for EcsEncoder {
         compliance.str_array(out, "iso27001", &event.compliance.iso27001);
         compliance.close(out);
         ours.key(out, "metadata");
-        let mut meta = Obj::open(out);
-        for (i, field) in event.metadata.iter().enumerate() {
-            if event.metadata[..i].iter().any(|f| f.name == field.name) {
-                continue;
-            }
-            meta.dyn_key(out, &field.name);
-            write_value(out, &field.value);
-        }
-        meta.close(out);
+        crate::json::write_metadata(out, event);
         ours.close(out);
         o.close(out);
     }

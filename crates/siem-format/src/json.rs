@@ -195,15 +195,7 @@ pub(crate) fn write_canonical(event: &SecurityEvent, product: &ProductInfo, out:
     outcome.close(out);
 
     o.key(out, "metadata");
-    let mut meta = Obj::open(out);
-    for (i, field) in event.metadata.iter().enumerate() {
-        if event.metadata[..i].iter().any(|f| f.name == field.name) {
-            continue;
-        }
-        meta.dyn_key(out, &field.name);
-        write_value(out, &field.value);
-    }
-    meta.close(out);
+    write_metadata(out, event);
 
     o.key(out, "compliance");
     let mut compliance = Obj::open(out);
@@ -259,6 +251,20 @@ fn write_labels(o: &mut Obj, event: &SecurityEvent, out: &mut Vec<u8>) {
             write_str(out, value);
         }
     }
+}
+
+/// Writes the event's metadata as a JSON object; a name recorded twice keeps its first value
+/// (JSON objects must not repeat a key).
+pub(crate) fn write_metadata(out: &mut Vec<u8>, event: &SecurityEvent) {
+    let mut meta = Obj::open(out);
+    for (i, field) in event.metadata.iter().enumerate() {
+        if event.metadata[..i].iter().any(|f| f.name == field.name) {
+            continue;
+        }
+        meta.dyn_key(out, &field.name);
+        write_value(out, &field.value);
+    }
+    meta.close(out);
 }
 
 #[cfg(test)]

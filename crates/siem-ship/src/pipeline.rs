@@ -163,6 +163,18 @@ enum Control {
     Shutdown(Sender<()>),
 }
 
+impl<T> Shared<T> {
+    fn metrics(&self) -> PipelineMetrics {
+        PipelineMetrics {
+            queue: self.queue.stats(),
+            events_routed: self.routed.load(Ordering::Relaxed),
+            drop_reports: self.drop_reports.load(Ordering::Relaxed),
+            running: self.running.load(Ordering::Relaxed),
+            destinations: self.routes.lock().iter().map(Route::metrics).collect(),
+        }
+    }
+}
+
 struct Shared<T> {
     queue: Arc<EventQueue<T>>,
     routes: Mutex<Vec<Route>>,
@@ -271,19 +283,7 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// Figures of the queue and every destination.
     pub fn metrics(&self) -> PipelineMetrics {
-        PipelineMetrics {
-            queue: self.shared.queue.stats(),
-            events_routed: self.shared.routed.load(Ordering::Relaxed),
-            drop_reports: self.shared.drop_reports.load(Ordering::Relaxed),
-            running: self.shared.running.load(Ordering::Relaxed),
-            destinations: self
-                .shared
-                .routes
-                .lock()
-                .iter()
-                .map(Route::metrics)
-                .collect(),
-        }
+        self.shared.metrics()
     }
 
     /// Delivers everything queued before this call to every destination and flushes them,
@@ -456,17 +456,7 @@ impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
         if !force && self.last_report.elapsed() < self.drop_report_interval {
             return;
         }
-        let m = PipelineMetrics {
-            queue: self.shared.queue.stats(),
-            destinations: self
-                .shared
-                .routes
-                .lock()
-                .iter()
-                .map(Route::metrics)
-                .collect(),
-            ..PipelineMetrics::default()
-        };
+        let m = self.shared.metrics();
         let total = m.dropped();
         if total <= self.reported_drops {
             return;
