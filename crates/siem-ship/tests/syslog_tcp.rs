@@ -7,16 +7,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use siem_ship::sink::syslog::{Framing, SyslogConfig, SyslogSink};
-use siem_ship::{Batch, Sink};
-use syslog_support::{assert_received, free_port, rfc5424, Input, Rsyslog};
-
-fn batch_of(messages: &[String]) -> Batch {
-    let mut batch = Batch::default();
-    for m in messages {
-        batch.push(m.as_bytes());
-    }
-    batch
-}
+use siem_ship::Sink;
+use syslog_support::{assert_received, batch_of, free_port, rfc5424, Input, Rsyslog};
 
 #[test]
 fn octet_counted_messages_arrive_byte_for_byte_with_their_structured_data() {

@@ -6,16 +6,8 @@ mod syslog_support;
 
 use serde_json::json;
 use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
-use siem_ship::{Batch, Sink};
-use syslog_support::{assert_received, rfc5424, Pki, Rsyslog};
-
-fn batch_of(messages: &[String]) -> Batch {
-    let mut batch = Batch::default();
-    for m in messages {
-        batch.push(m.as_bytes());
-    }
-    batch
-}
+use siem_ship::Sink;
+use syslog_support::{assert_received, batch_of, rfc5424, Pki, Rsyslog};
 
 fn start(require_client_cert: bool) -> Option<(Rsyslog, Pki)> {
     let pki = Pki::generate();

@@ -428,6 +428,15 @@ pub fn rfc5424(seq: usize, sd: &str, msg: &str) -> String {
 
 /// Asserts that rsyslog received exactly `expected`, in order; a failure shows the first
 /// difference with long messages shortened, never megabytes of text.
+/// A batch holding these messages as its records.
+pub fn batch_of(messages: &[String]) -> siem_ship::Batch {
+    let mut batch = siem_ship::Batch::default();
+    for m in messages {
+        batch.push(m.as_bytes());
+    }
+    batch
+}
+
 pub fn assert_received(received: &[String], expected: &[String]) {
     fn short(s: &str) -> String {
         if s.len() <= 300 {
