@@ -25,6 +25,7 @@ mod id;
 mod outcome;
 mod severity;
 mod time;
+pub mod units;
 mod value;
 
 pub use compliance::Compliance;

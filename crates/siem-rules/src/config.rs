@@ -106,7 +106,7 @@ pub struct CorrelationSettings {
     #[serde(
         alias = "correlation_window_seconds",
         alias = "window_seconds",
-        deserialize_with = "crate::duration::deserialize"
+        deserialize_with = "siem_event::units::duration"
     )]
     pub window: Duration,
     /// Events (or distinct agents, or rising steps) that make a pattern (default 3).
@@ -139,7 +139,7 @@ pub struct SigmaSettings {
     /// After a Sigma rule alerts for a group (detections: one group per rule), further alerts
     /// of that rule and group are silenced this long and counted; the next alert carries the
     /// count. Default zero: every match alerts, as Sigma specifies.
-    #[serde(deserialize_with = "crate::duration::deserialize")]
+    #[serde(deserialize_with = "siem_event::units::duration")]
     pub cooldown: Duration,
 }
 
@@ -185,12 +185,12 @@ impl std::fmt::Display for ScalarValue {
 #[serde(deny_unknown_fields)]
 pub struct RealertConfig {
     /// The first wait (ElastAlert `realert`).
-    #[serde(alias = "realert", deserialize_with = "crate::duration::deserialize")]
+    #[serde(alias = "realert", deserialize_with = "siem_event::units::duration")]
     pub base: Duration,
     /// The cap (ElastAlert `exponential_realert`).
     #[serde(
         alias = "exponential_realert",
-        deserialize_with = "crate::duration::deserialize"
+        deserialize_with = "siem_event::units::duration"
     )]
     pub max: Duration,
 }
@@ -237,7 +237,7 @@ pub struct AlertRuleConfig {
         default,
         alias = "window_seconds",
         alias = "time_window_seconds",
-        deserialize_with = "crate::duration::deserialize_option"
+        deserialize_with = "siem_event::units::opt_duration"
     )]
     pub window: Option<Duration>,
     /// Fields whose values split the count into groups (`user`, `source_ip`, `tenant_id` …).
@@ -253,7 +253,7 @@ pub struct AlertRuleConfig {
     #[serde(
         default,
         alias = "cooldown_seconds",
-        deserialize_with = "crate::duration::deserialize_option"
+        deserialize_with = "siem_event::units::opt_duration"
     )]
     pub cooldown: Option<Duration>,
     /// Seed 000's escalation multiplier (> 1).

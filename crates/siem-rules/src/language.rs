@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use siem_event::SecurityEvent;
 
-use crate::duration::parse_duration;
 use crate::expr::{CmpOp, Comparison, Expr, Literal};
 use crate::tokens::{error_at, tokenize, Tok};
+use siem_event::units::parse_duration;
 
 /// A rule condition that does not parse, with where.
 ///

@@ -43,7 +43,6 @@ mod config;
 mod correlation;
 mod defaults;
 mod dispatch;
-pub mod duration;
 mod engine;
 mod error;
 mod expr;
@@ -72,13 +71,13 @@ pub use config::{
     AlertRuleConfig, CorrelationSettings, RealertConfig, RulesConfig, ScalarValue, SigmaSettings,
 };
 pub use dispatch::{AlertDispatcher, AsyncCallback, SyncCallback};
-pub use duration::parse_duration;
 pub use engine::Engine;
 pub use error::RulesError;
 pub use language::{Condition, ParseError};
 pub use level::{AlertLevel, ParseAlertLevelError};
 pub use metrics::{EngineMetrics, MetricsHandle};
 pub use nis2::Nis2Timing;
+pub use siem_event::units::parse_duration;
 pub use store::EventSummary;
 
 /// The field names Sigma rules can use on our events (documentation only; see the table).

@@ -10,13 +10,14 @@ mod pipeline;
 mod queue;
 mod route;
 pub mod sink;
-pub mod units;
 
 pub use accounting::{DestinationMetrics, DropReason};
 pub use batch::Batch;
 pub use pipeline::{DeliveryReport, Pipeline, PipelineConfig, PipelineMetrics, Processor};
 pub use queue::{EventQueue, OverflowPolicy, QueueStats};
 pub use route::{BatchConfig, Destination, EventFilter, RetryConfig};
+/// Units in configuration (durations, byte sizes): the shared helpers of `siem-event`.
+pub use siem_event::units;
 pub use sink::{Sink, SinkError};
 
 thread_local! {

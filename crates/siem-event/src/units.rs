@@ -1,8 +1,11 @@
 //! Human-friendly units in configuration: durations (`5s`, `250ms`, `1m`) and byte sizes
 //! (`100MB`, `64KiB`, `1048576`), as serde `deserialize_with` helpers and plain parsers.
 //!
+//! Shared by every crate's configuration (`siem_ship::units` and the rules' durations are
+//! this module).
+//!
 //! ```
-//! use siem_ship::units::{parse_byte_size, parse_duration};
+//! use siem_event::units::{parse_byte_size, parse_duration};
 //! assert_eq!(parse_byte_size("100MB").unwrap(), 100_000_000);
 //! assert_eq!(parse_byte_size("64KiB").unwrap(), 65_536);
 //! assert_eq!(parse_duration("250ms").unwrap(), std::time::Duration::from_millis(250));
@@ -79,9 +82,25 @@ pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     }
 }
 
-/// `deserialize_with` for an optional [`Duration`].
+/// `deserialize_with` for an optional [`Duration`]: `null` (or, with `#[serde(default)]`, an
+/// absent key) is `None`.
+///
+/// ```
+/// use std::time::Duration;
+/// #[derive(serde::Deserialize)]
+/// struct C {
+///     #[serde(default, deserialize_with = "siem_event::units::opt_duration")]
+///     cooldown: Option<Duration>,
+/// }
+/// let c: C = serde_json::from_str(r#"{"cooldown": "10m"}"#).unwrap();
+/// assert_eq!(c.cooldown, Some(Duration::from_secs(600)));
+/// let c: C = serde_json::from_str(r#"{"cooldown": null}"#).unwrap();
+/// assert_eq!(c.cooldown, None);
+/// ```
 pub fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    duration(d).map(Some)
+    #[derive(Deserialize)]
+    struct Wrap(#[serde(deserialize_with = "duration")] Duration);
+    Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
 }
 
 /// `deserialize_with` for a byte size written as `100MB`, `64KiB` or a number of bytes.
@@ -122,5 +141,9 @@ mod tests {
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("NaN").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5m\u{0}").is_err());
+        assert!(parse_duration(&"9".repeat(1_000_000)).is_err());
     }
 }
