@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use siem_format::build_encoder;
 use siem_ship::sink::file::FileSink;
 use siem_ship::sink::stdout::StdoutSink;
 use siem_ship::sink::syslog::SyslogSink;
@@ -12,8 +11,9 @@ use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::capture::{Limits, Recycler};
-use crate::classify::{default_rules, Classifier};
-use crate::config::{Config, ConfigError, DestinationConfig, SinkConfig};
+use crate::config::{
+    Compiled, CompiledDestination, Config, ConfigError, DestinationConfig, SinkConfig,
+};
 use crate::handle::{Runtime, SiemGuard, SiemHandle};
 use crate::layer::{Capture, SecurityCallsites};
 use crate::normalize::Normalizer;
@@ -192,35 +192,37 @@ impl SiemBuilder {
         if config.destinations.is_empty() && custom.is_empty() {
             config.destinations.push(DestinationConfig::stdout());
         }
-        config.validate()?;
-        let mut rules = config.classify.rules.clone();
-        if config.classify.keywords {
-            rules.extend(default_rules());
-        }
-        let classifier = Arc::new(Classifier::new(
-            config.classify.min_level,
-            &rules,
-            config.classify.fallback.as_deref(),
-        )?);
+        let Compiled {
+            overflow,
+            classifier,
+            mut engine,
+            destinations: compiled,
+        } = config.compile()?;
+        let classifier = Arc::new(classifier);
         let r = &config.redact;
         let words: Vec<&String> = r.fields.iter().chain(&r.extra_fields).collect();
         let redactor = Redactor::new(&words, r.mode, r.hash_key.as_deref().map(str::as_bytes));
 
         let mut destinations = Vec::new();
         let names = config.destination_names();
-        for (i, (d, name)) in config.destinations.iter().zip(&names).enumerate() {
-            let key = format!("destinations[{i}]");
-            let sink = open_sink(&d.sink).map_err(|e| e.within(&key))?;
-            destinations.push(destination(d, name.clone(), sink, &key)?);
+        for (i, ((d, name), parts)) in config
+            .destinations
+            .iter()
+            .zip(names)
+            .zip(compiled)
+            .enumerate()
+        {
+            let sink = open_sink(&d.sink).map_err(|e| e.within(&format!("destinations[{i}]")))?;
+            destinations.push(route(d, name, sink, parts));
         }
         for (j, c) in custom.into_iter().enumerate() {
-            let key = format!("custom_destinations[{j}]");
+            let parts = c.config.compile(&format!("custom_destinations[{j}]"))?;
             let name = c
                 .config
                 .name
                 .clone()
                 .unwrap_or_else(|| format!("{}-{}", c.sink.kind(), j + 1));
-            destinations.push(destination(&c.config, name, c.sink, &key)?);
+            destinations.push(route(&c.config, name, c.sink, parts));
         }
 
         let normalizer = Normalizer {
@@ -236,17 +238,11 @@ impl SiemBuilder {
         };
         let pipeline_config = PipelineConfig {
             queue_capacity: config.queue.capacity,
-            overflow: config
-                .queue
-                .overflow
-                .parse()
-                .map_err(|e| ConfigError::invalid("queue.overflow", e))?,
+            overflow,
             tick: config.queue.poll_interval,
             drop_report_interval: config.drop_report_interval,
             ..PipelineConfig::default()
         };
-        let mut engine = siem_rules::Engine::new(&config.rules)
-            .map_err(|e| ConfigError::invalid("rules", e.to_string()))?;
         for c in callbacks {
             match c {
                 Callback::Sync(name, f) => engine.on_alert(&name, f),
@@ -286,22 +282,21 @@ impl SiemBuilder {
     }
 }
 
-fn destination(
+/// A running destination from its configuration, name, transport and compiled parts.
+fn route(
     d: &DestinationConfig,
     name: String,
     sink: Box<dyn Sink>,
-    key: &str,
-) -> Result<Destination, ConfigError> {
-    let encoder = build_encoder(d.format, &d.format_options)
-        .map_err(|e| ConfigError::invalid(format!("{key}.format_options"), e.to_string()))?;
-    let mut dest = Destination::new(name, encoder, sink)
+    parts: CompiledDestination,
+) -> Destination {
+    let dest = Destination::new(name, parts.encoder, sink)
         .with_batch(d.batch)
         .with_retry(d.retry)
         .with_queue_capacity(d.queue_capacity);
-    if !d.filter.is_empty() {
-        dest = dest.with_filter(d.filter.compile(&format!("{key}.filter"))?);
+    match parts.filter {
+        Some(filter) => dest.with_filter(filter),
+        None => dest,
     }
-    Ok(dest)
 }
 
 /// Opens the transport a sink configuration names.

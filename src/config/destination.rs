@@ -13,6 +13,7 @@ use siem_ship::sink::syslog::SyslogConfig;
 use siem_ship::{BatchConfig, RetryConfig};
 
 use super::filter::FilterConfig;
+use super::ConfigError;
 
 /// The transport of a destination and its settings.
 #[derive(Debug, Clone)]
@@ -140,6 +141,38 @@ impl DestinationConfig {
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
         self
+    }
+}
+
+/// A destination's encoder and filter, built from its configuration.
+pub(crate) struct CompiledDestination {
+    pub encoder: Box<dyn siem_format::Encoder>,
+    pub filter: Option<siem_ship::EventFilter>,
+}
+
+impl DestinationConfig {
+    /// Checks the values and builds the encoder and filter; errors are named under `key`.
+    pub(crate) fn compile(&self, key: &str) -> Result<CompiledDestination, ConfigError> {
+        if self.queue_capacity == 0 {
+            return Err(ConfigError::invalid(
+                format!("{key}.queue_capacity"),
+                "must be at least 1",
+            ));
+        }
+        if self.batch.max_events == 0 {
+            return Err(ConfigError::invalid(
+                format!("{key}.batch.max_events"),
+                "must be at least 1",
+            ));
+        }
+        let filter = if self.filter.is_empty() {
+            None
+        } else {
+            Some(self.filter.compile(&format!("{key}.filter"))?)
+        };
+        let encoder = siem_format::build_encoder(self.format, &self.format_options)
+            .map_err(|e| ConfigError::invalid(format!("{key}.format_options"), e.to_string()))?;
+        Ok(CompiledDestination { encoder, filter })
     }
 }
 

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_yaml_ng::Value;
 use tracing::Level;
 
+pub(crate) use destination::CompiledDestination;
 pub use destination::{DestinationConfig, SinkConfig};
 pub use error::ConfigError;
 pub use filter::FilterConfig;
@@ -230,6 +231,14 @@ impl Default for Config {
     }
 }
 
+/// A validated configuration's compiled parts, in the order of `Config::destinations`.
+pub(crate) struct Compiled {
+    pub overflow: siem_ship::OverflowPolicy,
+    pub classifier: crate::classify::Classifier,
+    pub engine: siem_rules::Engine,
+    pub destinations: Vec<CompiledDestination>,
+}
+
 /// The top-level keys, for `SIEM_*` overrides.
 const TOP_LEVEL_KEYS: &[&str] = &[
     "app",
@@ -316,8 +325,14 @@ impl Config {
             .map_err(|e| ConfigError::invalid("", e.to_string()))
     }
 
-    /// Checks what the schema alone cannot.
+    /// Checks what the schema alone cannot: values, rules (classification and alerting), format
+    /// options and filters.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.compile().map(drop)
+    }
+
+    /// Validates and builds what takes work to check, once: the builder starts from this.
+    pub(crate) fn compile(&self) -> Result<Compiled, ConfigError> {
         if self.queue.capacity == 0 {
             return Err(ConfigError::invalid("queue.capacity", "must be at least 1"));
         }
@@ -327,7 +342,8 @@ impl Config {
                 "at most 10000000 (each slot is preallocated)",
             ));
         }
-        self.queue
+        let overflow = self
+            .queue
             .overflow
             .parse::<siem_ship::OverflowPolicy>()
             .map_err(|e| ConfigError::invalid("queue.overflow", e))?;
@@ -374,13 +390,14 @@ impl Config {
         if self.classify.keywords {
             rules.extend(crate::classify::default_rules());
         }
-        crate::classify::Classifier::new(
+        let classifier = crate::classify::Classifier::new(
             self.classify.min_level,
             &rules,
             self.classify.fallback.as_deref(),
         )?;
-        siem_rules::Engine::new(&self.rules)
+        let engine = siem_rules::Engine::new(&self.rules)
             .map_err(|e| ConfigError::invalid("rules", e.to_string()))?;
+        let mut destinations = Vec::with_capacity(self.destinations.len());
         let mut names = std::collections::HashSet::new();
         for (i, name) in self.destination_names().iter().enumerate() {
             let key = format!("destinations[{i}]");
@@ -390,25 +407,14 @@ impl Config {
                     format!("duplicate destination name {name:?}"),
                 ));
             }
-            let d = &self.destinations[i];
-            if d.queue_capacity == 0 {
-                return Err(ConfigError::invalid(
-                    format!("{key}.queue_capacity"),
-                    "must be at least 1",
-                ));
-            }
-            if d.batch.max_events == 0 {
-                return Err(ConfigError::invalid(
-                    format!("{key}.batch.max_events"),
-                    "must be at least 1",
-                ));
-            }
-            let _checked = d.filter.compile(&format!("{key}.filter"))?;
-            siem_format::build_encoder(d.format, &d.format_options).map_err(|e| {
-                ConfigError::invalid(format!("{key}.format_options"), e.to_string())
-            })?;
+            destinations.push(self.destinations[i].compile(&key)?);
         }
-        Ok(())
+        Ok(Compiled {
+            overflow,
+            classifier,
+            engine,
+            destinations,
+        })
     }
 
     /// The name of each destination: its `name`, or its type numbered when repeated.
