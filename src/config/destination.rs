@@ -8,12 +8,15 @@ use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
 use siem_format::{Format, FormatOptions};
 use siem_ship::sink::file::FileConfig;
-use siem_ship::sink::stdout::StdoutConfig;
+use siem_ship::sink::stdout::{StdoutConfig, Stream};
 use siem_ship::sink::syslog::SyslogConfig;
 use siem_ship::{BatchConfig, RetryConfig};
 
 use super::filter::FilterConfig;
 use super::ConfigError;
+
+/// A destination's own queue, in events, unless configured.
+const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
 
 /// The transport of a destination and its settings.
 #[derive(Debug, Clone)]
@@ -30,6 +33,7 @@ impl SinkConfig {
     /// The `type` name.
     pub fn type_name(&self) -> &'static str {
         match self {
+            SinkConfig::Stdout(c) if c.stream == Stream::Stderr => "stderr",
             SinkConfig::Stdout(_) => "stdout",
             SinkConfig::File(_) => "file",
             SinkConfig::Syslog(_) => "syslog",
@@ -85,7 +89,7 @@ impl DestinationConfig {
             filter: FilterConfig::default(),
             batch: BatchConfig::default(),
             retry: RetryConfig::default(),
-            queue_capacity: 10_000,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
             sink,
         }
     }
@@ -176,104 +180,73 @@ impl DestinationConfig {
     }
 }
 
-const COMMON_KEYS: &[&str] = &[
-    "name",
-    "type",
-    "format",
-    "format_options",
-    "filter",
-    "batch",
-    "retry",
-    "queue_capacity",
-];
-
+/// Deserializes `value`, naming the key path of an error under `key`.
 fn sub<T: serde::de::DeserializeOwned>(value: Value, key: &str) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." {
-            format!("{key}: {inner}")
-        } else if key.is_empty() {
-            format!("{path}: {inner}")
-        } else {
-            format!("{key}.{path}: {inner}")
+        match (path == ".", key.is_empty()) {
+            (true, _) => format!("{key}: {inner}"),
+            (false, true) => format!("{path}: {inner}"),
+            (false, false) => format!("{key}.{path}: {inner}"),
         }
     })
 }
 
+/// Takes a common key out of the mapping: absent or `null` gives the default.
+fn take<T: serde::de::DeserializeOwned + Default>(
+    map: &mut Mapping,
+    key: &str,
+) -> Result<T, String> {
+    match map.remove(key) {
+        None | Some(Value::Null) => Ok(T::default()),
+        Some(v) => sub(v, key),
+    }
+}
+
 impl<'de> Deserialize<'de> for DestinationConfig {
+    /// The common keys are taken out first; what is left must be exactly the keys of the sink
+    /// that `type` names (each sink's configuration refuses unknown keys).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let mut map = Mapping::deserialize(deserializer)?;
-        let mut take = |k: &str| map.remove(k);
-        let kind = match take("type") {
-            Some(Value::String(s)) => s,
-            Some(_) => return Err(de::Error::custom("type: must be a string")),
+        let kind: Option<String> = take(&mut map, "type").map_err(de::Error::custom)?;
+        let name: Option<String> = take(&mut map, "name").map_err(de::Error::custom)?;
+        let format: Option<Format> = take(&mut map, "format").map_err(de::Error::custom)?;
+        let format_options = take(&mut map, "format_options").map_err(de::Error::custom)?;
+        let filter = take(&mut map, "filter").map_err(de::Error::custom)?;
+        let batch = take(&mut map, "batch").map_err(de::Error::custom)?;
+        let retry = take(&mut map, "retry").map_err(de::Error::custom)?;
+        let queue_capacity: Option<usize> =
+            take(&mut map, "queue_capacity").map_err(de::Error::custom)?;
+        if kind.as_deref() == Some("stderr") {
+            map.insert("stream".into(), "stderr".into());
+        }
+        let rest = Value::Mapping(map);
+        let sink = match kind.as_deref() {
+            Some("stdout" | "stderr") => {
+                SinkConfig::Stdout(sub(rest, "").map_err(de::Error::custom)?)
+            }
+            Some("file") => SinkConfig::File(sub(rest, "").map_err(de::Error::custom)?),
+            Some("syslog") => SinkConfig::Syslog(sub(rest, "").map_err(de::Error::custom)?),
+            Some(other) => {
+                return Err(de::Error::custom(format!(
+                    "type: unknown destination type {other:?}; one of stdout, stderr, file, syslog"
+                )))
+            }
             None => {
                 return Err(de::Error::custom(
                     "type: missing; one of stdout, stderr, file, syslog",
                 ))
             }
         };
-        let name = match take("name") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => return Err(de::Error::custom("name: must be a string")),
-        };
-        let format = match take("format") {
-            None | Some(Value::Null) => Format::Json,
-            Some(Value::String(s)) => s
-                .parse()
-                .map_err(|e| de::Error::custom(format!("format: {e}")))?,
-            Some(_) => return Err(de::Error::custom("format: must be a string")),
-        };
-        let opt = |v: Option<Value>, _key: &str| -> Result<Option<Value>, D::Error> {
-            Ok(v.filter(|v| !v.is_null()))
-        };
-        let format_options = match opt(take("format_options"), "format_options")? {
-            Some(v) => sub(v, "format_options").map_err(de::Error::custom)?,
-            None => FormatOptions::default(),
-        };
-        let filter = match opt(take("filter"), "filter")? {
-            Some(v) => sub(v, "filter").map_err(de::Error::custom)?,
-            None => FilterConfig::default(),
-        };
-        let batch = match opt(take("batch"), "batch")? {
-            Some(v) => sub(v, "batch").map_err(de::Error::custom)?,
-            None => BatchConfig::default(),
-        };
-        let retry = match opt(take("retry"), "retry")? {
-            Some(v) => sub(v, "retry").map_err(de::Error::custom)?,
-            None => RetryConfig::default(),
-        };
-        let queue_capacity = match opt(take("queue_capacity"), "queue_capacity")? {
-            Some(v) => sub::<usize>(v, "queue_capacity").map_err(de::Error::custom)?,
-            None => 10_000,
-        };
-        debug_assert!(COMMON_KEYS.iter().all(|k| !map.contains_key(*k)));
-        let rest = Value::Mapping(map);
-        let sink = match kind.as_str() {
-            "stdout" => SinkConfig::Stdout(sub(rest, "").map_err(de::Error::custom)?),
-            "stderr" => {
-                let mut m = rest.as_mapping().cloned().unwrap_or_default();
-                m.insert("stream".into(), "stderr".into());
-                SinkConfig::Stdout(sub(Value::Mapping(m), "").map_err(de::Error::custom)?)
-            }
-            "file" => SinkConfig::File(sub(rest, "").map_err(de::Error::custom)?),
-            "syslog" => SinkConfig::Syslog(sub(rest, "").map_err(de::Error::custom)?),
-            other => {
-                return Err(de::Error::custom(format!(
-                    "type: unknown destination type {other:?}; one of stdout, stderr, file, syslog"
-                )))
-            }
-        };
         Ok(DestinationConfig {
             name,
-            format,
+            format: format.unwrap_or(Format::Json),
             format_options,
             filter,
             batch,
             retry,
-            queue_capacity,
+            queue_capacity: queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY),
             sink,
         })
     }
