@@ -8,13 +8,13 @@
 //!
 //! Prints events/s for both sides over several alternating rounds and the ratio of medians.
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use siem_event::{EventType, Outcome, SecurityEvent, Severity};
+#[path = "../tests/syslog_support/mod.rs"]
+mod syslog_support;
+
+use siem_event::SecurityEvent;
 use siem_format::{build_encoder, Encoder, Format, FormatOptions};
 use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
 use siem_ship::{
@@ -22,18 +22,6 @@ use siem_ship::{
 };
 
 const EVENTS: usize = 200_000;
-
-fn event(i: usize) -> SecurityEvent {
-    let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "Failed login");
-    e.severity = Severity::Medium;
-    e.outcome = Outcome::Failure;
-    e.actor.user = Some(format!("user{}", i % 97));
-    e.actor.source_ip = Some(format!("10.0.{}.{}", i / 256 % 256, i % 256));
-    e.target.resource = Some("/api/login".into());
-    e.tenant_id = Some("tenant-a".into());
-    e.push_metadata("attempts", (i % 7) as i64);
-    e
-}
 
 /// Hands prepared events through unchanged: the processor's own cost stays out of G8. The
 /// queue holds boxes, as the layer's queue does.
@@ -46,20 +34,6 @@ impl Processor<Box<SecurityEvent>> for Pass {
 
 fn encoder() -> Box<dyn Encoder> {
     build_encoder(Format::Rfc5424, &FormatOptions::default()).unwrap()
-}
-
-fn blackhole() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            thread::spawn(move || {
-                let mut buf = vec![0u8; 256 * 1024];
-                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-            });
-        }
-    });
-    port
 }
 
 /// Encode-only events/s.
@@ -133,9 +107,9 @@ fn main() {
         println!("route_throughput: bench");
         return;
     }
-    let events: Vec<SecurityEvent> = (0..EVENTS).map(event).collect();
+    let events = syslog_support::sample_events(EVENTS);
     let events = Arc::new(events);
-    let port = blackhole();
+    let port = syslog_support::tcp_blackhole();
     let (mut ours, mut base, mut null) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..7 {
         base.push(format_only(&events));

@@ -18,14 +18,16 @@
 #[path = "../tests/syslog_support/mod.rs"]
 mod syslog_support;
 
-use std::io::{Read, Write};
+use syslog_support::{drain, tcp_blackhole};
+
+use std::io::Write;
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use siem_event::{EventType, Outcome, SecurityEvent, Severity};
+use siem_event::SecurityEvent;
 use siem_format::{build_encoder, Encoder, Format, FormatOptions};
 use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
 use siem_ship::{Batch, Sink};
@@ -33,19 +35,7 @@ use siem_ship::{Batch, Sink};
 const EVENTS: usize = 1000;
 
 fn events() -> Vec<SecurityEvent> {
-    (0..EVENTS)
-        .map(|i| {
-            let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "Failed login");
-            e.severity = Severity::High;
-            e.outcome = Outcome::Failure;
-            e.actor.user = Some(format!("user{}", i % 97));
-            e.actor.source_ip = Some(format!("10.0.{}.{}", i / 256 % 256, i % 256));
-            e.target.resource = Some("/api/login".into());
-            e.tenant_id = Some("tenant-a".into());
-            e.push_metadata("attempts", (i % 7) as i64);
-            e
-        })
-        .collect()
+    syslog_support::sample_events(EVENTS)
 }
 
 /// The encoder whose cost is the G8 baseline: RFC 5424, what syslog collectors expect.
@@ -61,40 +51,10 @@ fn encoded(events: &[SecurityEvent], encoder: &dyn Encoder) -> Batch {
     batch
 }
 
-/// A TCP peer that reads and discards everything.
-fn tcp_blackhole() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            thread::spawn(move || drain(stream));
-        }
-    });
-    port
-}
-
-fn drain(mut stream: impl Read) {
-    let mut buf = vec![0u8; 256 * 1024];
-    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-}
-
 /// A TLS peer (rustls, ring) that completes the handshake and then discards the encrypted
 /// stream; returns its port and the path of the CA file that verifies it.
 fn tls_blackhole(dir: &std::path::Path) -> (u16, std::path::PathBuf) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let ca = dir.join("bench-ca.pem");
-    std::fs::write(&ca, certified.cert.pem()).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![certified.cert.der().clone()], key)
-        .unwrap(),
-    );
+    let (config, ca) = syslog_support::self_signed_server(dir);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     thread::spawn(move || {

@@ -2,6 +2,8 @@
 //! reset is sent again whole on a new connection, and closing a TLS sink ends the session with
 //! `close_notify` (checked by a rustls server, which tells a clean close from a cut one).
 
+mod syslog_support;
+
 use std::io::{self, Read};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,21 +92,8 @@ fn a_batch_cut_by_a_connection_reset_is_sent_again_whole() {
 #[cfg(feature = "tls")]
 #[test]
 fn closing_a_tls_sink_sends_close_notify() {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, certified.cert.pem()).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![certified.cert.der().clone()], key)
-        .unwrap(),
-    );
+    let (config, ca) = syslog_support::self_signed_server(dir.path());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = thread::spawn(move || {

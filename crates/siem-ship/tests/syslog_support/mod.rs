@@ -475,3 +475,59 @@ pub fn assert_received(received: &[String], expected: &[String]) {
         )
     );
 }
+
+/// `n` authentication failures with the usual fields (user, source IP, resource, tenant,
+/// one metadata number), varied per index: the workload of the throughput benches.
+pub fn sample_events(n: usize) -> Vec<siem_event::SecurityEvent> {
+    use siem_event::{EventType, Outcome, SecurityEvent, Severity};
+    (0..n)
+        .map(|i| {
+            let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "Failed login");
+            e.severity = Severity::High;
+            e.outcome = Outcome::Failure;
+            e.actor.user = Some(format!("user{}", i % 97));
+            e.actor.source_ip = Some(format!("10.0.{}.{}", i / 256 % 256, i % 256));
+            e.target.resource = Some("/api/login".into());
+            e.tenant_id = Some("tenant-a".into());
+            e.push_metadata("attempts", (i % 7) as i64);
+            e
+        })
+        .collect()
+}
+
+/// A TCP peer on loopback that reads and discards everything; returns its port.
+pub fn tcp_blackhole() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || drain(stream));
+        }
+    });
+    port
+}
+
+/// Reads a stream to its end, discarding what arrives.
+pub fn drain(mut stream: impl std::io::Read) {
+    let mut buf = vec![0u8; 256 * 1024];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// A rustls server configuration (ring) with a fresh self-signed certificate for `localhost`,
+/// and the path in `dir` of the PEM file that verifies it.
+#[cfg(feature = "tls")]
+pub fn self_signed_server(dir: &Path) -> (std::sync::Arc<rustls::ServerConfig>, PathBuf) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let ca = dir.join("ca.pem");
+    fs::write(&ca, certified.cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![certified.cert.der().clone()], key)
+    .unwrap();
+    (std::sync::Arc::new(config), ca)
+}
