@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::accounting::DestinationCounters;
 use crate::route::Job;
@@ -14,6 +14,8 @@ use crate::{Batch, DropReason, RetryConfig, Sink, SinkError};
 
 pub(crate) struct Delivery {
     pub sink: Box<dyn Sink>,
+    /// Where sent batches go back, emptied, to be filled again.
+    pub spent: Sender<Batch>,
     pub retry: RetryConfig,
     pub counters: Arc<DestinationCounters>,
     /// Unix nanos after which retries stop (0: none), set at shutdown.
@@ -25,7 +27,11 @@ impl Delivery {
         crate::mark_pipeline_thread();
         while let Ok(job) = jobs.recv() {
             match job {
-                Job::Send(mut batch) => self.send(&mut batch),
+                Job::Send(mut batch) => {
+                    self.send(&mut batch);
+                    batch.clear();
+                    let _ = self.spent.try_send(batch);
+                }
                 Job::Flush(ack) => {
                     if let Err(e) = self.sink.flush() {
                         self.note_error(&e);

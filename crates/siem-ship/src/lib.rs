@@ -5,6 +5,7 @@
 
 mod accounting;
 mod batch;
+mod chunk;
 mod delivery;
 mod pipeline;
 mod queue;

@@ -10,6 +10,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use parking_lot::Mutex;
 use siem_event::{EventType, SecurityEvent, Severity, Timestamp};
 
+use crate::chunk::{ChunkPool, CHUNK_EVENTS};
 use crate::route::Route;
 use crate::{Destination, DestinationMetrics, DropReason, EventQueue, OverflowPolicy, QueueStats};
 
@@ -260,7 +261,8 @@ impl<T: Send + 'static> Pipeline<T> {
             drop_report_interval: config.drop_report_interval,
             reported_drops: 0,
             last_report: Instant::now(),
-            out: Vec::with_capacity(256),
+            out: Vec::with_capacity(CHUNK_EVENTS),
+            chunks: ChunkPool::default(),
         };
         let thread = thread::Builder::new()
             .name(config.thread_name)
@@ -375,7 +377,9 @@ struct Runner<T, P> {
     drop_report_interval: Duration,
     reported_drops: u64,
     last_report: Instant,
+    /// What the processor made of queued items, not yet handed to the routes.
     out: Vec<SecurityEvent>,
+    chunks: ChunkPool,
 }
 
 impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
@@ -416,6 +420,7 @@ impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
                 }
             }
             if drained == 0 {
+                self.chunks.release_finished();
                 thread::park_timeout(self.tick);
             }
         }
@@ -430,7 +435,7 @@ impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
             };
             self.processor.process(item, &mut self.out);
             n += 1;
-            if self.out.len() >= 256 {
+            if self.out.len() >= CHUNK_EVENTS {
                 self.route_out();
             }
         }
@@ -442,13 +447,13 @@ impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
         if self.out.is_empty() {
             return;
         }
-        let events: Vec<Arc<SecurityEvent>> = self.out.drain(..).map(Arc::new).collect();
+        let chunk = self.chunks.hand_over(&mut self.out);
         for r in self.shared.routes.lock().iter() {
-            r.offer(&events);
+            r.offer(&chunk);
         }
         self.shared
             .routed
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
     }
 
     /// Emits a `siem.events_dropped` event when drops grew since the last report.

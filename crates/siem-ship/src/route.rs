@@ -11,6 +11,7 @@ use siem_event::SecurityEvent;
 use siem_format::Encoder;
 
 use crate::accounting::DestinationCounters;
+use crate::chunk::{Chunk, Share};
 use crate::delivery::Delivery;
 use crate::{Batch, DestinationMetrics, DropReason, Sink};
 
@@ -197,7 +198,7 @@ pub(crate) struct Route {
     /// Chunks of events for the batching thread; `queued` holds the number of events in it,
     /// which `capacity` bounds (one message per chunk keeps channel traffic off the per-event
     /// path).
-    events: Option<Sender<Vec<Arc<SecurityEvent>>>>,
+    events: Option<Sender<Share>>,
     queued: Arc<AtomicUsize>,
     capacity: usize,
     control: Sender<Control>,
@@ -218,8 +219,12 @@ impl Route {
         // so encoding the next batch overlaps with sending this one. At most two encoded
         // batches wait between them.
         let (jobs_tx, jobs_rx) = bounded(2);
+        // Sent batches go back to be filled again, so that batch buffers are allocated and
+        // freed on the batching thread only.
+        let (spent_tx, spent_rx) = bounded(2);
         let delivery = Delivery {
             sink: d.sink,
+            spent: spent_tx,
             retry: d.retry,
             counters: Arc::clone(&counters),
             deadline,
@@ -234,6 +239,7 @@ impl Route {
             batch: Batch::with_capacity(d.batch.max_events, 64 * 1024),
             batch_started: None,
             jobs: jobs_tx,
+            spares: spent_rx,
             queued: Arc::clone(&queued),
         };
         let encoder = thread::Builder::new()
@@ -252,39 +258,48 @@ impl Route {
         })
     }
 
-    /// Offers events: each is counted as received, then filtered, queued or dropped.
-    pub fn offer(&self, events: &[Arc<SecurityEvent>]) {
+    /// Offers a chunk of events: each is counted as received, then filtered, queued or dropped.
+    pub fn offer(&self, chunk: &Chunk) {
         let c = &self.counters;
-        c.received.fetch_add(events.len() as u64, Ordering::Relaxed);
-        let mut chunk: Vec<Arc<SecurityEvent>> = match &self.filter {
-            Some(filter) => events.iter().filter(|e| filter(e)).cloned().collect(),
-            None => events.to_vec(),
+        c.received.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        let mut share = match &self.filter {
+            Some(filter) => {
+                let kept: Vec<u32> = (0..chunk.len() as u32)
+                    .filter(|&i| filter(&chunk[i as usize]))
+                    .collect();
+                if kept.len() == chunk.len() {
+                    Share::whole(Arc::clone(chunk))
+                } else {
+                    Share::selected(Arc::clone(chunk), kept)
+                }
+            }
+            None => Share::whole(Arc::clone(chunk)),
         };
-        let filtered = events.len() - chunk.len();
+        let filtered = chunk.len() - share.len();
         c.filtered.fetch_add(filtered as u64, Ordering::Relaxed);
-        if chunk.is_empty() {
+        if share.len() == 0 {
             return;
         }
         let Some(tx) = &self.events else {
-            c.count_drop(DropReason::AfterShutdown, chunk.len() as u64);
+            c.count_drop(DropReason::AfterShutdown, share.len() as u64);
             return;
         };
         let room = self
             .capacity
             .saturating_sub(self.queued.load(Ordering::Acquire));
-        if chunk.len() > room {
+        if share.len() > room {
             c.count_drop(
                 DropReason::DestinationQueueFull,
-                (chunk.len() - room) as u64,
+                (share.len() - room) as u64,
             );
-            chunk.truncate(room);
-            if chunk.is_empty() {
+            share.truncate(room);
+            if share.len() == 0 {
                 return;
             }
         }
-        let n = chunk.len();
+        let n = share.len();
         self.queued.fetch_add(n, Ordering::AcqRel);
-        if tx.send(chunk).is_err() {
+        if tx.send(share).is_err() {
             self.queued.fetch_sub(n, Ordering::AcqRel);
             c.count_drop(DropReason::AfterShutdown, n as u64);
         }
@@ -333,32 +348,44 @@ struct Batching {
     batch: Batch,
     batch_started: Option<Instant>,
     jobs: Sender<Job>,
+    /// Emptied batches back from the delivery thread.
+    spares: Receiver<Batch>,
     queued: Arc<AtomicUsize>,
 }
 
+/// How long the batching thread keeps spare batch buffers once no events arrive.
+const KEEP_SPARES_WHILE_IDLE: Duration = Duration::from_secs(1);
+
 impl Batching {
-    fn run(mut self, events: Receiver<Vec<Arc<SecurityEvent>>>, control: Receiver<Control>) {
+    fn run(mut self, events: Receiver<Share>, control: Receiver<Control>) {
         crate::mark_pipeline_thread();
         loop {
             let wait = match self.batch_started {
                 Some(t) => self.batch_policy.interval.saturating_sub(t.elapsed()),
+                None if !self.spares.is_empty() => KEEP_SPARES_WHILE_IDLE,
                 None => Duration::from_secs(3600),
             };
             select! {
                 recv(events) -> msg => match msg {
-                    Ok(chunk) => self.add_all(&chunk),
+                    Ok(share) => self.add_all(share),
                     Err(_) => break,
                 },
                 recv(control) -> msg => {
                     if let Ok(Control::Flush(ack)) = msg {
-                        while let Ok(chunk) = events.try_recv() {
-                            self.add_all(&chunk);
+                        while let Ok(share) = events.try_recv() {
+                            self.add_all(share);
                         }
                         self.hand_over();
                         let _ = self.jobs.send(Job::Flush(ack));
                     }
                 },
-                default(wait) => self.hand_over(),
+                default(wait) => {
+                    if self.batch.is_empty() {
+                        // Idle: give the spare buffers' memory back.
+                        while self.spares.try_recv().is_ok() {}
+                    }
+                    self.hand_over();
+                }
             }
         }
         // The pipeline closed this route: hand over the rest; dropping `jobs` then tells the
@@ -366,20 +393,20 @@ impl Batching {
         self.hand_over();
     }
 
-    fn add_all(&mut self, chunk: &[Arc<SecurityEvent>]) {
-        for event in chunk {
-            self.add(event);
-        }
-        self.queued.fetch_sub(chunk.len(), Ordering::AcqRel);
+    /// Encodes the share's events; dropping the share then lets the pipeline thread reuse
+    /// the chunk.
+    fn add_all(&mut self, share: Share) {
+        share.for_each(|event| self.add(event));
+        self.queued.fetch_sub(share.len(), Ordering::AcqRel);
+        self.counters
+            .batch_size
+            .store(self.batch.len(), Ordering::Relaxed);
     }
 
     fn add(&mut self, event: &SecurityEvent) {
         let encoder = &self.encoder;
         self.batch.push_with(|out| encoder.encode(event, out));
         self.batch_started.get_or_insert_with(Instant::now);
-        self.counters
-            .batch_size
-            .store(self.batch.len(), Ordering::Relaxed);
         if self.batch.len() >= self.batch_policy.max_events
             || self.batch.byte_len() >= self.batch_policy.max_bytes
         {
@@ -394,8 +421,10 @@ impl Batching {
         if self.batch.is_empty() {
             return;
         }
-        let capacity = self.batch_policy.max_events.min(4096);
-        let batch = std::mem::replace(&mut self.batch, Batch::with_capacity(capacity, 64 * 1024));
+        let next = self.spares.try_recv().unwrap_or_else(|_| {
+            Batch::with_capacity(self.batch_policy.max_events.min(4096), 64 * 1024)
+        });
+        let batch = std::mem::replace(&mut self.batch, next);
         self.counters.batch_size.store(0, Ordering::Relaxed);
         let n = batch.len() as u64;
         if self.jobs.send(Job::Send(batch)).is_err() {

@@ -381,3 +381,95 @@ fn events_after_shutdown_are_counted_not_lost_silently() {
     // A second shutdown returns at once.
     assert!(p.shutdown(Duration::from_millis(1)).undelivered.is_empty());
 }
+
+#[test]
+fn destinations_share_events_yet_each_gets_exactly_what_its_filter_and_queue_allow() {
+    // Events reach the destinations in shared chunks: one destination takes all, one only
+    // even-numbered events, one a queue too small for a burst. Each must get its own subset,
+    // in order, with everything else counted as filtered or dropped.
+    let (all, even, small) = (
+        Recorder::default(),
+        Recorder::default(),
+        Recorder {
+            delay: Duration::from_millis(20),
+            ..Recorder::default()
+        },
+    );
+    let (got_all, got_even, got_small) = (
+        Arc::clone(&all.got),
+        Arc::clone(&even.got),
+        Arc::clone(&small.got),
+    );
+    let is_even = |e: &SecurityEvent| {
+        e.message
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n % 2 == 0)
+    };
+    let destinations = vec![
+        Destination::new("all", Box::new(Plain), Box::new(all)).with_batch(fast_batches()),
+        Destination::new("even", Box::new(Plain), Box::new(even))
+            .with_batch(fast_batches())
+            .with_filter(Box::new(is_even)),
+        Destination::new("small", Box::new(Plain), Box::new(small))
+            .with_batch(fast_batches())
+            .with_queue_capacity(3),
+    ];
+    let mut cfg = config(
+        2_000,
+        OverflowPolicy::Block {
+            timeout: Duration::from_secs(5),
+        },
+    );
+    cfg.wake_mark = 2_000;
+    let p = Pipeline::start(cfg, Messages, destinations).unwrap();
+    let emitted = 1_000u32;
+    for i in 0..emitted {
+        assert!(p.queue().push(format!("event {i}"), false));
+    }
+    let report = p.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    let expected = |keep: &dyn Fn(u32) -> bool| -> Vec<String> {
+        (0..emitted)
+            .filter(|&i| keep(i))
+            .map(|i| format!("auth.failure event {i}"))
+            .collect()
+    };
+    // The small queue's drops are reported by an event of their own, which every destination
+    // also receives.
+    let events_only = |got: &Mutex<Vec<String>>| -> Vec<String> {
+        let got = got.lock().unwrap();
+        got.iter()
+            .filter(|r| !r.starts_with("siem.events_dropped"))
+            .cloned()
+            .collect()
+    };
+    assert!(events_only(&got_all) == expected(&|_| true));
+    assert!(events_only(&got_even) == expected(&|i| i % 2 == 0));
+
+    let m = p.metrics();
+    assert!(m.drop_reports > 0);
+    let by_name = |n: &str| m.destinations.iter().find(|d| d.name == n).unwrap();
+    let even = by_name("even");
+    assert_eq!(
+        (even.shipped, even.filtered),
+        (500, 500 + m.drop_reports),
+        "{even:?}"
+    );
+    let small = by_name("small");
+    assert!(
+        small.dropped_total() > 0,
+        "the small queue must overflow: {small:?}"
+    );
+    assert_eq!(small.shipped, got_small.lock().unwrap().len() as u64);
+    assert_eq!(
+        small.shipped + small.dropped_total(),
+        u64::from(emitted) + m.drop_reports
+    );
+    // What the small destination shipped is a subsequence of the stream, in order.
+    let mut stream = expected(&|_| true).into_iter();
+    assert!(events_only(&got_small)
+        .iter()
+        .all(|r| stream.any(|s| &s == r)));
+}

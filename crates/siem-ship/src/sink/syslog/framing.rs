@@ -1,6 +1,6 @@
 //! Stream framing (RFC 6587 §3.4) and the coalescing of framed records into large writes.
 
-use std::io::{self, IoSlice};
+use std::io;
 
 use super::config::Framing;
 
@@ -97,78 +97,6 @@ pub(super) fn write_framed<'a>(
     Ok(())
 }
 
-/// Most slices handed to one vectored write (Linux accepts 1024; two per record).
-const MAX_SLICES: usize = 1024;
-
-/// Octet-counted framing without copying the records: each group of records (up to `limit`
-/// bytes, or 512 records) goes out as one vectored write of `LEN SP` headers interleaved with
-/// the records themselves. `write` is called with the slices still to be written and returns
-/// how many bytes it took, like [`io::Write::write_vectored`].
-///
-/// Empty records are skipped, as in [`write_framed`].
-pub(super) fn write_octet_counted<'a>(
-    records: impl Iterator<Item = &'a [u8]>,
-    limit: usize,
-    headers: &mut Vec<u8>,
-    mut write: impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
-) -> io::Result<()> {
-    let mut records = records.filter(|r| !r.is_empty()).peekable();
-    let mut group: Vec<&'a [u8]> = Vec::with_capacity(MAX_SLICES / 2);
-    while records.peek().is_some() {
-        // Collect one group and its headers, back to back in `headers`.
-        group.clear();
-        headers.clear();
-        let mut bytes = 0;
-        while let Some(&record) = records.peek() {
-            let framed = record.len() + overhead(Framing::OctetCounting, record.len());
-            if !group.is_empty() && (bytes + framed > limit || group.len() * 2 >= MAX_SLICES) {
-                break;
-            }
-            let mut digits = itoa_buffer();
-            headers.extend_from_slice(format_len(record.len(), &mut digits));
-            headers.push(b' ');
-            group.push(record);
-            bytes += framed;
-            records.next();
-        }
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(group.len() * 2);
-        let mut at = 0;
-        for record in &group {
-            let header_len = overhead(Framing::OctetCounting, record.len());
-            parts.push(&headers[at..at + header_len]);
-            parts.push(record);
-            at += header_len;
-        }
-        write_all_parts(&mut parts, &mut write)?;
-    }
-    Ok(())
-}
-
-/// Writes every part, resuming after partial writes.
-fn write_all_parts(
-    parts: &mut [&[u8]],
-    write: &mut impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
-) -> io::Result<()> {
-    let mut first = 0;
-    while first < parts.len() {
-        let slices: Vec<IoSlice<'_>> = parts[first..].iter().map(|p| IoSlice::new(p)).collect();
-        let mut written = match write(&slices) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        while first < parts.len() && written >= parts[first].len() {
-            written -= parts[first].len();
-            first += 1;
-        }
-        if written > 0 {
-            parts[first] = &parts[first][written..];
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,53 +180,5 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
-    }
-
-    #[test]
-    fn vectored_octet_counting_matches_the_copying_path_across_partial_writes() {
-        let records: Vec<Vec<u8>> = (0..2000)
-            .map(|i| format!("<34>1 - h a - - - record {i}").into_bytes())
-            .chain([Vec::new(), vec![b'x'; 70_000]])
-            .collect();
-        let mut expected = Vec::new();
-        let mut buffer = Vec::new();
-        write_framed(
-            Framing::OctetCounting,
-            records.iter().map(|r| &r[..]),
-            4096,
-            &mut buffer,
-            |w| {
-                expected.extend_from_slice(w);
-                Ok(())
-            },
-        )
-        .unwrap();
-        let mut received = Vec::new();
-        let mut calls = 0;
-        let mut headers = Vec::new();
-        write_octet_counted(
-            records.iter().map(|r| &r[..]),
-            4096,
-            &mut headers,
-            |slices| {
-                assert!(slices.len() <= MAX_SLICES);
-                calls += 1;
-                // Take at most 1000 bytes per call, and sometimes stop inside a slice.
-                let mut room = 1000 - (calls % 7) * 13;
-                let mut took = 0;
-                for s in slices {
-                    let n = s.len().min(room);
-                    received.extend_from_slice(&s[..n]);
-                    took += n;
-                    room -= n;
-                    if room == 0 {
-                        break;
-                    }
-                }
-                Ok(took)
-            },
-        )
-        .unwrap();
-        assert_eq!(received, expected);
     }
 }

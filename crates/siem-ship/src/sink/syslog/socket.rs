@@ -7,13 +7,18 @@
 //! `TcpStream::write` already uses `send(MSG_NOSIGNAL)`; its `write_vectored` uses `writev`,
 //! which does not, so vectored writes go through `sendmsg` here.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read};
+#[cfg(feature = "tls")]
+use std::io::{IoSlice, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
-/// A [`Write`] over a borrowed socket whose writes never raise SIGPIPE.
+/// A [`Write`] over a borrowed socket whose writes never raise SIGPIPE (rustls writes its
+/// records through it, vectored).
+#[cfg(feature = "tls")]
 pub(super) struct NoSigPipe<'a>(pub(super) &'a TcpStream);
 
+#[cfg(feature = "tls")]
 impl Write for NoSigPipe<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // `send(…, MSG_NOSIGNAL)` in the standard library.
@@ -29,6 +34,7 @@ impl Write for NoSigPipe<'_> {
     }
 }
 
+#[cfg(feature = "tls")]
 impl Read for NoSigPipe<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         (&mut &*self.0).read(buf)
@@ -77,7 +83,7 @@ pub(super) fn read_some(
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(all(feature = "tls", any(target_os = "linux", target_os = "android")))]
 fn send_vectored(socket: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
     // Linux takes at most 1024 slices per call; the caller writes the rest next time.
@@ -96,13 +102,13 @@ fn send_vectored(socket: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize
     }
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(all(feature = "tls", not(any(target_os = "linux", target_os = "android"))))]
 fn send_vectored(socket: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
     // Elsewhere the standard library sets SO_NOSIGPIPE (Apple) or there is no SIGPIPE (Windows).
     (&mut &*socket).write_vectored(slices)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tls"))]
 mod tests {
     use super::*;
     use std::net::TcpListener;

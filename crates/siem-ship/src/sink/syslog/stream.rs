@@ -4,7 +4,7 @@
 //!
 //! The guarantees this gives, and the window that remains, are in the parent module's docs.
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use super::backoff::Backoff;
 use super::config::{Framing, SyslogConfig};
-use super::framing::{write_framed, write_octet_counted};
-use super::socket::{read_some, NoSigPipe};
+use super::framing::write_framed;
+use super::socket::read_some;
 #[cfg(feature = "tls")]
 use super::tls::{self, TlsLink};
 use super::validate::SyslogConfigError;
@@ -47,14 +47,6 @@ impl Link {
             Link::Plain(sock) => io::Write::write_all(sock, bytes),
             #[cfg(feature = "tls")]
             Link::Tls(tls) => tls.write_all(bytes),
-        }
-    }
-
-    fn write_vectored(&mut self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            Link::Plain(sock) => io::Write::write_vectored(&mut NoSigPipe(sock), slices),
-            #[cfg(feature = "tls")]
-            Link::Tls(tls) => tls.write_vectored(slices),
         }
     }
 
@@ -207,20 +199,12 @@ impl StreamSender {
                 ..
             } = self;
             let conn = current.as_mut().expect("connected above");
-            // Octet counting needs no change to the records, so they are written straight from
-            // the batch (vectored); LF framing must rewrite line breaks, so it copies.
-            let written = match framing {
-                Framing::OctetCounting => {
-                    write_octet_counted(batch.records(), *buffer_limit, buffer, |slices| {
-                        conn.link.write_vectored(slices)
-                    })
-                }
-                Framing::Lf => {
-                    write_framed(*framing, batch.records(), *buffer_limit, buffer, |chunk| {
-                        conn.link.write_all(chunk)
-                    })
-                }
-            };
+            // Records are framed into one buffer and written in large contiguous chunks: the
+            // kernel (and rustls) copy one long slice much faster than a vectored write of
+            // headers and records (BENCHMARKS.md, G8 and G11).
+            let written = write_framed(*framing, batch.records(), *buffer_limit, buffer, |chunk| {
+                conn.link.write_all(chunk)
+            });
             let Err(e) = written else {
                 return Ok(());
             };

@@ -2,7 +2,7 @@
 //! configuration from the user's files, the handshake, and a connection that can write, tell
 //! whether the collector has gone, and close with `close_notify`.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -198,15 +198,6 @@ impl TlsLink {
             self.flush_tls()?;
         }
         Ok(())
-    }
-
-    /// Encrypts as much of `slices` as rustls buffers at once (64 KiB), writes it out, and
-    /// says how many plaintext bytes that was: one copy of the records, into TLS records.
-    pub(super) fn write_vectored(&mut self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.flush_tls()?;
-        let n = self.conn.writer().write_vectored(slices)?;
-        self.flush_tls()?;
-        Ok(n)
     }
 
     fn flush_tls(&mut self) -> io::Result<()> {

@@ -1,0 +1,231 @@
+//! How events travel from the pipeline thread to the routes: in shared chunks, which the
+//! pipeline thread takes back and reuses once every route is done with them.
+//!
+//! Handing each event over in its own allocation, and freeing it on whichever route thread
+//! finished last, made the allocator the pipeline's bottleneck (cross-thread frees contend
+//! for the allocating thread's arena). With chunks, the hand-off costs one small allocation
+//! per chunk, and events are freed on the thread that built them.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use siem_event::SecurityEvent;
+
+/// Events per chunk: the pipeline thread hands its output over whole once it holds this many.
+pub(crate) const CHUNK_EVENTS: usize = 256;
+
+/// Chunks handed out that the pool keeps track of for reuse; beyond that the oldest are left
+/// to be freed by the route that finishes them.
+const TRACKED_CHUNKS: usize = 4096;
+
+/// A chunk of events shared by every route that takes part of it.
+pub(crate) type Chunk = Arc<Vec<SecurityEvent>>;
+
+/// What one route receives: a chunk and the events of it that the route's filter kept.
+pub(crate) struct Share {
+    chunk: Chunk,
+    /// Indexes into the chunk, in order; `None` when the route takes every event.
+    selected: Option<Vec<u32>>,
+}
+
+impl Share {
+    /// The route takes `chunk` whole.
+    pub fn whole(chunk: Chunk) -> Share {
+        Share {
+            chunk,
+            selected: None,
+        }
+    }
+
+    /// The route takes the events at `selected` (in order, each below the chunk's length).
+    pub fn selected(chunk: Chunk, selected: Vec<u32>) -> Share {
+        Share {
+            chunk,
+            selected: Some(selected),
+        }
+    }
+
+    /// Number of events the route takes.
+    pub fn len(&self) -> usize {
+        self.selected.as_ref().map_or(self.chunk.len(), Vec::len)
+    }
+
+    /// Keeps only the first `n` events.
+    pub fn truncate(&mut self, n: usize) {
+        match &mut self.selected {
+            Some(s) => s.truncate(n),
+            None if n < self.chunk.len() => {
+                self.selected = Some((0..n as u32).collect());
+            }
+            None => {}
+        }
+    }
+
+    /// Calls `f` with each event the route takes, in order.
+    pub fn for_each(&self, mut f: impl FnMut(&SecurityEvent)) {
+        match &self.selected {
+            None => self.chunk.iter().for_each(f),
+            Some(s) => s.iter().for_each(|&i| f(&self.chunk[i as usize])),
+        }
+    }
+}
+
+/// The pipeline thread's side of the hand-off: it builds events into a buffer, hands the buffer
+/// over as a chunk, remembers the chunks it handed out, and takes each back once no route holds
+/// it any more — dropping its events there and then, and reusing full-size buffers.
+#[derive(Default)]
+pub(crate) struct ChunkPool {
+    handed_out: VecDeque<Chunk>,
+}
+
+impl ChunkPool {
+    /// Turns `out` (the pipeline thread's output buffer) into a chunk for the routes, leaving
+    /// `out` empty with room for [`CHUNK_EVENTS`] events. A nearly full buffer is handed over
+    /// as it is; a small output is copied into an exact-size chunk, so that a chunk never holds
+    /// much more memory than its events need.
+    pub fn hand_over(&mut self, out: &mut Vec<SecurityEvent>) -> Chunk {
+        let chunk = if out.len() >= CHUNK_EVENTS / 2 {
+            let buffer = self.take();
+            Arc::new(std::mem::replace(out, buffer))
+        } else {
+            let mut exact = Vec::with_capacity(out.len());
+            exact.append(out);
+            Arc::new(exact)
+        };
+        if self.handed_out.len() >= TRACKED_CHUNKS {
+            self.handed_out.pop_front();
+        }
+        self.handed_out.push_back(Arc::clone(&chunk));
+        chunk
+    }
+
+    /// An empty buffer with room for a chunk: the oldest handed-out full-size chunk when every
+    /// route is done with it, else a new one. Finished small chunks met on the way are freed.
+    fn take(&mut self) -> Vec<SecurityEvent> {
+        while let Some(front) = self.handed_out.pop_front() {
+            match Arc::try_unwrap(front) {
+                Ok(mut events) if events.capacity() >= CHUNK_EVENTS => {
+                    events.clear();
+                    return events;
+                }
+                Ok(small) => drop(small),
+                Err(still_shared) => {
+                    self.handed_out.push_front(still_shared);
+                    break;
+                }
+            }
+        }
+        Vec::with_capacity(CHUNK_EVENTS)
+    }
+
+    /// Frees the events of every chunk the routes are done with, and forgets those chunks
+    /// (called when the pipeline goes idle, so that delivered events do not linger).
+    pub fn release_finished(&mut self) {
+        self.handed_out.retain(|c| Arc::strong_count(c) > 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use siem_event::EventType;
+
+    fn chunk(n: usize) -> Chunk {
+        Arc::new(
+            (0..n)
+                .map(|i| SecurityEvent::new(EventType::parse("auth.failure"), i.to_string()))
+                .collect(),
+        )
+    }
+
+    fn messages(share: &Share) -> Vec<String> {
+        let mut out = Vec::new();
+        share.for_each(|e| out.push(e.message.clone()));
+        out
+    }
+
+    #[test]
+    fn a_share_yields_its_selection_in_order() {
+        let c = chunk(4);
+        assert_eq!(
+            messages(&Share::whole(Arc::clone(&c))),
+            ["0", "1", "2", "3"]
+        );
+        let s = Share::selected(Arc::clone(&c), vec![1, 3]);
+        assert_eq!((s.len(), messages(&s)), (2, vec!["1".into(), "3".into()]));
+    }
+
+    #[test]
+    fn truncating_a_share_keeps_its_first_events() {
+        let c = chunk(4);
+        let mut whole = Share::whole(Arc::clone(&c));
+        whole.truncate(2);
+        assert_eq!(messages(&whole), ["0", "1"]);
+        let mut whole = Share::whole(Arc::clone(&c));
+        whole.truncate(9);
+        assert_eq!(whole.len(), 4);
+        let mut some = Share::selected(c, vec![0, 2, 3]);
+        some.truncate(1);
+        assert_eq!(messages(&some), ["0"]);
+    }
+
+    fn full_buffer() -> Vec<SecurityEvent> {
+        let mut v = Vec::with_capacity(CHUNK_EVENTS);
+        v.extend(Arc::try_unwrap(chunk(CHUNK_EVENTS)).unwrap());
+        v
+    }
+
+    #[test]
+    fn a_full_buffer_is_handed_over_as_it_is_and_reused_once_no_route_holds_it() {
+        let mut pool = ChunkPool::default();
+        let mut out = full_buffer();
+        let ptr = out.as_ptr();
+        let first = pool.hand_over(&mut out);
+        assert_eq!((first.as_ptr(), first.len()), (ptr, CHUNK_EVENTS));
+        assert!(out.is_empty() && out.capacity() >= CHUNK_EVENTS);
+
+        out.extend(Arc::try_unwrap(chunk(CHUNK_EVENTS)).unwrap());
+        let second = pool.hand_over(&mut out);
+        assert_ne!(out.as_ptr(), ptr, "the first chunk is still held");
+        drop(first);
+        out.extend(Arc::try_unwrap(chunk(CHUNK_EVENTS)).unwrap());
+        let third = pool.hand_over(&mut out);
+        assert_eq!((out.as_ptr(), out.len()), (ptr, 0), "reused, emptied");
+        drop((second, third));
+    }
+
+    #[test]
+    fn a_small_output_becomes_an_exact_size_chunk() {
+        let mut pool = ChunkPool::default();
+        let mut out = Vec::with_capacity(CHUNK_EVENTS);
+        out.push(SecurityEvent::new(EventType::parse("auth.failure"), "one"));
+        let c = pool.hand_over(&mut out);
+        assert_eq!((c.len(), c.capacity()), (1, 1));
+        assert!(out.is_empty() && out.capacity() >= CHUNK_EVENTS);
+    }
+
+    #[test]
+    fn idle_release_frees_finished_chunks_and_keeps_held_ones() {
+        let mut pool = ChunkPool::default();
+        let a = pool.hand_over(&mut vec![SecurityEvent::new(EventType::parse("x"), "a")]);
+        let b = pool.hand_over(&mut vec![SecurityEvent::new(EventType::parse("x"), "b")]);
+        let weak = Arc::downgrade(&a);
+        drop(a);
+        pool.release_finished();
+        assert!(weak.upgrade().is_none(), "finished chunk freed");
+        assert_eq!(pool.handed_out.len(), 1);
+        drop(b);
+    }
+
+    #[test]
+    fn the_pool_tracks_a_bounded_number_of_chunks() {
+        let mut pool = ChunkPool::default();
+        let held: Vec<Chunk> = (0..TRACKED_CHUNKS + 5)
+            .map(|_| pool.hand_over(&mut vec![SecurityEvent::new(EventType::parse("x"), "")]))
+            .collect();
+        assert_eq!(
+            (pool.handed_out.len(), held.len()),
+            (TRACKED_CHUNKS, TRACKED_CHUNKS + 5)
+        );
+    }
+}
