@@ -18,11 +18,10 @@
 #[path = "../tests/syslog_support/mod.rs"]
 mod syslog_support;
 
-use syslog_support::{drain, tcp_blackhole};
+use syslog_support::{tcp_blackhole, tls_blackhole};
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::sync::Arc;
+use std::net::{TcpStream, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -49,37 +48,6 @@ fn encoded(events: &[SecurityEvent], encoder: &dyn Encoder) -> Batch {
         batch.push_with(|out| encoder.encode(e, out));
     }
     batch
-}
-
-/// A TLS peer (rustls, ring) that completes the handshake and then discards the encrypted
-/// stream; returns its port and the path of the CA file that verifies it.
-fn tls_blackhole(dir: &std::path::Path) -> (u16, std::path::PathBuf) {
-    let (config, ca) = syslog_support::self_signed_server(dir);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let config = Arc::clone(&config);
-            thread::spawn(move || {
-                // A real handshake, then the encrypted records are discarded unread, as the
-                // TCP blackhole discards plaintext: the figure is the sender's TLS cost.
-                let mut conn = rustls::ServerConnection::new(config).unwrap();
-                let mut stream = stream;
-                while conn.is_handshaking() {
-                    if conn.complete_io(&mut stream).is_err() {
-                        return;
-                    }
-                }
-                while conn.wants_write() {
-                    if conn.write_tls(&mut stream).is_err() {
-                        return;
-                    }
-                }
-                drain(stream);
-            });
-        }
-    });
-    (port, ca)
 }
 
 fn udp_blackhole() -> (UdpSocket, u16) {

@@ -513,6 +513,36 @@ pub fn drain(mut stream: impl std::io::Read) {
     while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
 }
 
+/// A TLS peer on loopback (rustls, ring) that completes the handshake and then discards the
+/// encrypted stream unread, as the TCP blackhole discards plaintext; returns its port and the
+/// path in `dir` of the CA file that verifies it (server name `localhost`).
+#[cfg(feature = "tls")]
+pub fn tls_blackhole(dir: &Path) -> (u16, PathBuf) {
+    let (config, ca) = self_signed_server(dir);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let config = std::sync::Arc::clone(&config);
+            std::thread::spawn(move || {
+                let mut conn = rustls::ServerConnection::new(config).unwrap();
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut stream).is_err() {
+                        return;
+                    }
+                }
+                while conn.wants_write() {
+                    if conn.write_tls(&mut stream).is_err() {
+                        return;
+                    }
+                }
+                drain(stream);
+            });
+        }
+    });
+    (port, ca)
+}
+
 /// A rustls server configuration (ring) with a fresh self-signed certificate for `localhost`,
 /// and the path in `dir` of the PEM file that verifies it.
 #[cfg(feature = "tls")]
