@@ -65,6 +65,16 @@ impl Batch {
         self.ends.is_empty()
     }
 
+    /// Bytes the batch can hold before its buffer grows.
+    ///
+    /// ```
+    /// use siem_ship::Batch;
+    /// assert!(Batch::with_capacity(10, 4096).byte_capacity() >= 4096);
+    /// ```
+    pub fn byte_capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     /// Total encoded bytes, without framing.
     pub fn byte_len(&self) -> usize {
         self.bytes.len()

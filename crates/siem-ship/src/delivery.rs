@@ -1,7 +1,7 @@
 //! A destination's second thread: sends batches through the sink, retrying as the policy says,
 //! and accounts for every record as shipped or dropped with a reason.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,6 +16,8 @@ pub(crate) struct Delivery {
     pub sink: Box<dyn Sink>,
     /// Where sent batches go back, emptied, to be filled again.
     pub spent: Sender<Batch>,
+    /// Batches taken from the batching thread and not yet given back (or dropped).
+    pub unreturned: Arc<AtomicUsize>,
     pub retry: RetryConfig,
     pub counters: Arc<DestinationCounters>,
     /// Unix nanos after which retries stop (0: none), set at shutdown.
@@ -31,6 +33,7 @@ impl Delivery {
                     self.send(&mut batch);
                     batch.clear();
                     let _ = self.spent.try_send(batch);
+                    self.unreturned.fetch_sub(1, Ordering::AcqRel);
                 }
                 Job::Flush(ack) => {
                     if let Err(e) = self.sink.flush() {

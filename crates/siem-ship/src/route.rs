@@ -222,9 +222,11 @@ impl Route {
         // Sent batches go back to be filled again, so that batch buffers are allocated and
         // freed on the batching thread only.
         let (spent_tx, spent_rx) = bounded(2);
+        let unreturned = Arc::new(AtomicUsize::new(0));
         let delivery = Delivery {
             sink: d.sink,
             spent: spent_tx,
+            unreturned: Arc::clone(&unreturned),
             retry: d.retry,
             counters: Arc::clone(&counters),
             deadline,
@@ -236,10 +238,11 @@ impl Route {
             encoder: d.encoder,
             batch_policy: d.batch,
             counters: Arc::clone(&counters),
-            batch: Batch::with_capacity(d.batch.max_events, 64 * 1024),
+            batch: Batch::with_capacity(d.batch.max_events.min(4096), BATCH_START_BYTES),
             batch_started: None,
             jobs: jobs_tx,
             spares: spent_rx,
+            unreturned,
             queued: Arc::clone(&queued),
         };
         let encoder = thread::Builder::new()
@@ -350,11 +353,16 @@ struct Batching {
     jobs: Sender<Job>,
     /// Emptied batches back from the delivery thread.
     spares: Receiver<Batch>,
+    /// Batches handed to the delivery thread that have not come back (or been dropped) yet.
+    unreturned: Arc<AtomicUsize>,
     queued: Arc<AtomicUsize>,
 }
 
 /// How long the batching thread keeps spare batch buffers once no events arrive.
 const KEEP_SPARES_WHILE_IDLE: Duration = Duration::from_secs(1);
+
+/// Room a new batch starts with.
+const BATCH_START_BYTES: usize = 64 * 1024;
 
 impl Batching {
     fn run(mut self, events: Receiver<Share>, control: Receiver<Control>) {
@@ -362,7 +370,7 @@ impl Batching {
         loop {
             let wait = match self.batch_started {
                 Some(t) => self.batch_policy.interval.saturating_sub(t.elapsed()),
-                None if !self.spares.is_empty() => KEEP_SPARES_WHILE_IDLE,
+                None if self.holds_spare_memory() => KEEP_SPARES_WHILE_IDLE,
                 None => Duration::from_secs(3600),
             };
             select! {
@@ -381,8 +389,7 @@ impl Batching {
                 },
                 default(wait) => {
                     if self.batch.is_empty() {
-                        // Idle: give the spare buffers' memory back.
-                        while self.spares.try_recv().is_ok() {}
+                        self.release_spare_memory();
                     }
                     self.hand_over();
                 }
@@ -391,6 +398,26 @@ impl Batching {
         // The pipeline closed this route: hand over the rest; dropping `jobs` then tells the
         // delivery thread to finish and close the sink.
         self.hand_over();
+    }
+
+    /// True while batch buffers may still come back from the delivery thread, or are back and
+    /// unused, or the current batch kept a recycled buffer's room.
+    fn holds_spare_memory(&self) -> bool {
+        self.unreturned.load(Ordering::Acquire) > 0
+            || !self.spares.is_empty()
+            || self.batch.byte_capacity() > 2 * BATCH_START_BYTES
+    }
+
+    /// Idle: gives the memory of spare batch buffers back.
+    fn release_spare_memory(&mut self) {
+        while self.spares.try_recv().is_ok() {}
+        if self.batch.byte_capacity() > 2 * BATCH_START_BYTES {
+            self.batch = self.new_batch();
+        }
+    }
+
+    fn new_batch(&self) -> Batch {
+        Batch::with_capacity(self.batch_policy.max_events.min(4096), BATCH_START_BYTES)
     }
 
     /// Encodes the share's events; dropping the share then lets the pipeline thread reuse
@@ -421,15 +448,91 @@ impl Batching {
         if self.batch.is_empty() {
             return;
         }
-        let next = self.spares.try_recv().unwrap_or_else(|_| {
-            Batch::with_capacity(self.batch_policy.max_events.min(4096), 64 * 1024)
-        });
+        let next = self.spares.try_recv().unwrap_or_else(|_| self.new_batch());
         let batch = std::mem::replace(&mut self.batch, next);
         self.counters.batch_size.store(0, Ordering::Relaxed);
         let n = batch.len() as u64;
+        self.unreturned.fetch_add(1, Ordering::AcqRel);
         if self.jobs.send(Job::Send(batch)).is_err() {
+            self.unreturned.fetch_sub(1, Ordering::AcqRel);
             // The delivery thread is gone (it panicked in a sink): count, never lose silently.
             self.counters.count_drop(DropReason::Rejected, n);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use siem_format::{build_encoder, Format, FormatOptions};
+
+    fn batching() -> (Batching, Sender<Batch>, Receiver<Job>) {
+        let (jobs, jobs_rx) = bounded(2);
+        let (spent, spares) = bounded(2);
+        let b = Batching {
+            encoder: build_encoder(Format::Json, &FormatOptions::default()).unwrap(),
+            batch_policy: BatchConfig::default(),
+            counters: Arc::default(),
+            batch: Batch::with_capacity(100, BATCH_START_BYTES),
+            batch_started: None,
+            jobs,
+            spares,
+            unreturned: Arc::default(),
+            queued: Arc::default(),
+        };
+        (b, spent, jobs_rx)
+    }
+
+    fn big_batch() -> Batch {
+        Batch::with_capacity(100, 16 * BATCH_START_BYTES)
+    }
+
+    #[test]
+    fn a_fresh_route_holds_no_spare_memory_and_does_not_poll() {
+        let (b, ..) = batching();
+        assert!(!b.holds_spare_memory());
+    }
+
+    #[test]
+    fn sent_batches_are_reused_and_their_memory_given_back_when_idle() {
+        let (mut b, spent, jobs) = batching();
+        b.batch.push(b"record");
+        b.hand_over();
+        assert!(
+            b.holds_spare_memory(),
+            "a batch is out with the delivery thread"
+        );
+        let Ok(Job::Send(mut sent)) = jobs.try_recv() else {
+            panic!("no batch handed over")
+        };
+        // The delivery thread sends it, empties it and gives it back.
+        sent.clear();
+        spent.send(sent).unwrap();
+        b.unreturned.fetch_sub(1, Ordering::AcqRel);
+        spent.send(big_batch()).unwrap();
+        assert!(b.holds_spare_memory());
+
+        // The next hand-over takes a spare instead of allocating.
+        b.batch.push(b"record");
+        b.hand_over();
+        assert_eq!(b.spares.len(), 1);
+
+        b.release_spare_memory();
+        b.unreturned.store(0, Ordering::Release);
+        assert!(b.spares.is_empty());
+        assert!(
+            !b.holds_spare_memory(),
+            "idle and holding nothing: no more wake-ups"
+        );
+    }
+
+    #[test]
+    fn an_idle_current_batch_with_a_recycled_buffer_is_shrunk() {
+        let (mut b, ..) = batching();
+        b.batch = big_batch();
+        assert!(b.holds_spare_memory());
+        b.release_spare_memory();
+        assert!(b.batch.byte_capacity() <= 2 * BATCH_START_BYTES);
+        assert!(!b.holds_spare_memory());
     }
 }
