@@ -50,15 +50,15 @@ impl Share {
         self.selected.as_ref().map_or(self.chunk.len(), Vec::len)
     }
 
-    /// Keeps only the first `n` events.
-    pub fn truncate(&mut self, n: usize) {
-        match &mut self.selected {
-            Some(s) => s.truncate(n),
-            None if n < self.chunk.len() => {
-                self.selected = Some((0..n as u32).collect());
-            }
-            None => {}
-        }
+    /// Takes the first `n` events off as a share of their own; this share keeps the rest.
+    pub fn split_front(&mut self, n: usize) -> Share {
+        let all = self
+            .selected
+            .take()
+            .unwrap_or_else(|| (0..self.chunk.len() as u32).collect());
+        let n = n.min(all.len());
+        self.selected = Some(all[n..].to_vec());
+        Share::selected(Arc::clone(&self.chunk), all[..n].to_vec())
     }
 
     /// Calls `f` with each event the route takes, in order.
@@ -156,17 +156,25 @@ mod tests {
     }
 
     #[test]
-    fn truncating_a_share_keeps_its_first_events() {
-        let c = chunk(4);
-        let mut whole = Share::whole(Arc::clone(&c));
-        whole.truncate(2);
-        assert_eq!(messages(&whole), ["0", "1"]);
-        let mut whole = Share::whole(Arc::clone(&c));
-        whole.truncate(9);
-        assert_eq!(whole.len(), 4);
-        let mut some = Share::selected(c, vec![0, 2, 3]);
-        some.truncate(1);
-        assert_eq!(messages(&some), ["0"]);
+    fn splitting_a_share_keeps_every_event_once_in_order() {
+        let c = chunk(5);
+        let mut rest = Share::whole(Arc::clone(&c));
+        let front = rest.split_front(2);
+        assert_eq!(
+            (messages(&front), messages(&rest)),
+            (
+                vec!["0".into(), "1".into()],
+                vec!["2".into(), "3".into(), "4".into()]
+            )
+        );
+        let all = rest.split_front(9);
+        assert_eq!((all.len(), rest.len()), (3, 0));
+        let mut some = Share::selected(c, vec![0, 2, 4]);
+        let first = some.split_front(1);
+        assert_eq!(
+            (messages(&first), messages(&some)),
+            (vec!["0".into()], vec!["2".into(), "4".into()])
+        );
     }
 
     fn full_buffer() -> Vec<SecurityEvent> {

@@ -235,9 +235,15 @@ impl<T: Send + 'static> Pipeline<T> {
         destinations: Vec<Destination>,
     ) -> std::io::Result<Pipeline<T>> {
         let deadline = Arc::new(AtomicI64::new(0));
+        // A blocking queue promises back-pressure rather than loss: the pipeline thread then
+        // waits for room at a full destination too, so logging threads wait in turn.
+        let wait_for_room = match config.overflow {
+            OverflowPolicy::Block { timeout } => Some(timeout),
+            _ => None,
+        };
         let routes = destinations
             .into_iter()
-            .map(|d| Route::start(d, Arc::clone(&deadline)))
+            .map(|d| Route::start(d, Arc::clone(&deadline), wait_for_room))
             .collect::<std::io::Result<Vec<_>>>()?;
         let queue = Arc::new(EventQueue::new(
             config.queue_capacity,

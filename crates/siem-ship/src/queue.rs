@@ -29,7 +29,9 @@ pub enum OverflowPolicy {
     DropNewest,
     /// Drop the oldest queued event to make room for the new one.
     DropOldest,
-    /// Make the logging thread wait up to `timeout` for room, then drop the event.
+    /// Make the logging thread wait up to `timeout` for room, then drop the event. The
+    /// pipeline thread likewise waits up to `timeout` for room in a full destination queue
+    /// before dropping there: a slow destination slows logging down instead of losing events.
     Block {
         /// The longest a logging thread waits.
         timeout: Duration,

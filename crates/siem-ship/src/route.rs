@@ -201,15 +201,25 @@ pub(crate) struct Route {
     events: Option<Sender<Share>>,
     queued: Arc<AtomicUsize>,
     capacity: usize,
+    /// How long `offer` may wait for room (the blocking overflow policy); `None`: drop at once.
+    wait_for_room: Option<Duration>,
+    /// Unix nanos of the shutdown deadline (0: none).
+    deadline: Arc<AtomicI64>,
     control: Sender<Control>,
     counters: Arc<DestinationCounters>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl Route {
-    /// Starts the destination's thread. `deadline` (Unix nanos, 0 = none) bounds retries at
-    /// shutdown.
-    pub fn start(d: Destination, deadline: Arc<AtomicI64>) -> std::io::Result<Route> {
+    /// Starts the destination's threads. `deadline` (Unix nanos, 0 = none) bounds retries and
+    /// waits at shutdown. With `wait_for_room`, [`offer`](Route::offer) waits up to that long
+    /// for room in a full destination queue (back-pressure, for the blocking overflow policy)
+    /// before it drops.
+    pub fn start(
+        d: Destination,
+        deadline: Arc<AtomicI64>,
+        wait_for_room: Option<Duration>,
+    ) -> std::io::Result<Route> {
         let (events_tx, events_rx) = unbounded();
         let queued = Arc::new(AtomicUsize::new(0));
         let (control_tx, control_rx) = bounded(4);
@@ -229,7 +239,7 @@ impl Route {
             unreturned: Arc::clone(&unreturned),
             retry: d.retry,
             counters: Arc::clone(&counters),
-            deadline,
+            deadline: Arc::clone(&deadline),
         };
         let sender = thread::Builder::new()
             .name(format!("siem-send-{}", d.name))
@@ -255,6 +265,8 @@ impl Route {
             events: Some(events_tx),
             queued,
             capacity: d.queue_capacity,
+            wait_for_room,
+            deadline,
             control: control_tx,
             counters,
             threads: vec![encoder, sender],
@@ -265,7 +277,7 @@ impl Route {
     pub fn offer(&self, chunk: &Chunk) {
         let c = &self.counters;
         c.received.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        let mut share = match &self.filter {
+        let share = match &self.filter {
             Some(filter) => {
                 let kept: Vec<u32> = (0..chunk.len() as u32)
                     .filter(|&i| filter(&chunk[i as usize]))
@@ -287,25 +299,62 @@ impl Route {
             c.count_drop(DropReason::AfterShutdown, share.len() as u64);
             return;
         };
-        let room = self
-            .capacity
-            .saturating_sub(self.queued.load(Ordering::Acquire));
-        if share.len() > room {
-            c.count_drop(
-                DropReason::DestinationQueueFull,
-                (share.len() - room) as u64,
-            );
-            share.truncate(room);
-            if share.len() == 0 {
+        // Send what fits. With back-pressure, wait for room for the rest and send it piece by
+        // piece (a chunk can be larger than the whole queue), all within one blocking timeout.
+        let give_up = self.wait_for_room.map(|t| Instant::now() + t);
+        let mut pending = Some(share);
+        while let Some(mut rest) = pending.take() {
+            let room = self.room_for(rest.len(), give_up);
+            let fits = if rest.len() > room {
+                let fits = rest.split_front(room);
+                pending = Some(rest);
+                fits
+            } else {
+                rest
+            };
+            let n = fits.len();
+            let left = pending.as_ref().map_or(0, Share::len);
+            if n > 0 {
+                self.queued.fetch_add(n, Ordering::AcqRel);
+                if tx.send(fits).is_err() {
+                    self.queued.fetch_sub(n, Ordering::AcqRel);
+                    c.count_drop(DropReason::AfterShutdown, (n + left) as u64);
+                    return;
+                }
+            }
+            let gave_up =
+                give_up.is_none_or(|t| Instant::now() >= t) || self.past_shutdown_deadline();
+            if left > 0 && gave_up {
+                c.count_drop(DropReason::DestinationQueueFull, left as u64);
                 return;
             }
         }
-        let n = share.len();
-        self.queued.fetch_add(n, Ordering::AcqRel);
-        if tx.send(share).is_err() {
-            self.queued.fetch_sub(n, Ordering::AcqRel);
-            c.count_drop(DropReason::AfterShutdown, n as u64);
+    }
+
+    /// Room in this destination's queue for `wanted` events. With a `give_up` time, waits
+    /// until then at most (and never past the shutdown deadline) for them to fit, or for the
+    /// queue to be empty when they could never fit.
+    fn room_for(&self, wanted: usize, give_up: Option<Instant>) -> usize {
+        let room = || {
+            self.capacity
+                .saturating_sub(self.queued.load(Ordering::Acquire))
+        };
+        let Some(give_up) = give_up else {
+            return room();
+        };
+        let wanted = wanted.min(self.capacity);
+        loop {
+            let r = room();
+            if r >= wanted || Instant::now() >= give_up || self.past_shutdown_deadline() {
+                return r;
+            }
+            thread::sleep(Duration::from_micros(100));
         }
+    }
+
+    fn past_shutdown_deadline(&self) -> bool {
+        let d = self.deadline.load(Ordering::Relaxed);
+        d != 0 && siem_event::Timestamp::now().unix_nanos() >= d
     }
 
     /// Asks the thread to deliver and flush; the answer arrives on the returned channel.

@@ -416,12 +416,9 @@ fn destinations_share_events_yet_each_gets_exactly_what_its_filter_and_queue_all
             .with_batch(fast_batches())
             .with_queue_capacity(3),
     ];
-    let mut cfg = config(
-        2_000,
-        OverflowPolicy::Block {
-            timeout: Duration::from_secs(5),
-        },
-    );
+    // The application queue holds the whole burst; destinations drop when full (no
+    // back-pressure with a dropping policy).
+    let mut cfg = config(2_000, OverflowPolicy::DropNewest);
     cfg.wake_mark = 2_000;
     let p = Pipeline::start(cfg, Messages, destinations).unwrap();
     let emitted = 1_000u32;
@@ -472,4 +469,78 @@ fn destinations_share_events_yet_each_gets_exactly_what_its_filter_and_queue_all
     assert!(events_only(&got_small)
         .iter()
         .all(|r| stream.any(|s| &s == r)));
+}
+
+#[test]
+fn the_blocking_policy_slows_logging_down_instead_of_dropping_at_a_slow_destination() {
+    // A destination queue far smaller than the burst and a sink slower than the logger:
+    // with `block`, the pipeline waits for room and the logging thread waits in turn.
+    let slow = Recorder {
+        delay: Duration::from_millis(2),
+        ..Recorder::default()
+    };
+    let got = Arc::clone(&slow.got);
+    let dest = Destination::new("slow", Box::new(Plain), Box::new(slow))
+        .with_batch(fast_batches())
+        .with_queue_capacity(30);
+    let policy = OverflowPolicy::Block {
+        timeout: Duration::from_secs(10),
+    };
+    let p = Pipeline::start(config(20, policy), Messages, vec![dest]).unwrap();
+    let emitted = 2_000u32;
+    for i in 0..emitted {
+        assert!(p.queue().push(format!("event {i}"), false));
+    }
+    let report = p.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    let m = p.metrics();
+    assert_eq!(m.dropped(), 0, "{m:?}");
+    let expected: Vec<String> = (0..emitted)
+        .map(|i| format!("auth.failure event {i}"))
+        .collect();
+    assert!(*got.lock().unwrap() == expected);
+}
+
+#[test]
+fn a_dead_destination_under_the_blocking_policy_costs_at_most_the_timeout_and_is_counted() {
+    // The collector never accepts: the destination's queue fills, the pipeline waits at most
+    // the blocking timeout per chunk, then drops (counted), and shutdown still ends.
+    let dead = Recorder {
+        fail_first: Arc::new(AtomicUsize::new(usize::MAX)),
+        ..Recorder::default()
+    };
+    let dest = Destination::new("dead", Box::new(Plain), Box::new(dead))
+        .with_batch(fast_batches())
+        .with_retry(RetryConfig {
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            max_attempts: None,
+        })
+        .with_queue_capacity(10);
+    let policy = OverflowPolicy::Block {
+        timeout: Duration::from_millis(30),
+    };
+    let p = Pipeline::start(config(1_000, policy), Messages, vec![dest]).unwrap();
+    let emitted = 500u64;
+    for i in 0..emitted {
+        p.queue().push(format!("event {i}"), false);
+    }
+    let started = std::time::Instant::now();
+    p.shutdown(Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_secs(5), "shutdown hung");
+    let m = p.metrics();
+    let d = &m.destinations[0];
+    assert_eq!(d.shipped, 0);
+    let full = d
+        .dropped
+        .iter()
+        .find(|(r, _)| *r == DropReason::DestinationQueueFull)
+        .map_or(0, |(_, n)| *n);
+    assert!(full > 0, "{m:?}");
+    // Everything emitted is dropped with a reason somewhere, or still in flight at the deadline.
+    assert_eq!(
+        m.queue.dropped() + d.dropped_total() + d.in_flight(),
+        emitted + m.drop_reports,
+        "{m:?}"
+    );
 }
