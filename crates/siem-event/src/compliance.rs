@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 /// Compliance controls an event is evidence for (seed 003's `compliance` object).
 ///
 /// Derived from the event's category by [`Compliance::for_category`]; every security event is
@@ -12,37 +14,27 @@
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Compliance {
     /// SOC 2 common criteria (`CC4`, `CC6`, `CC7`).
-    pub soc2: Vec<&'static str>,
+    pub soc2: Cow<'static, [&'static str]>,
     /// ISO/IEC 27001 Annex A controls (`A.9.2`, `A.9.4`, `A.12.4`, `A.16.1`).
-    pub iso27001: Vec<&'static str>,
+    pub iso27001: Cow<'static, [&'static str]>,
 }
 
 impl Compliance {
-    /// The controls seed 003's compliance mapping names for a category.
+    /// The controls seed 003's compliance mapping names for a category (static tables: no
+    /// allocation).
     pub fn for_category(category: &str) -> Compliance {
-        let mut soc2 = vec!["CC4"];
-        let mut iso = vec!["A.12.4"];
-        match category {
-            "auth" | "authz" | "credential" => {
-                soc2.push("CC6");
-                iso.push("A.9.4");
-            }
-            "access" => {
-                soc2.push("CC6");
-                iso.push("A.9.2");
-            }
+        let (soc2, iso27001): (&'static [&'static str], &'static [&'static str]) = match category {
+            "auth" | "authz" | "credential" => (&["CC4", "CC6"], &["A.12.4", "A.9.4"]),
+            "access" => (&["CC4", "CC6"], &["A.12.4", "A.9.2"]),
             "config" | "availability" | "operational" | "network" | "data" => {
-                soc2.push("CC7");
+                (&["CC4", "CC7"], &["A.12.4"])
             }
-            "security" | "integrity" | "alert" => {
-                soc2.push("CC7");
-                iso.push("A.16.1");
-            }
-            _ => {}
-        }
+            "security" | "integrity" | "alert" => (&["CC4", "CC7"], &["A.12.4", "A.16.1"]),
+            _ => (&["CC4"], &["A.12.4"]),
+        };
         Compliance {
-            soc2,
-            iso27001: iso,
+            soc2: Cow::Borrowed(soc2),
+            iso27001: Cow::Borrowed(iso27001),
         }
     }
 

@@ -135,8 +135,8 @@ fn baseline(e: &SecurityEvent) -> Baseline {
             ),
         ]),
         compliance: Compliance {
-            soc2_cc: e.compliance.soc2.clone(),
-            iso27001: e.compliance.iso27001.clone(),
+            soc2_cc: e.compliance.soc2.to_vec(),
+            iso27001: e.compliance.iso27001.to_vec(),
         },
         constitutional_hash: e.labels[0].1.clone(),
         _siem: Siem {
