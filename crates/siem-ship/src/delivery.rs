@@ -53,8 +53,7 @@ impl Delivery {
     }
 
     fn past_deadline(&self) -> bool {
-        let d = self.deadline.load(Ordering::Relaxed);
-        d != 0 && siem_event::Timestamp::now().unix_nanos() >= d
+        shutdown_deadline_passed(&self.deadline)
     }
 
     /// Sends a batch until it is delivered, rejected, out of attempts or past the shutdown
@@ -111,4 +110,10 @@ impl Delivery {
             thread::sleep((end - Instant::now()).min(Duration::from_millis(20)));
         }
     }
+}
+
+/// True once the shutdown deadline (Unix nanos; 0: none set) has passed.
+pub(crate) fn shutdown_deadline_passed(deadline: &AtomicI64) -> bool {
+    let d = deadline.load(Ordering::Relaxed);
+    d != 0 && siem_event::Timestamp::now().unix_nanos() >= d
 }

@@ -12,7 +12,7 @@ use siem_format::Encoder;
 
 use crate::accounting::DestinationCounters;
 use crate::chunk::{Chunk, Share};
-use crate::delivery::Delivery;
+use crate::delivery::{shutdown_deadline_passed, Delivery};
 use crate::{Batch, DestinationMetrics, DropReason, Sink};
 
 /// When a destination sends the batch it is building (seed 000 defaults: 100 events, 5 s).
@@ -353,8 +353,7 @@ impl Route {
     }
 
     fn past_shutdown_deadline(&self) -> bool {
-        let d = self.deadline.load(Ordering::Relaxed);
-        d != 0 && siem_event::Timestamp::now().unix_nanos() >= d
+        shutdown_deadline_passed(&self.deadline)
     }
 
     /// Asks the thread to deliver and flush; the answer arrives on the returned channel.
