@@ -252,10 +252,12 @@ impl SiemBuilder {
         let rules_metrics = engine.metrics_handle();
         let engine = Arc::new(parking_lot::Mutex::new(engine));
         let recycler = Arc::new(Recycler::new(RECYCLED_RECORDS));
+        let not_security = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let processor = SecurityProcessor {
             normalizer,
             engine: Arc::clone(&engine),
             recycler: Arc::clone(&recycler),
+            not_security: Arc::clone(&not_security),
         };
         let pipeline = Pipeline::start(pipeline_config, processor, destinations).map_err(|e| {
             ConfigError::invalid("", format!("cannot start the pipeline thread: {e}"))
@@ -276,6 +278,7 @@ impl SiemBuilder {
                 engine,
                 rules_metrics,
                 shutdown_timeout: config.shutdown_timeout,
+                not_security,
             }),
         };
         Ok((layer, SiemGuard::new(handle)))

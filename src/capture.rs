@@ -245,9 +245,9 @@ pub(crate) struct CapturedEvent {
     pub metadata: &'static Metadata<'static>,
     pub timestamp: Timestamp,
     pub fields: FieldSet,
-    /// The classifier's choice (an index into its event types) when the event has no
-    /// `event_type` field.
-    pub classified_as: Option<u16>,
+    /// Whether the event itself (not a span around it) has an `event_type` field; otherwise
+    /// the pipeline thread's classifier decides whether it is a security event.
+    pub explicit_type: bool,
 }
 
 impl CapturedEvent {
@@ -282,14 +282,14 @@ impl Recycler {
                 record.metadata = metadata;
                 record.timestamp = Timestamp::now();
                 record.fields.reset(limits);
-                record.classified_as = None;
+                record.explicit_type = false;
                 record
             }
             None => Box::new(CapturedEvent {
                 metadata,
                 timestamp: Timestamp::now(),
                 fields: FieldSet::new(limits),
-                classified_as: None,
+                explicit_type: false,
             }),
         }
     }
@@ -360,7 +360,7 @@ mod tests {
         let mut a = r.take(metadata(), Limits::default());
         a.fields.push_text("user", |w| w.append("alice"));
         a.fields.truncated = true;
-        a.classified_as = Some(3);
+        a.explicit_type = true;
         let ptr = &*a as *const CapturedEvent;
         r.give_back(a);
         let b = r.take(metadata(), Limits::default());
@@ -369,7 +369,7 @@ mod tests {
             "the same allocation is reused"
         );
         assert!(b.fields.fields.is_empty() && b.fields.text.is_empty());
-        assert!(!b.fields.truncated && b.classified_as.is_none());
+        assert!(!b.fields.truncated && !b.explicit_type);
         let big_limits = Limits {
             field: 1 << 20,
             total: 1 << 20,

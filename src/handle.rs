@@ -9,7 +9,11 @@ use crate::capture::CapturedEvent;
 
 /// A snapshot of the figures seed 000 names, in total and per destination.
 ///
-/// `events_logged` counts security events accepted from the application. Each destination
+/// `events_logged` counts security events accepted from the application. Events without an
+/// `event_type` of their own (WARN and above by default) are queued as candidates and
+/// classified on the pipeline thread; those no rule matches are taken off the count once
+/// classified, so a candidate still queued, or dropped by a full queue, counts as logged (and
+/// as dropped). Each destination
 /// accounts for every event it is offered as shipped, filtered or dropped (with the reason);
 /// totals sum the destinations, so an event sent to two destinations is shipped twice.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +53,8 @@ pub(crate) struct Runtime {
     pub engine: Arc<parking_lot::Mutex<siem_rules::Engine>>,
     pub rules_metrics: siem_rules::MetricsHandle,
     pub shutdown_timeout: Duration,
+    /// Queued events the pipeline thread's classifier found not to be security events.
+    pub not_security: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A cloneable handle on the running pipeline: flush, metrics, shutdown.
@@ -79,7 +85,11 @@ impl SiemHandle {
         let m = self.runtime.pipeline.metrics();
         let rules = self.runtime.rules_metrics.snapshot();
         Metrics {
-            events_logged: m.queue.accepted,
+            events_logged: m.queue.accepted.saturating_sub(
+                self.runtime
+                    .not_security
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            ),
             events_dropped: m.dropped(),
             events_shipped: m.shipped(),
             events_filtered: m.destinations.iter().map(|d| d.filtered).sum(),

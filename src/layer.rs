@@ -1,4 +1,5 @@
-//! The `tracing` layer: per-callsite interest, field capture, classification, enqueue.
+//! The `tracing` layer: per-callsite interest, field capture, enqueue. Everything else
+//! (classification, normalisation, rules) happens on the pipeline thread.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -103,25 +104,17 @@ where
         let meta = event.metadata();
         let mut captured = self.recycler.take(meta, self.limits);
         event.record(&mut captured.fields);
-        let explicit = captured.fields.get("event_type").is_some();
+        // An event without its own `event_type` is a candidate only at a classified level;
+        // whether it is a security event is decided on the pipeline thread, off this one.
+        captured.explicit_type = captured.fields.get("event_type").is_some();
+        if !captured.explicit_type && !self.classifier.covers(meta.level()) {
+            self.recycler.give_back(captured);
+            return;
+        }
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope {
                 if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
                     captured.fields.inherit(fields);
-                }
-            }
-        }
-        if !explicit {
-            let class = self
-                .classifier
-                .covers(meta.level())
-                .then(|| self.classifier.classify(&captured.fields))
-                .flatten();
-            match class {
-                Some(i) => captured.classified_as = Some(i),
-                None => {
-                    self.recycler.give_back(captured);
-                    return;
                 }
             }
         }

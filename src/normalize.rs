@@ -103,8 +103,15 @@ fn typed(set: &FieldSet, v: &RawValue) -> Value {
 }
 
 impl Normalizer {
-    pub fn normalize(&self, captured: &CapturedEvent) -> SecurityEvent {
+    /// The security event, or `None` when the event has no `event_type` of its own and no
+    /// classification rule makes it one.
+    pub fn normalize(&self, captured: &CapturedEvent) -> Option<SecurityEvent> {
         let set = &captured.fields;
+        let classified_as = if captured.explicit_type {
+            None
+        } else {
+            Some(self.classifier.classify(set)?)
+        };
         let meta = captured.metadata;
         let mut given_type: Option<String> = None;
         let mut severity: Option<Severity> = None;
@@ -169,7 +176,7 @@ impl Normalizer {
                 Slot::Correlation => e.correlation_id = Some(text),
             }
         }
-        let type_name = match (&given_type, captured.classified_as) {
+        let type_name = match (&given_type, classified_as) {
             (Some(t), _) => t.as_str(),
             (None, Some(i)) => self.classifier.event_type(i),
             (None, None) => "unclassified",
@@ -182,6 +189,6 @@ impl Normalizer {
         if set.truncated {
             e.push_metadata("siem_truncated", true);
         }
-        e
+        Some(e)
     }
 }

@@ -1,5 +1,6 @@
 //! The work done on the pipeline thread for each captured event.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -19,12 +20,19 @@ pub(crate) struct SecurityProcessor {
     pub engine: Arc<Mutex<Engine>>,
     /// Where processed records go back for the application threads to reuse.
     pub recycler: Arc<Recycler>,
+    /// Queued candidates (events without an `event_type` of their own) that no
+    /// classification rule made a security event.
+    pub not_security: Arc<AtomicU64>,
 }
 
 impl Processor<Box<CapturedEvent>> for SecurityProcessor {
     fn process(&mut self, item: Box<CapturedEvent>, out: &mut Vec<SecurityEvent>) {
-        let mut event = self.normalizer.normalize(&item);
+        let event = self.normalizer.normalize(&item);
         self.recycler.give_back(item);
+        let Some(mut event) = event else {
+            self.not_security.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
         let alerts = self.engine.lock().process(&mut event);
         out.push(event);
         for mut alert in alerts {

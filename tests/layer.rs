@@ -101,7 +101,7 @@ fn the_three_seed_vocabularies_map_to_one_form() {
 
 #[test]
 fn keywords_classify_warnings_but_not_below_the_minimum_level() {
-    let sink = capture(builder(), || {
+    let (sink, metrics) = support::run(builder(), || {
         warn!("User login failed for admin");
         error!("Permission denied on /admin");
         warn!("Connection to db refused");
@@ -123,6 +123,10 @@ fn keywords_classify_warnings_but_not_below_the_minimum_level() {
             "availability.degraded"
         ]
     );
+    // The warning without a keyword was queued as a candidate and classified away on the
+    // pipeline thread: it is not counted as a security event.
+    assert_eq!(metrics.events_logged, 4, "{metrics:?}");
+    assert_eq!(metrics.events_shipped, 4, "{metrics:?}");
 }
 
 #[test]
