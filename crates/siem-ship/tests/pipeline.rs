@@ -77,6 +77,30 @@ impl Sink for Recorder {
     }
 }
 
+impl Recorder {
+    /// A collector that fails the first `n` sends (retryably), then accepts.
+    fn failing_first(n: usize) -> Recorder {
+        Recorder {
+            fail_first: Arc::new(AtomicUsize::new(n)),
+            ..Recorder::default()
+        }
+    }
+
+    /// A collector that never accepts.
+    fn dead() -> Recorder {
+        Recorder::failing_first(usize::MAX)
+    }
+}
+
+/// Backoff between `initial_ms` and `max_ms` milliseconds, giving up after `max_attempts`.
+fn retry(initial_ms: u64, max_ms: u64, max_attempts: Option<u32>) -> RetryConfig {
+    RetryConfig {
+        initial_backoff: Duration::from_millis(initial_ms),
+        max_backoff: Duration::from_millis(max_ms),
+        max_attempts,
+    }
+}
+
 fn config(capacity: usize, overflow: OverflowPolicy) -> PipelineConfig {
     PipelineConfig {
         queue_capacity: capacity,
@@ -186,18 +210,11 @@ fn flush_delivers_everything_queued_while_running() {
 
 #[test]
 fn retryable_failures_are_retried_and_nothing_is_lost() {
-    let sink = Recorder {
-        fail_first: Arc::new(AtomicUsize::new(3)),
-        ..Recorder::default()
-    };
+    let sink = Recorder::failing_first(3);
     let got = Arc::clone(&sink.got);
     let dest = Destination::new("flaky", Box::new(Plain), Box::new(sink))
         .with_batch(fast_batches())
-        .with_retry(RetryConfig {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-            max_attempts: None,
-        });
+        .with_retry(retry(1, 5, None));
     let p = Pipeline::start(
         config(100, OverflowPolicy::DropNewest),
         Messages,
@@ -247,28 +264,14 @@ fn partial_rejection_ships_the_rest_and_counts_the_rejected() {
 
 #[test]
 fn exhausted_retries_and_shutdown_deadline_are_counted() {
-    let dead = Recorder {
-        fail_first: Arc::new(AtomicUsize::new(usize::MAX)),
-        ..Recorder::default()
-    };
+    let dead = Recorder::dead();
     let dest = Destination::new("dead", Box::new(Plain), Box::new(dead))
         .with_batch(fast_batches())
-        .with_retry(RetryConfig {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(2),
-            max_attempts: Some(2),
-        });
-    let forever = Recorder {
-        fail_first: Arc::new(AtomicUsize::new(usize::MAX)),
-        ..Recorder::default()
-    };
+        .with_retry(retry(1, 2, Some(2)));
+    let forever = Recorder::dead();
     let dest2 = Destination::new("forever", Box::new(Plain), Box::new(forever))
         .with_batch(fast_batches())
-        .with_retry(RetryConfig {
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(10),
-            max_attempts: None,
-        });
+        .with_retry(retry(5, 10, None));
     let p = Pipeline::start(
         config(100, OverflowPolicy::DropNewest),
         Messages,
@@ -505,17 +508,10 @@ fn the_blocking_policy_slows_logging_down_instead_of_dropping_at_a_slow_destinat
 fn a_dead_destination_under_the_blocking_policy_costs_at_most_the_timeout_and_is_counted() {
     // The collector never accepts: the destination's queue fills, the pipeline waits at most
     // the blocking timeout per chunk, then drops (counted), and shutdown still ends.
-    let dead = Recorder {
-        fail_first: Arc::new(AtomicUsize::new(usize::MAX)),
-        ..Recorder::default()
-    };
+    let dead = Recorder::dead();
     let dest = Destination::new("dead", Box::new(Plain), Box::new(dead))
         .with_batch(fast_batches())
-        .with_retry(RetryConfig {
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            max_attempts: None,
-        })
+        .with_retry(retry(5, 20, None))
         .with_queue_capacity(10);
     let policy = OverflowPolicy::Block {
         timeout: Duration::from_millis(30),
