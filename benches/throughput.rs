@@ -12,38 +12,18 @@
 //! layer's threads (from `/proc/self/task/*/schedstat`), which shows the bounding stage.
 
 mod common;
+#[path = "../crates/siem-ship/benches/support/thread_cpu.rs"]
+mod thread_cpu;
 
 use std::time::{Duration, Instant};
 
-use common::{security_event, Discard};
-use tracing::Dispatch;
-use tracing_siem::{DestinationConfig, SiemLayer};
-use tracing_subscriber::prelude::*;
+use thread_cpu::thread_cpu_ns;
+
+use common::security_event;
+use tracing_siem::SiemLayer;
 
 const EVENTS: u64 = 400_000;
 const ROUNDS: usize = 5;
-
-/// CPU nanoseconds so far of this process's threads whose name starts with `prefix`.
-fn thread_cpu_ns(prefix: &str) -> u64 {
-    let mut total = 0;
-    for task in std::fs::read_dir("/proc/self/task")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let path = task.path();
-        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        if comm.trim_end().starts_with(prefix) {
-            let stat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
-            total += stat
-                .split_whitespace()
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    total
-}
 
 const THREADS: [(&str, &str); 3] = [
     ("pipeline", "siem-pipeline"),
@@ -53,17 +33,8 @@ const THREADS: [(&str, &str); 3] = [
 
 /// Events/s and CPU ns per event of each layer thread, for `loggers` logging threads.
 fn round(loggers: u64) -> (f64, [f64; 3]) {
-    let (layer, guard) = SiemLayer::builder()
-        .app("throughput")
-        .host("bench-host")
-        .overflow("block:10s")
-        .destination_with_sink(
-            DestinationConfig::stdout().name("discard"),
-            Box::new(Discard),
-        )
-        .build()
-        .expect("valid configuration");
-    let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer));
+    let (dispatch, guard) =
+        common::siem_dispatch_with(SiemLayer::builder().app("throughput").overflow("block:10s"));
     let handle = guard.handle();
     let before = THREADS.map(|(_, t)| thread_cpu_ns(t));
     let start = Instant::now();

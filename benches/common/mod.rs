@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tracing::Dispatch;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_siem::ship::{Batch, Sink, SinkError};
-use tracing_siem::{DestinationConfig, SiemGuard, SiemHandle, SiemLayer};
+use tracing_siem::{DestinationConfig, SiemBuilder, SiemGuard, SiemHandle, SiemLayer};
 use tracing_subscriber::prelude::*;
 
 /// Events emitted between two drains: well below both queues' capacities (ours 10 000,
@@ -56,8 +56,12 @@ impl Sink for Discard {
 /// Registry + SiemLayer with a discarding destination (default settings otherwise:
 /// queue capacity 10 000, JSON encoding on the pipeline thread).
 pub fn siem_dispatch() -> (Dispatch, SiemGuard) {
-    let (layer, guard) = SiemLayer::builder()
-        .app("layerbench")
+    siem_dispatch_with(SiemLayer::builder().app("layerbench"))
+}
+
+/// Registry + the layer `builder` configures, with a discarding destination.
+pub fn siem_dispatch_with(builder: SiemBuilder) -> (Dispatch, SiemGuard) {
+    let (layer, guard) = builder
         .host("bench-host")
         .destination_with_sink(
             DestinationConfig::stdout().name("discard"),

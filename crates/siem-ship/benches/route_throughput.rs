@@ -23,8 +23,12 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use thread_cpu::thread_cpu_ns;
+
 #[path = "../tests/syslog_support/mod.rs"]
 mod syslog_support;
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
 
 use siem_event::SecurityEvent;
 use siem_format::{build_encoder, Encoder, Format, FormatOptions};
@@ -105,28 +109,6 @@ impl Sink for Discard {
     fn send(&mut self, _: &Batch) -> Result<(), SinkError> {
         Ok(())
     }
-}
-
-/// CPU nanoseconds so far of this process's threads named `name`.
-fn thread_cpu_ns(name: &str) -> u64 {
-    let mut total = 0;
-    for task in std::fs::read_dir("/proc/self/task")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let path = task.path();
-        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        if comm.trim_end() == name {
-            let stat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
-            total += stat
-                .split_whitespace()
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    total
 }
 
 /// Where the destination sends.
