@@ -181,6 +181,17 @@ fn errors_found_only_when_building_name_the_destination() {
         .unwrap();
     assert!(e.key().starts_with("destinations[0]"), "{e}");
     assert!(e.to_string().contains("/proc/forbidden"), "{e}");
+    // A syslog setting refused when the sink is opened keeps its own key under the destination.
+    let c = parse(
+        "destinations: [ { type: syslog, transport: tls, host: localhost, tls: { ca_file: /nonexistent/ca.pem } } ]",
+    )
+    .unwrap();
+    let e = SiemBuilder::from_config(c)
+        .build::<tracing_subscriber::Registry>()
+        .err()
+        .unwrap();
+    assert_eq!(e.key(), "destinations[0].tls.ca_file", "{e}");
+    assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
 }
 
 #[test]
