@@ -27,10 +27,7 @@ fn explicit_event_type_is_a_security_event_at_any_level() {
         warn!("an ordinary warning without keywords");
     });
     let events = sink.events();
-    let types: Vec<_> = events
-        .iter()
-        .map(|e| e.event_type.as_str().to_owned())
-        .collect();
+    let types = sink.event_types();
     assert_eq!(types, ["auth.success", "config.changed"]);
     assert_eq!(events[0].actor.user.as_deref(), Some("alice"));
     assert_eq!(events[0].message, "Login ok");
@@ -74,10 +71,7 @@ fn the_three_seed_vocabularies_map_to_one_form() {
         warn!(event_type = "billing.refund_issued", "Refund");
     });
     let events = sink.events();
-    let types: Vec<_> = events
-        .iter()
-        .map(|e| e.event_type.as_str().to_owned())
-        .collect();
+    let types = sink.event_types();
     assert_eq!(
         types,
         [
@@ -109,11 +103,7 @@ fn keywords_classify_warnings_but_not_below_the_minimum_level() {
         info!("login page rendered"); // below WARN: never classified
         warn!("cache warmed up"); // no keyword: not a security event
     });
-    let types: Vec<_> = sink
-        .events()
-        .iter()
-        .map(|e| e.event_type.as_str().to_owned())
-        .collect();
+    let types = sink.event_types();
     assert_eq!(
         types,
         [
@@ -139,11 +129,7 @@ fn a_lower_minimum_level_and_a_fallback_widen_classification() {
         info!("cache warmed up");
         tracing::debug!("still below");
     });
-    let types: Vec<_> = sink
-        .events()
-        .iter()
-        .map(|e| e.event_type.as_str().to_owned())
-        .collect();
+    let types = sink.event_types();
     assert_eq!(types, ["auth.attempt", "operational.event"]);
 }
 

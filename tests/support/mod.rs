@@ -60,6 +60,14 @@ impl Collect {
             .collect()
     }
 
+    /// The event types of the records received so far, in order.
+    pub fn event_types(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .map(|e| e.event_type.as_str().to_owned())
+            .collect()
+    }
+
     /// The records received so far as JSON values.
     pub fn json(&self) -> Vec<serde_json::Value> {
         self.records
