@@ -116,8 +116,11 @@ impl Normalizer {
         let mut given_type: Option<String> = None;
         let mut severity: Option<Severity> = None;
         let mut outcome = Outcome::Unknown;
-        let mut e = SecurityEvent::new(EventType::canonical("unclassified"), String::new());
-        e.timestamp = captured.timestamp;
+        let mut e = SecurityEvent::at(
+            EventType::canonical("unclassified"),
+            String::new(),
+            captured.timestamp,
+        );
         e.host = Arc::clone(&self.host);
         e.app = Arc::clone(&self.app);
         e.labels = Arc::clone(&self.labels);

@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::{Compliance, EventId, EventType, Field, Outcome, Severity, Timestamp, Value};
 
@@ -97,12 +97,34 @@ pub struct SecurityEvent {
 }
 
 impl SecurityEvent {
-    /// A new event of the given type, stamped now, with a fresh id, on this host.
+    /// A new event of the given type, stamped now, with a fresh id.
     pub fn new(event_type: EventType, message: impl Into<String>) -> SecurityEvent {
+        SecurityEvent::at(event_type, message, Timestamp::now())
+    }
+
+    /// A new event of the given type that happened at `timestamp`, with a fresh id.
+    ///
+    /// ```
+    /// use siem_event::{EventType, SecurityEvent, Timestamp};
+    /// let t = Timestamp::from_unix_nanos(1_700_000_000_000_000_000);
+    /// let e = SecurityEvent::at(EventType::parse("auth.failure"), "Failed login", t);
+    /// assert_eq!(e.timestamp, t);
+    /// assert!(e.host.is_empty() && e.labels.is_empty());
+    /// ```
+    pub fn at(
+        event_type: EventType,
+        message: impl Into<String>,
+        timestamp: Timestamp,
+    ) -> SecurityEvent {
+        // Shared empty values: an event's origin is usually set right after, so allocating
+        // fresh empty ones would only be freed again.
+        static NO_TEXT: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
+        static NO_LABELS: LazyLock<Arc<[(String, String)]>> =
+            LazyLock::new(|| Arc::from(Vec::new()));
         let compliance = Compliance::for_category(event_type.category());
         SecurityEvent {
             id: EventId::new(),
-            timestamp: Timestamp::now(),
+            timestamp,
             event_type,
             severity: Severity::Info,
             outcome: Outcome::Unknown,
@@ -113,12 +135,12 @@ impl SecurityEvent {
             tenant_id: None,
             agent_id: None,
             reason: None,
-            host: Arc::from(""),
-            app: Arc::from(""),
+            host: Arc::clone(&NO_TEXT),
+            app: Arc::clone(&NO_TEXT),
             source: None,
             correlation_id: None,
             compliance,
-            labels: Arc::from(Vec::new()),
+            labels: Arc::clone(&NO_LABELS),
             metadata: Vec::new(),
         }
     }
