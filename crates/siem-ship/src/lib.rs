@@ -4,6 +4,7 @@
 //! for as shipped, filtered or dropped with a reason.
 
 mod accounting;
+mod backoff;
 mod batch;
 mod chunk;
 mod delivery;

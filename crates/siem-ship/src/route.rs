@@ -11,6 +11,7 @@ use siem_event::SecurityEvent;
 use siem_format::Encoder;
 
 use crate::accounting::DestinationCounters;
+use crate::backoff;
 use crate::chunk::{Chunk, Share};
 use crate::delivery::{shutdown_deadline_passed, Delivery};
 use crate::{Batch, DestinationMetrics, DropReason, Sink};
@@ -81,22 +82,27 @@ impl Default for RetryConfig {
 
 impl RetryConfig {
     /// The wait before attempt `attempt + 1` (attempt counts from 1), with ±25 % jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use siem_ship::RetryConfig;
+    /// let r = RetryConfig {
+    ///     initial_backoff: Duration::from_millis(100),
+    ///     max_backoff: Duration::from_secs(1),
+    ///     max_attempts: None,
+    /// };
+    /// let third = r.backoff(3); // 400 ms ± 25 %
+    /// assert!(third >= Duration::from_millis(300) && third <= Duration::from_millis(500));
+    /// assert!(r.backoff(40) <= Duration::from_millis(1250)); // capped at max_backoff
+    /// ```
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let base = self
-            .initial_backoff
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
-            .min(self.max_backoff);
-        let jitter = jitter_fraction();
-        base.mul_f64(0.75 + 0.5 * jitter)
+        let base = backoff::exponential(
+            self.initial_backoff,
+            self.max_backoff,
+            attempt.saturating_sub(1),
+        );
+        backoff::random_between(base.mul_f64(0.75), base.mul_f64(1.25))
     }
-}
-
-fn jitter_fraction() -> f64 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Decides whether a destination takes an event.

@@ -1,13 +1,14 @@
-//! Pacing of reconnection attempts: exponential backoff with jitter.
+//! Pacing of reconnection attempts: exponential backoff with jitter (the crate's shared
+//! [`crate::backoff`] computation), as a gate.
 //!
 //! The gate never sleeps: while it is closed, `send` fails at once with a retryable error that
 //! says when the next attempt will be made. The route that drives the sink already sleeps
 //! between retries (and can stop sleeping at shutdown); this gate only keeps a fast retry loop
 //! from hammering a collector that is down.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
+
+use crate::backoff::{exponential, random_between};
 
 use super::config::BackoffConfig;
 
@@ -16,25 +17,15 @@ pub(super) struct Backoff {
     max: Duration,
     failures: u32,
     next_attempt: Option<Instant>,
-    rng: u64,
 }
 
 impl Backoff {
     pub(super) fn new(config: &BackoffConfig) -> Backoff {
-        // Seeded per process and per sink, so senders restarted together do not draw together.
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos(),
-        );
         Backoff {
             initial: config.initial,
             max: config.max,
             failures: 0,
             next_attempt: None,
-            rng: hasher.finish() | 1,
         }
     }
 
@@ -48,14 +39,9 @@ impl Backoff {
 
     /// Records a failed attempt; returns the wait before the next one.
     pub(super) fn failed(&mut self, now: Instant) -> Duration {
-        let ceiling = self
-            .initial
-            .saturating_mul(1u32 << self.failures.min(20))
-            .min(self.max);
+        let ceiling = exponential(self.initial, self.max, self.failures);
         self.failures = self.failures.saturating_add(1);
-        let spread = ceiling.saturating_sub(self.initial).as_nanos() as u64;
-        let wait =
-            self.initial + Duration::from_nanos(self.next_random() % spread.saturating_add(1));
+        let wait = random_between(self.initial, ceiling);
         self.next_attempt = Some(now + wait);
         wait
     }
@@ -64,16 +50,6 @@ impl Backoff {
     pub(super) fn succeeded(&mut self) {
         self.failures = 0;
         self.next_attempt = None;
-    }
-
-    fn next_random(&mut self) -> u64 {
-        // xorshift64*: plenty for jitter, and no dependency.
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 }
 
