@@ -7,6 +7,7 @@ mod accounting;
 mod backoff;
 mod batch;
 mod chunk;
+mod config_error;
 mod delivery;
 mod pipeline;
 mod queue;
@@ -15,6 +16,7 @@ pub mod sink;
 
 pub use accounting::{DestinationMetrics, DropReason};
 pub use batch::Batch;
+pub use config_error::ConfigError;
 pub use pipeline::{DeliveryReport, Pipeline, PipelineConfig, PipelineMetrics, Processor};
 pub use queue::{EventQueue, OverflowPolicy, QueueStats};
 pub use route::{BatchConfig, Destination, EventFilter, RetryConfig};

@@ -113,11 +113,11 @@ mod truncate;
 mod udp;
 mod validate;
 
+use crate::ConfigError;
 use std::fmt;
 use std::net::SocketAddr;
 
 pub use config::{BackoffConfig, BackupHost, Framing, SyslogConfig, TlsConfig, Transport};
-pub use validate::SyslogConfigError;
 
 use crate::{Batch, Sink, SinkError};
 use stream::StreamSender;
@@ -170,7 +170,7 @@ impl SyslogSink {
     /// assert!(err.to_string().contains("/nonexistent.pem"));
     /// # }
     /// ```
-    pub fn new(config: SyslogConfig) -> Result<SyslogSink, SyslogConfigError> {
+    pub fn new(config: SyslogConfig) -> Result<SyslogSink, ConfigError> {
         config.validate()?;
         #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
         let mut warnings = Vec::new();
@@ -191,7 +191,7 @@ impl SyslogSink {
                     )
                 }
                 #[cfg(not(feature = "tls"))]
-                return Err(SyslogConfigError::new(
+                return Err(ConfigError::invalid(
                     "transport",
                     "tls needs the `tls` feature of siem-ship, which this build leaves out",
                 ));
@@ -216,7 +216,7 @@ impl SyslogSink {
     /// let sink = SyslogSink::new(SyslogConfig::tls("10.0.0.1").with_dangerous_disable_verification())?;
     /// assert!(sink.warnings()[0].contains("NOT verified"));
     /// # }
-    /// # Ok::<(), siem_ship::sink::syslog::SyslogConfigError>(())
+    /// # Ok::<(), siem_ship::ConfigError>(())
     /// ```
     pub fn warnings(&self) -> &[String] {
         &self.warnings
@@ -229,7 +229,7 @@ impl SyslogSink {
     /// use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
     /// let sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1"))?;
     /// assert_eq!(sink.peer(), None, "connections are opened lazily");
-    /// # Ok::<(), siem_ship::sink::syslog::SyslogConfigError>(())
+    /// # Ok::<(), siem_ship::ConfigError>(())
     /// ```
     pub fn peer(&self) -> Option<SocketAddr> {
         match &self.sender {

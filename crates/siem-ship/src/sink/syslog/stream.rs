@@ -17,7 +17,7 @@ use super::framing::write_framed;
 use super::socket::read_some;
 #[cfg(feature = "tls")]
 use super::tls::{self, TlsLink};
-use super::validate::SyslogConfigError;
+use crate::ConfigError;
 use crate::{Batch, SinkError};
 
 /// One collector address, as configured.
@@ -119,7 +119,7 @@ impl StreamSender {
         config: &SyslogConfig,
         kind: &'static str,
         tls: TlsSettings,
-    ) -> Result<StreamSender, SyslogConfigError> {
+    ) -> Result<StreamSender, ConfigError> {
         let port = config.effective_port();
         let mut endpoints = vec![Endpoint {
             host: config.host.clone(),

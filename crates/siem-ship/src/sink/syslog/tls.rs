@@ -18,7 +18,7 @@ use rustls::{
 
 use super::config::TlsConfig;
 use super::socket::{read_some, NoSigPipe};
-use super::validate::SyslogConfigError;
+use crate::ConfigError;
 
 /// Builds the rustls client configuration. Reads the CA file, the client certificate and key
 /// now, so a missing or malformed file is a configuration error at start, not a delivery error
@@ -26,7 +26,7 @@ use super::validate::SyslogConfigError;
 pub(super) fn client_config(
     tls: &TlsConfig,
     warnings: &mut Vec<String>,
-) -> Result<Arc<ClientConfig>, SyslogConfigError> {
+) -> Result<Arc<ClientConfig>, ConfigError> {
     let mut provider = crypto::ring::default_provider();
     // AES-128-GCM first: RFC 9662's mandatory suite for TLS 1.2, as strong as needed here, and
     // about a third cheaper per byte than AES-256 (the server still has the last word).
@@ -41,7 +41,7 @@ pub(super) fn client_config(
     let provider = Arc::new(provider);
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| SyslogConfigError::new("tls", format!("cannot set up TLS: {e}")))?;
+        .map_err(|e| ConfigError::invalid("tls", format!("cannot set up TLS: {e}")))?;
     let builder = if tls.dangerous_disable_verification {
         warnings.push(
             "syslog over TLS with tls.dangerous_disable_verification = true: the collector's \
@@ -63,7 +63,7 @@ pub(super) fn client_config(
                 .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| pem_error("tls.client_cert", cert_path, e))?;
             if certs.is_empty() {
-                return Err(SyslogConfigError::new(
+                return Err(ConfigError::invalid(
                     "tls.client_cert",
                     format!(
                         "{}: no CERTIFICATE block in this PEM file",
@@ -75,7 +75,7 @@ pub(super) fn client_config(
             let key = PrivateKeyDer::from_pem_file(key_path)
                 .map_err(|e| pem_error("tls.client_key", key_path, e))?;
             builder.with_client_auth_cert(certs, key).map_err(|e| {
-                SyslogConfigError::new(
+                ConfigError::invalid(
                     "tls.client_key",
                     format!("does not fit tls.client_cert or is not usable: {e}"),
                 )
@@ -86,11 +86,7 @@ pub(super) fn client_config(
     Ok(Arc::new(config))
 }
 
-fn pem_error(
-    key: &str,
-    path: &std::path::Path,
-    e: rustls::pki_types::pem::Error,
-) -> SyslogConfigError {
+fn pem_error(key: &str, path: &std::path::Path, e: rustls::pki_types::pem::Error) -> ConfigError {
     let reason = match &e {
         rustls::pki_types::pem::Error::Io(io) => format!("cannot read {}: {io}", path.display()),
         rustls::pki_types::pem::Error::NoItemsFound => {
@@ -98,10 +94,10 @@ fn pem_error(
         }
         other => format!("{}: not a valid PEM file: {other:?}", path.display()),
     };
-    SyslogConfigError::new(key, reason)
+    ConfigError::invalid(key, reason)
 }
 
-fn root_store(tls: &TlsConfig) -> Result<RootCertStore, SyslogConfigError> {
+fn root_store(tls: &TlsConfig) -> Result<RootCertStore, ConfigError> {
     let mut roots = RootCertStore::empty();
     match &tls.ca_file {
         Some(path) => {
@@ -109,14 +105,14 @@ fn root_store(tls: &TlsConfig) -> Result<RootCertStore, SyslogConfigError> {
                 .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| pem_error("tls.ca_file", path, e))?;
             if certs.is_empty() {
-                return Err(SyslogConfigError::new(
+                return Err(ConfigError::invalid(
                     "tls.ca_file",
                     format!("{}: no CERTIFICATE block in this PEM file", path.display()),
                 ));
             }
             for cert in certs {
                 roots.add(cert).map_err(|e| {
-                    SyslogConfigError::new(
+                    ConfigError::invalid(
                         "tls.ca_file",
                         format!(
                             "{}: a certificate cannot be used as a CA: {e}",
@@ -134,7 +130,7 @@ fn root_store(tls: &TlsConfig) -> Result<RootCertStore, SyslogConfigError> {
                     || "the system trust store is empty".to_string(),
                     |e| e.to_string(),
                 );
-                return Err(SyslogConfigError::new(
+                return Err(ConfigError::invalid(
                     "tls.ca_file",
                     format!("not set, and no system root certificate could be loaded ({why})"),
                 ));
@@ -146,9 +142,9 @@ fn root_store(tls: &TlsConfig) -> Result<RootCertStore, SyslogConfigError> {
 
 /// Checks that a host or `server_name` can be verified against a certificate (a DNS name or
 /// an IP address).
-pub(super) fn server_name(key: &str, name: &str) -> Result<ServerName<'static>, SyslogConfigError> {
+pub(super) fn server_name(key: &str, name: &str) -> Result<ServerName<'static>, ConfigError> {
     ServerName::try_from(name.to_string()).map_err(|e| {
-        SyslogConfigError::new(
+        ConfigError::invalid(
             key,
             format!("{name:?} is not a DNS name or IP address: {e}"),
         )

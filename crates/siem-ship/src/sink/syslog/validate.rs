@@ -1,8 +1,7 @@
 //! Validation of a syslog configuration: every mistake becomes an error that names the key at
 //! fault and says why, before anything touches the network.
 
-use std::error::Error;
-use std::fmt;
+use crate::ConfigError;
 
 use super::config::{Framing, SyslogConfig, TlsConfig, Transport, MAX_UDP_PAYLOAD, MIN_DATAGRAM};
 
@@ -13,11 +12,15 @@ impl SyslogConfig {
     /// use siem_ship::sink::syslog::SyslogConfig;
     /// let err = SyslogConfig::tcp("h").with_port(0).validate().unwrap_err();
     /// assert_eq!(err.to_string(), "port: 0 is not a port a collector can listen on");
+    /// let err = SyslogConfig::tcp("h").with_backup("", None).validate().unwrap_err();
+    /// assert_eq!(err.key(), "backup[0].host");
+    /// let err = SyslogConfig::tcp("h").with_ca_file("/ca.pem").validate().unwrap_err();
+    /// assert_eq!(err.reason(), "only applies to transport tls (transport is tcp)");
     /// ```
-    pub fn validate(&self) -> Result<(), SyslogConfigError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         check_host("host", &self.host)?;
         if self.port == Some(0) {
-            return Err(SyslogConfigError::new(
+            return Err(ConfigError::invalid(
                 "port",
                 "0 is not a port a collector can listen on",
             ));
@@ -25,13 +28,13 @@ impl SyslogConfig {
         for (i, backup) in self.backup.iter().enumerate() {
             check_host(&format!("backup[{i}].host"), &backup.host)?;
             if backup.port == Some(0) {
-                return Err(SyslogConfigError::new(
+                return Err(ConfigError::invalid(
                     format!("backup[{i}].port"),
                     "0 is not a port a collector can listen on",
                 ));
             }
             if backup.server_name.is_some() && self.transport != Transport::Tls {
-                return Err(SyslogConfigError::new(
+                return Err(ConfigError::invalid(
                     format!("backup[{i}].server_name"),
                     "only applies to transport tls",
                 ));
@@ -39,13 +42,13 @@ impl SyslogConfig {
         }
         match (self.transport, self.framing) {
             (Transport::Udp, Some(_)) => {
-                return Err(SyslogConfigError::new(
+                return Err(ConfigError::invalid(
                     "framing",
                     "does not apply to transport udp: each message is its own datagram",
                 ))
             }
             (Transport::Tls, Some(Framing::Lf)) => {
-                return Err(SyslogConfigError::new(
+                return Err(ConfigError::invalid(
                     "framing",
                     "lf is not allowed with transport tls: RFC 5425 requires octet-counting",
                 ))
@@ -53,14 +56,14 @@ impl SyslogConfig {
             _ => {}
         }
         if self.transport == Transport::Udp && !self.backup.is_empty() {
-            return Err(SyslogConfigError::new(
+            return Err(ConfigError::invalid(
                 "backup",
                 "needs transport tcp or tls: UDP never learns that a collector is down, so it \
                  cannot fail over",
             ));
         }
         if !(MIN_DATAGRAM..=MAX_UDP_PAYLOAD).contains(&self.max_datagram_size) {
-            return Err(SyslogConfigError::new(
+            return Err(ConfigError::invalid(
                 "max_datagram_size",
                 format!(
                     "{} is out of range: must be between {MIN_DATAGRAM} and {MAX_UDP_PAYLOAD} bytes",
@@ -69,7 +72,7 @@ impl SyslogConfig {
             ));
         }
         if !(1024..=16 * 1024 * 1024).contains(&self.write_buffer_size) {
-            return Err(SyslogConfigError::new(
+            return Err(ConfigError::invalid(
                 "write_buffer_size",
                 format!(
                     "{} is out of range: must be between 1KiB and 16MiB",
@@ -83,11 +86,11 @@ impl SyslogConfig {
             ("backoff.initial", self.backoff.initial),
         ] {
             if value.is_zero() {
-                return Err(SyslogConfigError::new(key, "must be longer than zero"));
+                return Err(ConfigError::invalid(key, "must be longer than zero"));
             }
         }
         if self.backoff.max < self.backoff.initial {
-            return Err(SyslogConfigError::new(
+            return Err(ConfigError::invalid(
                 "backoff.max",
                 format!(
                     "{:?} is shorter than backoff.initial ({:?})",
@@ -96,7 +99,7 @@ impl SyslogConfig {
             ));
         }
         match (&self.tls, self.transport) {
-            (Some(_), Transport::Udp | Transport::Tcp) => Err(SyslogConfigError::new(
+            (Some(_), Transport::Udp | Transport::Tcp) => Err(ConfigError::invalid(
                 "tls",
                 format!(
                     "only applies to transport tls (transport is {})",
@@ -109,18 +112,18 @@ impl SyslogConfig {
     }
 }
 
-fn check_host(key: &str, host: &str) -> Result<(), SyslogConfigError> {
+fn check_host(key: &str, host: &str) -> Result<(), ConfigError> {
     if host.trim().is_empty() {
-        return Err(SyslogConfigError::new(key, "must not be empty"));
+        return Err(ConfigError::invalid(key, "must not be empty"));
     }
     if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(SyslogConfigError::new(
+        return Err(ConfigError::invalid(
             key,
             format!("{host:?} contains blanks or control characters"),
         ));
     }
     if host.starts_with('[') || host.contains("]:") {
-        return Err(SyslogConfigError::new(
+        return Err(ConfigError::invalid(
             key,
             format!("{host:?}: write the address without brackets and the port under `port`"),
         ));
@@ -128,16 +131,16 @@ fn check_host(key: &str, host: &str) -> Result<(), SyslogConfigError> {
     Ok(())
 }
 
-fn check_tls(tls: &TlsConfig) -> Result<(), SyslogConfigError> {
+fn check_tls(tls: &TlsConfig) -> Result<(), ConfigError> {
     match (&tls.client_cert, &tls.client_key) {
         (Some(_), None) => {
-            return Err(SyslogConfigError::new(
+            return Err(ConfigError::invalid(
                 "tls.client_key",
                 "missing: tls.client_cert is set, and a certificate needs its private key",
             ))
         }
         (None, Some(_)) => {
-            return Err(SyslogConfigError::new(
+            return Err(ConfigError::invalid(
                 "tls.client_cert",
                 "missing: tls.client_key is set without the certificate it belongs to",
             ))
@@ -145,7 +148,7 @@ fn check_tls(tls: &TlsConfig) -> Result<(), SyslogConfigError> {
         _ => {}
     }
     if tls.dangerous_disable_verification && tls.ca_file.is_some() {
-        return Err(SyslogConfigError::new(
+        return Err(ConfigError::invalid(
             "tls.ca_file",
             "has no effect while tls.dangerous_disable_verification is true; remove one of them",
         ));
@@ -155,59 +158,6 @@ fn check_tls(tls: &TlsConfig) -> Result<(), SyslogConfigError> {
     }
     Ok(())
 }
-
-/// A syslog configuration that cannot work: which key, and why.
-///
-/// ```
-/// use siem_ship::sink::syslog::SyslogConfig;
-/// let err = SyslogConfig::udp("").validate().unwrap_err();
-/// assert_eq!(err.key(), "host");
-/// assert_eq!(err.to_string(), "host: must not be empty");
-/// ```
-#[derive(Debug)]
-pub struct SyslogConfigError {
-    key: String,
-    reason: String,
-}
-
-impl SyslogConfigError {
-    pub(super) fn new(key: impl Into<String>, reason: impl Into<String>) -> SyslogConfigError {
-        SyslogConfigError {
-            key: key.into(),
-            reason: reason.into(),
-        }
-    }
-
-    /// The configuration key at fault, relative to the syslog destination (`tls.ca_file`).
-    ///
-    /// ```
-    /// use siem_ship::sink::syslog::SyslogConfig;
-    /// let err = SyslogConfig::tcp("h").with_backup("", None).validate().unwrap_err();
-    /// assert_eq!(err.key(), "backup[0].host");
-    /// ```
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// Why the value is refused.
-    ///
-    /// ```
-    /// use siem_ship::sink::syslog::SyslogConfig;
-    /// let err = SyslogConfig::tcp("h").with_ca_file("/ca.pem").validate().unwrap_err();
-    /// assert_eq!(err.reason(), "only applies to transport tls (transport is tcp)");
-    /// ```
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-impl fmt::Display for SyslogConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.reason)
-    }
-}
-
-impl Error for SyslogConfigError {}
 
 #[cfg(test)]
 mod tests {
