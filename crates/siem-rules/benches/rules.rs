@@ -105,6 +105,11 @@ impl Seed004 {
     }
 }
 
+/// Runs the engine over a batch and returns how many alerts it raised.
+fn run(engine: &mut Engine, batch: &mut [SecurityEvent]) -> usize {
+    batch.iter_mut().map(|e| engine.process(e).len()).sum()
+}
+
 fn throughput(c: &mut Criterion) {
     let batch = events(10_000);
     let mut group = c.benchmark_group("engine_throughput");
@@ -121,13 +126,7 @@ fn throughput(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new(name, rules), &rules, |b, &rules| {
                 let mut engine = Engine::new(&config_with(rules, glob, grouped)).unwrap();
                 let mut work = batch.clone();
-                b.iter(|| {
-                    let mut alerts = 0;
-                    for e in work.iter_mut() {
-                        alerts += engine.process(e).len();
-                    }
-                    black_box(alerts)
-                })
+                b.iter(|| black_box(run(&mut engine, &mut work)))
             });
         }
         group.bench_with_input(
@@ -148,13 +147,7 @@ fn throughput(c: &mut Criterion) {
     group.bench_function("defaults_and_correlation", |b| {
         let mut engine = Engine::new(&RulesConfig::default()).unwrap();
         let mut work = batch.clone();
-        b.iter(|| {
-            let mut alerts = 0;
-            for e in work.iter_mut() {
-                alerts += engine.process(e).len();
-            }
-            black_box(alerts)
-        })
+        b.iter(|| black_box(run(&mut engine, &mut work)))
     });
     group.bench_function("sigma_9_rules", |b| {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigma");
@@ -165,13 +158,7 @@ fn throughput(c: &mut Criterion) {
         .unwrap();
         let mut engine = Engine::new(&config).unwrap();
         let mut work = batch.clone();
-        b.iter(|| {
-            let mut alerts = 0;
-            for e in work.iter_mut() {
-                alerts += engine.process(e).len();
-            }
-            black_box(alerts)
-        })
+        b.iter(|| black_box(run(&mut engine, &mut work)))
     });
     group.finish();
 }
