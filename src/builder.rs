@@ -113,9 +113,24 @@ impl SiemBuilder {
         self
     }
 
-    /// Overflow policy: `drop-newest` (default), `drop-oldest`, `block` or `block:<duration>`.
-    pub fn overflow(mut self, policy: &str) -> Self {
-        self.config.queue.overflow = policy.to_owned();
+    /// What a full queue does (default [`Overflow::DropNewest`](crate::Overflow)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_siem::{Overflow, SiemLayer};
+    /// let builder = SiemLayer::builder()
+    ///     .overflow(Overflow::Block)
+    ///     .block_timeout(Duration::from_secs(1));
+    /// ```
+    pub fn overflow(mut self, policy: crate::Overflow) -> Self {
+        self.config.queue.overflow = policy;
+        self
+    }
+
+    /// How long a logging thread waits for room under [`Overflow::Block`](crate::Overflow)
+    /// (default 100 ms).
+    pub fn block_timeout(mut self, timeout: Duration) -> Self {
+        self.config.queue.block_timeout = timeout;
         self
     }
 
@@ -253,6 +268,7 @@ impl SiemBuilder {
         let engine = Arc::new(parking_lot::Mutex::new(engine));
         let recycler = Arc::new(Recycler::new(RECYCLED_RECORDS));
         let not_security = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let ignored = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let processor = SecurityProcessor {
             normalizer,
             engine: Arc::clone(&engine),
@@ -270,8 +286,15 @@ impl SiemBuilder {
                 total: config.limits.max_event_bytes,
             },
             recycler,
+            ignored: Arc::clone(&ignored),
         };
-        let layer = SiemLayer::new(capture, SecurityCallsites { classifier });
+        let layer = SiemLayer::new(
+            capture,
+            SecurityCallsites {
+                classifier,
+                ignored: Arc::clone(&ignored),
+            },
+        );
         let handle = SiemHandle {
             runtime: Arc::new(Runtime {
                 pipeline,
@@ -279,6 +302,7 @@ impl SiemBuilder {
                 rules_metrics,
                 shutdown_timeout: config.shutdown_timeout,
                 not_security,
+                ignored,
             }),
         };
         Ok((layer, SiemGuard::new(handle)))

@@ -20,6 +20,10 @@ use crate::capture::CapturedEvent;
 pub struct Metrics {
     /// Security events accepted into the queue.
     pub events_logged: u64,
+    /// Events that would have been security events but were ignored because they were logged
+    /// where shipping them could feed the pipeline with itself: on the pipeline's own threads
+    /// (by a sink's dependencies, say) or by this library's own crates.
+    pub events_ignored: u64,
     /// Events dropped anywhere (queue and destinations), see `drops_by_reason`.
     pub events_dropped: u64,
     /// Events delivered, summed over destinations.
@@ -55,6 +59,8 @@ pub(crate) struct Runtime {
     pub shutdown_timeout: Duration,
     /// Queued events the pipeline thread's classifier found not to be security events.
     pub not_security: Arc<std::sync::atomic::AtomicU64>,
+    /// See [`Metrics::events_ignored`].
+    pub ignored: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A cloneable handle on the running pipeline: flush, metrics, shutdown.
@@ -90,6 +96,10 @@ impl SiemHandle {
                     .not_security
                     .load(std::sync::atomic::Ordering::Relaxed),
             ),
+            events_ignored: self
+                .runtime
+                .ignored
+                .load(std::sync::atomic::Ordering::Relaxed),
             events_dropped: m.dropped(),
             events_shipped: m.shipped(),
             events_filtered: m.destinations.iter().map(|d| d.filtered).sum(),

@@ -2,6 +2,7 @@
 //! (classification, normalisation, rules) happens on the pipeline thread.
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use siem_ship::EventQueue;
@@ -24,18 +25,21 @@ pub(crate) struct Capture {
     pub classifier: Arc<Classifier>,
     pub limits: Limits,
     pub recycler: Arc<Recycler>,
+    /// Events that would have been captured but were logged where they could feed the
+    /// pipeline with itself (see [`Metrics::events_ignored`](crate::Metrics)).
+    pub ignored: Arc<AtomicU64>,
 }
 
 /// Decides once per callsite whether it can ever yield a security event.
 pub(crate) struct SecurityCallsites {
     pub classifier: Arc<Classifier>,
+    /// Shared with [`Capture::ignored`].
+    pub ignored: Arc<AtomicU64>,
 }
 
 impl SecurityCallsites {
+    /// Whether the callsite can yield a security event, leaving aside where it is logged.
     fn wants(&self, meta: &Metadata<'_>) -> bool {
-        if is_own_target(meta.target()) {
-            return false;
-        }
         if meta.is_span() {
             // Spans are needed only for the fields their events inherit.
             return !meta.fields().is_empty();
@@ -44,29 +48,48 @@ impl SecurityCallsites {
     }
 }
 
-/// Events of this library's own crates never become security events: they could loop.
+/// This library's own crates: their events never become security events, since they could
+/// loop. A module path matches when it is one of them or inside one (`siem_ship::route`),
+/// not when it merely starts with the same letters (a user's `siem_shipping`).
+const OWN_CRATES: [&str; 5] = [
+    "tracing_siem",
+    "siem_ship",
+    "siem_format",
+    "siem_rules",
+    "siem_event",
+];
+
 fn is_own_target(target: &str) -> bool {
-    [
-        "tracing_siem",
-        "siem_ship",
-        "siem_format",
-        "siem_rules",
-        "siem_event",
-    ]
-    .iter()
-    .any(|own| target.starts_with(own))
+    OWN_CRATES.iter().any(|own| {
+        target
+            .strip_prefix(own)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
 }
 
 impl<S> Filter<S> for SecurityCallsites {
     fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
-        self.wants(meta)
+        if !self.wants(meta) {
+            return false;
+        }
+        if is_own_target(meta.target()) {
+            // Reached only for own callsites (they are `sometimes`), never on the hot path.
+            if meta.is_event() {
+                self.ignored.fetch_add(1, Ordering::Relaxed);
+            }
+            return false;
+        }
+        true
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if self.wants(meta) {
-            Interest::always()
-        } else {
+        if !self.wants(meta) {
             Interest::never()
+        } else if is_own_target(meta.target()) {
+            // Asked per event, so that each one ignored is counted.
+            Interest::sometimes()
+        } else {
+            Interest::always()
         }
     }
 }
@@ -99,6 +122,7 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if siem_ship::on_pipeline_thread() {
+            self.ignored.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let meta = event.metadata();
@@ -231,5 +255,20 @@ where
         // SAFETY: forwarded to the wrapped layer, which upholds the same contract; this lets
         // the registry see the per-layer filter inside.
         unsafe { self.inner.downcast_raw(id) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_own_target;
+
+    #[test]
+    fn own_targets_are_whole_module_paths() {
+        for own in ["siem_ship", "siem_ship::route", "tracing_siem", "siem_rules::engine"] {
+            assert!(is_own_target(own), "{own}");
+        }
+        for user in ["siem_shipping", "tracing_siem_demo::auth", "siem_eventsourcing", "app"] {
+            assert!(!is_own_target(user), "{user}");
+        }
     }
 }

@@ -103,6 +103,13 @@ fn typed(set: &FieldSet, v: &RawValue) -> Value {
 }
 
 impl Normalizer {
+    /// Gives an event this process's host, application and static labels.
+    pub fn stamp_origin(&self, e: &mut SecurityEvent) {
+        e.host = Arc::clone(&self.host);
+        e.app = Arc::clone(&self.app);
+        e.labels = Arc::clone(&self.labels);
+    }
+
     /// The security event, or `None` when the event has no `event_type` of its own and no
     /// classification rule makes it one.
     pub fn normalize(&self, captured: &CapturedEvent) -> Option<SecurityEvent> {
@@ -121,9 +128,7 @@ impl Normalizer {
             String::new(),
             captured.timestamp,
         );
-        e.host = Arc::clone(&self.host);
-        e.app = Arc::clone(&self.app);
-        e.labels = Arc::clone(&self.labels);
+        self.stamp_origin(&mut e);
         e.source = Some(meta.target().to_owned());
         let mut filled = [false; 17];
         for f in &set.fields {

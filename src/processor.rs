@@ -44,4 +44,8 @@ impl Processor<Box<CapturedEvent>> for SecurityProcessor {
             out.push(alert.to_event());
         }
     }
+
+    fn complete(&mut self, event: &mut SecurityEvent) {
+        self.normalizer.stamp_origin(event);
+    }
 }

@@ -40,7 +40,7 @@ fn every_error_names_its_key() {
         (
             "queue: { overflow: sometimes }",
             "queue.overflow",
-            "unknown overflow policy",
+            "unknown variant `sometimes`",
         ),
         (
             "queue: { block_timeout: soon }",

@@ -119,9 +119,10 @@ impl Default for RedactConfig {
 pub struct QueueConfig {
     /// Events held at most (seed 000's `max_queue_size`).
     pub capacity: usize,
-    /// `drop-newest` (default; seed 000's `drop_on_overflow: true`), `drop-oldest`, or `block`.
-    pub overflow: String,
-    /// How long `block` waits before dropping.
+    /// What a full queue does (default: drop the newest event).
+    pub overflow: Overflow,
+    /// How long a logging thread waits for room under [`Overflow::Block`] before the event is
+    /// dropped (default 100 ms).
     #[serde(deserialize_with = "siem_ship::units::duration")]
     pub block_timeout: Duration,
     /// How often the pipeline thread polls the queue when not woken.
@@ -133,11 +134,56 @@ impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
             capacity: 10_000,
-            overflow: "drop-newest".to_owned(),
+            overflow: Overflow::DropNewest,
             block_timeout: Duration::from_millis(100),
             poll_interval: Duration::from_millis(10),
         }
     }
+}
+
+impl QueueConfig {
+    /// The queue's overflow policy, with the blocking timeout when it blocks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_siem::{Overflow, QueueConfig};
+    /// let q = QueueConfig { overflow: Overflow::Block, block_timeout: Duration::from_secs(3), ..Default::default() };
+    /// assert_eq!(q.policy(), siem_ship::OverflowPolicy::Block { timeout: Duration::from_secs(3) });
+    /// ```
+    pub fn policy(&self) -> siem_ship::OverflowPolicy {
+        match self.overflow {
+            Overflow::DropNewest => siem_ship::OverflowPolicy::DropNewest,
+            Overflow::DropOldest => siem_ship::OverflowPolicy::DropOldest,
+            Overflow::Block => siem_ship::OverflowPolicy::Block {
+                timeout: self.block_timeout,
+            },
+        }
+    }
+}
+
+/// What a full queue does with one more event (`queue.overflow`).
+///
+/// ```
+/// use tracing_siem::{Config, Overflow};
+/// let c = Config::from_yaml_str("queue: { overflow: block, block_timeout: 3s }").unwrap();
+/// assert_eq!((c.queue.overflow, c.queue.block_timeout.as_secs()), (Overflow::Block, 3));
+/// assert!(Config::from_yaml_str("queue: { overflow: sometimes }").is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Overflow {
+    /// Drop the event being logged: the application never waits (seed 000's
+    /// `drop_on_overflow: true`).
+    #[default]
+    #[serde(alias = "drop_newest", alias = "drop")]
+    DropNewest,
+    /// Drop the oldest queued event to make room.
+    #[serde(alias = "drop_oldest")]
+    DropOldest,
+    /// The logging thread waits up to `block_timeout` for room, then the event is dropped; the
+    /// pipeline likewise waits for room at a full destination (back-pressure).
+    Block,
 }
 
 /// Caps on the text captured for one event, so that a hostile or careless field (1 MB of
@@ -342,11 +388,13 @@ impl Config {
                 "at most 10000000 (each slot is preallocated)",
             ));
         }
-        let overflow = self
-            .queue
-            .overflow
-            .parse::<siem_ship::OverflowPolicy>()
-            .map_err(|e| ConfigError::invalid("queue.overflow", e))?;
+        let overflow = self.queue.policy();
+        if self.queue.overflow == Overflow::Block && self.queue.block_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "queue.block_timeout",
+                "must be more than 0 with overflow: block (use drop-newest not to wait)",
+            ));
+        }
         if self.queue.poll_interval.is_zero() {
             return Err(ConfigError::invalid(
                 "queue.poll_interval",

@@ -1,7 +1,7 @@
 //! Where every event ends up: shipped, filtered or dropped with a reason, per destination.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -70,22 +70,80 @@ impl fmt::Display for DropReason {
     }
 }
 
-/// Live counters of one destination, updated by the pipeline and the destination's thread.
+/// Live counters of one destination, updated by the pipeline and the destination's threads.
+///
+/// Where an event ends up (received, then shipped, filtered or dropped) is counted under a
+/// lock that [`settle`](DestinationCounters::settle) takes too: once a destination is settled
+/// at the shutdown deadline, what its abandoned threads do later changes no figure, so the
+/// figures returned at shutdown stay exact.
 #[derive(Debug, Default)]
 pub(crate) struct DestinationCounters {
-    pub received: AtomicU64,
-    pub shipped: AtomicU64,
-    pub filtered: AtomicU64,
-    pub dropped: [AtomicU64; 8],
+    received: AtomicU64,
+    shipped: AtomicU64,
+    filtered: AtomicU64,
+    dropped: [AtomicU64; 8],
+    /// True once settled.
+    settled: Mutex<bool>,
     pub ship_failures: AtomicU64,
     pub batches: AtomicU64,
     pub batch_size: AtomicUsize,
+    /// Whether the last delivery attempt failed.
+    pub failing: AtomicBool,
     pub last_error: Mutex<Option<String>>,
 }
 
 impl DestinationCounters {
+    /// Adds `n` to `counter` unless the destination is settled.
+    fn count(&self, counter: &AtomicU64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let settled = self.settled.lock();
+        if !*settled {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub fn count_received(&self, n: u64) {
+        self.count(&self.received, n);
+    }
+
+    pub fn count_filtered(&self, n: u64) {
+        self.count(&self.filtered, n);
+    }
+
+    /// Takes back `n` received events that were withdrawn before the destination took them.
+    pub fn withdraw_received(&self, n: u64) {
+        let settled = self.settled.lock();
+        if !*settled {
+            self.received.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a delivered batch of `n` events.
+    pub fn count_shipped(&self, n: u64) {
+        self.count(&self.shipped, n);
+    }
+
     pub fn count_drop(&self, reason: DropReason, n: u64) {
-        self.dropped[reason.index()].fetch_add(n, Ordering::Relaxed);
+        self.count(&self.dropped[reason.index()], n);
+    }
+
+    /// Counts every event still in flight as dropped at the shutdown deadline and freezes the
+    /// figures; returns how many that was.
+    pub fn settle(&self) -> u64 {
+        let mut settled = self.settled.lock();
+        if *settled {
+            return 0;
+        }
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let done = load(&self.shipped)
+            + load(&self.filtered)
+            + self.dropped.iter().map(load).sum::<u64>();
+        let in_flight = load(&self.received).saturating_sub(done);
+        self.dropped[DropReason::ShutdownDeadline.index()].fetch_add(in_flight, Ordering::Relaxed);
+        *settled = true;
+        in_flight
     }
 
     pub fn snapshot(&self, name: &str, kind: &str, queue_size: usize) -> DestinationMetrics {
@@ -102,6 +160,7 @@ impl DestinationCounters {
             batches_sent: load(&self.batches),
             queue_size,
             batch_size: self.batch_size.load(Ordering::Relaxed),
+            failing: self.failing.load(Ordering::Relaxed),
             last_error: self.last_error.lock().clone(),
         }
     }
@@ -146,6 +205,9 @@ pub struct DestinationMetrics {
     pub queue_size: usize,
     /// Events in the batch being built.
     pub batch_size: usize,
+    /// True while the destination is failing: its last delivery attempt failed (an error, or a
+    /// write that made no progress for the sink's write timeout) and none succeeded since.
+    pub failing: bool,
     /// The most recent delivery error, if any.
     pub last_error: Option<String>,
 }

@@ -14,9 +14,11 @@ use siem_event::SecurityEvent;
 /// Events per chunk: the pipeline thread hands its output over whole once it holds this many.
 pub(crate) const CHUNK_EVENTS: usize = 256;
 
-/// Chunks handed out that the pool keeps track of for reuse; beyond that the oldest are left
-/// to be freed by the route that finishes them.
-const TRACKED_CHUNKS: usize = 4096;
+/// Events the pool may track beyond twice what routes held at its last look for finished
+/// chunks before it looks again. Looking then costs O(1) per event handed over, and finished
+/// chunks never pile up behind one a stuck route still holds: the events the pool keeps alive
+/// stay under twice those the routes hold, plus this slack.
+pub(crate) const RECLAIM_SLACK_EVENTS: usize = 16 * CHUNK_EVENTS;
 
 /// A chunk of events shared by every route that takes part of it.
 pub(crate) type Chunk = Arc<Vec<SecurityEvent>>;
@@ -50,6 +52,12 @@ impl Share {
         self.selected.as_ref().map_or(self.chunk.len(), Vec::len)
     }
 
+    /// True when the share holds fewer than half of its chunk's events: it would keep more
+    /// memory alive than its events need.
+    fn is_sparse(&self) -> bool {
+        self.len() * 2 < self.chunk.len()
+    }
+
     /// Takes the first `n` events off as a share of their own; this share keeps the rest.
     pub fn split_front(&mut self, n: usize) -> Share {
         let all = self
@@ -76,6 +84,10 @@ impl Share {
 #[derive(Default)]
 pub(crate) struct ChunkPool {
     handed_out: VecDeque<Chunk>,
+    /// Events in `handed_out`.
+    tracked_events: usize,
+    /// Events in `handed_out` right after the last full look for finished chunks.
+    held_at_last_look: usize,
 }
 
 impl ChunkPool {
@@ -92,23 +104,48 @@ impl ChunkPool {
             exact.append(out);
             Arc::new(exact)
         };
-        if self.handed_out.len() >= TRACKED_CHUNKS {
-            self.handed_out.pop_front();
-        }
-        self.handed_out.push_back(Arc::clone(&chunk));
+        self.track(&chunk);
         chunk
+    }
+
+    /// Makes a sparse share (fewer than half of its chunk's events) hold copies of its events
+    /// in an exact-size chunk of its own, so that a route never keeps more than twice the
+    /// memory of the events it holds; other shares are returned as they are.
+    pub fn compact(&mut self, share: Share) -> Share {
+        if !share.is_sparse() {
+            return share;
+        }
+        let mut events = Vec::with_capacity(share.len());
+        share.for_each(|e| events.push(e.clone()));
+        let chunk = Arc::new(events);
+        self.track(&chunk);
+        Share::whole(chunk)
+    }
+
+    /// Remembers a chunk handed out, so its events are freed here once no route holds it.
+    fn track(&mut self, chunk: &Chunk) {
+        if self.tracked_events >= 2 * self.held_at_last_look + RECLAIM_SLACK_EVENTS {
+            self.release_finished();
+        }
+        self.tracked_events += chunk.len();
+        self.handed_out.push_back(Arc::clone(chunk));
     }
 
     /// An empty buffer with room for a chunk: the oldest handed-out full-size chunk when every
     /// route is done with it, else a new one. Finished small chunks met on the way are freed.
     fn take(&mut self) -> Vec<SecurityEvent> {
         while let Some(front) = self.handed_out.pop_front() {
+            let events = front.len();
             match Arc::try_unwrap(front) {
-                Ok(mut events) if events.capacity() >= CHUNK_EVENTS => {
-                    events.clear();
-                    return events;
+                Ok(mut buffer) if buffer.capacity() >= CHUNK_EVENTS => {
+                    self.tracked_events -= events;
+                    buffer.clear();
+                    return buffer;
                 }
-                Ok(small) => drop(small),
+                Ok(small) => {
+                    self.tracked_events -= events;
+                    drop(small);
+                }
                 Err(still_shared) => {
                     self.handed_out.push_front(still_shared);
                     break;
@@ -122,6 +159,8 @@ impl ChunkPool {
     /// (called when the pipeline goes idle, so that delivered events do not linger).
     pub fn release_finished(&mut self) {
         self.handed_out.retain(|c| Arc::strong_count(c) > 1);
+        self.tracked_events = self.handed_out.iter().map(|c| c.len()).sum();
+        self.held_at_last_look = self.tracked_events;
     }
 }
 
@@ -226,14 +265,33 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_tracks_a_bounded_number_of_chunks() {
+    fn finished_chunks_are_freed_even_behind_one_a_stuck_route_holds() {
         let mut pool = ChunkPool::default();
-        let held: Vec<Chunk> = (0..TRACKED_CHUNKS + 5)
-            .map(|_| pool.hand_over(&mut vec![SecurityEvent::new(EventType::parse("x"), "")]))
-            .collect();
-        assert_eq!(
-            (pool.handed_out.len(), held.len()),
-            (TRACKED_CHUNKS, TRACKED_CHUNKS + 5)
+        let stuck = pool.hand_over(&mut vec![SecurityEvent::new(EventType::parse("x"), "")]);
+        for _ in 0..200 {
+            let mut out = full_buffer();
+            drop(pool.hand_over(&mut out));
+        }
+        assert!(
+            pool.tracked_events <= 3 + RECLAIM_SLACK_EVENTS + CHUNK_EVENTS,
+            "finished chunks pile up behind the held one: {} events tracked",
+            pool.tracked_events
         );
+        assert_eq!(Arc::strong_count(&stuck), 2, "the held chunk is still tracked");
+    }
+
+    #[test]
+    fn a_sparse_share_is_compacted_into_a_chunk_of_its_own() {
+        let mut pool = ChunkPool::default();
+        let c = chunk(8);
+        let dense = pool.compact(Share::selected(Arc::clone(&c), vec![0, 1, 2, 3]));
+        assert!(Arc::ptr_eq(&dense.chunk, &c), "half a chunk is kept as it is");
+        let sparse = pool.compact(Share::selected(Arc::clone(&c), vec![2, 5, 7]));
+        assert!(!Arc::ptr_eq(&sparse.chunk, &c));
+        assert_eq!(
+            (messages(&sparse), sparse.chunk.capacity()),
+            (vec!["2".into(), "5".into(), "7".into()], 3)
+        );
+        drop((dense, sparse));
     }
 }

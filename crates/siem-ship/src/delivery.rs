@@ -66,21 +66,22 @@ impl Delivery {
             let n = batch.len() as u64;
             let e = match self.sink.send(batch) {
                 Ok(()) => {
-                    c.shipped.fetch_add(n, Ordering::Relaxed);
+                    c.count_shipped(n);
                     c.batches.fetch_add(1, Ordering::Relaxed);
+                    c.failing.store(false, Ordering::Relaxed);
                     return;
                 }
                 Err(e) => e,
             };
             c.ship_failures.fetch_add(1, Ordering::Relaxed);
+            c.failing.store(true, Ordering::Relaxed);
             self.note_error(&e);
             if let Some(failed) = e.failed_records() {
                 let mut failed = failed.to_vec();
                 failed.sort_unstable();
                 failed.dedup();
                 failed.retain(|&i| i < batch.len());
-                c.shipped
-                    .fetch_add(n - failed.len() as u64, Ordering::Relaxed);
+                c.count_shipped(n - failed.len() as u64);
                 batch.retain_indices(|i| failed.binary_search(&i).is_ok());
                 if batch.is_empty() {
                     return;

@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 use siem_event::{EventType, SecurityEvent, Severity, Timestamp};
 
 use crate::chunk::{ChunkPool, CHUNK_EVENTS};
+use crate::delivery::shutdown_deadline_passed;
 use crate::route::Route;
 use crate::{Destination, DestinationMetrics, DropReason, EventQueue, OverflowPolicy, QueueStats};
 
@@ -40,6 +41,11 @@ pub trait Processor<T>: Send + 'static {
     /// Called about every tick with the current time, for time-driven work (e.g. expiring
     /// rule state); may push events too.
     fn tick(&mut self, _now: Timestamp, _out: &mut Vec<SecurityEvent>) {}
+
+    /// Completes an event the pipeline made itself (the `siem.events_dropped` report) the way
+    /// processed events are completed — host, application, static labels — so that it reaches
+    /// the SIEM looking like every other event.
+    fn complete(&mut self, _event: &mut SecurityEvent) {}
 }
 
 /// Queue and thread settings of the pipeline.
@@ -150,6 +156,10 @@ pub struct DeliveryReport {
     pub undelivered: Vec<(String, u64)>,
     /// Events dropped so far, by reason (over the pipeline's whole life).
     pub dropped: Vec<(DropReason, u64)>,
+    /// Events a destination still held when shutdown gave up waiting for it (a write blocked
+    /// in the kernel, say): counted as dropped at the shutdown deadline, and included in
+    /// `dropped`. Always 0 for a flush.
+    pub abandoned: u64,
 }
 
 impl DeliveryReport {
@@ -160,7 +170,8 @@ impl DeliveryReport {
 }
 
 enum Control {
-    Flush(Sender<()>),
+    /// Deliver what is queued and flush every destination, waiting for them until the instant.
+    Flush(Sender<()>, Instant),
     Shutdown(Sender<()>),
 }
 
@@ -298,13 +309,18 @@ impl<T: Send + 'static> Pipeline<T> {
     /// waiting at most `timeout`. Works while the program runs; logging goes on meanwhile.
     pub fn flush(&self, timeout: Duration) -> DeliveryReport {
         let deadline = Instant::now() + timeout;
-        self.ask(Control::Flush, timeout, deadline);
+        self.ask(|ack| Control::Flush(ack, deadline), timeout, deadline);
         self.report(deadline)
     }
 
     /// Sends a request to the pipeline thread, wakes it, and waits for its answer until
     /// `deadline`.
-    fn ask(&self, request: fn(Sender<()>) -> Control, timeout: Duration, deadline: Instant) {
+    fn ask(
+        &self,
+        request: impl FnOnce(Sender<()>) -> Control,
+        timeout: Duration,
+        deadline: Instant,
+    ) {
         let (tx, rx) = bounded(1);
         if self.control.send_timeout(request(tx), timeout).is_ok() {
             self.thread_handle.unpark();
@@ -331,6 +347,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 undelivered
             },
             dropped: m.drops_by_reason(),
+            abandoned: 0,
         }
     }
 
@@ -355,16 +372,26 @@ impl<T: Send + 'static> Pipeline<T> {
                 let _ = t.join();
             }
         }
+        // Whatever the pipeline thread could not take by now (it is stuck) is counted at the
+        // queue; events it takes later reach only settled destinations, which ignore them.
+        self.shared.queue.discard_remaining();
         let mut all_joined = true;
         for route in self.shared.routes.lock().iter_mut() {
             route.close();
         }
+        let mut abandoned = 0;
         for route in self.shared.routes.lock().iter_mut() {
-            all_joined &= route.join_until(deadline);
+            if !route.join_until(deadline) {
+                // A thread still blocked (in a write, a handshake, a name lookup) is left to
+                // end on its own; what it holds is counted now, so the report is exact.
+                abandoned += route.settle();
+                all_joined = false;
+            }
         }
         self.shared.running.store(false, Ordering::Relaxed);
         let mut report = self.report(deadline);
         report.completed &= all_joined;
+        report.abandoned = abandoned;
         report
     }
 }
@@ -402,7 +429,7 @@ impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
             }
             while let Ok(msg) = self.control.try_recv() {
                 match msg {
-                    Control::Flush(ack) => {
+                    Control::Flush(ack, until) => {
                         while self.drain(usize::MAX) > 0 {}
                         self.report_drops(true);
                         let acks: Vec<_> = self
@@ -412,13 +439,18 @@ impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
                             .iter()
                             .map(Route::request_flush)
                             .collect();
+                        // A stuck destination must not hold the pipeline thread past the
+                        // caller's deadline: the caller's report then says what is in flight.
                         for a in acks {
-                            let _ = a.recv();
+                            let _ = a.recv_deadline(until);
                         }
                         let _ = ack.send(());
                     }
                     Control::Shutdown(ack) => {
-                        while self.drain(usize::MAX) > 0 {}
+                        while !shutdown_deadline_passed(&self.shared.deadline)
+                            && self.drain(CHUNK_EVENTS) > 0
+                        {}
+                        self.shared.queue.discard_remaining();
                         self.report_drops(true);
                         let _ = ack.send(());
                         return;
@@ -455,7 +487,7 @@ impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
         }
         let chunk = self.chunks.hand_over(&mut self.out);
         for r in self.shared.routes.lock().iter() {
-            r.offer(&chunk);
+            r.offer(&chunk, &mut self.chunks);
         }
         self.shared
             .routed
@@ -487,10 +519,15 @@ impl<T: Send + 'static, P: Processor<T>> Runner<T, P> {
         for (reason, n) in m.drops_by_reason() {
             e.push_metadata(reason.as_str(), n);
         }
+        self.processor.complete(&mut e);
         self.reported_drops = total;
         self.shared.drop_reports.fetch_add(1, Ordering::Relaxed);
         self.last_report = Instant::now();
-        self.out.push(e);
+        // Events queued before the report go first; the report itself skips queues and filters.
         self.route_out();
+        for r in self.shared.routes.lock().iter() {
+            r.offer_report(&e);
+        }
+        self.shared.routed.fetch_add(1, Ordering::Relaxed);
     }
 }

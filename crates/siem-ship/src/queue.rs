@@ -70,6 +70,7 @@ struct Counters {
     dropped_evicted: AtomicU64,
     dropped_timeout: AtomicU64,
     dropped_closed: AtomicU64,
+    dropped_deadline: AtomicU64,
 }
 
 /// A snapshot of the queue's counters.
@@ -85,6 +86,8 @@ pub struct QueueStats {
     pub dropped_timeout: u64,
     /// Items logged after shutdown.
     pub dropped_closed: u64,
+    /// Items still queued when the shutdown deadline passed.
+    pub dropped_deadline: u64,
     /// Items in the queue now.
     pub len: usize,
     /// The queue's capacity.
@@ -94,16 +97,21 @@ pub struct QueueStats {
 impl QueueStats {
     /// All items dropped at the queue, whatever the reason.
     pub fn dropped(&self) -> u64 {
-        self.dropped_full + self.dropped_evicted + self.dropped_timeout + self.dropped_closed
+        self.dropped_full
+            + self.dropped_evicted
+            + self.dropped_timeout
+            + self.dropped_closed
+            + self.dropped_deadline
     }
 
     /// Drops by reason, for reports.
-    pub fn drops_by_reason(&self) -> [(DropReason, u64); 4] {
+    pub fn drops_by_reason(&self) -> [(DropReason, u64); 5] {
         [
             (DropReason::QueueFull, self.dropped_full),
             (DropReason::Evicted, self.dropped_evicted),
             (DropReason::BlockTimeout, self.dropped_timeout),
             (DropReason::AfterShutdown, self.dropped_closed),
+            (DropReason::ShutdownDeadline, self.dropped_deadline),
         ]
     }
 }
@@ -225,6 +233,28 @@ impl<T> EventQueue<T> {
         self.items.is_empty()
     }
 
+    /// Takes every item still queued and counts it as dropped at the shutdown deadline;
+    /// returns how many. For a closed queue whose consumer could not take them in time.
+    ///
+    /// ```
+    /// use siem_ship::{EventQueue, OverflowPolicy};
+    /// let q = EventQueue::new(4, OverflowPolicy::DropNewest, 4);
+    /// q.push("a", false);
+    /// q.close();
+    /// assert_eq!(q.discard_remaining(), 1);
+    /// assert_eq!(q.stats().dropped_deadline, 1);
+    /// ```
+    pub fn discard_remaining(&self) -> u64 {
+        let mut n = 0;
+        while self.items.pop().is_some() {
+            n += 1;
+        }
+        self.counters
+            .dropped_deadline
+            .fetch_add(n, Ordering::Relaxed);
+        n
+    }
+
     /// Refuses further items (they are counted as dropped after shutdown).
     pub fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
@@ -239,6 +269,7 @@ impl<T> EventQueue<T> {
             dropped_evicted: c.dropped_evicted.load(Ordering::Relaxed),
             dropped_timeout: c.dropped_timeout.load(Ordering::Relaxed),
             dropped_closed: c.dropped_closed.load(Ordering::Relaxed),
+            dropped_deadline: c.dropped_deadline.load(Ordering::Relaxed),
             len: self.items.len(),
             capacity: self.items.capacity(),
         }

@@ -12,7 +12,7 @@ use siem_format::Encoder;
 
 use crate::accounting::DestinationCounters;
 use crate::backoff;
-use crate::chunk::{Chunk, Share};
+use crate::chunk::{Chunk, ChunkPool, Share};
 use crate::delivery::{shutdown_deadline_passed, Delivery};
 use crate::{Batch, DestinationMetrics, DropReason, Sink};
 
@@ -212,6 +212,11 @@ pub(crate) struct Route {
     /// Unix nanos of the shutdown deadline (0: none).
     deadline: Arc<AtomicI64>,
     control: Sender<Control>,
+    /// The newest drop report not yet taken by the batching thread (a slot of one: a newer
+    /// report replaces it, since reports carry running totals). Reports do not wait in the
+    /// events queue, so a full queue cannot lose them.
+    report: Sender<SecurityEvent>,
+    pending_report: Receiver<SecurityEvent>,
     counters: Arc<DestinationCounters>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -229,6 +234,7 @@ impl Route {
         let (events_tx, events_rx) = unbounded();
         let queued = Arc::new(AtomicUsize::new(0));
         let (control_tx, control_rx) = bounded(4);
+        let (report_tx, report_rx) = bounded(1);
         let counters = Arc::new(DestinationCounters::default());
         let kind = d.sink.kind();
         // Two threads per destination: one encodes and batches, the other sends and retries,
@@ -263,7 +269,10 @@ impl Route {
         };
         let encoder = thread::Builder::new()
             .name(format!("siem-dest-{}", d.name))
-            .spawn(move || batching.run(events_rx, control_rx))?;
+            .spawn({
+                let reports = report_rx.clone();
+                move || batching.run(events_rx, reports, control_rx)
+            })?;
         Ok(Route {
             name: d.name,
             kind,
@@ -274,15 +283,20 @@ impl Route {
             wait_for_room,
             deadline,
             control: control_tx,
+            report: report_tx,
+            pending_report: report_rx,
             counters,
             threads: vec![encoder, sender],
         })
     }
 
     /// Offers a chunk of events: each is counted as received, then filtered, queued or dropped.
-    pub fn offer(&self, chunk: &Chunk) {
+    /// What is queued shares the chunk, or holds copies when it is a small part of it
+    /// ([`ChunkPool::compact`]), so that the memory a route keeps alive stays within twice its
+    /// queue's capacity in events.
+    pub fn offer(&self, chunk: &Chunk, pool: &mut ChunkPool) {
         let c = &self.counters;
-        c.received.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        c.count_received(chunk.len() as u64);
         let share = match &self.filter {
             Some(filter) => {
                 let kept: Vec<u32> = (0..chunk.len() as u32)
@@ -296,8 +310,7 @@ impl Route {
             }
             None => Share::whole(Arc::clone(chunk)),
         };
-        let filtered = chunk.len() - share.len();
-        c.filtered.fetch_add(filtered as u64, Ordering::Relaxed);
+        c.count_filtered((chunk.len() - share.len()) as u64);
         if share.len() == 0 {
             return;
         }
@@ -322,7 +335,7 @@ impl Route {
             let left = pending.as_ref().map_or(0, Share::len);
             if n > 0 {
                 self.queued.fetch_add(n, Ordering::AcqRel);
-                if tx.send(fits).is_err() {
+                if tx.send(pool.compact(fits)).is_err() {
                     self.queued.fetch_sub(n, Ordering::AcqRel);
                     c.count_drop(DropReason::AfterShutdown, (n + left) as u64);
                     return;
@@ -335,6 +348,40 @@ impl Route {
                 return;
             }
         }
+    }
+
+    /// Offers a drop report. It bypasses the filter and the events queue: it takes the route's
+    /// report slot, replacing a report the route has not taken yet (the newer one carries the
+    /// running totals), so it reaches the destination as soon as the destination takes
+    /// anything, however full its queue.
+    pub fn offer_report(&self, report: &SecurityEvent) {
+        if self.events.is_none() {
+            return;
+        }
+        let c = &self.counters;
+        c.count_received(1);
+        let mut report = report.clone();
+        loop {
+            match self.report.try_send(report) {
+                Ok(()) => return,
+                Err(crossbeam_channel::TrySendError::Full(back)) => {
+                    if self.pending_report.try_recv().is_ok() {
+                        c.withdraw_received(1);
+                    }
+                    report = back;
+                }
+                Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+                    c.count_drop(DropReason::AfterShutdown, 1);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Counts whatever this destination still has in flight as dropped at the shutdown
+    /// deadline and freezes its figures (its threads, stuck in a write, are abandoned).
+    pub fn settle(&self) -> u64 {
+        self.counters.settle()
     }
 
     /// Room in this destination's queue for `wanted` events. With a `give_up` time, waits
@@ -419,7 +466,12 @@ const KEEP_SPARES_WHILE_IDLE: Duration = Duration::from_secs(1);
 const BATCH_START_BYTES: usize = 64 * 1024;
 
 impl Batching {
-    fn run(mut self, events: Receiver<Share>, control: Receiver<Control>) {
+    fn run(
+        mut self,
+        events: Receiver<Share>,
+        reports: Receiver<SecurityEvent>,
+        control: Receiver<Control>,
+    ) {
         crate::mark_pipeline_thread();
         loop {
             let wait = match self.batch_started {
@@ -432,11 +484,17 @@ impl Batching {
                     Ok(share) => self.add_all(share),
                     Err(_) => break,
                 },
+                recv(reports) -> msg => {
+                    if let Ok(report) = msg {
+                        self.add(&report);
+                    }
+                },
                 recv(control) -> msg => {
                     if let Ok(Control::Flush(ack)) = msg {
                         while let Ok(share) = events.try_recv() {
                             self.add_all(share);
                         }
+                        self.add_pending_report(&reports);
                         self.hand_over();
                         let _ = self.jobs.send(Job::Flush(ack));
                     }
@@ -451,7 +509,14 @@ impl Batching {
         }
         // The pipeline closed this route: hand over the rest; dropping `jobs` then tells the
         // delivery thread to finish and close the sink.
+        self.add_pending_report(&reports);
         self.hand_over();
+    }
+
+    fn add_pending_report(&mut self, reports: &Receiver<SecurityEvent>) {
+        if let Ok(report) = reports.try_recv() {
+            self.add(&report);
+        }
     }
 
     /// True while batch buffers may still come back from the delivery thread, or are back and

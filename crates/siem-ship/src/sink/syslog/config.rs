@@ -208,7 +208,7 @@ fn default_connect_timeout() -> Duration {
     Duration::from_secs(10)
 }
 fn default_write_timeout() -> Duration {
-    Duration::from_secs(30)
+    Duration::from_secs(5)
 }
 fn default_failback_after() -> Duration {
     Duration::from_secs(300)
@@ -282,8 +282,8 @@ pub struct SyslogConfig {
         deserialize_with = "units::duration"
     )]
     pub connect_timeout: Duration,
-    /// Time a blocked write may take before the connection is considered dead and the batch is
-    /// resent on a new one.
+    /// Time a write may make no progress before the destination counts as failing (the error
+    /// shows in its metrics) and the batch is retried on a new connection (default 5 s).
     #[serde(
         default = "default_write_timeout",
         deserialize_with = "units::duration"

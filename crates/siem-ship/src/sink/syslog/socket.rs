@@ -10,8 +10,40 @@
 use std::io::{self, Read};
 #[cfg(feature = "tls")]
 use std::io::{IoSlice, Write};
-use std::net::TcpStream;
-use std::time::Instant;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// Resolves `host` within `timeout`. The system resolver may block far longer than any timeout
+/// of ours (an unreachable name server), which would hold the destination's thread past the
+/// shutdown deadline; so a name is looked up on a thread of its own, left to finish alone when
+/// it takes too long. Addresses are used as they are.
+pub(super) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, String> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let name = host.to_owned();
+    std::thread::Builder::new()
+        .name("siem-resolve".to_owned())
+        .spawn(move || {
+            crate::mark_pipeline_thread();
+            let found = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect::<Vec<_>>);
+            let _ = tx.send(found);
+        })
+        .map_err(|e| format!("cannot start a name lookup: {e}"))?;
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(addrs)) if addrs.is_empty() => {
+            Err("the host name resolves to no address".to_owned())
+        }
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(format!("cannot resolve the host name: {e}")),
+        Err(_) => Err(format!(
+            "the host name did not resolve within {timeout:?} (connect_timeout)"
+        )),
+    }
+}
 
 /// A [`Write`] over a borrowed socket whose writes never raise SIGPIPE (rustls writes its
 /// records through it, vectored).

@@ -5,7 +5,7 @@
 //! The guarantees this gives, and the window that remains, are in the parent module's docs.
 
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "tls")]
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::backoff::Backoff;
 use super::config::{Framing, SyslogConfig};
 use super::framing::write_framed;
-use super::socket::read_some;
+use super::socket::{read_some, resolve};
 #[cfg(feature = "tls")]
 use super::tls::{self, TlsLink};
 use crate::ConfigError;
@@ -208,10 +208,11 @@ impl StreamSender {
             let Err(e) = written else {
                 return Ok(());
             };
-            let why = if matches!(
+            let stalled = matches!(
                 e.kind(),
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) {
+            );
+            let why = if stalled {
                 format!(
                     "writing to {} made no progress for {:?} (write_timeout)",
                     conn.peer, self.write_timeout
@@ -221,7 +222,9 @@ impl StreamSender {
             };
             self.current = None;
             self.last_error = Some(why.clone());
-            if resending {
+            // A stalled collector is a failure to report now (within write_timeout), not a
+            // broken connection to replace at once: the retry resends the batch after backoff.
+            if resending || stalled {
                 return Err(SinkError::retryable(format!(
                     "{}: {why}, on a new connection too; the batch was not delivered",
                     self.kind
@@ -267,9 +270,7 @@ impl StreamSender {
 
     fn open(&self, index: usize) -> Result<Connection, String> {
         let endpoint = &self.endpoints[index];
-        let addrs = (endpoint.host.as_str(), endpoint.port)
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve the host name: {e}"))?;
+        let addrs = resolve(&endpoint.host, endpoint.port, self.connect_timeout)?;
         // Errors name the address tried when the host is a name (the caller names the host).
         let label = |addr: &SocketAddr| {
             if addr.ip().to_string() == endpoint.host {

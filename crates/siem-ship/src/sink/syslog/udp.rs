@@ -8,9 +8,10 @@
 //! earlier datagram); a second refusal fails the rest of the batch with a retryable error.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 
 use super::config::SyslogConfig;
+use super::socket::resolve;
 use super::truncate::truncate;
 use crate::{Batch, SinkError};
 
@@ -20,6 +21,8 @@ const GROUP: usize = 64;
 pub(super) struct UdpSender {
     host: String,
     port: u16,
+    /// How long a name lookup may take (the connect timeout).
+    resolve_timeout: std::time::Duration,
     max: usize,
     socket: Option<(UdpSocket, SocketAddr)>,
     /// Truncated copies of the oversized records of the current group.
@@ -32,6 +35,7 @@ impl UdpSender {
         UdpSender {
             host: config.host.clone(),
             port: config.effective_port(),
+            resolve_timeout: config.connect_timeout,
             max: config.max_datagram_size as usize,
             socket: None,
             truncated: Vec::new(),
@@ -47,11 +51,7 @@ impl UdpSender {
         let fail = |why: String| {
             SinkError::retryable(format!("syslog-udp: {}:{}: {why}", self.host, self.port))
         };
-        let addr = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|e| fail(format!("cannot resolve the host name: {e}")))?
-            .next()
-            .ok_or_else(|| fail("the host name resolves to no address".to_string()))?;
+        let addr = resolve(&self.host, self.port, self.resolve_timeout).map_err(fail)?[0];
         let local: SocketAddr = if addr.is_ipv4() {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
         } else {
