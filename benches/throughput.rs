@@ -33,11 +33,12 @@ const THREADS: [(&str, &str); 3] = [
 
 /// Events/s and CPU ns per event of each layer thread, for `loggers` logging threads.
 fn round(loggers: u64) -> (f64, [f64; 3]) {
-    let (dispatch, guard) =
-        common::siem_dispatch_with(SiemLayer::builder()
+    let (dispatch, guard) = common::siem_dispatch_with(
+        SiemLayer::builder()
             .app("throughput")
             .overflow(tracing_siem::Overflow::Block)
-            .block_timeout(std::time::Duration::from_secs(10)));
+            .block_timeout(std::time::Duration::from_secs(10)),
+    );
     let handle = guard.handle();
     let before = THREADS.map(|(_, t)| thread_cpu_ns(t));
     let start = Instant::now();

@@ -34,6 +34,9 @@ pub struct Metrics {
     pub alerts_triggered: u64,
     /// Attack patterns the correlator detected.
     pub correlations_detected: u64,
+    /// `siem.events_dropped` reports the pipeline made (each is offered to every destination,
+    /// and accounted for there like any event).
+    pub drop_reports: u64,
     /// Failed send attempts, summed over destinations.
     pub ship_failures: u64,
     /// Events waiting in the application-side queue.
@@ -105,6 +108,7 @@ impl SiemHandle {
             events_filtered: m.destinations.iter().map(|d| d.filtered).sum(),
             alerts_triggered: rules.alerts_triggered,
             correlations_detected: rules.correlations_detected,
+            drop_reports: m.drop_reports,
             ship_failures: m.ship_failures(),
             queue_size: m.queue.len,
             queue_capacity: m.queue.capacity,

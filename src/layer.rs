@@ -264,10 +264,20 @@ mod tests {
 
     #[test]
     fn own_targets_are_whole_module_paths() {
-        for own in ["siem_ship", "siem_ship::route", "tracing_siem", "siem_rules::engine"] {
+        for own in [
+            "siem_ship",
+            "siem_ship::route",
+            "tracing_siem",
+            "siem_rules::engine",
+        ] {
             assert!(is_own_target(own), "{own}");
         }
-        for user in ["siem_shipping", "tracing_siem_demo::auth", "siem_eventsourcing", "app"] {
+        for user in [
+            "siem_shipping",
+            "tracing_siem_demo::auth",
+            "siem_eventsourcing",
+            "app",
+        ] {
             assert!(!is_own_target(user), "{user}");
         }
     }

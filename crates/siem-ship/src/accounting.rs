@@ -137,9 +137,8 @@ impl DestinationCounters {
             return 0;
         }
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let done = load(&self.shipped)
-            + load(&self.filtered)
-            + self.dropped.iter().map(load).sum::<u64>();
+        let done =
+            load(&self.shipped) + load(&self.filtered) + self.dropped.iter().map(load).sum::<u64>();
         let in_flight = load(&self.received).saturating_sub(done);
         self.dropped[DropReason::ShutdownDeadline.index()].fetch_add(in_flight, Ordering::Relaxed);
         *settled = true;

@@ -277,7 +277,11 @@ mod tests {
             "finished chunks pile up behind the held one: {} events tracked",
             pool.tracked_events
         );
-        assert_eq!(Arc::strong_count(&stuck), 2, "the held chunk is still tracked");
+        assert_eq!(
+            Arc::strong_count(&stuck),
+            2,
+            "the held chunk is still tracked"
+        );
     }
 
     #[test]
@@ -285,7 +289,10 @@ mod tests {
         let mut pool = ChunkPool::default();
         let c = chunk(8);
         let dense = pool.compact(Share::selected(Arc::clone(&c), vec![0, 1, 2, 3]));
-        assert!(Arc::ptr_eq(&dense.chunk, &c), "half a chunk is kept as it is");
+        assert!(
+            Arc::ptr_eq(&dense.chunk, &c),
+            "half a chunk is kept as it is"
+        );
         let sparse = pool.compact(Share::selected(Arc::clone(&c), vec![2, 5, 7]));
         assert!(!Arc::ptr_eq(&sparse.chunk, &c));
         assert_eq!(

@@ -159,12 +159,13 @@ fn a_collector_that_stops_reading_is_a_timeout_not_a_hang() {
             .contains("made no progress for 200ms (write_timeout)"),
         "{err}"
     );
-    assert!(err.message().contains("on a new connection too"), "{err}");
     stop.store(true, Ordering::Relaxed);
+    // A stall is reported after one write_timeout (the destination then shows as failing);
+    // the route's retry, not the sink, opens the next connection.
     assert_eq!(
         held.join().unwrap(),
-        2,
-        "one connection, then one more for the retry"
+        1,
+        "one connection, not resent at once"
     );
 }
 

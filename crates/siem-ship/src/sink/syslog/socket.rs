@@ -34,9 +34,7 @@ pub(super) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
         })
         .map_err(|e| format!("cannot start a name lookup: {e}"))?;
     match rx.recv_timeout(timeout) {
-        Ok(Ok(addrs)) if addrs.is_empty() => {
-            Err("the host name resolves to no address".to_owned())
-        }
+        Ok(Ok(addrs)) if addrs.is_empty() => Err("the host name resolves to no address".to_owned()),
         Ok(Ok(addrs)) => Ok(addrs),
         Ok(Err(e)) => Err(format!("cannot resolve the host name: {e}")),
         Err(_) => Err(format!(

@@ -1,0 +1,159 @@
+//! Resident memory stays within the bound `docs/delivery.md` gives (section "Limits"), whatever
+//! the destination does: here a syslog collector at a closed port, while one thread logs flat
+//! out. A counting allocator measures the heap; the test is bounded in time.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tracing::warn;
+use tracing_siem::ship::sink::syslog::SyslogConfig;
+use tracing_siem::{DestinationConfig, SiemLayer};
+use tracing_subscriber::prelude::*;
+
+/// Counts the bytes allocated and not yet freed, and the most there ever were.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; the counters only observe.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(p, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, layout, new_size) };
+        if !q.is_null() {
+            if new_size >= layout.size() {
+                let grown = new_size - layout.size();
+                let now = LIVE.fetch_add(grown, Ordering::Relaxed) + grown;
+                PEAK.fetch_max(now, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Records kept for reuse by the logging threads (`RECYCLED_RECORDS` in the builder).
+const RECYCLED_RECORDS: usize = 512;
+/// Events per chunk, and the pool's reclaim slack (`siem-ship`'s chunk module).
+const CHUNK_EVENTS: usize = 256;
+const RECLAIM_SLACK_EVENTS: usize = 16 * CHUNK_EVENTS;
+
+#[test]
+fn memory_stays_bounded_with_a_destination_at_a_closed_port_under_a_saturating_logger() {
+    let closed_port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let queue = 1_000;
+    let destination_queue = 1_000;
+    let max_event_bytes = 1_024;
+    let batch_bytes = 256 * 1024;
+    let syslog = SyslogConfig::tcp("127.0.0.1")
+        .with_port(closed_port)
+        .with_backoff(Duration::from_millis(10), Duration::from_millis(50));
+    let mut dest =
+        DestinationConfig::syslog(syslog)
+            .name("closed")
+            .batch(tracing_siem::ship::BatchConfig {
+                max_bytes: batch_bytes,
+                ..Default::default()
+            });
+    dest.queue_capacity = destination_queue;
+    let rules = tracing_siem::rules::RulesConfig {
+        enabled: false,
+        ..Default::default()
+    };
+    let before = LIVE.load(Ordering::Relaxed);
+    let (layer, guard) = SiemLayer::builder()
+        .app("memory")
+        .rules(rules)
+        .queue_capacity(queue)
+        .text_limits(512, max_event_bytes)
+        .destination(dest)
+        .build()
+        .unwrap();
+    let handle = guard.handle();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let dispatch = tracing::Dispatch::new(subscriber);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let logger = {
+        let stop = Arc::clone(&stop);
+        let dispatch = dispatch.clone();
+        thread::spawn(move || {
+            tracing::dispatcher::with_default(&dispatch, || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    warn!(
+                        event_type = "auth.failure",
+                        user = "alice",
+                        source_ip = "203.0.113.7",
+                        n,
+                        "Failed login"
+                    );
+                    n += 1;
+                }
+                n
+            })
+        })
+    };
+    // Past the first second (threads, buffers and the queue fill up), the peak must not grow.
+    let started = Instant::now();
+    thread::sleep(Duration::from_secs(1));
+    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    while started.elapsed() < Duration::from_secs(4) {
+        thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let logged = logger.join().unwrap();
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    let m = handle.metrics();
+    drop(guard.shutdown(Duration::from_secs(1)));
+
+    // The bound of docs/delivery.md, with one event's footprint (captured or built) taken as
+    // its text limit plus 2 KiB of structure, generous for these few-field events.
+    let per_event = max_event_bytes + 2 * 1024;
+    let events_alive = (queue + RECYCLED_RECORDS)
+        + 4 * destination_queue
+        + RECLAIM_SLACK_EVENTS
+        + 2 * CHUNK_EVENTS;
+    let batches = 6 * (batch_bytes + 64 * 1024);
+    let fixed = 8 << 20; // threads' buffers, the registry, the encoder's tables
+    let bound = events_alive * per_event + batches + fixed;
+    assert!(
+        m.events_dropped > 100_000 || logged < 200_000,
+        "the destination must be saturated for the test to mean anything: {m:?}"
+    );
+    assert!(
+        peak <= bound,
+        "heap grew to {} MiB while logging {logged} events; the documented bound is {} MiB",
+        peak >> 20,
+        bound >> 20
+    );
+    eprintln!(
+        "memory bound: peak heap {:.1} MiB for {logged} events logged ({} dropped), bound {:.1} MiB",
+        peak as f64 / (1 << 20) as f64,
+        m.events_dropped,
+        bound as f64 / (1 << 20) as f64
+    );
+}
