@@ -18,6 +18,10 @@
 //!   keeps every event; live heap growth divided by the events buffered.
 //! - baseline per queued line: tracing-appender's worker is held inside a blocked writer so every
 //!   line stays in its channel; live heap growth divided by the lines.
+//! - dead destination: one thread logs flat out for 8 s into a layer (default capacities: queue
+//!   10 000, destination queue 10 000) whose syslog TCP collector is at a closed port (drop-newest)
+//!   or accepts and never reads (block); live heap and RSS sampled every 10 ms, highest value
+//!   after 1 s, 4 s and 8 s. Bounded memory shows as flat columns (`docs/delivery.md`, Limits).
 
 mod common;
 
@@ -30,8 +34,9 @@ use std::time::{Duration, Instant};
 
 use common::security_event;
 use tracing::Dispatch;
+use tracing_siem::ship::sink::syslog::SyslogConfig;
 use tracing_siem::ship::BatchConfig;
-use tracing_siem::{DestinationConfig, SiemLayer};
+use tracing_siem::{DestinationConfig, Overflow, SiemLayer};
 use tracing_subscriber::prelude::*;
 
 /// Bytes currently allocated, all threads.
@@ -160,6 +165,74 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Logs flat out for 8 s into a layer whose only destination is `syslog`, and prints the highest
+/// live heap and RSS growth seen by 1 s, 4 s and 8 s.
+fn dead_destination(what: &str, syslog: SyslogConfig, overflow: Overflow) {
+    let (heap0, rss0) = (live(), rss());
+    let (layer, guard) = SiemLayer::builder()
+        .app("layerbench")
+        .host("bench-host")
+        .overflow(overflow)
+        .destination(DestinationConfig::syslog(syslog).name("dead"))
+        .build()
+        .expect("valid configuration");
+    let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer));
+    let handle = guard.handle();
+    let stop = Arc::new(AtomicBool::new(false));
+    let logger = {
+        let (stop, dispatch) = (Arc::clone(&stop), dispatch.clone());
+        std::thread::spawn(move || {
+            tracing::dispatcher::with_default(&dispatch, || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    security_event(n);
+                    n += 1;
+                }
+                n
+            })
+        })
+    };
+    let started = Instant::now();
+    let (mut heap_peak, mut rss_peak) = (0i64, 0i64);
+    let mut marks = Vec::new();
+    for mark in [1u64, 4, 8] {
+        while started.elapsed() < Duration::from_secs(mark) {
+            heap_peak = heap_peak.max(live() - heap0);
+            rss_peak = rss_peak.max(rss() - rss0);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        marks.push((heap_peak, rss_peak));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let logged = logger.join().expect("logger");
+    let m = handle.metrics();
+    let mib = |b: i64| b as f64 / (1 << 20) as f64;
+    let cells: Vec<String> = marks
+        .iter()
+        .map(|(h, r)| format!("{:.1} / {:.1}", mib(*h), mib(*r)))
+        .collect();
+    println!(
+        "| dead destination: {what} | {logged} events logged, {} dropped | heap / RSS MiB at 1 s, 4 s, 8 s: {} | |",
+        m.events_dropped,
+        cells.join(" · ")
+    );
+    drop(dispatch);
+    drop(guard.shutdown(Duration::from_secs(2)));
+}
+
+/// A collector that accepts connections and never reads from them, while the process runs.
+fn never_reading_collector() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    port
 }
 
 fn main() {
@@ -317,6 +390,21 @@ fn main() {
     gate.open();
     drop(baseline);
     drop(worker);
+
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    dead_destination(
+        "TCP syslog at a closed port, drop-newest",
+        SyslogConfig::tcp("127.0.0.1").with_port(closed_port),
+        Overflow::DropNewest,
+    );
+    dead_destination(
+        "TCP syslog collector that never reads, block",
+        SyslogConfig::tcp("127.0.0.1").with_port(never_reading_collector()),
+        Overflow::Block,
+    );
 
     println!(
         "\nidle ratio ours / non_blocking alone: {:.3}",
