@@ -134,6 +134,19 @@ impl SiemBuilder {
         self
     }
 
+    /// Whether to tell a person on standard error about failing destinations, events logged
+    /// after the guard was dropped and a level filter that hides the SIEM's events (default
+    /// true; see [`Config::stderr_notices`](crate::Config)).
+    ///
+    /// ```
+    /// let quiet = tracing_siem::SiemLayer::builder().stderr_notices(false);
+    /// assert!(!quiet.config().stderr_notices);
+    /// ```
+    pub fn stderr_notices(mut self, on: bool) -> Self {
+        self.config.stderr_notices = on;
+        self
+    }
+
     /// How long the guard waits on drop (default 10 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
@@ -256,6 +269,7 @@ impl SiemBuilder {
             overflow,
             tick: config.queue.poll_interval,
             drop_report_interval: config.drop_report_interval,
+            notices: config.stderr_notices,
             ..PipelineConfig::default()
         };
         for c in callbacks {
@@ -274,6 +288,9 @@ impl SiemBuilder {
             engine: Arc::clone(&engine),
             recycler: Arc::clone(&recycler),
             not_security: Arc::clone(&not_security),
+            level_check: config.stderr_notices.then(|| crate::processor::LevelCheck {
+                due: std::time::Instant::now() + crate::processor::LevelCheck::AFTER,
+            }),
         };
         let pipeline = Pipeline::start(pipeline_config, processor, destinations).map_err(|e| {
             ConfigError::invalid("", format!("cannot start the pipeline thread: {e}"))
@@ -287,6 +304,7 @@ impl SiemBuilder {
             },
             recycler,
             ignored: Arc::clone(&ignored),
+            notices: config.stderr_notices.then(Default::default),
         };
         let layer = SiemLayer::new(
             capture,

@@ -28,6 +28,28 @@ pub(crate) struct Capture {
     /// Events that would have been captured but were logged where they could feed the
     /// pipeline with itself (see [`Metrics::events_ignored`](crate::Metrics)).
     pub ignored: Arc<AtomicU64>,
+    /// Set once the "logged after the guard was dropped" notice was printed; `None` when
+    /// notices are off.
+    pub notices: Option<std::sync::atomic::AtomicBool>,
+}
+
+impl Capture {
+    /// An event the queue refused because the pipeline has stopped: almost always a guard
+    /// dropped at once (`let (layer, _) = …build()`), which silently disables the layer. Said
+    /// once, on the refusal path only.
+    #[cold]
+    fn refused_after_shutdown(&self) {
+        if let Some(said) = &self.notices {
+            if !said.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "tracing-siem: a security event was logged after the pipeline stopped and was \
+                     dropped (after_shutdown). Was the SiemGuard dropped early? `let (layer, _) = \
+                     builder.build()?` drops it at once: bind it for as long as the program logs \
+                     (`let (layer, _guard) = …`)."
+                );
+            }
+        }
+    }
 }
 
 /// Decides once per callsite whether it can ever yield a security event.
@@ -146,7 +168,9 @@ where
             .fields
             .get_str("severity")
             .is_some_and(|s| s.eq_ignore_ascii_case("critical"));
-        self.queue.push(captured, urgent);
+        if !self.queue.push(captured, urgent) && self.queue.is_closed() {
+            self.refused_after_shutdown();
+        }
     }
 }
 

@@ -23,6 +23,35 @@ pub(crate) struct SecurityProcessor {
     /// Queued candidates (events without an `event_type` of their own) that no
     /// classification rule made a security event.
     pub not_security: Arc<AtomicU64>,
+    /// The check that the subscriber lets WARN events through, due once; `None` when notices
+    /// are off or it was made.
+    pub level_check: Option<LevelCheck>,
+}
+
+/// A global level filter that stops WARN events (a global `EnvFilter` with `RUST_LOG` unset
+/// keeps only ERROR) cuts the SIEM off without a word; so a little after start, once, the
+/// pipeline looks at the subscriber's maximum level and says so on standard error.
+pub(crate) struct LevelCheck {
+    pub due: std::time::Instant,
+}
+
+impl LevelCheck {
+    /// After this long the subscriber is surely installed.
+    pub const AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// The notice to print when the current maximum level hides WARN events.
+    fn notice() -> Option<String> {
+        let max = tracing::level_filters::LevelFilter::current();
+        (max < tracing::level_filters::LevelFilter::WARN).then(|| {
+            format!(
+                "tracing-siem: the subscriber's maximum level is {max}, so WARN security events \
+                 never reach the SIEM layer. A global filter does this (an EnvFilter with RUST_LOG \
+                 unset keeps only ERROR): give the other layers their own filter instead, \
+                 `fmt::layer().with_filter(EnvFilter::from_default_env())`, and add the SIEM \
+                 layer unfiltered (see the README's first example)."
+            )
+        })
+    }
 }
 
 impl Processor<Box<CapturedEvent>> for SecurityProcessor {
@@ -42,6 +71,19 @@ impl Processor<Box<CapturedEvent>> for SecurityProcessor {
                 labels: Arc::clone(&self.normalizer.labels),
             });
             out.push(alert.to_event());
+        }
+    }
+
+    fn tick(&mut self, _now: siem_event::Timestamp, _out: &mut Vec<SecurityEvent>) {
+        if self
+            .level_check
+            .as_ref()
+            .is_some_and(|c| std::time::Instant::now() >= c.due)
+        {
+            self.level_check = None;
+            if let Some(line) = LevelCheck::notice() {
+                eprintln!("{line}");
+            }
         }
     }
 

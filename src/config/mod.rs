@@ -253,6 +253,11 @@ pub struct Config {
     /// How often drops are reported as a `siem.events_dropped` event.
     #[serde(deserialize_with = "siem_ship::units::duration")]
     pub drop_report_interval: Duration,
+    /// Tell a person on standard error what metrics tell programs (default true): a
+    /// destination that starts failing and recovers (one line each, rate-limited), events
+    /// logged after the guard was dropped, and a subscriber whose global level filter keeps
+    /// WARN events from the layer. Set `false` to keep standard error silent.
+    pub stderr_notices: bool,
     /// Where events go.
     pub destinations: Vec<DestinationConfig>,
     /// Alert rules, correlation and Sigma (seed 000's thresholds are on by default).
@@ -271,6 +276,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             shutdown_timeout: Duration::from_secs(10),
             drop_report_interval: Duration::from_secs(30),
+            stderr_notices: true,
             destinations: Vec::new(),
             rules: siem_rules::RulesConfig::default(),
         }
@@ -296,6 +302,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "limits",
     "shutdown_timeout",
     "drop_report_interval",
+    "stderr_notices",
     "destinations",
     "rules",
 ];

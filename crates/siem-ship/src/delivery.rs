@@ -22,6 +22,60 @@ pub(crate) struct Delivery {
     pub counters: Arc<DestinationCounters>,
     /// Unix nanos after which retries stop (0: none), set at shutdown.
     pub deadline: Arc<AtomicI64>,
+    /// Lines on standard error when the destination starts failing or recovers.
+    pub notices: Option<StateNotices>,
+}
+
+/// The shortest time between two "failing" lines of one destination, so that a destination
+/// that flaps does not flood standard error.
+const FAILING_NOTICE_EVERY: Duration = Duration::from_secs(30);
+
+/// Tells a person watching standard error that a destination changed state: failing, then
+/// delivering again. Metrics say the same for programs; this is for the people who never look.
+pub(crate) struct StateNotices {
+    name: String,
+    last_failing_line: Option<Instant>,
+    /// Failed attempts since the last "failing" line was printed, when one was.
+    failures_since_line: Option<u64>,
+}
+
+impl StateNotices {
+    pub fn new(name: &str) -> StateNotices {
+        StateNotices {
+            name: name.to_owned(),
+            last_failing_line: None,
+            failures_since_line: None,
+        }
+    }
+
+    /// The line to print for a failed attempt, if any: the first failure after success, at
+    /// most once every [`FAILING_NOTICE_EVERY`].
+    fn failed(&mut self, was_failing: bool, e: &SinkError) -> Option<String> {
+        if let Some(n) = &mut self.failures_since_line {
+            *n += 1;
+        }
+        let due = self
+            .last_failing_line
+            .is_none_or(|t| t.elapsed() >= FAILING_NOTICE_EVERY);
+        if was_failing || !due {
+            return None;
+        }
+        self.last_failing_line = Some(Instant::now());
+        self.failures_since_line.get_or_insert(1);
+        Some(format!(
+            "tracing-siem: destination {:?} is failing: {e}; its events wait in its queue and are retried",
+            self.name
+        ))
+    }
+
+    /// The line to print for a delivery, if a "failing" line was printed before it.
+    fn delivered(&mut self) -> Option<String> {
+        let failures = self.failures_since_line.take()?;
+        Some(format!(
+            "tracing-siem: destination {:?} is delivering again (after {failures} failed attempts)",
+            self.name
+        ))
+    }
 }
 
 impl Delivery {
@@ -69,12 +123,22 @@ impl Delivery {
                     c.count_shipped(n);
                     c.batches.fetch_add(1, Ordering::Relaxed);
                     c.failing.store(false, Ordering::Relaxed);
+                    if let Some(line) = self.notices.as_mut().and_then(StateNotices::delivered) {
+                        eprintln!("{line}");
+                    }
                     return;
                 }
                 Err(e) => e,
             };
             c.ship_failures.fetch_add(1, Ordering::Relaxed);
-            c.failing.store(true, Ordering::Relaxed);
+            let was_failing = c.failing.swap(true, Ordering::Relaxed);
+            if let Some(line) = self
+                .notices
+                .as_mut()
+                .and_then(|n| n.failed(was_failing, &e))
+            {
+                eprintln!("{line}");
+            }
             self.note_error(&e);
             if let Some(failed) = e.failed_records() {
                 let mut failed = failed.to_vec();
@@ -117,4 +181,30 @@ impl Delivery {
 pub(crate) fn shutdown_deadline_passed(deadline: &AtomicI64) -> bool {
     let d = deadline.load(Ordering::Relaxed);
     d != 0 && siem_event::Timestamp::now().unix_nanos() >= d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_when_failing_starts_and_one_when_delivery_resumes() {
+        let mut n = StateNotices::new("siem");
+        let e = SinkError::retryable("connection refused");
+        let first = n.failed(false, &e).unwrap();
+        assert!(
+            first.contains("\"siem\" is failing: connection refused"),
+            "{first}"
+        );
+        assert_eq!(n.failed(true, &e), None, "still failing: no new line");
+        let back = n.delivered().unwrap();
+        assert!(back.contains("after 2 failed attempts"), "{back}");
+        assert_eq!(n.delivered(), None, "no line for an ordinary delivery");
+        assert_eq!(
+            n.failed(false, &e),
+            None,
+            "a flapping destination prints at most one failing line per 30 s"
+        );
+        assert_eq!(n.delivered(), None);
+    }
 }

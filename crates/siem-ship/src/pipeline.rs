@@ -69,6 +69,9 @@ pub struct PipelineConfig {
     pub drop_report_interval: Duration,
     /// Name of the pipeline thread.
     pub thread_name: String,
+    /// Print one line on standard error when a destination starts failing and when it
+    /// delivers again (at most one "failing" line per destination every 30 s).
+    pub notices: bool,
 }
 
 impl Default for PipelineConfig {
@@ -80,6 +83,7 @@ impl Default for PipelineConfig {
             wake_mark: 512,
             drop_report_interval: Duration::from_secs(30),
             thread_name: "siem-pipeline".to_owned(),
+            notices: true,
         }
     }
 }
@@ -254,7 +258,7 @@ impl<T: Send + 'static> Pipeline<T> {
         };
         let routes = destinations
             .into_iter()
-            .map(|d| Route::start(d, Arc::clone(&deadline), wait_for_room))
+            .map(|d| Route::start(d, Arc::clone(&deadline), wait_for_room, config.notices))
             .collect::<std::io::Result<Vec<_>>>()?;
         let queue = Arc::new(EventQueue::new(
             config.queue_capacity,

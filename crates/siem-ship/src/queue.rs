@@ -255,6 +255,19 @@ impl<T> EventQueue<T> {
         n
     }
 
+    /// True once [`close`](EventQueue::close) was called.
+    ///
+    /// ```
+    /// use siem_ship::{EventQueue, OverflowPolicy};
+    /// let q = EventQueue::<u8>::new(1, OverflowPolicy::DropNewest, 1);
+    /// assert!(!q.is_closed());
+    /// q.close();
+    /// assert!(q.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
     /// Refuses further items (they are counted as dropped after shutdown).
     pub fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);

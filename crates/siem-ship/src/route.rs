@@ -13,7 +13,7 @@ use siem_format::Encoder;
 use crate::accounting::DestinationCounters;
 use crate::backoff;
 use crate::chunk::{Chunk, ChunkPool, Share};
-use crate::delivery::{shutdown_deadline_passed, Delivery};
+use crate::delivery::{shutdown_deadline_passed, Delivery, StateNotices};
 use crate::{Batch, DestinationMetrics, DropReason, Sink};
 
 /// When a destination sends the batch it is building (seed 000 defaults: 100 events, 5 s).
@@ -230,6 +230,7 @@ impl Route {
         d: Destination,
         deadline: Arc<AtomicI64>,
         wait_for_room: Option<Duration>,
+        notices: bool,
     ) -> std::io::Result<Route> {
         let (events_tx, events_rx) = unbounded();
         let queued = Arc::new(AtomicUsize::new(0));
@@ -252,6 +253,7 @@ impl Route {
             retry: d.retry,
             counters: Arc::clone(&counters),
             deadline: Arc::clone(&deadline),
+            notices: notices.then(|| StateNotices::new(&d.name)),
         };
         let sender = thread::Builder::new()
             .name(format!("siem-send-{}", d.name))
