@@ -3,10 +3,14 @@
 //! two files: the raw bytes (as a JSON string per line, so messages containing LF stay
 //! distinguishable) and the structured data as rsyslog's `mmpstrucdata` parsed it.
 //!
-//! When `rsyslogd` is not installed the tests print why and skip, unless
+//! When `rsyslogd` is not installed the tests skip, and the test binary says so in a
+//! `SKIPPED (rsyslogd not found)` line after its results (see the `skips` module), unless
 //! `SIEM_REQUIRE_PEERS=1`, where a missing server fails them.
 
 #![allow(dead_code)]
+
+#[path = "../skips/mod.rs"]
+pub mod skips;
 
 use std::fs;
 use std::net::{TcpListener, UdpSocket};
@@ -50,15 +54,6 @@ fn rsyslogd() -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// Skips (returns `None`) with a printed reason, or fails when peers are required.
-pub fn skip<T>(reason: &str) -> Option<T> {
-    if std::env::var("SIEM_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("SIEM_REQUIRE_PEERS=1 but {reason}");
-    }
-    eprintln!("skipping: {reason}");
-    None
-}
-
 pub fn free_port(udp: bool) -> u16 {
     if udp {
         UdpSocket::bind("127.0.0.1:0")
@@ -76,7 +71,7 @@ pub fn free_port(udp: bool) -> u16 {
 }
 
 impl Rsyslog {
-    /// Starts rsyslog, or returns `None` (after printing why) when it is not installed.
+    /// Starts rsyslog, or returns `None` (after recording the skip) when it is not installed.
     pub fn start(input: Input) -> Option<Rsyslog> {
         Rsyslog::start_on(input, None)
     }
@@ -84,7 +79,10 @@ impl Rsyslog {
     /// Starts rsyslog on `port` (a free one when `None`).
     pub fn start_on(input: Input, port: Option<u16>) -> Option<Rsyslog> {
         let Some(binary) = rsyslogd() else {
-            return skip("rsyslogd is not installed (apt-get install rsyslog rsyslog-gnutls)");
+            return skips::peer_missing(
+                "rsyslogd not found",
+                "install it (apt-get install rsyslog rsyslog-gnutls) to run this test",
+            );
         };
         let udp = matches!(input, Input::Udp);
         // A port found free may be taken by another test before rsyslog binds it: then try
