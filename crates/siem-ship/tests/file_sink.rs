@@ -549,8 +549,8 @@ fn an_existing_file_with_a_wider_mode_is_refused_and_left_alone() {
     sink.send(&batch(&["new"])).unwrap();
     sink.close().unwrap();
     assert_eq!(fs::read(&path).unwrap(), b"old\nnew\n");
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
-    assert!(FileSink::open(FileConfig::new(&path)).is_ok());
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(FileSink::open(FileConfig::new(&path).mode(0o640)).is_ok());
 }
 
 #[cfg(unix)]

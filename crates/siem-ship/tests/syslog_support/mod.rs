@@ -3,9 +3,10 @@
 //! two files: the raw bytes (as a JSON string per line, so messages containing LF stay
 //! distinguishable) and the structured data as rsyslog's `mmpstrucdata` parsed it.
 //!
-//! When `rsyslogd` is not installed the tests skip, and the test binary says so in a
-//! `SKIPPED (rsyslogd not found)` line after its results (see the `skips` module), unless
-//! `SIEM_REQUIRE_PEERS=1`, where a missing server fails them.
+//! When `rsyslogd` is not installed (or `SIEM_RSYSLOGD` names a file that does not exist) the
+//! tests skip, and the test binary says so in a `SKIPPED (rsyslogd not found)` line after its
+//! results (see the `skips` module), unless `SIEM_REQUIRE_PEERS=1`, where a missing server fails
+//! them.
 
 #![allow(dead_code)]
 
@@ -43,7 +44,14 @@ pub struct Rsyslog {
     child: Option<Child>,
 }
 
+/// Set to the rsyslogd to run instead of looking for one; a path that does not exist shows how
+/// the tests behave on a machine without rsyslog.
+pub const RSYSLOGD_VARIABLE: &str = "SIEM_RSYSLOGD";
+
 fn rsyslogd() -> Option<PathBuf> {
+    if let Some(chosen) = std::env::var_os(RSYSLOGD_VARIABLE) {
+        return Some(PathBuf::from(chosen)).filter(|path| path.is_file());
+    }
     let candidates = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
