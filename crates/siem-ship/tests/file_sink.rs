@@ -1,5 +1,7 @@
 //! Behaviour of the file sink through its public API, on a real filesystem.
 
+mod skips;
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -42,6 +44,16 @@ fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Writes `bytes` to a new file with mode 0600, as the sink would have left it.
+fn write_private(path: &Path, bytes: &[u8]) {
+    fs::write(path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
 /// A sink on `<tmp>/e.jsonl` that checks for external rotation on every batch.
 fn open_sink(dir: &Path, configure: impl FnOnce(FileConfig) -> FileConfig) -> (FileSink, PathBuf) {
     let path = dir.join("e.jsonl");
@@ -77,7 +89,7 @@ fn records_land_byte_exact_one_per_line() {
 fn appends_to_an_existing_file_and_repairs_a_torn_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("e.jsonl");
-    fs::write(&path, b"{\"old\":1}\n{\"torn\":tr").unwrap();
+    write_private(&path, b"{\"old\":1}\n{\"torn\":tr");
     let mut sink = FileSink::open(FileConfig::new(&path)).unwrap();
     sink.send(&batch(&["{\"new\":2}"])).unwrap();
     sink.close().unwrap();
@@ -152,7 +164,7 @@ fn rotation_inside_a_batch_loses_and_repeats_nothing() {
 fn sizes_carry_over_from_an_existing_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("e.jsonl");
-    fs::write(&path, b"12345678\n").unwrap();
+    write_private(&path, b"12345678\n");
     let config = FileConfig::new(&path).max_size(10).compress(false);
     let mut sink = FileSink::open(config).unwrap();
     sink.send(&batch(&["ab"])).unwrap();
@@ -212,7 +224,7 @@ fn an_interrupted_compression_is_finished_by_the_next_rotation() {
     // What a crash mid-compression leaves: the source intact and a partial archive.
     fs::write(rotated(&path, ".1"), b"rotated before the crash\n").unwrap();
     fs::write(rotated(&path, ".1.gz.tmp"), b"\x1f\x8b\x08 partial").unwrap();
-    fs::write(&path, b"live before the crash\n").unwrap();
+    write_private(&path, b"live before the crash\n");
     let config = FileConfig::new(&path).max_size(30);
     let mut sink = FileSink::open(config).unwrap();
     sink.send(&batch(&["after restart"])).unwrap();
@@ -360,6 +372,321 @@ fn files_are_private_by_default() {
     let (_, path) = open_sink(dir.path(), |c| c.mode(0o640));
     let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode & !0o640, 0, "{mode:o}");
+}
+
+#[test]
+fn nothing_is_lost_after_rm_of_the_live_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    // No periodic check of the path in this test: the deletion must be noticed by the write.
+    let config = FileConfig::new(&path).reopen_check(Duration::from_secs(3600));
+    let mut sink = FileSink::open(config).unwrap();
+    sink.send(&batch(&["one"])).unwrap();
+    fs::remove_file(&path).unwrap();
+    sink.send(&batch(&["two", "three"])).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"two\nthree\n");
+    fs::remove_file(&path).unwrap();
+    sink.send(&batch(&["four"])).unwrap();
+    sink.send(&batch(&["five"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"four\nfive\n");
+}
+
+#[test]
+fn a_file_moved_away_keeps_what_was_written_before_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    let config = FileConfig::new(&path).reopen_check(Duration::from_secs(3600));
+    let mut sink = FileSink::open(config).unwrap();
+    sink.send(&batch(&["one"])).unwrap();
+    let moved = dir.path().join("e.jsonl-old");
+    fs::rename(&path, &moved).unwrap();
+    // Still linked (under its new name): not rewritten, so not duplicated.
+    sink.send(&batch(&["two"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(fs::read(&moved).unwrap(), b"one\ntwo\n");
+    assert!(!path.exists());
+}
+
+/// Another user's world-readable file, which a planted link would make the sink append to.
+#[cfg(unix)]
+fn victim(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let victim = dir.join("victim.txt");
+    fs::write(&victim, b"not yours\n").unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+    victim
+}
+
+/// The error of opening a sink on `path`, which must name it.
+fn refusal(path: &Path) -> String {
+    let err = FileSink::open(FileConfig::new(path)).unwrap_err();
+    assert!(matches!(err, FileSinkError::Open { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    text
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_at_the_path_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = victim(dir.path());
+    let path = dir.path().join("e.jsonl");
+    std::os::unix::fs::symlink(&victim, &path).unwrap();
+    let text = refusal(&path);
+    assert!(text.contains("symbolic link"), "{text}");
+    assert_eq!(fs::read(&victim).unwrap(), b"not yours\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_symbolic_link_does_not_create_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("elsewhere.jsonl");
+    let path = dir.path().join("e.jsonl");
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let text = refusal(&path);
+    assert!(text.contains("symbolic link"), "{text}");
+    assert!(!target.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_planted_after_an_rm_is_a_retryable_error_until_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = victim(dir.path());
+    let path = dir.path().join("e.jsonl");
+    let config = FileConfig::new(&path).reopen_check(Duration::from_secs(3600));
+    let mut sink = FileSink::open(config).unwrap();
+    sink.send(&batch(&["one"])).unwrap();
+    fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&victim, &path).unwrap();
+    let err = sink.send(&batch(&["two", "three"])).unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.message().contains(&path.display().to_string()), "{err}");
+    assert!(err.message().contains("symbolic link"), "{err}");
+    // Both records went only into the deleted file: both are to be sent again.
+    assert_eq!(err.failed_records(), Some(&[0usize, 1][..]));
+    assert_eq!(fs::read(&victim).unwrap(), b"not yours\n");
+    fs::remove_file(&path).unwrap();
+    sink.send(&batch(&["two", "three"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"two\nthree\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_at_the_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    fs::create_dir(&path).unwrap();
+    let text = refusal(&path);
+    assert!(text.contains("a directory, not a regular file"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_at_the_path_is_refused_without_waiting_for_a_reader() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path and plain permission bits.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // Without a reader, a blocking open for writing would wait forever.
+    let text = refusal(&path);
+    assert!(text.contains("a FIFO, not a regular file"), "{text}");
+    // With a reader, the open succeeds and the type check refuses it.
+    let _reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&path)
+        .unwrap();
+    let text = refusal(&path);
+    assert!(text.contains("a FIFO, not a regular file"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_of_another_user_is_refused() {
+    // SAFETY: `geteuid` has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skips::skip(
+            "not root",
+            "only root can give a file to another user to test the owner check",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    write_private(&path, b"theirs\n");
+    const NOBODY: u32 = 65534;
+    std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+    let text = refusal(&path);
+    assert!(text.contains("belongs to uid 65534"), "{text}");
+    assert_eq!(fs::read(&path).unwrap(), b"theirs\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_existing_file_with_a_wider_mode_is_refused_and_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    write_private(&path, b"old\n");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    let text = refusal(&path);
+    assert!(
+        text.contains("mode 0644, wider than the configured mode 0600"),
+        "{text}"
+    );
+    let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o644, "the sink does not change a mode it refuses");
+    // Configuring the wider mode is the operator's way to accept it; a narrower file is fine.
+    let mut sink = FileSink::open(FileConfig::new(&path).mode(0o644)).unwrap();
+    sink.send(&batch(&["new"])).unwrap();
+    sink.close().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"old\nnew\n");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(FileSink::open(FileConfig::new(&path).mode(0o640)).is_ok());
+}
+
+#[cfg(unix)]
+#[test]
+fn links_planted_among_rotated_files_are_not_followed() {
+    // Where compression writes its archive, and where it finds one finished before a crash.
+    for planted in [".1.gz.tmp", ".1.gz"] {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = victim(dir.path());
+        let path = dir.path().join("e.jsonl");
+        std::os::unix::fs::symlink(&victim, rotated(&path, planted)).unwrap();
+        let (mut sink, _) = open_sink(dir.path(), |c| c.max_size(4));
+        sink.send(&batch(&["one"])).unwrap();
+        sink.send(&batch(&["two"])).unwrap();
+        let err = sink.close().unwrap_err();
+        assert!(err.message().contains("e.jsonl.1"), "{planted}: {err}");
+        assert!(err.message().contains("symbolic link"), "{planted}: {err}");
+        assert_eq!(fs::read(&victim).unwrap(), b"not yours\n", "{planted}");
+        // The rotated records stay, uncompressed.
+        assert_eq!(fs::read(rotated(&path, ".1")).unwrap(), b"one\n");
+        assert_eq!(fs::read(&path).unwrap(), b"two\n");
+    }
+}
+
+/// A sink whose file is replaced by a link fails its batches until the retries run out, and
+/// the pipeline counts them: nothing written to the link's target, nothing unaccounted.
+#[cfg(unix)]
+#[test]
+fn a_refused_file_is_counted_by_the_pipeline() {
+    use siem_event::{EventType, SecurityEvent};
+    use siem_ship::{
+        BatchConfig, Destination, DropReason, OverflowPolicy, Pipeline, PipelineConfig, Processor,
+        RetryConfig,
+    };
+
+    struct Messages;
+    impl Processor<String> for Messages {
+        fn process(&mut self, item: String, out: &mut Vec<SecurityEvent>) {
+            out.push(SecurityEvent::new(EventType::parse("auth.failure"), item));
+        }
+    }
+    struct Plain;
+    impl siem_format::Encoder for Plain {
+        fn encode(&self, e: &SecurityEvent, out: &mut Vec<u8>) {
+            out.extend_from_slice(e.message.as_bytes());
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let victim = victim(dir.path());
+    let path = dir.path().join("e.jsonl");
+    let sink = FileSink::open(FileConfig::new(&path).reopen_check(Duration::ZERO)).unwrap();
+    fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&victim, &path).unwrap();
+    let destination = Destination::new("audit-file", Box::new(Plain), Box::new(sink))
+        .with_batch(BatchConfig {
+            max_events: 10,
+            max_bytes: 1 << 20,
+            interval: Duration::from_millis(10),
+        })
+        .with_retry(RetryConfig {
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+            max_attempts: Some(2),
+        });
+    let config = PipelineConfig {
+        queue_capacity: 100,
+        overflow: OverflowPolicy::DropNewest,
+        tick: Duration::from_millis(2),
+        ..PipelineConfig::default()
+    };
+    let pipeline = Pipeline::start(config, Messages, vec![destination]).unwrap();
+    for i in 0..5 {
+        pipeline.queue().push(format!("event {i}"), false);
+    }
+    pipeline.shutdown(Duration::from_secs(10));
+    let metrics = pipeline.metrics();
+    let file = &metrics.destinations[0];
+    assert_eq!(file.shipped, 0);
+    assert_eq!(file.dropped, vec![(DropReason::RetriesExhausted, 5)]);
+    assert!(file.ship_failures >= 2, "{file:?}");
+    let last_error = file.last_error.as_deref().unwrap_or_default();
+    assert!(last_error.contains("symbolic link"), "{last_error}");
+    assert_eq!(fs::read(&victim).unwrap(), b"not yours\n");
+}
+
+/// Set in the child process that runs `child_creates_under_umask_000`.
+const UMASK_CHILD: &str = "SIEM_FILE_SINK_UMASK_DIR";
+
+#[cfg(unix)]
+#[test]
+#[ignore = "run as a child process by created_directories_get_0750_whatever_the_umask"]
+fn child_creates_under_umask_000() {
+    use std::os::unix::fs::PermissionsExt;
+    // Not a test by itself: `--include-ignored` runs it without a parent.
+    let Some(dir) = std::env::var_os(UMASK_CHILD) else {
+        return;
+    };
+    // The umask belongs to the whole process, hence the child: the other tests keep theirs.
+    // SAFETY: plain system call.
+    unsafe { libc::umask(0) };
+    let dir = Path::new(&dir);
+    let path = dir.join("a/b/e.jsonl");
+    let mut sink = FileSink::open(FileConfig::new(&path).max_size(4)).unwrap();
+    sink.send(&batch(&["one"])).unwrap();
+    sink.send(&batch(&["two"])).unwrap();
+    sink.close().unwrap();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&dir.join("a")), 0o750);
+    assert_eq!(mode(&dir.join("a/b")), 0o750);
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&rotated(&path, ".1.gz")), 0o600);
+    println!("CHILD-CREATED-UNDER-UMASK-000");
+}
+
+#[cfg(unix)]
+#[test]
+fn created_directories_get_0750_whatever_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "--nocapture",
+            "child_creates_under_umask_000",
+        ])
+        .env(UMASK_CHILD, dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("CHILD-CREATED-UNDER-UMASK-000"), "{stdout}");
 }
 
 /// Set in the child process that runs `child_fills_the_disk`.

@@ -67,7 +67,7 @@ fn ipv6_loopback() {
     let collector = match std::net::UdpSocket::bind("[::1]:0") {
         Ok(socket) => socket,
         Err(e) => {
-            eprintln!("skipping: no IPv6 loopback here ({e})");
+            syslog_support::skips::skip("no IPv6 loopback", &e.to_string());
             return;
         }
     };

@@ -3,10 +3,15 @@
 //! two files: the raw bytes (as a JSON string per line, so messages containing LF stay
 //! distinguishable) and the structured data as rsyslog's `mmpstrucdata` parsed it.
 //!
-//! When `rsyslogd` is not installed the tests print why and skip, unless
-//! `SIEM_REQUIRE_PEERS=1`, where a missing server fails them.
+//! When `rsyslogd` is not installed (or `SIEM_RSYSLOGD` names a file that does not exist) the
+//! tests skip, and the test binary says so in a `SKIPPED (rsyslogd not found)` line after its
+//! results (see the `skips` module), unless `SIEM_REQUIRE_PEERS=1`, where a missing server fails
+//! them.
 
 #![allow(dead_code)]
+
+#[path = "../skips/mod.rs"]
+pub mod skips;
 
 use std::fs;
 use std::net::{TcpListener, UdpSocket};
@@ -39,7 +44,14 @@ pub struct Rsyslog {
     child: Option<Child>,
 }
 
+/// Set to the rsyslogd to run instead of looking for one; a path that does not exist shows how
+/// the tests behave on a machine without rsyslog.
+pub const RSYSLOGD_VARIABLE: &str = "SIEM_RSYSLOGD";
+
 fn rsyslogd() -> Option<PathBuf> {
+    if let Some(chosen) = std::env::var_os(RSYSLOGD_VARIABLE) {
+        return Some(PathBuf::from(chosen)).filter(|path| path.is_file());
+    }
     let candidates = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
@@ -48,15 +60,6 @@ fn rsyslogd() -> Option<PathBuf> {
     candidates
         .map(|dir| dir.join("rsyslogd"))
         .find(|path| path.is_file())
-}
-
-/// Skips (returns `None`) with a printed reason, or fails when peers are required.
-pub fn skip<T>(reason: &str) -> Option<T> {
-    if std::env::var("SIEM_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("SIEM_REQUIRE_PEERS=1 but {reason}");
-    }
-    eprintln!("skipping: {reason}");
-    None
 }
 
 pub fn free_port(udp: bool) -> u16 {
@@ -76,7 +79,7 @@ pub fn free_port(udp: bool) -> u16 {
 }
 
 impl Rsyslog {
-    /// Starts rsyslog, or returns `None` (after printing why) when it is not installed.
+    /// Starts rsyslog, or returns `None` (after recording the skip) when it is not installed.
     pub fn start(input: Input) -> Option<Rsyslog> {
         Rsyslog::start_on(input, None)
     }
@@ -84,7 +87,10 @@ impl Rsyslog {
     /// Starts rsyslog on `port` (a free one when `None`).
     pub fn start_on(input: Input, port: Option<u16>) -> Option<Rsyslog> {
         let Some(binary) = rsyslogd() else {
-            return skip("rsyslogd is not installed (apt-get install rsyslog rsyslog-gnutls)");
+            return skips::peer_missing(
+                "rsyslogd not found",
+                "install it (apt-get install rsyslog rsyslog-gnutls) to run this test",
+            );
         };
         let udp = matches!(input, Input::Udp);
         // A port found free may be taken by another test before rsyslog binds it: then try

@@ -9,7 +9,6 @@
 //! then renamed to `<path>.k.gz`; the plain file is removed last. A crash at any point leaves the
 //! plain file, a complete `.gz`, or both; the next rotation deletes the debris and finishes the job.
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
@@ -18,8 +17,8 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::live::create_new_options;
 use super::rotate::{remove_if_present, rotated_path, scan, RotatedKind};
+use super::safe_open;
 
 /// Runs at most one compression job at a time and hands back its failures.
 #[derive(Debug, Default)]
@@ -100,7 +99,8 @@ fn compress_rotated(live: &Path, mode: u32) -> Vec<String> {
 fn compress_one(live: &Path, index: u32, mode: u32) -> io::Result<()> {
     let source = rotated_path(live, index, RotatedKind::Plain);
     let done = rotated_path(live, index, RotatedKind::Gzip);
-    if done.exists() {
+    // Whatever sits at the name, a link included, must prove to be our finished archive.
+    if std::fs::symlink_metadata(&done).is_ok() {
         // A crash between the rename and the removal; the `.gz` is complete, but remove the
         // plain file only once it is shown to hold the same bytes.
         return if same_content(&source, &done)? {
@@ -123,10 +123,10 @@ fn compress_one(live: &Path, index: u32, mode: u32) -> io::Result<()> {
 }
 
 fn write_gzip(source: &Path, target: &Path, mode: u32) -> io::Result<()> {
-    let mut input = File::open(source)?;
+    let mut input = safe_open::read(source)?;
     // `create_new`: a leftover `.gz.tmp` is removed by the rotation before any job starts, so
     // an existing one means something else is writing there.
-    let output = create_new_options(mode).open(target)?;
+    let output = safe_open::create_new(target, mode)?;
     let mut encoder = GzEncoder::new(output, Compression::default());
     io::copy(&mut input, &mut encoder)?;
     let output = encoder.finish()?;
@@ -134,8 +134,8 @@ fn write_gzip(source: &Path, target: &Path, mode: u32) -> io::Result<()> {
 }
 
 fn same_content(plain: &Path, gzip: &Path) -> io::Result<bool> {
-    let mut a = BufReader::new(File::open(plain)?);
-    let mut b = MultiGzDecoder::new(BufReader::new(File::open(gzip)?));
+    let mut a = BufReader::new(safe_open::read(plain)?);
+    let mut b = MultiGzDecoder::new(BufReader::new(safe_open::read(gzip)?));
     let (mut buf_a, mut buf_b) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
     loop {
         let n = read_full(&mut a, &mut buf_a)?;
@@ -179,6 +179,7 @@ pub(crate) fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
 
     fn gunzip(path: &Path) -> Vec<u8> {
         let mut out = Vec::new();

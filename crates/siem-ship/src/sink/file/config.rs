@@ -46,8 +46,12 @@ pub struct FileConfig {
     /// `true` means `every_batch` and `false` means `never`.
     #[serde(default, deserialize_with = "sync_policy")]
     pub fsync: SyncPolicy,
-    /// Unix permission bits of the files the sink creates (ignored elsewhere), before the umask.
-    /// Written as an octal string (`"0640"`) or an integer (`0o640` in YAML 1.2 or TOML).
+    /// Unix permission bits of the files the sink creates (ignored elsewhere), set exactly,
+    /// whatever the umask, and the widest mode an existing file may have: a file at `path` that
+    /// allows more (say `0644` when this is `0600`) is refused with an error naming both modes,
+    /// not tightened. Must give the owner read and write (`0600`): the sink reopens the file to
+    /// append and reads its last byte to repair a torn line. Written as an octal string
+    /// (`"0640"`) or an integer (`0o640` in YAML 1.2 or TOML).
     #[serde(default = "default_mode", deserialize_with = "file_mode")]
     pub mode: u32,
     /// How often, at most, the sink checks that `path` is still the file it has open (an
@@ -224,7 +228,8 @@ impl FileConfig {
         self
     }
 
-    /// Sets the Unix permission bits of created files.
+    /// Sets the Unix permission bits of created files, and the widest mode accepted on an
+    /// existing one.
     ///
     /// ```
     /// use siem_ship::sink::file::FileConfig;
@@ -286,6 +291,15 @@ impl FileConfig {
                 "mode",
                 &format!(
                     "{:#o} is not a set of permission bits (at most 0o7777)",
+                    self.mode
+                ),
+            );
+        }
+        if self.mode & 0o600 != 0o600 {
+            return invalid(
+                "mode",
+                &format!(
+                    "{:04o} does not let the owner read and write the file (0600 at least)",
                     self.mode
                 ),
             );
@@ -447,6 +461,8 @@ mod tests {
         assert_eq!(key(FileConfig::new("e").max_size(0)), "rotation.max_size");
         assert_eq!(key(FileConfig::new("e").max_files(0)), "rotation.max_files");
         assert_eq!(key(FileConfig::new("e").mode(0o10000)), "mode");
+        assert_eq!(key(FileConfig::new("e").mode(0o200)), "mode");
+        assert_eq!(key(FileConfig::new("e").mode(0o444)), "mode");
         assert_eq!(key(FileConfig::new("")), "path");
         assert_eq!(key(FileConfig::new("logs/")), "path");
         assert_eq!(key(FileConfig::new("logs/..")), "path");

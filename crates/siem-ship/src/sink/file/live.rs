@@ -1,34 +1,11 @@
 //! The file being appended to: opening it safely, noticing when it was moved away, and never
 //! leaving a torn line behind.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-/// Options that create a file that must not exist yet, with permission bits `mode` on Unix.
-pub(crate) fn create_new_options(mode: u32) -> OpenOptions {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    with_mode(&mut options, mode);
-    options
-}
-
-/// Options that append to a file, creating it with permission bits `mode` on Unix.
-fn append_options(mode: u32) -> OpenOptions {
-    let mut options = OpenOptions::new();
-    options.append(true).create(true);
-    with_mode(&mut options, mode);
-    options
-}
-
-#[cfg(unix)]
-fn with_mode(options: &mut OpenOptions, mode: u32) {
-    use std::os::unix::fs::OpenOptionsExt;
-    options.mode(mode);
-}
-
-#[cfg(not(unix))]
-fn with_mode(_: &mut OpenOptions, _: u32) {}
+use super::safe_open;
 
 /// Which file a path leads to, to tell when it no longer leads to ours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,22 +42,21 @@ pub(crate) struct LiveFile {
 }
 
 impl LiveFile {
-    /// Opens `path` for appending, creating it and its missing parent directories.
+    /// Opens `path` for appending, creating it and its missing parent directories under the
+    /// rules of the `safe_open` module (no link followed, a regular file of this user, no mode
+    /// wider than `mode`).
     ///
     /// A non-empty file that does not end with a newline was torn by a crash or a failed write;
     /// a newline is appended first so that the next record starts its own line instead of
     /// merging with the fragment.
     pub(crate) fn open(path: &Path, mode: u32) -> io::Result<LiveFile> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
+        if let Some(parent) = path.parent() {
+            safe_open::create_dirs(parent)?;
         }
-        let mut file = append_options(mode).open(path)?;
+        let mut file = safe_open::append(path, mode)?;
         let metadata = file.metadata()?;
-        if !metadata.is_file() {
-            return Err(io::Error::other("not a regular file"));
-        }
         let mut size = metadata.len();
-        if size > 0 && !ends_with_newline(path, size) {
+        if size > 0 && !ends_with_newline(&file, size)? {
             file.write_all(b"\n")?;
             size += 1;
         }
@@ -99,7 +75,8 @@ impl LiveFile {
     /// Whether `path` still leads to this file. Also refreshes the size, which an external
     /// `copytruncate` may have reset.
     pub(crate) fn is_still_at(&mut self, path: &Path) -> bool {
-        match std::fs::metadata(path) {
+        // A link put in the file's place is not the file, even when it points to it.
+        match std::fs::symlink_metadata(path) {
             Ok(m) if Identity::of(&m) == self.identity => {
                 if let Ok(own) = self.file.metadata() {
                     self.size = own.len();
@@ -112,6 +89,20 @@ impl LiveFile {
             // Replaced, deleted, or a path component is gone or no longer a directory.
             _ => false,
         }
+    }
+
+    /// Whether the file was deleted (`rm`, or replaced by a rename) since it was opened: what was
+    /// written to it is then beyond any reader. A failed `fstat` counts as "still linked": the
+    /// write before it succeeded, and the periodic check of the path will notice a deletion.
+    pub(crate) fn is_deleted(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            self.file.metadata().is_ok_and(|m| m.nlink() == 0)
+        }
+        // Elsewhere an open file cannot be deleted by default.
+        #[cfg(not(unix))]
+        false
     }
 
     /// Appends `bytes` in one `write_all`. When it fails part way, the partial tail is cut off
@@ -141,17 +132,13 @@ impl LiveFile {
     }
 }
 
-/// Whether the last of `size` bytes of `path` is a newline; `true` when it cannot be read (a
-/// write-only file), since a spurious empty line is worse than nothing only cosmetically, and
-/// refusing to write would be worse still.
-fn ends_with_newline(path: &Path, size: u64) -> bool {
-    let last = File::open(path).and_then(|mut f| {
-        f.seek(SeekFrom::Start(size - 1))?;
-        let mut byte = [0u8];
-        f.read_exact(&mut byte)?;
-        Ok(byte[0])
-    });
-    last.map_or(true, |b| b == b'\n')
+/// Whether the last of the `size` bytes of `file` (opened for reading and appending) is a
+/// newline. Appending ignores the read position, so moving it is harmless.
+fn ends_with_newline(mut file: &File, size: u64) -> io::Result<bool> {
+    file.seek(SeekFrom::Start(size - 1))?;
+    let mut byte = [0u8];
+    file.read_exact(&mut byte)?;
+    Ok(byte[0] == b'\n')
 }
 
 #[cfg(test)]
@@ -163,7 +150,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.jsonl");
         std::fs::write(&path, b"{\"whole\":1}\n{\"torn\":").unwrap();
-        let mut live = LiveFile::open(&path, 0o600).unwrap();
+        // Whatever the umask gave the file, no wider than 0666.
+        let mut live = LiveFile::open(&path, 0o666).unwrap();
         live.append(b"{\"next\":2}\n").unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -189,6 +177,19 @@ mod tests {
     fn refuses_a_directory() {
         let dir = tempfile::tempdir().unwrap();
         assert!(LiveFile::open(dir.path(), 0o600).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn notices_deletion_but_not_a_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.jsonl");
+        let live = LiveFile::open(&path, 0o600).unwrap();
+        assert!(!live.is_deleted());
+        std::fs::rename(&path, dir.path().join("moved")).unwrap();
+        assert!(!live.is_deleted());
+        std::fs::remove_file(dir.path().join("moved")).unwrap();
+        assert!(live.is_deleted());
     }
 
     #[test]

@@ -9,6 +9,12 @@
 //!
 //! The sink also survives external rotation: at most once per `reopen_check` it verifies that
 //! `path` still leads to the file it has open and reopens it when the file was moved or deleted.
+//! A file deleted under it (`rm`) is also noticed right after each write, and the write is made
+//! again in a fresh file, because what went into the deleted one is gone.
+//!
+//! Files are written only where configured: a symbolic link at `path` is not followed, only a
+//! regular file owned by the process's user is used, an existing file may not have a wider mode
+//! than `mode`, and directories the sink creates get `0750` (see the `safe_open` module).
 //!
 //! ```
 //! use siem_ship::sink::file::{FileConfig, FileSink};
@@ -30,6 +36,7 @@ mod config;
 mod lines;
 mod live;
 mod rotate;
+mod safe_open;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -57,7 +64,8 @@ pub enum FileSinkError {
     /// A setting is unusable.
     #[error(transparent)]
     Config(#[from] InvalidFileConfig),
-    /// The file (or its directory) cannot be created or opened.
+    /// The file (or its directory) cannot be created or opened, or what is at the path may not
+    /// be written (a symbolic link, not a regular file, another user's file, a wider mode).
     #[error("file sink cannot open {}: {source}", path.display())]
     Open {
         /// The file the sink tried to open.
@@ -171,11 +179,17 @@ impl FileSink {
             }
         }
         if self.live.is_none() {
-            let live = LiveFile::open(&self.config.path, self.config.mode)
-                .map_err(|e| self.io_error("open", &e))?;
-            self.live = Some(live);
-            self.last_check = now;
+            self.open_live()?;
         }
+        Ok(())
+    }
+
+    /// Opens (or creates) the file at `path` as the live file.
+    fn open_live(&mut self) -> Result<(), SinkError> {
+        let live = LiveFile::open(&self.config.path, self.config.mode)
+            .map_err(|e| self.io_error("open", &e))?;
+        self.live = Some(live);
+        self.last_check = Instant::now();
         Ok(())
     }
 
@@ -191,20 +205,37 @@ impl FileSink {
     }
 
     /// Writes the framed lines waiting in the buffer.
+    ///
+    /// A write into a file deleted meanwhile (`rm`) succeeds but reaches nobody, so after each
+    /// write the sink checks that the file is still linked and, if not, writes the lines again
+    /// into a fresh file at `path`. Should the fresh file be deleted too, the error makes the
+    /// route retry the batch.
     fn write_buffer(&mut self) -> Result<(), SinkError> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let Some(live) = &mut self.live else {
-            return Err(SinkError::retryable("file sink has no open file"));
-        };
-        if let Err(e) = live.append(&self.buffer) {
-            // Reopen before the next write: it re-checks that the file ends on a line boundary.
+        for attempt in 0..2 {
+            if attempt > 0 {
+                self.open_live()?;
+            }
+            let Some(live) = &mut self.live else {
+                return Err(SinkError::retryable("file sink has no open file"));
+            };
+            if let Err(e) = live.append(&self.buffer) {
+                // Reopen before the next write: it re-checks that the file ends on a line boundary.
+                self.live = None;
+                return Err(self.io_error("write to", &e));
+            }
+            if !live.is_deleted() {
+                self.buffer.clear();
+                return Ok(());
+            }
             self.live = None;
-            return Err(self.io_error("write to", &e));
         }
-        self.buffer.clear();
-        Ok(())
+        Err(self.io_error(
+            "keep",
+            &io::Error::other("it was deleted twice while being written to"),
+        ))
     }
 
     /// Moves the live file to `<path>.1`, renumbering older ones, and opens a fresh one.
@@ -231,11 +262,11 @@ impl FileSink {
             }
             _ => {}
         }
-        self.live =
-            Some(LiveFile::open(path, self.config.mode).map_err(|e| self.io_error("open", &e))?);
-        self.last_check = Instant::now();
+        self.open_live()?;
         if self.config.rotation.compress {
-            let started = self.compressor.start(path.clone(), self.config.mode);
+            let started = self
+                .compressor
+                .start(self.config.path.clone(), self.config.mode);
             self.note_compression(started);
         }
         Ok(())
