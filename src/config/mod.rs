@@ -79,8 +79,31 @@ pub struct RedactConfig {
     pub fields: Vec<String>,
     /// Words added to `fields`.
     pub extra_fields: Vec<String>,
-    /// Key for `hash` mode, so hashes are stable across runs; random per process otherwise.
+    /// Key for `hash` mode, so hashes are stable across runs and processes. Absent or empty
+    /// (what `${SIEM_REDACT_KEY:-}` gives when the variable is unset): a random key per
+    /// process, so that nobody can precompute the hashes of likely secrets.
     pub hash_key: Option<String>,
+}
+
+impl RedactConfig {
+    /// The redactor this configuration describes: `fields` and `extra_fields`, `mode`, and
+    /// `hash_key`. The layer and `siem encode` both redact with it.
+    ///
+    /// ```
+    /// use tracing_siem::RedactConfig;
+    /// let mut config = RedactConfig::default();
+    /// config.extra_fields.push("member number".into());
+    /// let r = config.redactor();
+    /// assert!(r.is_sensitive("memberNumber") && r.is_sensitive("privateKey"));
+    /// ```
+    pub fn redactor(&self) -> crate::Redactor {
+        let entries: Vec<&String> = self.fields.iter().chain(&self.extra_fields).collect();
+        crate::Redactor::new(
+            &entries,
+            self.mode,
+            self.hash_key.as_deref().map(str::as_bytes),
+        )
+    }
 }
 
 impl std::fmt::Debug for RedactConfig {
