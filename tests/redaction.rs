@@ -177,3 +177,66 @@ fn a_configured_hash_key_gives_stable_hashes() {
     let other = hash_of_session(HASH_CONFIG, &[("SIEM_REDACT_KEY", "another key")]);
     assert_ne!(first, other);
 }
+
+/// The error of loading `yaml`, with `env` as the environment and its `SIEM_*` overrides.
+fn config_error(yaml: &str, env: &[(&str, &str)]) -> tracing_siem::ConfigError {
+    let lookup = |k: &str| {
+        env.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    let overrides = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    Config::from_yaml_with_env(yaml, &lookup, overrides).unwrap_err()
+}
+
+#[test]
+fn config_errors_name_a_secret_key_but_never_its_value() {
+    for (yaml, env, key, expected) in [
+        (
+            "redact: { hash_key: 987654321 }",
+            &[][..],
+            "redact.hash_key",
+            "a string",
+        ),
+        (
+            "redact: { hash_key: [s3cr3t-item] }",
+            &[][..],
+            "redact.hash_key",
+            "a string",
+        ),
+        (
+            "redact: { hash_key: \"${SIEM_TEST_KEY:-}\" }",
+            &[("SIEM_REDACT__HASH_KEY", "987654321")][..],
+            "redact.hash_key",
+            "a string",
+        ),
+        (
+            "static_fields: { api_token: 987654321 }",
+            &[][..],
+            "static_fields.api_token",
+            "a string",
+        ),
+        (
+            "destinations:\n  - type: syslog\n    host: 127.0.0.1\n    tls: { client_key: 987654321 }",
+            &[][..],
+            "tls.client_key",
+            "path",
+        ),
+        (
+            "redact: { hash_key: \"s3cr3t-item${\" }",
+            &[][..],
+            "redact.hash_key",
+            "unclosed",
+        ),
+    ] {
+        let message = config_error(yaml, env).to_string();
+        assert!(message.contains(key), "{yaml}: {message}");
+        assert!(message.contains(expected), "{yaml}: {message}");
+        for value in ["987654321", "s3cr3t"] {
+            assert!(!message.contains(value), "{yaml}: {message}");
+        }
+    }
+    // An ordinary key still shows the value it refused, which helps to find the mistake.
+    let message = config_error("queue: { capacity: lots }", &[]).to_string();
+    assert!(message.contains("lots"), "{message}");
+}

@@ -11,6 +11,7 @@ mod error;
 mod filter;
 mod load;
 mod parse;
+mod secret;
 
 use std::path::Path;
 use std::time::Duration;
@@ -335,16 +336,7 @@ impl Config {
     /// The resolved configuration as YAML, with secret-looking values masked (for `siem check`).
     pub fn resolved_yaml_masked(text: &str) -> Result<String, ConfigError> {
         let value = Config::resolve_yaml(text, &|k| std::env::var(k).ok(), std::env::vars())?;
-        let masker = crate::Redactor::new(
-            &[
-                DEFAULT_SENSITIVE_FIELDS,
-                &["key", "shared_key", "hec_token"],
-            ]
-            .concat(),
-            RedactionMode::Mask,
-            None,
-        );
-        serde_yaml_ng::to_string(&load::mask_secrets(&value, &masker))
+        serde_yaml_ng::to_string(&secret::masked(&value))
             .map_err(|e| ConfigError::invalid("", e.to_string()))
     }
 

@@ -311,3 +311,29 @@ fn encode_hashes_with_the_configured_key_as_the_layer_does() {
     let out = siem(&["encode", "--config", "/nonexistent/siem.yaml"], "", &[]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn check_never_prints_a_secrets_value_in_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (yaml, env, key) in [
+        ("redact: { hash_key: 987654321 }", &[][..], "redact.hash_key"),
+        (
+            "redact: { hash_key: \"${SIEM_TEST_UNSET_KEY:-}\" }",
+            &[("SIEM_REDACT__HASH_KEY", "987654321")][..],
+            "redact.hash_key",
+        ),
+        (
+            "destinations:\n  - type: syslog\n    host: 127.0.0.1\n    tls: { client_key: [987654321] }",
+            &[][..],
+            "tls.client_key",
+        ),
+    ] {
+        let cfg = write_config(&dir, yaml);
+        let out = siem(&["check", &cfg], "", env);
+        assert_eq!(out.status.code(), Some(3), "{yaml}: {}", text(&out.stdout));
+        let err = text(&out.stderr);
+        assert!(err.contains(key), "{yaml}: {err}");
+        assert!(err.contains("expected"), "{yaml}: {err}");
+        assert!(!err.contains("987654321"), "{yaml}: {err}");
+    }
+}
