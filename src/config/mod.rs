@@ -76,9 +76,10 @@ impl Default for ClassifyConfig {
 pub struct RedactConfig {
     /// Mask or hash.
     pub mode: RedactionMode,
-    /// Words that make a field sensitive (replaces the default list).
+    /// Entries that make a field sensitive, a word or several (`pin`, `api key`), matched
+    /// in any spelling (see [`crate::Redactor::is_sensitive`]); replaces the default list.
     pub fields: Vec<String>,
-    /// Words added to `fields`.
+    /// Entries added to `fields`.
     pub extra_fields: Vec<String>,
     /// Key for `hash` mode, so hashes are stable across runs and processes. Absent or empty
     /// (what `${SIEM_REDACT_KEY:-}` gives when the variable is unset): a random key per
