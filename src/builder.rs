@@ -18,7 +18,8 @@ use crate::handle::{Runtime, SiemGuard, SiemHandle};
 use crate::layer::{Capture, SecurityCallsites};
 use crate::normalize::Normalizer;
 use crate::processor::SecurityProcessor;
-use crate::{Redactor, SiemLayer};
+use crate::redact::CallsiteRedactor;
+use crate::SiemLayer;
 
 /// Emptied capture records kept for reuse (about 430 bytes each, so at most ~220 KiB).
 const RECYCLED_RECORDS: usize = 512;
@@ -227,9 +228,7 @@ impl SiemBuilder {
             destinations: compiled,
         } = config.compile()?;
         let classifier = Arc::new(classifier);
-        let r = &config.redact;
-        let words: Vec<&String> = r.fields.iter().chain(&r.extra_fields).collect();
-        let redactor = Redactor::new(&words, r.mode, r.hash_key.as_deref().map(str::as_bytes));
+        let redactor = CallsiteRedactor::new(config.redact.redactor());
 
         let mut destinations = Vec::new();
         let names = config.destination_names();

@@ -10,7 +10,7 @@ use siem_event::{Compliance, EventType, Field, Outcome, SecurityEvent, Severity,
 
 use crate::capture::{CapturedEvent, FieldSet, RawValue};
 use crate::classify::Classifier;
-use crate::Redactor;
+use crate::redact::CallsiteRedactor;
 
 /// Where a well-known field name goes in the event.
 #[derive(Clone, Copy)]
@@ -76,7 +76,7 @@ fn slot_of(name: &str) -> Option<Slot> {
 /// Builds security events from captured ones.
 pub(crate) struct Normalizer {
     pub classifier: Arc<Classifier>,
-    pub redactor: Redactor,
+    pub redactor: CallsiteRedactor,
     pub host: Arc<str>,
     pub app: Arc<str>,
     pub labels: Arc<[(String, String)]>,
@@ -112,7 +112,7 @@ impl Normalizer {
 
     /// The security event, or `None` when the event has no `event_type` of its own and no
     /// classification rule makes it one.
-    pub fn normalize(&self, captured: &CapturedEvent) -> Option<SecurityEvent> {
+    pub fn normalize(&mut self, captured: &CapturedEvent) -> Option<SecurityEvent> {
         let set = &captured.fields;
         let classified_as = if captured.explicit_type {
             None

@@ -180,16 +180,18 @@ impl DestinationConfig {
     }
 }
 
-/// Deserializes `value`, naming the key path of an error under `key`.
+/// Deserializes `value`, naming the key path of an error under `key` (and leaving out the
+/// value when that key holds a secret).
 fn sub<T: serde::de::DeserializeOwned>(value: Value, key: &str) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        match (path == ".", key.is_empty()) {
-            (true, _) => format!("{key}: {inner}"),
-            (false, true) => format!("{path}: {inner}"),
-            (false, false) => format!("{key}.{path}: {inner}"),
-        }
+        let full = match (path == ".", key.is_empty()) {
+            (true, _) => key.to_owned(),
+            (false, true) => path,
+            (false, false) => format!("{key}.{path}"),
+        };
+        let reason = super::secret::reason_at(&full, e.into_inner().to_string());
+        format!("{full}: {reason}")
     })
 }
 

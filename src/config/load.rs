@@ -16,7 +16,9 @@ pub(crate) fn interpolate(
     match value {
         Value::String(s) => {
             if s.contains('$') {
-                *s = interpolate_str(s, env).map_err(|r| ConfigError::invalid(path, r))?;
+                *s = interpolate_str(s, env).map_err(|e| {
+                    ConfigError::invalid(path, e.describe(super::secret::is_secret_path(path)))
+                })?;
             }
         }
         Value::Sequence(items) => {
@@ -50,7 +52,40 @@ fn key_text(k: &Value) -> String {
     }
 }
 
-fn interpolate_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+/// Why a string cannot be interpolated.
+#[derive(Debug)]
+enum InterpolationError {
+    /// `${` without its `}`.
+    Unclosed,
+    /// `${…}` around something that is not a variable name.
+    InvalidName(String),
+    /// `${VAR}` without a default, and `VAR` is not set.
+    Unset(String),
+}
+
+impl InterpolationError {
+    /// The reason; under a key that holds a secret, without any of the value's text (what
+    /// sits between `${` and `}` there may be part of the secret itself).
+    fn describe(&self, secret: bool) -> String {
+        match self {
+            InterpolationError::Unclosed => "unclosed ${ (write $${ for a literal ${)".to_owned(),
+            InterpolationError::InvalidName(_) if secret => {
+                "invalid variable name in ${…} (not shown: this key holds a secret)".to_owned()
+            }
+            InterpolationError::InvalidName(expr) => {
+                format!("invalid variable name in ${{{expr}}}")
+            }
+            InterpolationError::Unset(name) => format!(
+                "environment variable {name} is not set (write ${{{name}:-default}} for a default)"
+            ),
+        }
+    }
+}
+
+fn interpolate_str(
+    s: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, InterpolationError> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('$') {
@@ -60,25 +95,19 @@ fn interpolate_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Stri
             out.push_str("${");
             rest = tail;
         } else if let Some(body) = after.strip_prefix('{') {
-            let end = body
-                .find('}')
-                .ok_or_else(|| format!("unclosed ${{ in {s:?}"))?;
+            let end = body.find('}').ok_or(InterpolationError::Unclosed)?;
             let expr = &body[..end];
             let (name, default) = match expr.split_once(":-") {
                 Some((n, d)) => (n, Some(d)),
                 None => (expr, None),
             };
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(format!("invalid variable name {name:?} in ${{{expr}}}"));
+                return Err(InterpolationError::InvalidName(expr.to_owned()));
             }
             match (env(name), default) {
                 (Some(v), _) => out.push_str(&v),
                 (None, Some(d)) => out.push_str(d),
-                (None, None) => {
-                    return Err(format!(
-                        "environment variable {name} is not set (write ${{{name}:-default}} for a default)"
-                    ))
-                }
+                (None, None) => return Err(InterpolationError::Unset(name.to_owned())),
             }
             rest = &body[end + 1..];
         } else {
@@ -154,31 +183,6 @@ fn set_path(node: &mut Value, parts: &[&str], value: Value) -> Result<(), String
     }
 }
 
-/// A copy of `value` with the values of secret-looking keys masked, for display.
-pub(crate) fn mask_secrets(value: &Value, redactor: &crate::Redactor) -> Value {
-    match value {
-        Value::Mapping(map) => Value::Mapping(
-            map.iter()
-                .map(|(k, v)| {
-                    let masked = match (k, v) {
-                        (Value::String(name), Value::String(_) | Value::Number(_))
-                            if redactor.is_sensitive(name) =>
-                        {
-                            Value::String(crate::redact::MASK.to_owned())
-                        }
-                        _ => mask_secrets(v, redactor),
-                    };
-                    (k.clone(), masked)
-                })
-                .collect(),
-        ),
-        Value::Sequence(items) => {
-            Value::Sequence(items.iter().map(|v| mask_secrets(v, redactor)).collect())
-        }
-        other => other.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,9 +208,24 @@ mod tests {
         );
         assert!(interpolate_str("${MISSING}", &env)
             .unwrap_err()
+            .describe(true)
             .contains("MISSING"));
         assert!(interpolate_str("${TOKEN", &env).is_err());
         assert!(interpolate_str("${TO KEN}", &env).is_err());
+    }
+
+    #[test]
+    fn errors_under_a_secret_key_do_not_quote_it() {
+        for (text, secret) in [("s3cr3t${", "s3cr3t"), ("a${s3cr3t!}", "s3cr3t")] {
+            let mut v: Value =
+                serde_yaml_ng::from_str(&format!("redact: {{ hash_key: {text:?} }}")).unwrap();
+            let err = interpolate(&mut v, "", &env).unwrap_err();
+            assert_eq!(err.key(), "redact.hash_key");
+            assert!(!err.to_string().contains(secret), "{err}");
+        }
+        let mut v: Value = serde_yaml_ng::from_str("app: \"a${bad name}\"").unwrap();
+        let err = interpolate(&mut v, "", &env).unwrap_err();
+        assert!(err.to_string().contains("bad name"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod error;
 mod filter;
 mod load;
 mod parse;
+mod secret;
 
 use std::path::Path;
 use std::time::Duration;
@@ -75,12 +76,36 @@ impl Default for ClassifyConfig {
 pub struct RedactConfig {
     /// Mask or hash.
     pub mode: RedactionMode,
-    /// Words that make a field sensitive (replaces the default list).
+    /// Entries that make a field sensitive, a word or several (`pin`, `api key`), matched
+    /// in any spelling (see [`crate::Redactor::is_sensitive`]); replaces the default list.
     pub fields: Vec<String>,
-    /// Words added to `fields`.
+    /// Entries added to `fields`.
     pub extra_fields: Vec<String>,
-    /// Key for `hash` mode, so hashes are stable across runs; random per process otherwise.
+    /// Key for `hash` mode, so hashes are stable across runs and processes. Absent or empty
+    /// (what `${SIEM_REDACT_KEY:-}` gives when the variable is unset): a random key per
+    /// process, so that nobody can precompute the hashes of likely secrets.
     pub hash_key: Option<String>,
+}
+
+impl RedactConfig {
+    /// The redactor this configuration describes: `fields` and `extra_fields`, `mode`, and
+    /// `hash_key`. The layer and `siem encode` both redact with it.
+    ///
+    /// ```
+    /// use tracing_siem::RedactConfig;
+    /// let mut config = RedactConfig::default();
+    /// config.extra_fields.push("member number".into());
+    /// let r = config.redactor();
+    /// assert!(r.is_sensitive("memberNumber") && r.is_sensitive("privateKey"));
+    /// ```
+    pub fn redactor(&self) -> crate::Redactor {
+        let entries: Vec<&String> = self.fields.iter().chain(&self.extra_fields).collect();
+        crate::Redactor::new(
+            &entries,
+            self.mode,
+            self.hash_key.as_deref().map(str::as_bytes),
+        )
+    }
 }
 
 impl std::fmt::Debug for RedactConfig {
@@ -365,16 +390,7 @@ impl Config {
     /// The resolved configuration as YAML, with secret-looking values masked (for `siem check`).
     pub fn resolved_yaml_masked(text: &str) -> Result<String, ConfigError> {
         let value = Config::resolve_yaml(text, &|k| std::env::var(k).ok(), std::env::vars())?;
-        let masker = crate::Redactor::new(
-            &[
-                DEFAULT_SENSITIVE_FIELDS,
-                &["key", "shared_key", "hec_token"],
-            ]
-            .concat(),
-            RedactionMode::Mask,
-            None,
-        );
-        serde_yaml_ng::to_string(&load::mask_secrets(&value, &masker))
+        serde_yaml_ng::to_string(&secret::masked(&value))
             .map_err(|e| ConfigError::invalid("", e.to_string()))
     }
 

@@ -9,7 +9,7 @@
 //! - 4: some input lines could not be encoded (`encode`; the others were).
 
 use std::io::{self, BufRead, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -54,7 +54,8 @@ enum Command {
         #[arg(long, default_value = "10s", value_parser = parse_duration)]
         timeout: Duration,
     },
-    /// Encode JSON events read from standard input (one per line) into a wire format.
+    /// Encode JSON events read from standard input (one per line) into a wire format, with
+    /// sensitive fields redacted as the layer redacts them.
     Encode {
         /// json, ecs, ocsf, cef, leef1, leef2, rfc5424, rfc3164 or hec.
         #[arg(long, default_value = "json")]
@@ -63,6 +64,10 @@ enum Command {
         /// repeat for several.
         #[arg(long = "option", value_name = "KEY=VALUE")]
         options: Vec<String>,
+        /// Redact as this configuration's `redact` section says (default: the default
+        /// redaction, masking).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -85,7 +90,11 @@ fn main() -> ExitCode {
             count,
             timeout,
         } => send_test(&config, &event_type, &severity, count, timeout),
-        Command::Encode { format, options } => encode(&format, &options),
+        Command::Encode {
+            format,
+            options,
+            config,
+        } => encode(&format, &options, config.as_deref()),
     }
 }
 
@@ -167,7 +176,11 @@ fn send_test(
     }
 }
 
-fn encode(format: &str, options: &[String]) -> ExitCode {
+fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
+    let redactor = match config.map(Config::from_yaml_file).transpose() {
+        Ok(config) => config.unwrap_or_default().redact.redactor(),
+        Err(e) => return config_error(e),
+    };
     let format: Format = match format.parse() {
         Ok(f) => f,
         Err(e) => {
@@ -215,7 +228,8 @@ fn encode(format: &str, options: &[String]) -> ExitCode {
             continue;
         }
         match decode_json(&line) {
-            Ok(event) => {
+            Ok(mut event) => {
+                redactor.redact_event(&mut event);
                 buf.clear();
                 encoder.encode(&event, &mut buf);
                 buf.push(b'\n');

@@ -222,3 +222,118 @@ fn encode_previews_each_format_and_reports_bad_lines() {
     );
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// An event as another program logs it: credentials in the spellings people use, at the top
+/// level and under `metadata`, beside ordinary fields whose names contain a short entry.
+const EVENT_WITH_CREDENTIALS: &str = concat!(
+    r#"{"event_type":"auth.failure","message":"Failed login","user":"alice","#,
+    r#""privateKey":"cli-private-key-1","X-Api-Key":"cli-api-key-2","#,
+    r#""cardNumber":"4111111111111111","session-id":"cli-session-3","userPin":98765432101,"#,
+    r#""metadata":{"password":"cli-password-4","shipping":"cli-express-ok"},"#,
+    r#""author":"cli-author-ok"}"#,
+    "\n"
+);
+
+const CLI_SECRETS: &[&str] = &[
+    "cli-private-key-1",
+    "cli-api-key-2",
+    "4111111111111111",
+    "cli-session-3",
+    "98765432101",
+    "cli-password-4",
+];
+
+#[test]
+fn encode_redacts_sensitive_fields_in_every_format() {
+    for format in [
+        "json", "ecs", "ocsf", "cef", "leef1", "leef2", "rfc5424", "rfc3164", "hec",
+    ] {
+        let out = siem(&["encode", "--format", format], EVENT_WITH_CREDENTIALS, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        for secret in CLI_SECRETS {
+            assert!(
+                !stdout.contains(secret),
+                "{format}: {secret} leaked: {stdout}"
+            );
+        }
+        if format != "rfc3164" {
+            // BSD syslog carries the message only; every other format carries the fields.
+            assert!(stdout.contains("REDACTED"), "{format}: {stdout}");
+            assert!(stdout.contains("cli-author-ok"), "{format}: {stdout}");
+            assert!(stdout.contains("cli-express-ok"), "{format}: {stdout}");
+        }
+    }
+}
+
+#[test]
+fn encode_hashes_with_the_configured_key_as_the_layer_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "redact:\n  mode: hash\n  hash_key: \"${SIEM_TEST_REDACT_KEY}\"\n  extra_fields: [member number]\n";
+    let cfg = write_config(&dir, yaml);
+    let key = "cli-test-hash-key";
+    let line =
+        r#"{"event_type":"auth.failure","cardNumber":"4111111111111111","member-number":"m-77"}"#;
+    let out = siem(
+        &["encode", "--format", "json", "--config", &cfg],
+        line,
+        &[("SIEM_TEST_REDACT_KEY", key)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers_redactor = tracing_siem::Config::from_yaml_with_env(
+        yaml,
+        &|k| (k == "SIEM_TEST_REDACT_KEY").then(|| key.to_owned()),
+        [],
+    )
+    .unwrap()
+    .redact
+    .redactor();
+    let text_of = |name: &str| {
+        json.pointer(&format!("/metadata/{name}"))
+            .or_else(|| json.get(name))
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("{name} missing: {json}"))
+            .to_owned()
+    };
+    assert_eq!(
+        text_of("cardNumber"),
+        layers_redactor.redact("4111111111111111")
+    );
+    assert_eq!(text_of("member-number"), layers_redactor.redact("m-77"));
+    assert!(text_of("cardNumber").starts_with("hmac-sha256:"));
+
+    let out = siem(&["encode", "--config", "/nonexistent/siem.yaml"], "", &[]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn check_never_prints_a_secrets_value_in_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (yaml, env, key) in [
+        ("redact: { hash_key: 987654321 }", &[][..], "redact.hash_key"),
+        (
+            "redact: { hash_key: \"${SIEM_TEST_UNSET_KEY:-}\" }",
+            &[("SIEM_REDACT__HASH_KEY", "987654321")][..],
+            "redact.hash_key",
+        ),
+        (
+            "destinations:\n  - type: syslog\n    host: 127.0.0.1\n    tls: { client_key: [987654321] }",
+            &[][..],
+            "tls.client_key",
+        ),
+    ] {
+        let cfg = write_config(&dir, yaml);
+        let out = siem(&["check", &cfg], "", env);
+        assert_eq!(out.status.code(), Some(3), "{yaml}: {}", text(&out.stdout));
+        let err = text(&out.stderr);
+        assert!(err.contains(key), "{yaml}: {err}");
+        assert!(err.contains("expected"), "{yaml}: {err}");
+        assert!(!err.contains("987654321"), "{yaml}: {err}");
+    }
+}
