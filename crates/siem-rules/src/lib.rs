@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod alert;
+mod alert_state;
 mod bounded;
 mod clock;
 mod config;
@@ -47,6 +48,7 @@ mod engine;
 mod error;
 mod expr;
 mod glob;
+mod incident;
 mod index;
 mod language;
 mod level;
@@ -66,6 +68,7 @@ mod threshold;
 mod tokens;
 
 pub use alert::{Alert, AlertContext, AlertKind, Origin};
+pub use alert_state::AlertState;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     AlertRuleConfig, CorrelationSettings, RealertConfig, RulesConfig, ScalarValue, SigmaSettings,
@@ -73,6 +76,7 @@ pub use config::{
 pub use dispatch::{AlertDispatcher, AsyncCallback, SyncCallback};
 pub use engine::Engine;
 pub use error::RulesError;
+pub use incident::{Incident, IncidentStatus};
 pub use language::{Condition, ParseError};
 pub use level::{AlertLevel, ParseAlertLevelError};
 pub use metrics::{EngineMetrics, MetricsHandle};
