@@ -73,6 +73,35 @@ pub struct RulesConfig {
     /// Groups tracked at most per rule (and per correlation pattern); beyond it the least
     /// recently seen are evicted and counted in `groups_evicted` (default 10 000).
     pub max_groups: usize,
+    /// What each rule `action` does (seed 003's `notify_security_team`, `block_user` …): route
+    /// the alert to a destination, or run a handler the program registers. A rule whose action
+    /// is neither declared here nor registered with `on_action` is a configuration error.
+    pub actions: BTreeMap<String, ActionConfig>,
+}
+
+/// What one rule action does.
+///
+/// ```
+/// use siem_rules::RulesConfig;
+/// let config: RulesConfig = yaml_serde::from_str(r#"
+/// alerts:
+///   - {name: Privilege Escalation, condition: "event_type == 'authz.privilege_escalation'", severity: critical, action: block_user}
+/// actions:
+///   notify_security_team: {destination: security-alerts}
+///   block_user: {handler: true}
+/// "#).unwrap();
+/// assert_eq!(config.actions["notify_security_team"].destination.as_deref(), Some("security-alerts"));
+/// assert!(config.actions["block_user"].handler);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActionConfig {
+    /// The destination (by name) that receives this action's alert events. Alert events reach
+    /// such a destination only through an action that routes them there; its other events
+    /// pass its own filter as usual.
+    pub destination: Option<String>,
+    /// A handler registered by the program with `on_action(<name>, …)` runs for each alert.
+    pub handler: bool,
 }
 
 impl Default for RulesConfig {
@@ -85,6 +114,7 @@ impl Default for RulesConfig {
             correlation: CorrelationSettings::default(),
             sigma: SigmaSettings::default(),
             max_groups: 10_000,
+            actions: BTreeMap::new(),
         }
     }
 }

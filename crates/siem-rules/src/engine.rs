@@ -402,6 +402,24 @@ impl Engine {
         self.thresholds.iter().map(|r| &*r.spec.name).collect()
     }
 
+    /// Each loaded threshold rule that names an action, with the action, for checking that
+    /// every action is declared or handled.
+    ///
+    /// ```
+    /// use siem_rules::{Engine, RulesConfig, Threshold};
+    /// let config = RulesConfig {
+    ///     alerts: vec![Threshold::new("r").matching("x").action("block_user").into()],
+    ///     ..RulesConfig::default()
+    /// };
+    /// assert_eq!(Engine::new(&config).unwrap().rule_actions(), [("r", "block_user")]);
+    /// ```
+    pub fn rule_actions(&self) -> Vec<(&str, &str)> {
+        self.thresholds
+            .iter()
+            .filter_map(|r| Some((&*r.spec.name, r.spec.action.as_deref()?)))
+            .collect()
+    }
+
     /// Number of Sigma detection and correlation rules loaded.
     ///
     /// ```

@@ -56,6 +56,7 @@ mod loader;
 mod metrics;
 mod nis2;
 mod realert;
+mod rule_builder;
 #[cfg(feature = "sigma")]
 mod sigma;
 #[cfg(not(feature = "sigma"))]
@@ -71,7 +72,8 @@ pub use alert::{Alert, AlertContext, AlertKind, Origin};
 pub use alert_state::AlertState;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    AlertRuleConfig, CorrelationSettings, RealertConfig, RulesConfig, ScalarValue, SigmaSettings,
+    ActionConfig, AlertRuleConfig, CorrelationSettings, RealertConfig, RulesConfig, ScalarValue,
+    SigmaSettings,
 };
 pub use dispatch::{AlertDispatcher, AsyncCallback, SyncCallback};
 pub use engine::Engine;
@@ -81,6 +83,7 @@ pub use language::{Condition, ParseError};
 pub use level::{AlertLevel, ParseAlertLevelError};
 pub use metrics::{EngineMetrics, MetricsHandle};
 pub use nis2::Nis2Timing;
+pub use rule_builder::{DurationUnits, Threshold};
 pub use siem_event::units::parse_duration;
 pub use store::EventSummary;
 
