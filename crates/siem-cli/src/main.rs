@@ -14,6 +14,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+mod rules_test;
 use tracing_siem::format::{build_encoder, decode_json, Format, FormatOptions};
 use tracing_siem::{Config, SiemBuilder};
 use tracing_subscriber::prelude::*;
@@ -64,6 +66,9 @@ enum Command {
         #[arg(long = "option", value_name = "KEY=VALUE")]
         options: Vec<String>,
     },
+    /// Test alert rules on recorded events.
+    #[command(subcommand)]
+    Rules(rules_test::RulesCommand),
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -86,6 +91,7 @@ fn main() -> ExitCode {
             timeout,
         } => send_test(&config, &event_type, &severity, count, timeout),
         Command::Encode { format, options } => encode(&format, &options),
+        Command::Rules(command) => rules_test::run(command),
     }
 }
 
