@@ -188,7 +188,10 @@ fn throughput(c: &mut Criterion) {
             let (mut e, clock) = engine(&config);
             let ours = run(&mut e, &clock, &mut batch.clone());
             let theirs = baseline(&mut Seed004::new(rules, path), &batch);
-            assert_eq!(ours, theirs, "{label}, {rules} rules: both sides must alert alike");
+            assert_eq!(
+                ours, theirs,
+                "{label}, {rules} rules: both sides must alert alike"
+            );
             eprintln!("{label}, {rules} rules: {ours} alerts on each side");
             group.bench_with_input(BenchmarkId::new("siem_rules", rules), &rules, |b, _| {
                 b.iter_batched_ref(

@@ -18,8 +18,10 @@
 //!   the field mapping is documented on [`sigma_field_mapping`];
 //! * **delivery**: [`Alert::to_event`] gives the `alert.*` security event to ship, and
 //!   callbacks registered on the engine run isolated on their own threads
-//!   ([`AlertDispatcher`]); `ESCALATE` and `CRITICAL` alerts carry NIS2 deadlines
-//!   ([`Nis2Timing`]).
+//!   ([`AlertDispatcher`]), and rule actions run their handlers ([`Engine::on_action`]);
+//!   reportable alerts (ESCALATE/CRITICAL, seed 003/004 `severity: high` or `critical`) carry
+//!   NIS2 deadlines ([`Nis2Timing`]) and open an [`Incident`];
+//! * **rules from Rust** ([`Threshold`]) and seed 000's `alert_states` ([`AlertState`]).
 //!
 //! State is bounded (`max_groups`, with evictions counted) and observable ([`EngineMetrics`]).
 //!
