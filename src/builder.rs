@@ -24,10 +24,14 @@ use crate::SiemLayer;
 /// Emptied capture records kept for reuse (about 430 bytes each, so at most ~220 KiB).
 const RECYCLED_RECORDS: usize = 512;
 
-/// An alert callback registered on the builder.
+mod alerting;
+
+/// An alert callback or action handler registered on the builder.
 enum Callback {
     Sync(String, siem_rules::SyncCallback),
     Async(String, siem_rules::AsyncCallback),
+    Action(String, siem_rules::SyncCallback),
+    ActionAsync(String, siem_rules::AsyncCallback),
 }
 
 /// A destination whose sink the program made itself.
@@ -167,8 +171,15 @@ impl SiemBuilder {
         self
     }
 
-    /// Alert rules, correlation and Sigma (replaces the whole rules configuration).
-    pub fn rules(mut self, rules: siem_rules::RulesConfig) -> Self {
+    /// Alert rules, correlation and Sigma: the rules of `rules` are added to those given so
+    /// far (with [`SiemBuilder::alert`] or earlier calls) and its other settings replace the
+    /// current ones. Seed 000's default rules stay on unless `rules.defaults` is false or
+    /// [`SiemBuilder::without_default_rules`] is called.
+    pub fn rules(mut self, mut rules: siem_rules::RulesConfig) -> Self {
+        let mut alerts = std::mem::take(&mut self.config.rules.alerts);
+        alerts.append(&mut rules.alerts);
+        rules.alerts = alerts;
+        rules.defaults &= self.config.rules.defaults;
         self.config.rules = rules;
         self
     }
@@ -227,6 +238,18 @@ impl SiemBuilder {
             mut engine,
             destinations: compiled,
         } = config.compile()?;
+        let sampler = config.sampling.compile()?;
+        let mut destination_names = config.destination_names();
+        destination_names.extend(custom.iter().enumerate().map(|(j, c)| custom_name(c, j)));
+        let handlers: Vec<String> = callbacks
+            .iter()
+            .filter_map(|c| match c {
+                Callback::Action(name, _) | Callback::ActionAsync(name, _) => Some(name.clone()),
+                Callback::Sync(..) | Callback::Async(..) => None,
+            })
+            .collect();
+        let actions =
+            crate::actions::check(&config.rules, &engine, &destination_names, Some(&handlers))?;
         let classifier = Arc::new(classifier);
         let redactor = CallsiteRedactor::new(config.redact.redactor());
 
@@ -240,15 +263,14 @@ impl SiemBuilder {
             .enumerate()
         {
             let sink = open_sink(&d.sink).map_err(|e| e.within(&format!("destinations[{i}]")))?;
+            let mut parts = parts;
+            parts.filter = actions.filter_for(&name, parts.filter.take());
             destinations.push(route(d, name, sink, parts));
         }
         for (j, c) in custom.into_iter().enumerate() {
-            let parts = c.config.compile(&format!("custom_destinations[{j}]"))?;
-            let name = c
-                .config
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{}-{}", c.sink.kind(), j + 1));
+            let mut parts = c.config.compile(&format!("custom_destinations[{j}]"))?;
+            let name = custom_name(&c, j);
+            parts.filter = actions.filter_for(&name, parts.filter.take());
             destinations.push(route(&c.config, name, c.sink, parts));
         }
 
@@ -275,6 +297,8 @@ impl SiemBuilder {
             match c {
                 Callback::Sync(name, f) => engine.on_alert(&name, f),
                 Callback::Async(name, f) => engine.on_alert_async(&name, f),
+                Callback::Action(name, f) => engine.on_action(&name, f),
+                Callback::ActionAsync(name, f) => engine.on_action_async(&name, f),
             }
         }
         let rules_metrics = engine.metrics_handle();
@@ -290,7 +314,9 @@ impl SiemBuilder {
             level_check: config.stderr_notices.then(|| crate::processor::LevelCheck {
                 due: std::time::Instant::now() + crate::processor::LevelCheck::AFTER,
             }),
+            sampler,
         };
+        let sampling = Arc::clone(&processor.sampler.counters);
         let pipeline = Pipeline::start(pipeline_config, processor, destinations).map_err(|e| {
             ConfigError::invalid("", format!("cannot start the pipeline thread: {e}"))
         })?;
@@ -320,10 +346,19 @@ impl SiemBuilder {
                 shutdown_timeout: config.shutdown_timeout,
                 not_security,
                 ignored,
+                sampling,
             }),
         };
         Ok((layer, SiemGuard::new(handle)))
     }
+}
+
+/// The name of the `j`-th destination with a sink the program made.
+fn custom_name(c: &CustomDestination, j: usize) -> String {
+    c.config
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", c.sink.kind(), j + 1))
 }
 
 /// A running destination from its configuration, name, transport and compiled parts.

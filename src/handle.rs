@@ -28,8 +28,12 @@ pub struct Metrics {
     pub events_dropped: u64,
     /// Events delivered, summed over destinations.
     pub events_shipped: u64,
-    /// Events that destinations' filters did not take, summed over destinations.
+    /// Events not shipped on purpose: those sampling and rate limiting left out before the
+    /// destinations, plus those destinations' filters did not take (summed over
+    /// destinations); see `filtered_by_reason`.
     pub events_filtered: u64,
+    /// `events_filtered` by reason: `sampled`, `rate_limited`, `destination_filter`.
+    pub filtered_by_reason: Vec<(&'static str, u64)>,
     /// Alerts raised by the rules engine.
     pub alerts_triggered: u64,
     /// Attack patterns the correlator detected.
@@ -51,6 +55,13 @@ pub struct Metrics {
     pub drops_by_reason: Vec<(DropReason, u64)>,
     /// The rules engine's figures (groups tracked and evicted, callback panics…).
     pub rules: siem_rules::EngineMetrics,
+    /// Seed 000's `alert_states`: where each threshold rule stands (count in window, last
+    /// alert, level, cooldown end).
+    pub alert_states: Vec<siem_rules::AlertState>,
+    /// Reportable incidents whose 24 h early warning is due and not yet late.
+    pub incidents_due: u64,
+    /// Reportable incidents whose early-warning deadline passed before it was recorded as sent.
+    pub incidents_overdue: u64,
     /// Each destination.
     pub destinations: Vec<DestinationMetrics>,
 }
@@ -64,6 +75,8 @@ pub(crate) struct Runtime {
     pub not_security: Arc<std::sync::atomic::AtomicU64>,
     /// See [`Metrics::events_ignored`].
     pub ignored: Arc<std::sync::atomic::AtomicU64>,
+    /// Events sampling and rate limiting left out before the destinations.
+    pub sampling: Arc<crate::sampling::SamplingCounters>,
 }
 
 /// A cloneable handle on the running pipeline: flush, metrics, shutdown.
@@ -93,7 +106,19 @@ impl SiemHandle {
     pub fn metrics(&self) -> Metrics {
         let m = self.runtime.pipeline.metrics();
         let rules = self.runtime.rules_metrics.snapshot();
+        let (alert_states, (incidents_due, incidents_overdue)) = {
+            let engine = self.runtime.engine.lock();
+            (engine.alert_states(), engine.pending_incidents())
+        };
+        let by_destination: u64 = m.destinations.iter().map(|d| d.filtered).sum();
+        let mut filtered_by_reason = self.runtime.sampling.by_reason().to_vec();
+        filtered_by_reason.push(("destination_filter", by_destination));
         Metrics {
+            events_filtered: filtered_by_reason.iter().map(|(_, n)| n).sum(),
+            filtered_by_reason,
+            alert_states,
+            incidents_due,
+            incidents_overdue,
             events_logged: m.queue.accepted.saturating_sub(
                 self.runtime
                     .not_security
@@ -105,7 +130,6 @@ impl SiemHandle {
                 .load(std::sync::atomic::Ordering::Relaxed),
             events_dropped: m.dropped(),
             events_shipped: m.shipped(),
-            events_filtered: m.destinations.iter().map(|d| d.filtered).sum(),
             alerts_triggered: rules.alerts_triggered,
             correlations_detected: rules.correlations_detected,
             drop_reports: m.drop_reports,
@@ -124,6 +148,31 @@ impl SiemHandle {
     /// events each). Empty for an unknown id.
     pub fn correlated_events(&self, correlation_id: &str) -> Vec<siem_rules::EventSummary> {
         self.runtime.engine.lock().correlated_events(correlation_id)
+    }
+
+    /// The reportable incidents (NIS2), oldest first, with their status: which early warnings
+    /// are due, which are overdue.
+    ///
+    /// ```
+    /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
+    ///     .build::<tracing_subscriber::Registry>()
+    ///     .unwrap();
+    /// assert!(guard.handle().incidents().is_empty());
+    /// ```
+    pub fn incidents(&self) -> Vec<siem_rules::Incident> {
+        self.runtime.engine.lock().incidents()
+    }
+
+    /// Records that the early warning of incident `id` was sent; false for an unknown id.
+    ///
+    /// ```
+    /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
+    ///     .build::<tracing_subscriber::Registry>()
+    ///     .unwrap();
+    /// assert!(!guard.handle().incident_notified("no such incident"));
+    /// ```
+    pub fn incident_notified(&self, id: &str) -> bool {
+        self.runtime.engine.lock().incident_notified(id)
     }
 
     /// Stops the pipeline: delivers what is queued within `timeout` and closes every

@@ -30,6 +30,7 @@
 //! event inside). Sensitive fields (`password`, `token`, `secret`, `authorization`…) are
 //! redacted. See [`Config`] for every setting and `docs/configuration.md` for the YAML form.
 
+mod actions;
 mod builder;
 mod capture;
 mod classify;
@@ -41,6 +42,7 @@ mod processor;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 mod redact;
+mod sampling;
 
 pub use builder::SiemBuilder;
 pub use classify::{ClassificationRule, FieldCondition};
@@ -53,6 +55,7 @@ pub use layer::SiemLayer;
 #[cfg(feature = "prometheus")]
 pub use prometheus::SiemCollector;
 pub use redact::{RedactionMode, Redactor, DEFAULT_SENSITIVE_FIELDS};
+pub use sampling::{SampleRule, SamplingConfig};
 
 /// The event model (re-exported from `siem-event`).
 pub use siem_event as event;

@@ -10,6 +10,7 @@ use siem_ship::Processor;
 
 use crate::capture::{CapturedEvent, Recycler};
 use crate::normalize::Normalizer;
+use crate::sampling::Sampler;
 
 /// Normalises captured events into security events, then runs the rules engine, which may
 /// stamp a correlation id and raise alerts; alerts are shipped as `alert.*` events after the
@@ -26,6 +27,8 @@ pub(crate) struct SecurityProcessor {
     /// The check that the subscriber lets WARN events through, due once; `None` when notices
     /// are off or it was made.
     pub level_check: Option<LevelCheck>,
+    /// Thins high-volume events after the rules saw them, before the destinations.
+    pub sampler: Sampler,
 }
 
 /// A global level filter that stops WARN events (a global `EnvFilter` with `RUST_LOG` unset
@@ -63,14 +66,19 @@ impl Processor<Box<CapturedEvent>> for SecurityProcessor {
             return;
         };
         let alerts = self.engine.lock().process(&mut event);
-        out.push(event);
+        if self.sampler.keep(&event) {
+            out.push(event);
+        }
         for mut alert in alerts {
             alert.origin.get_or_insert_with(|| Origin {
                 host: Arc::clone(&self.normalizer.host),
                 app: Arc::clone(&self.normalizer.app),
                 labels: Arc::clone(&self.normalizer.labels),
             });
-            out.push(alert.to_event());
+            let event = alert.to_event();
+            if self.sampler.keep(&event) {
+                out.push(event);
+            }
         }
     }
 

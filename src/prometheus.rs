@@ -64,6 +64,63 @@ fn counters(
     Ok(())
 }
 
+/// A gauge family with one label.
+fn gauges(
+    e: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    label: &'static str,
+    values: &[(&str, i64)],
+) -> std::fmt::Result {
+    let kind = ConstGauge::new(0i64).metric_type();
+    let mut family = e.encode_descriptor(name, help, None, kind)?;
+    for (l, v) in values {
+        ConstGauge::new(*v).encode(family.encode_family(&[(label, *l)])?)?;
+    }
+    Ok(())
+}
+
+/// Seed 000's `alert_states`, one gauge family per field, labelled by rule.
+fn alert_states(
+    e: &mut DescriptorEncoder<'_>,
+    states: &[siem_rules::AlertState],
+) -> std::fmt::Result {
+    let per_rule = |f: &dyn Fn(&siem_rules::AlertState) -> Option<i64>| -> Vec<(&str, i64)> {
+        states
+            .iter()
+            .filter_map(|s| f(s).map(|v| (s.rule.as_str(), v)))
+            .collect()
+    };
+    gauges(
+        e,
+        "siem_alert_state_count",
+        "Matching events inside each threshold rule's window",
+        "rule",
+        &per_rule(&|s| Some(s.count_in_window as i64)),
+    )?;
+    gauges(
+        e,
+        "siem_alert_state_level",
+        "Level of each rule's latest alert (0 NONE to 5 CRITICAL), or the rule's level",
+        "rule",
+        &per_rule(&|s| Some(i64::from(s.level.value()))),
+    )?;
+    gauges(
+        e,
+        "siem_alert_state_last_alert_timestamp_seconds",
+        "When each rule last alerted (Unix seconds)",
+        "rule",
+        &per_rule(&|s| s.last_alert.map(|t| t.unix_secs())),
+    )?;
+    gauges(
+        e,
+        "siem_alert_state_cooldown_until_timestamp_seconds",
+        "End of each rule's running cooldown (Unix seconds)",
+        "rule",
+        &per_rule(&|s| s.cooldown_until.map(|t| t.unix_secs())),
+    )
+}
+
 impl Collector for SiemCollector {
     fn encode(&self, mut e: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let m = self.handle.metrics();
@@ -102,6 +159,17 @@ impl Collector for SiemCollector {
             "Security events a destination's filter did not take",
             "destination",
             &per_dest(|d| d.filtered),
+        )?;
+        counters(
+            &mut e,
+            "siem_events_sampled_out",
+            "Security events sampling and rate limiting left out before the destinations, by reason",
+            "reason",
+            &m.filtered_by_reason
+                .iter()
+                .filter(|(r, _)| *r != "destination_filter")
+                .map(|(r, n)| ((*r).to_owned(), *n))
+                .collect::<Vec<_>>(),
         )?;
         counters(
             &mut e,
@@ -145,6 +213,17 @@ impl Collector for SiemCollector {
             "siem_running",
             "1 while the pipeline runs",
             i64::from(m.running),
+        )?;
+        alert_states(&mut e, &m.alert_states)?;
+        gauges(
+            &mut e,
+            "siem_incidents",
+            "Reportable incidents awaiting their NIS2 early warning, by status",
+            "status",
+            &[
+                ("due", m.incidents_due as i64),
+                ("overdue", m.incidents_overdue as i64),
+            ],
         )?;
         Ok(())
     }

@@ -287,6 +287,8 @@ pub struct Config {
     pub destinations: Vec<DestinationConfig>,
     /// Alert rules, correlation and Sigma (seed 000's thresholds are on by default).
     pub rules: siem_rules::RulesConfig,
+    /// Sampling and rate limiting of high-volume events before the destinations.
+    pub sampling: crate::SamplingConfig,
 }
 
 impl Default for Config {
@@ -304,6 +306,7 @@ impl Default for Config {
             stderr_notices: true,
             destinations: Vec::new(),
             rules: siem_rules::RulesConfig::default(),
+            sampling: crate::SamplingConfig::default(),
         }
     }
 }
@@ -330,6 +333,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "stderr_notices",
     "destinations",
     "rules",
+    "sampling",
 ];
 
 impl Config {
@@ -397,7 +401,15 @@ impl Config {
     /// Checks what the schema alone cannot: values, rules (classification and alerting), format
     /// options and filters.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.compile().map(drop)
+        let compiled = self.compile()?;
+        // `build()` runs the same two checks, knowing the program's handlers and sinks too.
+        crate::actions::check(
+            &self.rules,
+            &compiled.engine,
+            &self.destination_names(),
+            None,
+        )?;
+        self.sampling.compile().map(drop)
     }
 
     /// Validates and builds what takes work to check, once: the builder starts from this.

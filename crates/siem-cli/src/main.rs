@@ -14,6 +14,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+mod rules_test;
 use tracing_siem::format::{build_encoder, decode_json, Format, FormatOptions};
 use tracing_siem::{Config, SiemBuilder};
 use tracing_subscriber::prelude::*;
@@ -69,6 +71,9 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Test alert rules on recorded events.
+    #[command(subcommand)]
+    Rules(rules_test::RulesCommand),
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
             options,
             config,
         } => encode(&format, &options, config.as_deref()),
+        Command::Rules(command) => rules_test::run(command),
     }
 }
 

@@ -87,7 +87,8 @@ pub struct AlertContext {
     pub tenant_id: Option<String>,
     /// The group's field values (`user`, `source_ip` …), copied onto the alert event.
     pub group_fields: Vec<(String, String)>,
-    /// NIS2 incident reporting deadlines, for `ESCALATE` and `CRITICAL` alerts.
+    /// NIS2 incident reporting deadlines, for reportable alerts (`ESCALATE`, `CRITICAL`, and
+    /// rules with `severity: high`/`critical` or `reportable: true`).
     pub nis2: Option<Nis2Timing>,
     /// Sigma rule id and tags (ATT&CK techniques …), for Sigma alerts.
     pub sigma_id: Option<String>,

@@ -73,6 +73,35 @@ pub struct RulesConfig {
     /// Groups tracked at most per rule (and per correlation pattern); beyond it the least
     /// recently seen are evicted and counted in `groups_evicted` (default 10 000).
     pub max_groups: usize,
+    /// What each rule `action` does (seed 003's `notify_security_team`, `block_user` …): route
+    /// the alert to a destination, or run a handler the program registers. A rule whose action
+    /// is neither declared here nor registered with `on_action` is a configuration error.
+    pub actions: BTreeMap<String, ActionConfig>,
+}
+
+/// What one rule action does.
+///
+/// ```
+/// use siem_rules::RulesConfig;
+/// let config: RulesConfig = yaml_serde::from_str(r#"
+/// alerts:
+///   - {name: Privilege Escalation, condition: "event_type == 'authz.privilege_escalation'", severity: critical, action: block_user}
+/// actions:
+///   notify_security_team: {destination: security-alerts}
+///   block_user: {handler: true}
+/// "#).unwrap();
+/// assert_eq!(config.actions["notify_security_team"].destination.as_deref(), Some("security-alerts"));
+/// assert!(config.actions["block_user"].handler);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActionConfig {
+    /// The destination (by name) that receives this action's alert events. Alert events reach
+    /// such a destination only through an action that routes them there; its other events
+    /// pass its own filter as usual.
+    pub destination: Option<String>,
+    /// A handler registered by the program with `on_action(<name>, …)` runs for each alert.
+    pub handler: bool,
 }
 
 impl Default for RulesConfig {
@@ -85,6 +114,7 @@ impl Default for RulesConfig {
             correlation: CorrelationSettings::default(),
             sigma: SigmaSettings::default(),
             max_groups: 10_000,
+            actions: BTreeMap::new(),
         }
     }
 }
@@ -205,8 +235,11 @@ pub struct RealertConfig {
 ///   (`alert_level`), `cooldown` (`cooldown_seconds`), `escalation_multiplier`, `realert`.
 ///
 /// `threshold` is the minimum number of events (`>=`); without one a single matching event
-/// alerts. The window defaults to 60 s. The cooldown defaults to the window for counting rules
-/// and to none for single-event rules. `severity` (low/medium/high/critical) maps to a level
+/// alerts. The window defaults to 60 s. After an alert, seed 004's form (`condition` plus a
+/// separate `threshold`) empties the count and alerts again at the next `threshold` events
+/// (`reset_count`), as seed 004's `AlertManager` does; the other forms keep counting and are
+/// silenced by a cooldown (seed 000's semantics), which defaults to the window for counting
+/// rules and to none for single-event rules. `severity` (low/medium/high/critical) maps to a level
 /// (LOG/NOTIFY/PAGE/CRITICAL); `level` names one directly; the default is NOTIFY.
 ///
 /// ```
@@ -262,7 +295,19 @@ pub struct AlertRuleConfig {
     /// Exponential re-alert instead of a fixed cooldown.
     #[serde(default)]
     pub realert: Option<RealertConfig>,
-    /// Seed 003's action, passed to callbacks.
+    /// After an alert, empty the group's count and start again, with no cooldown: seed 004's
+    /// `AlertManager`, which alerts on the 5th and the 10th failure of a threshold-5 rule inside
+    /// the window. Default: true for seed 004's form (a `condition` with a separate
+    /// `threshold`), false otherwise (a cooldown, seed 000's semantics).
+    #[serde(default)]
+    pub reset_count: Option<bool>,
+    /// The rule's alerts open a reportable incident with NIS2 deadlines (24 h early warning).
+    /// Default: true for `ESCALATE` and `CRITICAL` levels and for `severity: high` or
+    /// `critical` (the severities seed 004 raises as security alerts).
+    #[serde(default)]
+    pub reportable: Option<bool>,
+    /// Seed 003's action: a handler registered with `on_action`, or a routing declared in
+    /// `RulesConfig::actions`.
     #[serde(default)]
     pub action: Option<String>,
     /// Free text appended to the alert message.
@@ -332,6 +377,8 @@ impl AlertRuleConfig {
                     .into(),
             ));
         }
+        // Seed 004's form: a condition without a count clause, and a separate threshold.
+        let seed_004_form = self.condition.is_some() && count.is_none() && self.threshold.is_some();
         let (min_count, window, group_by) = match count {
             Some(c) => {
                 if self.threshold.is_some() {
@@ -374,21 +421,31 @@ impl AlertRuleConfig {
         if group_by.iter().any(|f| f.trim().is_empty()) {
             return Err(invalid("group_by", "field names must not be empty".into()));
         }
-        let level = match (&self.level, &self.severity) {
+        let (level, severe) = match (&self.level, &self.severity) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
                     "severity",
                     "give either `level` or `severity`, not both".into(),
                 ))
             }
-            (Some(l), None) => *l,
-            (None, Some(s)) => AlertLevel::from_severity(
-                s.parse::<Severity>()
-                    .map_err(|e| invalid("severity", e.to_string()))?,
-            ),
-            (None, None) => AlertLevel::Notify,
+            (Some(l), None) => (*l, false),
+            (None, Some(s)) => {
+                let s = s
+                    .parse::<Severity>()
+                    .map_err(|e| invalid("severity", e.to_string()))?;
+                (AlertLevel::from_severity(s), s >= Severity::High)
+            }
+            (None, None) => (AlertLevel::Notify, false),
         };
+        let reset = self.reset_count.unwrap_or(seed_004_form);
+        if self.reset_count == Some(true) && (self.cooldown.is_some() || self.realert.is_some()) {
+            return Err(invalid(
+                "reset_count",
+                "a rule whose count resets at each alert has no cooldown or realert".into(),
+            ));
+        }
         let silence = match (&self.realert, self.cooldown) {
+            _ if reset && self.cooldown.is_none() && self.realert.is_none() => Silence::Reset,
             (Some(_), Some(_)) => {
                 return Err(invalid(
                     "realert",
@@ -427,6 +484,7 @@ impl AlertRuleConfig {
             escalation_multiplier: self.escalation_multiplier,
             action: self.action.as_deref().map(Arc::from),
             description: self.description.clone(),
+            reportable: self.reportable.unwrap_or(level.is_incident() || severe),
         })
     }
 }

@@ -3,8 +3,8 @@
 //! | pattern            | detected when                                                        | correlation id                                 | level    |
 //! |--------------------|----------------------------------------------------------------------|------------------------------------------------|----------|
 //! | tenant attack      | 3+ HIGH/CRITICAL events from one tenant                              | `tenant_attack:<tenant_id>:<unix seconds>`     | ESCALATE |
-//! | distributed attack | the same event type (severity ≥ medium) from 3+ distinct agents      | `distributed_attack:<event_type>:<unix seconds>` | ESCALATE |
-//! | escalating attack  | within the last 10 events (severity ≥ low), three of strictly rising severity ending at HIGH or CRITICAL | `escalating_attack:severity:<unix seconds>` | PAGE |
+//! | distributed attack | the same event type (any severity) from 3+ distinct agents          | `distributed_attack:<event_type>:<unix seconds>` | ESCALATE |
+//! | escalating attack  | within the last 10 events (severity ≥ low) counting the current one, three of strictly rising severity ending at HIGH or CRITICAL | `escalating_attack:severity:<unix seconds>` | PAGE |
 //!
 //! The seconds are the event time of the event that completed the pattern. In the id, the
 //! tenant id or event type has `%`, `:`, whitespace and control characters percent-encoded
@@ -113,10 +113,6 @@ impl Correlator {
         let mut out = CorrelationOutcome::default();
         let t = event.timestamp.unix_nanos();
         let horizon = t.saturating_sub(self.window_nanos);
-        if event.severity < Severity::Low {
-            // No pattern looks at informational events.
-            return out;
-        }
         let summary = EventSummary::of(event);
         if self.active.len() > self.settings.max_groups
             || t.saturating_sub(self.last_sweep) > self.window_nanos
@@ -147,39 +143,38 @@ impl Correlator {
             }
         }
 
-        if event.severity >= Severity::Medium {
-            if let Some(agent) = event.agent_id.as_deref().map(crate::bounded::bounded) {
-                let agent = agent.into_owned();
-                let ty = crate::bounded::bounded(event.event_type.as_str()).into_owned();
-                out.evicted += self.make_room_types(&ty, horizon);
-                let w = self.types.entry(ty.clone()).or_default();
-                w.last_seen = w.last_seen.max(t);
-                while w.entries.front().is_some_and(|(old, _, _)| *old <= horizon)
-                    || w.entries.len() >= MAX_ENTRIES_PER_KEY
-                {
-                    let Some((_, a, _)) = w.entries.pop_front() else {
-                        break;
-                    };
-                    if let Some(n) = w.per_agent.get_mut(&a) {
-                        *n -= 1;
-                        if *n == 0 {
-                            w.per_agent.remove(&a);
-                        }
+        // Seed 000's distributed attack has no severity condition.
+        if let Some(agent) = event.agent_id.as_deref().map(crate::bounded::bounded) {
+            let agent = agent.into_owned();
+            let ty = crate::bounded::bounded(event.event_type.as_str()).into_owned();
+            out.evicted += self.make_room_types(&ty, horizon);
+            let w = self.types.entry(ty.clone()).or_default();
+            w.last_seen = w.last_seen.max(t);
+            while w.entries.front().is_some_and(|(old, _, _)| *old <= horizon)
+                || w.entries.len() >= MAX_ENTRIES_PER_KEY
+            {
+                let Some((_, a, _)) = w.entries.pop_front() else {
+                    break;
+                };
+                if let Some(n) = w.per_agent.get_mut(&a) {
+                    *n -= 1;
+                    if *n == 0 {
+                        w.per_agent.remove(&a);
                     }
                 }
-                w.entries.push_back((t, agent.clone(), summary.clone()));
-                *w.per_agent.entry(agent).or_default() += 1;
-                let distinct = w.per_agent.len();
-                self.observe(
-                    Pattern::Distributed,
-                    ty,
-                    distinct,
-                    event,
-                    now,
-                    horizon,
-                    &mut out,
-                );
             }
+            w.entries.push_back((t, agent.clone(), summary.clone()));
+            *w.per_agent.entry(agent).or_default() += 1;
+            let distinct = w.per_agent.len();
+            self.observe(
+                Pattern::Distributed,
+                ty,
+                distinct,
+                event,
+                now,
+                horizon,
+                &mut out,
+            );
         }
 
         if event.severity >= Severity::Low {
@@ -208,12 +203,16 @@ impl Correlator {
         out
     }
 
-    /// True when the recent events hold `a` before `b` with `a < b < current`.
+    /// True when the events before the current one, within the last `history` events counting
+    /// the current one, hold a strictly rising run of `min_events - 1` severities below
+    /// `current`.
     fn rising_before(&self, current: Severity) -> bool {
         let needed = self.settings.min_events.max(2);
-        // Longest strictly rising run ending below `current`, by dynamic programming over at
-        // most `history` entries.
-        let sev: Vec<Severity> = self.recent.iter().map(|(_, s, _)| *s).collect();
+        // Longest strictly rising run ending below `current`, by dynamic programming over the
+        // `history - 1` entries before the current event.
+        let before = self.settings.history.saturating_sub(1);
+        let skip = self.recent.len().saturating_sub(before);
+        let sev: Vec<Severity> = self.recent.iter().skip(skip).map(|(_, s, _)| *s).collect();
         let mut best = vec![1usize; sev.len()];
         for j in 0..sev.len() {
             for i in 0..j {

@@ -110,6 +110,7 @@ pub(crate) fn default_rules() -> Vec<ThresholdSpec> {
                 escalation_multiplier: None,
                 action: None,
                 description: None,
+                reportable: level.is_incident(),
             },
         )
         .collect()

@@ -50,6 +50,8 @@ enum Callback {
 
 struct Worker {
     name: String,
+    /// For an action handler, the action whose alerts it receives; `None` takes every alert.
+    action: Option<String>,
     sender: Option<SyncSender<Alert>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -113,7 +115,50 @@ impl AlertDispatcher {
     where
         F: Fn(&Alert) + Send + Sync + 'static,
     {
-        self.spawn(name, Callback::Sync(Box::new(callback)));
+        self.spawn(name, None, Callback::Sync(Box::new(callback)));
+    }
+
+    /// Registers a synchronous handler of the rule action `action`: it receives only alerts
+    /// whose `action` is that name, on its own thread named `siem-action-<action>`.
+    ///
+    /// ```
+    /// use siem_rules::{Alert, AlertDispatcher};
+    /// let mut d = AlertDispatcher::new(8);
+    /// d.on_action("block_user", |alert: &Alert| eprintln!("block: {}", alert.message));
+    /// assert!(d.handles_action("block_user") && !d.handles_action("investigate"));
+    /// ```
+    pub fn on_action<F>(&mut self, action: &str, handler: F)
+    where
+        F: Fn(&Alert) + Send + Sync + 'static,
+    {
+        self.spawn(action, Some(action), Callback::Sync(Box::new(handler)));
+    }
+
+    /// Registers an async handler of the rule action `action` (see [`AlertDispatcher::on_action`]).
+    ///
+    /// ```
+    /// use siem_rules::{Alert, AlertDispatcher};
+    /// let mut d = AlertDispatcher::new(8);
+    /// d.on_action_async("investigate", |alert: Alert| async move { let _ = alert.rule; });
+    /// assert!(d.handles_action("investigate"));
+    /// ```
+    pub fn on_action_async<F, Fut>(&mut self, action: &str, handler: F)
+    where
+        F: Fn(Alert) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.spawn(
+            action,
+            Some(action),
+            Callback::Async(Box::new(move |alert| Box::pin(handler(alert)))),
+        );
+    }
+
+    /// True when a handler of the action is registered.
+    pub fn handles_action(&self, action: &str) -> bool {
+        self.workers
+            .iter()
+            .any(|w| w.action.as_deref() == Some(action))
     }
 
     /// Registers an async callback, driven to completion for each alert on its own thread.
@@ -124,6 +169,7 @@ impl AlertDispatcher {
     {
         self.spawn(
             name,
+            None,
             Callback::Async(Box::new(move |alert| Box::pin(callback(alert)))),
         );
     }
@@ -137,18 +183,20 @@ impl AlertDispatcher {
     /// d.on_alert_boxed_async("noop", cb);
     /// ```
     pub fn on_alert_boxed_async(&mut self, name: &str, callback: AsyncCallback) {
-        self.spawn(name, Callback::Async(callback));
+        self.spawn(name, None, Callback::Async(callback));
     }
 
-    fn spawn(&mut self, name: &str, callback: Callback) {
+    fn spawn(&mut self, name: &str, action: Option<&str>, callback: Callback) {
         let (sender, receiver) = sync_channel::<Alert>(self.capacity);
         let counters = self.counters.0.clone();
+        let kind = if action.is_some() { "action" } else { "alert" };
         let thread = thread::Builder::new()
-            .name(format!("siem-alert-{name}"))
+            .name(format!("siem-{kind}-{name}"))
             .spawn(move || run(receiver, callback, &counters));
         match thread {
             Ok(handle) => self.workers.push(Worker {
                 name: name.to_owned(),
+                action: action.map(str::to_owned),
                 sender: Some(sender),
                 thread: Some(handle),
             }),
@@ -156,6 +204,7 @@ impl AlertDispatcher {
                 // No thread, no callback: every alert for it will count as dropped.
                 self.workers.push(Worker {
                     name: name.to_owned(),
+                    action: action.map(str::to_owned),
                     sender: None,
                     thread: None,
                 });
@@ -173,9 +222,14 @@ impl AlertDispatcher {
         self.workers.is_empty()
     }
 
-    /// Hands the alert to every callback without blocking; a full queue drops it (counted).
+    /// Hands the alert to every callback, and to the handler of its action, without blocking;
+    /// a full queue drops it (counted).
     pub fn dispatch(&self, alert: &Alert) {
-        for w in &self.workers {
+        let wanted = |w: &&Worker| match &w.action {
+            None => true,
+            Some(action) => alert.action.as_deref() == Some(action.as_str()),
+        };
+        for w in self.workers.iter().filter(wanted) {
             let ok = match &w.sender {
                 Some(s) => match s.try_send(alert.clone()) {
                     Ok(()) => true,

@@ -9,13 +9,14 @@ use siem_event::SecurityEvent;
 
 use crate::correlation::{Correlator, CorrelatorSettings};
 use crate::dispatch::AlertDispatcher;
+use crate::incident::IncidentLog;
 use crate::index::RuleIndex;
 use crate::metrics::{Counters, MetricsHandle};
 use crate::sigma::SigmaRules;
 use crate::threshold::{StateChange, ThresholdRule};
 use crate::{
-    Alert, AlertKind, AlertLevel, Clock, EngineMetrics, EventSummary, RulesConfig, RulesError,
-    SystemClock,
+    Alert, AlertKind, AlertLevel, AlertState, Clock, EngineMetrics, EventSummary, Incident,
+    RulesConfig, RulesError, SystemClock,
 };
 
 /// The alerting and correlation engine.
@@ -67,6 +68,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     counters: MetricsHandle,
     dispatcher: AlertDispatcher,
+    incidents: IncidentLog,
 }
 
 impl std::fmt::Debug for Engine {
@@ -158,6 +160,7 @@ impl Engine {
             clock,
             dispatcher: AlertDispatcher::with_counters(CALLBACK_QUEUE, counters.clone()),
             counters,
+            incidents: IncidentLog::default(),
         })
     }
 
@@ -199,6 +202,9 @@ impl Engine {
         Counters::add(&c.alerts_triggered, alerts.len() as u64);
         c.groups_tracked
             .store(self.groups_tracked(), Ordering::Relaxed);
+        for a in &alerts {
+            self.incidents.record(a);
+        }
         if !self.dispatcher.is_empty() {
             for a in &alerts {
                 self.dispatcher.dispatch(a);
@@ -252,6 +258,54 @@ impl Engine {
         self.dispatcher.on_alert(name, callback);
     }
 
+    /// Registers the handler of a rule `action` (seed 003's `block_user`, `investigate` …): it
+    /// receives only the alerts of rules whose `action` is `name`, on its own thread with
+    /// panics caught, like [`Engine::on_alert`].
+    ///
+    /// ```
+    /// use siem_rules::{Alert, Engine, RulesConfig};
+    /// let mut engine = Engine::new(&RulesConfig::default()).unwrap();
+    /// engine.on_action("block_user", |alert: &Alert| {
+    ///     if let Some((_, user)) = alert.context.group_fields.iter().find(|(f, _)| f == "user") {
+    ///         eprintln!("blocking {user}");
+    ///     }
+    /// });
+    /// assert!(engine.has_action_handler("block_user"));
+    /// ```
+    pub fn on_action<F>(&mut self, name: &str, handler: F)
+    where
+        F: Fn(&Alert) + Send + Sync + 'static,
+    {
+        self.dispatcher.on_action(name, handler);
+    }
+
+    /// Like [`Engine::on_action`] for an async handler, driven on its own thread.
+    ///
+    /// ```
+    /// use siem_rules::{Alert, Engine, RulesConfig};
+    /// let mut engine = Engine::new(&RulesConfig::default()).unwrap();
+    /// engine.on_action_async("investigate", |alert: Alert| async move {
+    ///     let _ticket = format!("investigate {}", alert.message);
+    /// });
+    /// ```
+    pub fn on_action_async<F, Fut>(&mut self, name: &str, handler: F)
+    where
+        F: Fn(Alert) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.dispatcher.on_action_async(name, handler);
+    }
+
+    /// True when a handler for the action `name` is registered.
+    ///
+    /// ```
+    /// use siem_rules::{Engine, RulesConfig};
+    /// assert!(!Engine::new(&RulesConfig::default()).unwrap().has_action_handler("block_user"));
+    /// ```
+    pub fn has_action_handler(&self, name: &str) -> bool {
+        self.dispatcher.handles_action(name)
+    }
+
     /// Registers an async alert callback, driven on its own thread (no runtime needed).
     ///
     /// ```
@@ -281,6 +335,51 @@ impl Engine {
         self.dispatcher.close(timeout)
     }
 
+    /// Seed 000's `alert_states`: where each threshold rule stands (defaults first).
+    ///
+    /// ```
+    /// use siem_rules::{Engine, RulesConfig};
+    /// let engine = Engine::new(&RulesConfig::default()).unwrap();
+    /// assert_eq!(engine.alert_states().len(), 8);
+    /// ```
+    pub fn alert_states(&self) -> Vec<AlertState> {
+        let now = self.clock.now().unix_nanos();
+        self.thresholds.iter().map(|r| r.state(now)).collect()
+    }
+
+    /// The reportable incidents remembered (the newest 1 024), oldest first, with their
+    /// status as of now: which NIS2 early warnings are due or overdue.
+    ///
+    /// ```
+    /// use siem_rules::{Engine, RulesConfig};
+    /// assert!(Engine::new(&RulesConfig::default()).unwrap().incidents().is_empty());
+    /// ```
+    pub fn incidents(&self) -> Vec<Incident> {
+        self.incidents.list(self.clock.now())
+    }
+
+    /// How many incidents await their early warning: (due, overdue) as of now.
+    ///
+    /// ```
+    /// use siem_rules::{Engine, RulesConfig};
+    /// assert_eq!(Engine::new(&RulesConfig::default()).unwrap().pending_incidents(), (0, 0));
+    /// ```
+    pub fn pending_incidents(&self) -> (u64, u64) {
+        self.incidents.pending(self.clock.now())
+    }
+
+    /// Records that the early warning of incident `id` was sent; false for an unknown id.
+    /// Later alerts of its rule and group open a new incident.
+    ///
+    /// ```
+    /// use siem_rules::{Engine, RulesConfig};
+    /// let mut engine = Engine::new(&RulesConfig::default()).unwrap();
+    /// assert!(!engine.incident_notified("no such incident"));
+    /// ```
+    pub fn incident_notified(&mut self, id: &str) -> bool {
+        self.incidents.notified(id)
+    }
+
     /// The counters now.
     pub fn metrics(&self) -> EngineMetrics {
         self.counters.snapshot()
@@ -301,6 +400,24 @@ impl Engine {
     /// ```
     pub fn rule_names(&self) -> Vec<&str> {
         self.thresholds.iter().map(|r| &*r.spec.name).collect()
+    }
+
+    /// Each loaded threshold rule that names an action, with the action, for checking that
+    /// every action is declared or handled.
+    ///
+    /// ```
+    /// use siem_rules::{Engine, RulesConfig, Threshold};
+    /// let config = RulesConfig {
+    ///     alerts: vec![Threshold::new("r").matching("x").action("block_user").into()],
+    ///     ..RulesConfig::default()
+    /// };
+    /// assert_eq!(Engine::new(&config).unwrap().rule_actions(), [("r", "block_user")]);
+    /// ```
+    pub fn rule_actions(&self) -> Vec<(&str, &str)> {
+        self.thresholds
+            .iter()
+            .filter_map(|r| Some((&*r.spec.name, r.spec.action.as_deref()?)))
+            .collect()
     }
 
     /// Number of Sigma detection and correlation rules loaded.

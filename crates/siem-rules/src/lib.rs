@@ -18,8 +18,10 @@
 //!   the field mapping is documented on [`sigma_field_mapping`];
 //! * **delivery**: [`Alert::to_event`] gives the `alert.*` security event to ship, and
 //!   callbacks registered on the engine run isolated on their own threads
-//!   ([`AlertDispatcher`]); `ESCALATE` and `CRITICAL` alerts carry NIS2 deadlines
-//!   ([`Nis2Timing`]).
+//!   ([`AlertDispatcher`]), and rule actions run their handlers ([`Engine::on_action`]);
+//!   reportable alerts (ESCALATE/CRITICAL, seed 003/004 `severity: high` or `critical`) carry
+//!   NIS2 deadlines ([`Nis2Timing`]) and open an [`Incident`];
+//! * **rules from Rust** ([`Threshold`]) and seed 000's `alert_states` ([`AlertState`]).
 //!
 //! State is bounded (`max_groups`, with evictions counted) and observable ([`EngineMetrics`]).
 //!
@@ -37,6 +39,7 @@
 #![warn(missing_docs)]
 
 mod alert;
+mod alert_state;
 mod bounded;
 mod clock;
 mod config;
@@ -47,6 +50,7 @@ mod engine;
 mod error;
 mod expr;
 mod glob;
+mod incident;
 mod index;
 mod language;
 mod level;
@@ -54,6 +58,7 @@ mod loader;
 mod metrics;
 mod nis2;
 mod realert;
+mod rule_builder;
 #[cfg(feature = "sigma")]
 mod sigma;
 #[cfg(not(feature = "sigma"))]
@@ -66,17 +71,21 @@ mod threshold;
 mod tokens;
 
 pub use alert::{Alert, AlertContext, AlertKind, Origin};
+pub use alert_state::AlertState;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    AlertRuleConfig, CorrelationSettings, RealertConfig, RulesConfig, ScalarValue, SigmaSettings,
+    ActionConfig, AlertRuleConfig, CorrelationSettings, RealertConfig, RulesConfig, ScalarValue,
+    SigmaSettings,
 };
 pub use dispatch::{AlertDispatcher, AsyncCallback, SyncCallback};
 pub use engine::Engine;
 pub use error::RulesError;
+pub use incident::{Incident, IncidentStatus};
 pub use language::{Condition, ParseError};
 pub use level::{AlertLevel, ParseAlertLevelError};
 pub use metrics::{EngineMetrics, MetricsHandle};
 pub use nis2::Nis2Timing;
+pub use rule_builder::{DurationUnits, Threshold};
 pub use siem_event::units::parse_duration;
 pub use store::EventSummary;
 

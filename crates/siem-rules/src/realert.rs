@@ -12,6 +12,9 @@ pub(crate) enum Silence {
     /// ElastAlert: start at `base`; an alert that comes within twice the current wait doubles
     /// it, quiet time decays it; never more than `cap`.
     Exponential { base: Duration, cap: Duration },
+    /// Seed 004's `AlertManager`: never silent; the group's count empties at each alert, so
+    /// the next alert needs the threshold's number of new events.
+    Reset,
 }
 
 /// The silence state of one group.
@@ -34,6 +37,7 @@ impl SilenceState {
     /// Records an alert at clock time `now` and computes the next silence.
     pub(crate) fn alerted(&mut self, now: i64, policy: Silence) {
         match policy {
+            Silence::Reset => self.until = None,
             Silence::Fixed(d) => {
                 self.until = Some(now.saturating_add(nanos(d)));
                 self.exponent = 0;

@@ -13,7 +13,7 @@ use siem_event::{EventId, SecurityEvent};
 
 use crate::expr::Expr;
 use crate::realert::{Silence, SilenceState};
-use crate::{Alert, AlertContext, AlertKind, AlertLevel, Nis2Timing, Origin};
+use crate::{Alert, AlertContext, AlertKind, AlertLevel, AlertState, Nis2Timing, Origin};
 
 /// Entries kept per group at most: beyond it the oldest are dropped and the count saturates.
 const MAX_EVENTS_PER_GROUP: u64 = 100_000;
@@ -36,6 +36,8 @@ pub(crate) struct ThresholdSpec {
     pub(crate) escalation_multiplier: Option<f64>,
     pub(crate) action: Option<Arc<str>>,
     pub(crate) description: Option<String>,
+    /// Its alerts open a reportable incident and carry NIS2 deadlines.
+    pub(crate) reportable: bool,
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +99,10 @@ pub(crate) struct ThresholdRule {
     max_groups: usize,
     max_events: usize,
     window_nanos: i64,
+    /// Latest event time (ns) counted, the reference for the window in [`AlertState`].
+    latest: i64,
+    /// Clock time (ns) and level of the rule's latest alert.
+    last_alert: Option<(i64, AlertLevel)>,
 }
 
 /// What one event did to a rule's state that the engine counts.
@@ -127,13 +133,44 @@ impl ThresholdRule {
             hasher: RandomState::new(),
             last_sweep: i64::MIN,
             silence_memory: match spec.silence {
-                Silence::Fixed(_) => 0,
+                Silence::Fixed(_) | Silence::Reset => 0,
                 Silence::Exponential { cap, .. } => i64::try_from(cap.as_nanos())
                     .unwrap_or(i64::MAX / 4)
                     .saturating_mul(4),
             },
             max_groups: max_groups.max(1),
+            latest: i64::MIN,
+            last_alert: None,
             spec,
+        }
+    }
+
+    /// Seed 000's `alert_states` entry for this rule, across its groups: events inside the
+    /// window ending at the latest event counted, the latest alert, and the latest cooldown
+    /// end still ahead of `now` (clock ns).
+    pub(crate) fn state(&self, now: i64) -> AlertState {
+        let horizon = self.latest.saturating_sub(self.window_nanos);
+        let count = self
+            .groups
+            .values()
+            .map(|g| g.times.iter().filter(|&&t| t > horizon).count() as u64)
+            .sum();
+        let cooldown_until = self
+            .groups
+            .values()
+            .filter_map(|g| g.silence.until)
+            .filter(|&until| until > now)
+            .max();
+        AlertState {
+            rule: self.spec.name.to_string(),
+            count_in_window: count,
+            threshold: self.spec.min_count,
+            window: self.spec.window,
+            last_alert: self
+                .last_alert
+                .map(|(at, _)| siem_event::Timestamp::from_unix_nanos(at)),
+            level: self.last_alert.map_or(self.spec.level, |(_, level)| level),
+            cooldown_until: cooldown_until.map(siem_event::Timestamp::from_unix_nanos),
         }
     }
 
@@ -176,6 +213,7 @@ impl ThresholdRule {
         change: &mut StateChange,
     ) -> Option<Alert> {
         let t = event.timestamp.unix_nanos();
+        self.latest = self.latest.max(t);
         if t.saturating_sub(self.last_sweep) > self.window_nanos {
             // Once per window of event time, forget groups that went quiet, so memory follows
             // the active groups rather than every group ever seen (O(groups) per window).
@@ -237,6 +275,14 @@ impl ThresholdRule {
         let suppressed = std::mem::take(&mut state.suppressed);
         state.silence.alerted(now, spec.silence);
         let level = spec.level.raised(step);
+        let related_events: Vec<EventId> = state.related.iter().copied().collect();
+        if spec.silence == Silence::Reset {
+            // Seed 004 empties the counter once it alerts: the next alert needs as many new
+            // events again.
+            state.times.clear();
+            state.related.clear();
+        }
+        self.last_alert = Some((now, level));
         let detected_at = siem_event::Timestamp::from_unix_nanos(now);
         let group_fields: Vec<(String, String)> = spec
             .group_by
@@ -282,11 +328,10 @@ impl ThresholdRule {
             triggered_at: Some(event.timestamp),
             detected_at: Some(detected_at),
             triggering_event: Some(event.id),
-            related_events: state.related.iter().copied().collect(),
+            related_events,
             tenant_id,
             group_fields,
-            nis2: level
-                .is_incident()
+            nis2: (spec.reportable || (step > 0 && level.is_incident()))
                 .then(|| Nis2Timing::from_detection(detected_at)),
             sigma_id: None,
             tags: Vec::new(),
