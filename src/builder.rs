@@ -114,6 +114,7 @@ impl SiemBuilder {
         self.config.limits = crate::LimitsConfig {
             max_field_bytes,
             max_event_bytes,
+            ..self.config.limits
         };
         self
     }
@@ -326,6 +327,7 @@ impl SiemBuilder {
             limits: Limits {
                 field: config.limits.max_field_bytes,
                 total: config.limits.max_event_bytes,
+                fields: config.limits.max_fields,
             },
             recycler,
             ignored: Arc::clone(&ignored),

@@ -29,8 +29,9 @@ pub(crate) struct RawField {
     pub value: RawValue,
 }
 
-/// Caps on captured text, so that one event (a 1 MB field, a huge `Debug` value) cannot make
-/// the queue hold unbounded memory: a full default queue holds at most
+/// Caps on what one event captures, so that one event (a 1 MB field, a huge `Debug` value,
+/// thousands of fields from deeply nested spans) cannot make the queue hold unbounded memory or
+/// cost the logging thread unbounded time: a full default queue holds at most
 /// `capacity × max_event_bytes` of text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {
@@ -38,6 +39,8 @@ pub(crate) struct Limits {
     pub field: usize,
     /// Longest text kept for one event, all fields (with inherited span fields) together.
     pub total: usize,
+    /// Most fields kept for one event, its own and inherited ones together.
+    pub fields: usize,
 }
 
 impl Default for Limits {
@@ -45,6 +48,7 @@ impl Default for Limits {
         Limits {
             field: 8 * 1024,
             total: 16 * 1024,
+            fields: 128,
         }
     }
 }
@@ -55,7 +59,7 @@ pub(crate) struct FieldSet {
     pub fields: SmallVec<[RawField; 8]>,
     pub text: SmallVec<[u8; 128]>,
     pub limits: Limits,
-    /// Set when some text was cut to fit the limits.
+    /// Set when some text was cut or some field left out to fit the limits.
     pub truncated: bool,
 }
 
@@ -88,11 +92,32 @@ impl FieldSet {
         self.get(name).and_then(|v| self.str_of(v))
     }
 
-    fn set(&mut self, name: &'static str, value: RawValue) {
-        // A field recorded twice (span `record`) keeps the latest value.
-        match self.fields.iter_mut().find(|f| f.name == name) {
+    /// Where a field named `name` goes: the index of its earlier value (a field recorded twice,
+    /// by a span's `record`, keeps the latest value), or the end when there is room; `None`
+    /// when the set is full, which marks it truncated. The cap on the count also bounds the
+    /// cost of this lookup.
+    fn slot(&mut self, name: &str) -> Option<usize> {
+        if let Some(i) = self.fields.iter().position(|f| f.name == name) {
+            return Some(i);
+        }
+        if self.fields.len() >= self.limits.fields {
+            self.truncated = true;
+            return None;
+        }
+        Some(self.fields.len())
+    }
+
+    /// Stores `value` at a slot given by [`FieldSet::slot`].
+    fn put(&mut self, slot: usize, name: &'static str, value: RawValue) {
+        match self.fields.get_mut(slot) {
             Some(f) => f.value = value,
             None => self.fields.push(RawField { name, value }),
+        }
+    }
+
+    fn set(&mut self, name: &'static str, value: RawValue) {
+        if let Some(slot) = self.slot(name) {
+            self.put(slot, name, value);
         }
     }
 
@@ -111,7 +136,8 @@ impl FieldSet {
             .min(self.limits.total.saturating_sub(self.text.len()))
     }
 
-    fn push_text(&mut self, name: &'static str, write: impl FnOnce(&mut TextWriter<'_>)) {
+    /// Appends what `write` writes, within the budget, and returns its range.
+    fn append_text(&mut self, write: impl FnOnce(&mut TextWriter<'_>)) -> RawValue {
         let start = self.text.len();
         let budget = self.budget();
         write(&mut TextWriter {
@@ -119,45 +145,42 @@ impl FieldSet {
             budget,
             truncated: &mut self.truncated,
         });
-        let end = self.text.len();
-        self.set(
-            name,
-            RawValue::Str {
-                start: start as u32,
-                end: end as u32,
-            },
-        );
+        RawValue::Str {
+            start: start as u32,
+            end: self.text.len() as u32,
+        }
     }
 
-    /// Copies the fields of `other` that this set does not have yet (inner values win).
+    fn push_text(&mut self, name: &'static str, write: impl FnOnce(&mut TextWriter<'_>)) {
+        if let Some(slot) = self.slot(name) {
+            let value = self.append_text(write);
+            self.put(slot, name, value);
+        }
+    }
+
+    /// Copies the fields of `other` that this set does not have yet (inner values win), as
+    /// many as the field limit leaves room for.
     pub fn inherit(&mut self, other: &FieldSet) {
         for f in &other.fields {
-            if self.get(f.name).is_some() {
+            if self.truncated && self.fields.len() >= self.limits.fields {
+                // Full, and the loss is marked: nothing more can change.
+                return;
+            }
+            let Some(slot) = self.slot(f.name) else {
+                continue;
+            };
+            if slot < self.fields.len() {
                 continue;
             }
             let value = match f.value {
                 RawValue::Str { start, end } => {
-                    let s = self.text.len() as u32;
                     let text = std::str::from_utf8(&other.text[start as usize..end as usize])
                         .unwrap_or_default();
-                    let budget = self.budget();
-                    TextWriter {
-                        buf: &mut self.text,
-                        budget,
-                        truncated: &mut self.truncated,
-                    }
-                    .append(text);
-                    RawValue::Str {
-                        start: s,
-                        end: self.text.len() as u32,
-                    }
+                    self.append_text(|w| w.append(text))
                 }
                 v => v,
             };
-            self.fields.push(RawField {
-                name: f.name,
-                value,
-            });
+            self.put(slot, f.name, value);
         }
     }
 }
@@ -320,7 +343,11 @@ mod tests {
 
     #[test]
     fn text_is_capped_per_field_and_per_event_on_char_boundaries() {
-        let mut s = FieldSet::new(Limits { field: 5, total: 8 });
+        let mut s = FieldSet::new(Limits {
+            field: 5,
+            total: 8,
+            ..Limits::default()
+        });
         s.push_text("a", |w| w.append("héllo world"));
         assert_eq!(
             s.get_str("a"),
@@ -338,6 +365,7 @@ mod tests {
         let mut full = FieldSet::new(Limits {
             field: 100,
             total: 2,
+            ..Limits::default()
         });
         full.inherit(&span);
         assert_eq!(full.get_str("user"), Some("al"));
@@ -373,12 +401,57 @@ mod tests {
         let big_limits = Limits {
             field: 1 << 20,
             total: 1 << 20,
+            ..Limits::default()
         };
         let mut big = r.take(metadata(), big_limits);
         big.fields
             .push_text("blob", |w| w.append(&"x".repeat(MAX_KEPT_TEXT * 2)));
         r.give_back(big);
         assert!(r.free.is_empty(), "a record that grew large is not kept");
+    }
+
+    #[test]
+    fn the_field_cap_keeps_the_first_fields_and_marks_the_loss() {
+        let limits = Limits {
+            fields: 3,
+            ..Limits::default()
+        };
+        let mut s = FieldSet::new(limits);
+        s.set("a", RawValue::I64(1));
+        s.push_text("b", |w| w.append("bee"));
+        s.set("a", RawValue::I64(2));
+        assert!(!s.truncated, "recording a field again takes no room");
+        let mut span = FieldSet::new(Limits::default());
+        span.push_text("b", |w| w.append("outer"));
+        span.push_text("c", |w| w.append("sea"));
+        s.inherit(&span);
+        assert!(!s.truncated, "the third field fits");
+        s.push_text("d", |w| w.append("dropped"));
+        s.set("e", RawValue::Bool(true));
+        assert!(s.truncated);
+        assert_eq!(s.get("a"), Some(&RawValue::I64(2)));
+        assert_eq!(s.get_str("b"), Some("bee"));
+        assert_eq!(s.get_str("c"), Some("sea"));
+        assert_eq!((s.get("d"), s.get("e")), (None, None));
+        assert_eq!(
+            s.text.as_slice(),
+            b"beesea",
+            "no text is kept for a dropped field"
+        );
+
+        let mut full = FieldSet::new(limits);
+        full.inherit(&span);
+        full.set("x", RawValue::I64(0));
+        assert!(!full.truncated);
+        full.inherit(&span);
+        assert!(
+            !full.truncated,
+            "an outer span repeating kept names loses nothing"
+        );
+        let mut other = FieldSet::new(Limits::default());
+        other.set("y", RawValue::I64(0));
+        full.inherit(&other);
+        assert!(full.truncated);
     }
 
     #[test]

@@ -211,15 +211,18 @@ pub enum Overflow {
     Block,
 }
 
-/// Caps on the text captured for one event, so that a hostile or careless field (1 MB of
-/// text, a huge `Debug` value) cannot make the queue hold unbounded memory: a full queue holds
-/// at most `queue.capacity × max_event_bytes` of text. Cut text ends on a character boundary
-/// and the event carries `siem_truncated: true`.
+/// Caps on what is captured for one event, so that a hostile or careless field (1 MB of
+/// text, a huge `Debug` value) or thousands of fields from nested spans cannot make the queue
+/// hold unbounded memory: a full queue holds at most `queue.capacity × max_event_bytes` of
+/// text. Cut text ends on a character boundary; fields past `max_fields` are left out (the
+/// event's own first, then those of the innermost spans); either way the event carries
+/// `siem_truncated: true`.
 ///
 /// ```
 /// use tracing_siem::LimitsConfig;
 /// let l = LimitsConfig::default();
 /// assert_eq!((l.max_field_bytes, l.max_event_bytes), (8 * 1024, 16 * 1024));
+/// assert_eq!(l.max_fields, 128);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -230,6 +233,8 @@ pub struct LimitsConfig {
     /// Longest text kept for one event, all fields together (default 16 KiB).
     #[serde(deserialize_with = "siem_ship::units::byte_size_usize")]
     pub max_event_bytes: usize,
+    /// Most fields kept for one event, its own and inherited ones together (default 128).
+    pub max_fields: usize,
 }
 
 impl Default for LimitsConfig {
@@ -237,6 +242,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_field_bytes: 8 * 1024,
             max_event_bytes: 16 * 1024,
+            max_fields: 128,
         }
     }
 }
@@ -344,10 +350,7 @@ impl Config {
 
     /// Reads and parses a YAML file (see [`Config::from_yaml_str`]).
     pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::invalid("", format!("cannot read {}: {e}", path.display()))
-        })?;
+        let text = load::read_file(path.as_ref())?;
         Config::from_yaml_str(&text)
     }
 
@@ -370,6 +373,7 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         overrides: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Value, ConfigError> {
+        load::check_shape(text)?;
         let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
             let at = e
                 .location()
@@ -454,6 +458,10 @@ impl Config {
                 "limits.max_event_bytes",
                 "at most 1GiB",
             ));
+        }
+        if !(1..=1024).contains(&l.max_fields) {
+            // Each new field is looked up among those kept: the cap bounds that cost too.
+            return Err(ConfigError::invalid("limits.max_fields", "must be 1-1024"));
         }
         if self.drop_report_interval.is_zero() {
             return Err(ConfigError::invalid(

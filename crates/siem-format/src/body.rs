@@ -32,7 +32,8 @@ impl Body {
         matches!(self, Body::Message) && event.message.is_empty()
     }
 
-    /// Appends the body; a plain message has its control characters replaced by spaces, so that
+    /// Appends the body; a plain message has its unsafe characters (controls, Unicode line
+    /// breaks, bidi controls) replaced by spaces, so that
     /// it cannot end the syslog line.
     pub(crate) fn write(&self, event: &SecurityEvent, out: &mut Vec<u8>) {
         match self {

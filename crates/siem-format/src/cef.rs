@@ -12,6 +12,11 @@
 //!   `outcome` 63, `externalId` 40, `dvchost` 100, `cs1`…`cs6` 4000, most others 1023) before
 //!   escaping, on a character boundary, so truncation never splits a character or an escape.
 //!   Empty values are left out.
+//! - In the header and in values, NEL (U+0085) and the other C1 controls, the Unicode line and
+//!   paragraph separators (U+2028, U+2029) and the bidirectional controls (U+061C, U+200E,
+//!   U+200F, U+202A–U+202E, U+2066–U+2069) become spaces too: CEF has no escape for them, and
+//!   raw they would split a record for a consumer that breaks lines on them, or make a console
+//!   show `user\u{202E}nimda` as `useradmin`.
 //!
 //! Mapping (seed 000's example is the model):
 //!

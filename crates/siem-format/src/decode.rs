@@ -36,6 +36,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use siem_event::{EventId, EventType, Field, Outcome, SecurityEvent, Severity, Timestamp, Value};
 
 use crate::json_writer::{write_str, write_value};
+use crate::seen::SeenNames;
 
 /// Why a JSON event could not be read.
 ///
@@ -200,12 +201,11 @@ pub fn decode_json(input: &[u8]) -> Result<SecurityEvent, DecodeError> {
     let Json::Obj(members) = json else {
         return Err(DecodeError::NotAnObject);
     };
-    let mut seen: Vec<&str> = Vec::with_capacity(members.len());
+    let mut seen = SeenNames::default();
     for (name, _) in &members {
-        if seen.contains(&name.as_str()) {
+        if !seen.first(name) {
             return Err(field_error(name, "given more than once"));
         }
-        seen.push(name);
     }
     let mut draft = Draft::default();
     for (name, value) in &members {

@@ -42,6 +42,7 @@
 use siem_event::SecurityEvent;
 
 use crate::json_writer::{write_str, write_value, Obj};
+use crate::seen::SeenNames;
 use crate::Encoder;
 
 /// Top-level members of the canonical shape; a label of one of these names is renamed.
@@ -257,8 +258,9 @@ fn write_labels(o: &mut Obj, event: &SecurityEvent, out: &mut Vec<u8>) {
 /// (JSON objects must not repeat a key).
 pub(crate) fn write_metadata(out: &mut Vec<u8>, event: &SecurityEvent) {
     let mut meta = Obj::open(out);
-    for (i, field) in event.metadata.iter().enumerate() {
-        if event.metadata[..i].iter().any(|f| f.name == field.name) {
+    let mut seen = SeenNames::default();
+    for field in &event.metadata {
+        if !seen.first(&field.name) {
             continue;
         }
         meta.dyn_key(out, &field.name);

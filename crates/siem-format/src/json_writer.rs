@@ -1,16 +1,18 @@
 //! The low-level JSON writing every JSON-family encoder shares: string escaping, numbers and
 //! object punctuation, straight into the caller's `Vec<u8>`.
 //!
-//! Escaping follows RFC 8259 §7 and also escapes U+2028 and U+2029, which are valid in JSON but
-//! end a line in JavaScript and in some log viewers: a record must stay one line whatever a field
-//! holds.
+//! Escaping follows RFC 8259 §7 and also writes as `\uXXXX` the characters that are valid in
+//! JSON but unsafe in a log line ([`crate::text::is_unsafe_char`]): DEL and the C1 controls,
+//! U+2028 and U+2029, which end a line in JavaScript and in some log viewers, and the
+//! bidirectional controls, which make a console show text other than the value. A record stays
+//! one line, and displays as what it holds, whatever a field holds.
 
 use siem_event::Value;
 
-use crate::text::skip_plain;
+use crate::text::{skip_plain, unsafe_char_at, UNSAFE_LEAD_BYTES};
 
 /// What each byte needs inside a JSON string: 0 = copy as is, 1 = escape, 2 = look further
-/// (0xE2 starts U+2028/U+2029).
+/// (the first byte of a character that may be unsafe).
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -21,7 +23,11 @@ static CLASS: [u8; 256] = {
     t[b'"' as usize] = 1;
     t[b'\\' as usize] = 1;
     t[0x7f] = 1;
-    t[0xE2] = 2;
+    let mut l = 0;
+    while l < UNSAFE_LEAD_BYTES.len() {
+        t[UNSAFE_LEAD_BYTES[l] as usize] = 2;
+        l += 1;
+    }
     t
 };
 
@@ -54,20 +60,15 @@ pub(crate) fn write_str_body(out: &mut Vec<u8>, s: &str) {
                     continue;
                 }
                 2 => {
-                    // U+2028 is E2 80 A8, U+2029 is E2 80 A9; other E2 sequences are copied.
-                    if bytes.get(i + 1) == Some(&0x80)
-                        && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9))
-                    {
-                        out.extend_from_slice(&bytes[start..i]);
-                        out.extend_from_slice(if bytes[i + 2] == 0xA8 {
-                            b"\\u2028"
-                        } else {
-                            b"\\u2029"
-                        });
-                        i += 3;
-                        start = i;
-                    } else {
-                        i += 1;
+                    match unsafe_char_at(s, i) {
+                        Some(c) => {
+                            out.extend_from_slice(&bytes[start..i]);
+                            // Every unsafe character is in the Basic Multilingual Plane.
+                            write_u_escape(out, c as u16);
+                            i += c.len_utf8();
+                            start = i;
+                        }
+                        None => i += 1,
                     }
                     continue;
                 }
@@ -82,20 +83,25 @@ pub(crate) fn write_str_body(out: &mut Vec<u8>, s: &str) {
                 b'\t' => out.extend_from_slice(b"\\t"),
                 0x08 => out.extend_from_slice(b"\\b"),
                 0x0c => out.extend_from_slice(b"\\f"),
-                _ => out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 0xf) as usize],
-                ]),
+                _ => write_u_escape(out, u16::from(b)),
             }
             i += 1;
             start = i;
         }
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends `\uXXXX` for a character of the Basic Multilingual Plane.
+fn write_u_escape(out: &mut Vec<u8>, code: u16) {
+    out.extend_from_slice(&[
+        b'\\',
+        b'u',
+        HEX[usize::from(code >> 12)],
+        HEX[usize::from((code >> 8) & 0xf)],
+        HEX[usize::from((code >> 4) & 0xf)],
+        HEX[usize::from(code & 0xf)],
+    ]);
 }
 
 /// Appends an integer.
@@ -248,8 +254,14 @@ mod tests {
         assert_eq!(s("\n\r\t\u{8}\u{c}"), r#""\n\r\t\b\f""#);
         assert_eq!(s("\u{0}\u{1f}\u{7f}"), r#""\u0000\u001f\u007f""#);
         assert_eq!(s("x\u{2028}y\u{2029}z"), r#""x\u2028y\u2029z""#);
-        // Other characters starting with 0xE2 are copied.
-        assert_eq!(s("€ – ✓"), "\"€ – ✓\"");
+        assert_eq!(s("\u{85}\u{80}\u{9f}"), r#""\u0085\u0080\u009f""#);
+        assert_eq!(s("user\u{202E}nimda"), r#""user\u202enimda""#);
+        assert_eq!(
+            s("\u{061C}\u{200E}\u{200F}\u{202A}\u{2066}\u{2069}"),
+            r#""\u061c\u200e\u200f\u202a\u2066\u2069""#
+        );
+        // Other characters starting with the same bytes are copied.
+        assert_eq!(s("€ – ✓ © ؛ \u{a0}"), "\"€ – ✓ © ؛ \u{a0}\"");
         // Specials are found at every offset of the 8-byte scan.
         for len in 1..24 {
             for pos in 0..len {
@@ -265,9 +277,9 @@ mod tests {
 
     #[test]
     fn escaped_text_parses_back_to_the_input() {
-        let hostile = "|=\\\"]\r\n\u{0}\t\u{2028}é😀\u{fffd}";
+        let hostile = "|=\\\"]\r\n\u{0}\t\u{2028}\u{85}\u{202E}é😀\u{fffd}";
         let text = s(hostile);
-        assert!(!text.contains('\n') && !text.contains('\u{2028}'));
+        assert!(!text.chars().any(crate::text::is_unsafe_char), "{text}");
         let back: String = serde_json::from_str(&text).unwrap();
         assert_eq!(back, hostile);
     }

@@ -9,6 +9,7 @@
 //! (`src` → `metaSrc`), so a field can never pose as a standard field. A key already written for
 //! this record is skipped, so no key appears twice.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 /// The longest key we produce, in bytes.
@@ -133,11 +134,12 @@ fn camel(key: &mut Built, name: &str, capitalize_first: bool, max: usize) {
 }
 
 /// The keys written so far in one record, as byte ranges of the output buffer (no allocation
-/// for the first 16).
+/// for the first 16, which a scan checks faster than hashing would), then as lower-cased
+/// copies in a hash set, so a record with thousands of metadata fields costs linear time.
 pub(crate) struct WrittenKeys {
     inline: [(usize, usize); 16],
     count: usize,
-    spill: Vec<(usize, usize)>,
+    spill: HashSet<Vec<u8>>,
 }
 
 impl WrittenKeys {
@@ -145,7 +147,7 @@ impl WrittenKeys {
         WrittenKeys {
             inline: [(0, 0); 16],
             count: 0,
-            spill: Vec::new(),
+            spill: HashSet::new(),
         }
     }
 
@@ -153,16 +155,16 @@ impl WrittenKeys {
     pub(crate) fn contains(&self, out: &[u8], key: &[u8]) -> bool {
         self.inline[..self.count.min(16)]
             .iter()
-            .chain(self.spill.iter())
             .any(|&(start, end)| out[start..end].eq_ignore_ascii_case(key))
+            || (self.count > 16 && self.spill.contains(&key.to_ascii_lowercase()))
     }
 
     /// Records that `out[start..end]` is a key.
-    pub(crate) fn add(&mut self, start: usize, end: usize) {
+    fn add(&mut self, out: &[u8], start: usize, end: usize) {
         if self.count < 16 {
             self.inline[self.count] = (start, end);
         } else {
-            self.spill.push((start, end));
+            self.spill.insert(out[start..end].to_ascii_lowercase());
         }
         self.count += 1;
     }
@@ -171,7 +173,7 @@ impl WrittenKeys {
     pub(crate) fn write_checked(&mut self, out: &mut Vec<u8>, key: &[u8]) {
         let start = out.len();
         out.extend_from_slice(key);
-        self.add(start, out.len());
+        self.add(out, start, out.len());
     }
 }
 

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! LEEF defines no escaping, so values are cleaned instead: control characters (TAB, CR, LF,
-//! NUL, …) and the attribute delimiter become spaces, and in header fields `|` too. No value can
+//! NUL, NEL, …), the Unicode line separators U+2028 and U+2029, the bidirectional controls
+//! (U+202E, …) and the attribute delimiter become spaces, and in header fields `|` too. No value can
 //! therefore end an attribute, the header, or the record. The LEEF 2.0 delimiter field is written
 //! as the character itself when it is printable ASCII other than `|`, else in the `xHH` form.
 //!
@@ -27,7 +28,7 @@ use siem_event::SecurityEvent;
 
 use crate::keys::{KeyRules, WrittenKeys};
 use crate::text::{
-    escape_table, is_control, truncate, with_value_text, write_escaped, EscapeTable,
+    escape_table, is_unsafe_char, truncate, with_value_text, write_escaped, EscapeTable,
 };
 use crate::{Encoder, FormatError, FormatOptions};
 
@@ -195,7 +196,8 @@ impl LeefEncoder {
         Ok(encoder)
     }
 
-    /// Appends `s` with control characters, the delimiter and (in the header) `|` as spaces.
+    /// Appends `s` with unsafe characters (controls, Unicode line breaks, bidi controls), the
+    /// delimiter and (in the header) `|` as spaces.
     fn write_clean(&self, out: &mut Vec<u8>, s: &str, header: bool) {
         let delimiter = self.delimiter;
         if delimiter.is_ascii() {
@@ -207,8 +209,7 @@ impl LeefEncoder {
             write_escaped(out, s, table, &[b" "]);
         } else {
             for c in s.chars() {
-                let bad =
-                    c == delimiter || (header && c == '|') || (c.is_ascii() && is_control(c as u8));
+                let bad = c == delimiter || (header && c == '|') || is_unsafe_char(c);
                 if bad {
                     out.push(b' ');
                 } else {
@@ -413,5 +414,29 @@ mod tests {
         assert!(line.contains("¦msg=a b|c^d e f¦"), "{line}");
         assert!(line.contains("¦k=v w"), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn line_separators_and_bidi_controls_become_spaces() {
+        let mut e = SecurityEvent::new(EventType::parse("a\u{2028}b"), "x\u{2029}y\u{85}z");
+        e.actor.user = Some("user\u{202E}nimda".into());
+        for delimiter in ["^", "¦"] {
+            let options = FormatOptions {
+                leef_delimiter: delimiter.into(),
+                ..FormatOptions::default()
+            };
+            let line = encode(&LeefEncoder::v2(&options).unwrap(), &e);
+            assert!(line.contains("|a b|"), "{line}");
+            assert!(
+                line.contains(&format!("{delimiter}msg=x y z{delimiter}")),
+                "{line}"
+            );
+            assert!(line.contains("usrName=user nimda"), "{line}");
+        }
+        let bad = FormatOptions {
+            leef_delimiter: "0x2028".into(),
+            ..FormatOptions::default()
+        };
+        assert!(LeefEncoder::v2(&bad).is_err());
     }
 }

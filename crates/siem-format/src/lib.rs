@@ -60,6 +60,7 @@ pub mod ocsf;
 mod options;
 pub mod rfc3164;
 pub mod rfc5424;
+mod seen;
 mod text;
 pub mod time_cache;
 

@@ -26,7 +26,7 @@
 use siem_event::{Outcome, SecurityEvent, Value};
 
 use crate::json::ProductInfo;
-use crate::json_writer::{write_str, write_value, Obj};
+use crate::json_writer::{write_str, Obj};
 use crate::{Encoder, FormatError, FormatOptions};
 
 /// The OCSF schema version the events follow.
@@ -365,14 +365,7 @@ impl Encoder for OcsfEncoder {
         }
         l.close(out);
         u.key(out, "metadata");
-        let mut meta = Obj::open(out);
-        for (i, field) in event.metadata.iter().enumerate() {
-            if !event.metadata[..i].iter().any(|f| f.name == field.name) {
-                meta.dyn_key(out, &field.name);
-                write_value(out, &field.value);
-            }
-        }
-        meta.close(out);
+        crate::json::write_metadata(out, event);
         u.close(out);
         o.close(out);
     }

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::json::ProductInfo;
-use crate::text::has_control;
+use crate::text::{has_unsafe_char, is_unsafe_char};
 use crate::FormatError;
 
 /// Options for every encoder; each format reads the ones that concern it.
@@ -206,8 +206,11 @@ fn check_text(option: &'static str, value: &str, max: usize, why: &str) -> Resul
     if value.trim().is_empty() {
         return Err(invalid(option, "must not be empty"));
     }
-    if has_control(value) {
-        return Err(invalid(option, "must not contain control characters"));
+    if has_unsafe_char(value) {
+        return Err(invalid(
+            option,
+            "must not contain control characters, line separators or bidirectional controls",
+        ));
     }
     if value.len() > max {
         return Err(invalid(
@@ -326,8 +329,10 @@ impl FormatOptions {
                 "{c:?} cannot separate attributes (it occurs in keys, or is '=', a space, CR, LF or NUL)"
             ));
         }
-        if c.is_control() && c != '\t' {
-            return bad(format!("{c:?} is a control character other than TAB"));
+        if is_unsafe_char(c) && c != '\t' {
+            return bad(format!(
+                "{c:?} is a control character other than TAB, a line separator or a bidirectional control"
+            ));
         }
         Ok(c)
     }

@@ -15,7 +15,8 @@
 //!   when nothing is left.
 //! - TAG: ASCII letters and digits of the `app_name` option, else the event's app, else the
 //!   product, at most 32 (a TAG ends at its first other character).
-//! - MSG: the `body` option; a plain message has control characters replaced by spaces.
+//! - MSG: the `body` option; a plain message has control characters, Unicode line breaks and
+//!   bidirectional controls replaced by spaces.
 //!
 //! RFC 3164 limits a packet to 1024 bytes; this encoder does not cut records (cutting would
 //! corrupt a CEF or JSON body): receivers that enforce the limit truncate.
@@ -141,6 +142,10 @@ mod tests {
         let mut out = Vec::new();
         Rfc3164Encoder::new(&options).unwrap().encode(&e, &mut out);
         assert_eq!(out, b"<34>Jun 20 10:40:00 10.0.0.99 myapp: x y z");
+        e.message = "user\u{202E}nimda\u{2028}x\u{85}y".into();
+        out.clear();
+        Rfc3164Encoder::new(&options).unwrap().encode(&e, &mut out);
+        assert!(out.ends_with(b"myapp: user nimda x y"));
     }
 
     #[test]

@@ -14,8 +14,9 @@
 //!   product; PROCID is `-` (the encoder may run in another process than the one that logged);
 //!   MSGID is the event type as the application named it (seed 000).
 //! - One SD-ELEMENT with the configured SD-ID (`name@PEN`). PARAM-VALUEs escape `"`, `\` and `]`
-//!   with a backslash (§6.3.3); control characters become spaces so that a record stays one
-//!   line whatever the framing. Params: `severity`, `eventType`, `eventId`, `outcome`, then the
+//!   with a backslash (§6.3.3); control characters (NEL among them), the Unicode line and
+//!   paragraph separators and the bidirectional controls become spaces so that a record stays
+//!   one line whatever the framing and displays as what it holds. Params: `severity`, `eventType`, `eventId`, `outcome`, then the
 //!   fields the event has (`action`, `reason`, `user`, `userId`, `srcIp`, `userAgent`,
 //!   `resource`, `resourceType`, `method`, `dstIp`, `tenantId`, `agentId`, `correlationId`,
 //!   `source`), then labels and metadata under camelCase PARAM-NAMEs of at most 32 allowed
@@ -116,7 +117,8 @@ impl Rfc5424Encoder {
 static PARAM_VALUE: EscapeTable = escape_table(1, &[(b'"', 2), (b'\\', 3), (b']', 4)]);
 const PARAM_VALUE_REPLACEMENTS: &[&[u8]] = &[b" ", b"\\\"", b"\\\\", b"\\]"];
 
-/// Appends a PARAM-VALUE: `"`, `\`, `]` escaped, control characters as spaces.
+/// Appends a PARAM-VALUE: `"`, `\`, `]` escaped, unsafe characters (controls, Unicode line
+/// breaks, bidi controls) as spaces.
 pub(crate) fn write_param_value(out: &mut Vec<u8>, s: &str) {
     write_escaped(out, s, &PARAM_VALUE, PARAM_VALUE_REPLACEMENTS);
 }
@@ -288,6 +290,11 @@ mod tests {
         assert!(line.contains(r#" metaUser="forged""#), "{line}");
         assert!(line.contains(r#" xYZ="1""#), "{line}");
         assert!(line.ends_with("] line1 line2"), "{line}");
+        let mut e = SecurityEvent::new(EventType::parse("a.b"), "x\u{2028}y\u{85}z");
+        e.actor.user = Some("user\u{202E}nimda\u{2029}".into());
+        let line = encode(&FormatOptions::default(), &e);
+        assert!(line.contains(r#" user="user nimda ""#), "{line}");
+        assert!(line.ends_with("] x y z"), "{line}");
     }
 
     #[test]

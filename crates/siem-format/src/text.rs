@@ -1,5 +1,6 @@
 //! Text cleaning shared by the line formats: truncation on character boundaries and the
-//! replacement of control characters, so that no field can end a record or start another one.
+//! replacement of unsafe characters ([`is_unsafe_char`]: controls, Unicode line breaks, bidi
+//! controls), so that no field can end a record, start another one, or display as other text.
 
 use siem_event::Value;
 
@@ -17,16 +18,54 @@ pub(crate) fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// How an escaper treats each byte: `table[b] == 0` copies the byte, any other value `k` is
-/// replaced by the escaper's `k`-th replacement. `specials` lists the non-control bytes with an
-/// entry, so that runs of ordinary text are skipped eight bytes at a time; this makes escaping
-/// cost little more than a copy for ordinary values.
+/// Whether `c` must never reach a record as itself: a control character (C0, DEL and C1, NEL
+/// U+0085 among them), the line and paragraph separators U+2028 and U+2029 (a consumer that
+/// splits on Unicode line breaks would read one record as several), or a bidirectional control
+/// (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), with which a SIEM console shows
+/// `user\u{202E}nimda` as `useradmin`.
+pub(crate) fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// The first bytes of the non-ASCII characters [`is_unsafe_char`] refuses (C1 controls: C2;
+/// U+061C: D8; the others: E2). Byte tables mark them for a closer look.
+pub(crate) const UNSAFE_LEAD_BYTES: [u8; 3] = [0xC2, 0xD8, 0xE2];
+
+/// The unsafe non-ASCII character that starts at byte `i` of `s`, if any (`i` is a character
+/// boundary: tables mark only lead bytes).
+#[inline]
+pub(crate) fn unsafe_char_at(s: &str, i: usize) -> Option<char> {
+    s.get(i..)
+        .and_then(|rest| rest.chars().next())
+        .filter(|&c| !c.is_ascii() && is_unsafe_char(c))
+}
+
+/// How an escaper treats each byte: `table[b] == 0` copies the byte, [`LOOK`] marks the first
+/// byte of a character that may be unsafe, any other value `k` is replaced by the escaper's
+/// `k`-th replacement. `specials` lists the non-control bytes with an entry, so that runs of
+/// ordinary text are skipped eight bytes at a time; this makes escaping cost little more than
+/// a copy for ordinary values.
 #[derive(Clone)]
 pub(crate) struct EscapeTable {
     table: [u8; 256],
+    /// The replacement of control characters, also used for unsafe non-ASCII characters.
+    control: u8,
     specials: [u8; 4],
     count: usize,
 }
+
+/// The table entry of a byte that starts a possibly unsafe non-ASCII character.
+const LOOK: u8 = u8::MAX;
 
 impl std::fmt::Debug for EscapeTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36,11 +75,12 @@ impl std::fmt::Debug for EscapeTable {
     }
 }
 
-/// Builds a table where every control character (C0 and DEL) maps to `control` and each of at
-/// most four `(byte, index)` pairs to its index (after the controls, so CR and LF can have
-/// escapes of their own).
+/// Builds a table where every unsafe character ([`is_unsafe_char`]) is replaced by replacement
+/// `control`, and each of at most four ASCII `(byte, index)` pairs by its index (after the
+/// controls, so CR and LF can have escapes of their own).
 pub(crate) const fn escape_table(control: u8, special: &[(u8, u8)]) -> EscapeTable {
     assert!(special.len() <= 4);
+    assert!(control != 0 && control != LOOK);
     let mut table = [0u8; 256];
     let mut i = 0;
     while i < 0x20 {
@@ -48,15 +88,22 @@ pub(crate) const fn escape_table(control: u8, special: &[(u8, u8)]) -> EscapeTab
         i += 1;
     }
     table[0x7f] = control;
+    let mut l = 0;
+    while l < UNSAFE_LEAD_BYTES.len() {
+        table[UNSAFE_LEAD_BYTES[l] as usize] = LOOK;
+        l += 1;
+    }
     let mut specials = [0u8; 4];
     let mut j = 0;
     while j < special.len() {
+        assert!(special[j].0.is_ascii() && special[j].1 != LOOK);
         table[special[j].0 as usize] = special[j].1;
         specials[j] = special[j].0;
         j += 1;
     }
     EscapeTable {
         table,
+        control,
         specials,
         count: special.len(),
     }
@@ -133,27 +180,27 @@ pub(crate) fn write_escaped(
         // Somewhere in the next 8 bytes: go byte by byte through them.
         let end = (i + 8).min(bytes.len());
         while i < end {
-            let k = escapes.table[bytes[i] as usize];
+            let (k, len) = match escapes.table[bytes[i] as usize] {
+                LOOK => match unsafe_char_at(s, i) {
+                    Some(c) => (escapes.control, c.len_utf8()),
+                    None => (0, 1),
+                },
+                k => (k, 1),
+            };
             if k != 0 {
                 out.extend_from_slice(&bytes[start..i]);
                 out.extend_from_slice(replacements[usize::from(k) - 1]);
-                start = i + 1;
+                start = i + len;
             }
-            i += 1;
+            i += len;
         }
     }
     out.extend_from_slice(&bytes[start..]);
 }
 
-/// True for the C0 control characters and DEL.
-#[inline]
-pub(crate) fn is_control(b: u8) -> bool {
-    b < 0x20 || b == 0x7f
-}
-
 static CONTROLS: EscapeTable = escape_table(1, &[]);
 
-/// Appends `s` with every control character replaced by a space.
+/// Appends `s` with every unsafe character ([`is_unsafe_char`]) replaced by a space.
 pub(crate) fn write_without_controls(out: &mut Vec<u8>, s: &str) {
     write_escaped(out, s, &CONTROLS, &[b" "]);
 }
@@ -224,9 +271,9 @@ pub(crate) fn is_ip(s: &str) -> bool {
         && t.parse::<std::net::IpAddr>().is_ok()
 }
 
-/// Whether `s` has no control characters (option validation).
-pub(crate) fn has_control(s: &str) -> bool {
-    s.bytes().any(is_control)
+/// Whether `s` has an unsafe character ([`is_unsafe_char`]; option validation).
+pub(crate) fn has_unsafe_char(s: &str) -> bool {
+    s.chars().any(is_unsafe_char)
 }
 
 #[cfg(test)]
@@ -249,6 +296,49 @@ mod tests {
         assert_eq!(out, "a  b  c é".as_bytes());
     }
 
+    /// Every unsafe character beyond ASCII, and safe neighbours sharing their first byte.
+    const UNSAFE: &[char] = &[
+        '\u{80}', '\u{85}', '\u{9f}', '\u{061C}', '\u{200E}', '\u{200F}', '\u{2028}', '\u{2029}',
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+        '\u{2068}', '\u{2069}',
+    ];
+    const SAFE: &[char] = &[
+        '\u{a0}', '©', '\u{061B}', '\u{061D}', 'ؠ', '\u{200D}', '\u{2010}', '–', '\u{2027}',
+        '\u{202F}', '\u{2065}', '\u{206A}', '€', '✓',
+    ];
+
+    #[test]
+    fn line_breaks_and_bidi_controls_are_unsafe_and_their_neighbours_are_not() {
+        for &c in UNSAFE {
+            assert!(is_unsafe_char(c), "{c:?}");
+            let lead = c.to_string().as_bytes()[0];
+            assert!(UNSAFE_LEAD_BYTES.contains(&lead), "{c:?}");
+        }
+        for &c in SAFE {
+            assert!(!is_unsafe_char(c), "{c:?}");
+        }
+        // "user\u{202E}nimda" would display as "useradmin".
+        let mut out = Vec::new();
+        write_without_controls(&mut out, "user\u{202E}nimda\u{2028}x\u{85}y");
+        assert_eq!(out, b"user nimda x y");
+        for &c in UNSAFE.iter().chain(SAFE) {
+            for len in 0..20 {
+                for pos in 0..=len {
+                    let mut text = "a".repeat(len);
+                    text.insert(pos, c);
+                    let mut out = Vec::new();
+                    write_without_controls(&mut out, &text);
+                    let want = if is_unsafe_char(c) {
+                        text.replace(c, " ")
+                    } else {
+                        text.clone()
+                    };
+                    assert_eq!(String::from_utf8(out).unwrap(), want, "{c:?} {len} {pos}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn syslog_header_fields_never_end_in_a_colon() {
         let mut out = Vec::new();
@@ -264,17 +354,21 @@ mod tests {
 
     #[test]
     fn escaping_finds_specials_in_every_position() {
-        static T: EscapeTable = escape_table(1, &[(b'|', 2), (0xE2, 3)]);
+        static T: EscapeTable = escape_table(1, &[(b'|', 2), (b'=', 3)]);
         for len in 0..40 {
             for pos in 0..len {
-                for special in [b'|', b'\n', 0x7f, 0x00, 0x1f] {
+                for special in [b'|', b'=', b'\n', 0x7f, 0x00, 0x1f] {
                     let mut text = vec![b'a'; len];
                     text[pos] = special;
                     let s = String::from_utf8(text).unwrap();
                     let mut out = Vec::new();
                     write_escaped(&mut out, &s, &T, &[b"_", b"P", b"E"]);
                     let mut want = vec![b'a'; len];
-                    want[pos] = if special == b'|' { b'P' } else { b'_' };
+                    want[pos] = match special {
+                        b'|' => b'P',
+                        b'=' => b'E',
+                        _ => b'_',
+                    };
                     assert_eq!(out, want, "{len} {pos} {special}");
                 }
             }
@@ -282,13 +376,11 @@ mod tests {
         let mut out = Vec::new();
         write_escaped(
             &mut out,
-            "aaaaaaaa\u{2028}aaaaaaaaé",
+            "aaaaaaaa\u{2028}aaaaaaaaé\u{202E}|–",
             &T,
             &[b"_", b"P", b"E"],
         );
-        let mut want = b"aaaaaaaaE\x80\xa8aaaaaaaa".to_vec();
-        want.extend_from_slice("é".as_bytes());
-        assert_eq!(out, want);
+        assert_eq!(String::from_utf8(out).unwrap(), "aaaaaaaa_aaaaaaaaé_P–");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use siem_format::{decode_json, Encoder, JsonEncoder};
 fn hostile_text() -> impl Strategy<Value = String> {
     let special = prop::sample::select(vec![
         "|", "=", "\\", "\"", "]", "\r", "\n", "\u{0}", "\t", "\u{2028}", "\u{2029}", "\u{7f}",
-        "\u{fffd}", "é", "😀", " ", "{", "}", ",", ":",
+        "\u{fffd}", "é", "😀", " ", "{", "}", ",", ":", "\u{85}", "\u{9f}", "\u{202E}", "\u{202A}",
+        "\u{2066}", "\u{2069}", "\u{200E}", "\u{200F}", "\u{061C}", "–", "€",
     ]);
     prop::collection::vec(
         prop_oneof![special.prop_map(str::to_owned), any::<String>()],
@@ -60,6 +61,15 @@ prop_compose! {
     }
 }
 
+/// Whether `c` must appear in JSON only as an escape: a control (C0, DEL, C1), the Unicode
+/// line and paragraph separators, or a bidirectional control.
+fn is_unsafe_raw(c: char) -> bool {
+    let code = c as u32;
+    code < 0x20
+        || (0x7f..=0x9f).contains(&code)
+        || matches!(code, 0x2028 | 0x2029 | 0x061C | 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069)
+}
+
 fn expected_value(v: &Value) -> serde_json::Value {
     match v {
         Value::Str(s) => s.as_str().into(),
@@ -79,6 +89,8 @@ proptest! {
         let mut out = Vec::new();
         JsonEncoder::default().encode(&e, &mut out);
         prop_assert!(!out.contains(&b'\n') && !out.contains(&b'\r'));
+        let text = std::str::from_utf8(&out).unwrap();
+        prop_assert!(!text.chars().any(is_unsafe_raw), "{}", text);
         let mut stream = serde_json::Deserializer::from_slice(&out).into_iter::<serde_json::Value>();
         let v = stream.next().unwrap().unwrap();
         prop_assert!(stream.next().is_none(), "more than one JSON value");

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use siem_event::{Outcome, SecurityEvent};
 use siem_format::{build_encoder, BodyFormat, Format, FormatOptions};
 
-use common::{any_event, cut, parse_cef, parse_leef, spaced};
+use common::{any_event, cut, is_unsafe, parse_cef, parse_leef, spaced};
 
 fn encode(format: Format, options: &FormatOptions, e: &SecurityEvent) -> String {
     let mut out = Vec::new();
@@ -310,6 +310,19 @@ proptest! {
         // The header has no zone or year: compare the wall-clock time of day as written.
         let written = chrono::Timelike::num_seconds_from_midnight(&ts.naive_local().time());
         prop_assert_eq!(i64::from(written), e.timestamp.unix_secs().rem_euclid(86_400));
+    }
+
+    #[test]
+    fn no_format_passes_an_unsafe_character_raw(e in any_event(), body in prop::sample::select(vec![BodyFormat::Message, BodyFormat::Cef, BodyFormat::Leef2, BodyFormat::Json])) {
+        // Controls, NEL, U+2028/U+2029 and bidi controls: TAB alone may separate LEEF 1.0
+        // attributes, as the format requires.
+        let options = FormatOptions { body, ..FormatOptions::default() };
+        for format in Format::ALL {
+            let line = encode(format, &options, &e);
+            let allowed = |c: char| format == Format::Leef1 && c == '\t';
+            let raw: Vec<char> = line.chars().filter(|&c| is_unsafe(c) && !allowed(c)).collect();
+            prop_assert!(raw.is_empty(), "{} lets {:?} through: {:?}", format, raw, line);
+        }
     }
 
     #[test]

@@ -26,6 +26,18 @@ fn header_and_extension_escaping_differ() {
 }
 
 #[test]
+fn line_separators_and_bidi_controls_become_spaces() {
+    let mut e = SecurityEvent::new(EventType::parse("a\u{2028}b"), "x\u{2029}y\u{85}z");
+    e.actor.user = Some("user\u{202E}nimda".into());
+    e.push_metadata("note", "\u{2066}a\u{2069}\u{200F}\u{061C}–€");
+    let line = encode(&e);
+    assert!(line.contains("|a b|Security Event: a b|"), "{line}");
+    assert!(line.contains(" msg=x y z "), "{line}");
+    assert!(line.contains(" suser=user nimda "), "{line}");
+    assert!(line.contains(" note= a   –€ "), "{line}");
+}
+
+#[test]
 fn fields_and_slots() {
     let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "m");
     e.timestamp = Timestamp::from_unix_millis(1_704_110_400_000);

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 pub mod parsers;
 #[allow(unused_imports)] // each test crate uses some of them
-pub use parsers::{cut, parse_cef, parse_leef, spaced};
+pub use parsers::{cut, is_unsafe, parse_cef, parse_leef, spaced};
 use siem_event::{EventType, Outcome, SecurityEvent, Severity, Timestamp, Value};
 
 /// Text mixing every character an encoder must handle with arbitrary Unicode.
@@ -17,7 +17,8 @@ pub fn hostile_text() -> impl Strategy<Value = String> {
     let special = prop::sample::select(vec![
         "|", "=", "\\", "\"", "]", "[", "\r", "\n", "\u{0}", "\t", "\u{2028}", "\u{7f}",
         "\u{fffd}", "é", "😀", " ", "  ", "^", "¦", "{", "}", "=\"", " cs1=", " msg=", "\\=",
-        "a=b", "-",
+        "a=b", "-", "\u{85}", "\u{9f}", "\u{2029}", "\u{202E}", "\u{202A}", "\u{2066}", "\u{2069}",
+        "\u{200E}", "\u{200F}", "\u{061C}", "\u{a0}", "–", "€", "\u{202F}",
     ]);
     prop::collection::vec(
         prop_oneof![3 => special.prop_map(str::to_owned), 1 => any::<String>()],

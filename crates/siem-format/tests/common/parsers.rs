@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashSet;
+
 /// The longest prefix of at most `max` bytes ending on a character boundary.
 pub fn cut(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -15,13 +17,28 @@ pub fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// `s` with the given characters and every C0 control or DEL replaced by a space.
+/// Characters beyond ASCII that no text format may pass raw: NEL, the Unicode line and
+/// paragraph separators, and the bidirectional controls (Unicode's Bidi_Control property).
+pub const UNSAFE_UNICODE: &[char] = &[
+    '\u{85}', '\u{2028}', '\u{2029}', '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}',
+    '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+];
+
+/// Whether a text format must replace or escape `c`: a C0 or C1 control, DEL, or one of
+/// [`UNSAFE_UNICODE`].
+pub fn is_unsafe(c: char) -> bool {
+    let code = c as u32;
+    code < 0x20 || (0x7f..=0x9f).contains(&code) || UNSAFE_UNICODE.contains(&c)
+}
+
+/// `s` with the given characters and every unsafe character ([`is_unsafe`]) replaced by a
+/// space.
 pub fn spaced(s: &str, keep: &[char], also: &[char]) -> String {
     s.chars()
         .map(|c| {
             if keep.contains(&c) {
                 c
-            } else if (c as u32) < 0x20 || c == '\u{7f}' || also.contains(&c) {
+            } else if is_unsafe(c) || also.contains(&c) {
                 ' '
             } else {
                 c
@@ -91,6 +108,7 @@ pub fn parse_cef(line: &str) -> Result<Cef, String> {
     }
     let ext = &rest[ext_start..];
     let mut extension: Vec<(String, String)> = Vec::new();
+    let mut keys = HashSet::new();
     let b: Vec<char> = ext.chars().collect();
     let key_at = |i: usize| -> Option<usize> {
         // A key starts at i when a word of key characters is followed by an unescaped '='.
@@ -132,7 +150,7 @@ pub fn parse_cef(line: &str) -> Result<Cef, String> {
                 }
             }
         }
-        if extension.iter().any(|(k, _)| *k == key) {
+        if !keys.insert(key.clone()) {
             return Err(format!("key {key} repeated"));
         }
         extension.push((key, value));
@@ -195,6 +213,7 @@ pub fn parse_leef(line: &str) -> Result<Leef, String> {
         '\t'
     };
     let mut attributes: Vec<(String, String)> = Vec::new();
+    let mut keys = HashSet::new();
     for attr in parts[fields].split(delimiter) {
         let (k, v) = attr
             .split_once('=')
@@ -202,7 +221,7 @@ pub fn parse_leef(line: &str) -> Result<Leef, String> {
         if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(format!("bad key {k:?}"));
         }
-        if attributes.iter().any(|(key, _)| key == k) {
+        if !keys.insert(k) {
             return Err(format!("key {k} repeated"));
         }
         attributes.push((k.to_owned(), v.to_owned()));
