@@ -669,24 +669,11 @@ fn child_creates_under_umask_000() {
 #[cfg(unix)]
 #[test]
 fn created_directories_get_0750_whatever_the_umask() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "--nocapture",
-            "child_creates_under_umask_000",
-        ])
-        .env(UMASK_CHILD, dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_child(
+        "child_creates_under_umask_000",
+        UMASK_CHILD,
+        "CHILD-CREATED-UNDER-UMASK-000",
     );
-    assert!(stdout.contains("CHILD-CREATED-UNDER-UMASK-000"), "{stdout}");
 }
 
 /// Set in the child process that runs `child_fills_the_disk`.
@@ -756,15 +743,21 @@ fn child_fills_the_disk() {
 #[cfg(unix)]
 #[test]
 fn a_full_disk_cuts_no_line_and_resends_only_what_failed() {
+    run_child(
+        "child_fills_the_disk",
+        DISK_FULL_CHILD,
+        "CHILD-FILLED-THE-DISK",
+    );
+}
+
+/// Runs the ignored test `name` as a child process with `env` naming a fresh directory, and
+/// checks that it succeeded and printed `done` (so it really ran, rather than skipped).
+#[cfg(unix)]
+fn run_child(name: &str, env: &str, done: &str) {
     let dir = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "--nocapture",
-            "child_fills_the_disk",
-        ])
-        .env(DISK_FULL_CHILD, dir.path())
+        .args(["--ignored", "--exact", "--nocapture", name])
+        .env(env, dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -773,7 +766,7 @@ fn a_full_disk_cuts_no_line_and_resends_only_what_failed() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("CHILD-FILLED-THE-DISK"), "{stdout}");
+    assert!(stdout.contains(done), "{stdout}");
 }
 
 mod properties {
