@@ -27,7 +27,7 @@
 //!   matches (seed 004's message keywords by default: `login`, `permission`, `config`…).
 //!
 //! Fields of enclosing spans are inherited (`user`, `source_ip` on a request span label every
-//! event inside). Sensitive fields (`password`, `token`, `secret`, `authorization`…) are
+//! event inside), innermost first, up to [`LimitsConfig::max_fields`] per event. Sensitive fields (`password`, `token`, `secret`, `authorization`…) are
 //! redacted. See [`Config`] for every setting and `docs/configuration.md` for the YAML form.
 
 mod actions;

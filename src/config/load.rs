@@ -64,7 +64,7 @@ pub(crate) fn check_shape(text: &str) -> Result<(), ConfigError> {
         col: 0,
         line: 1,
         flow: 0,
-        indents: Vec::new(),
+        levels: Vec::new(),
         key_col: None,
     };
     scan.run().map_err(|line| {
@@ -77,8 +77,8 @@ pub(crate) fn check_shape(text: &str) -> Result<(), ConfigError> {
     })
 }
 
-/// The scanner behind [`check_shape`]: positions, open block levels (their columns, as the
-/// YAML scanner's indentation stack) and open flow collections.
+/// The scanner behind [`check_shape`]: positions, open block levels (as the YAML scanner's
+/// indentation stack) and open flow collections.
 struct Nesting<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -86,9 +86,25 @@ struct Nesting<'a> {
     col: usize,
     line: usize,
     flow: usize,
-    indents: Vec<usize>,
+    levels: Vec<Level>,
     /// Column of the first token of a possible `key:` on this line.
     key_col: Option<usize>,
+}
+
+/// An open block collection: the column of its keys or entries, and its kind.
+struct Level {
+    col: usize,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Mapping,
+    Sequence,
+    /// A sequence whose entries stand at the column of the mapping key it is the value of
+    /// (`key:` then `- item` below it): the parser's indentation stack has no level of its own
+    /// for it, but it nests all the same.
+    IndentlessSequence,
 }
 
 impl Nesting<'_> {
@@ -152,18 +168,45 @@ impl Nesting<'_> {
     }
 
     fn deep(&self) -> bool {
-        self.indents.len() + self.flow > MAX_NESTING
+        self.levels.len() + self.flow > MAX_NESTING
     }
 
-    /// Opens a block level at `col` unless one is open there already (the parser's roll).
-    fn roll(&mut self, col: usize) -> Result<(), usize> {
-        if self.indents.last().is_none_or(|&top| top < col) {
-            self.indents.push(col);
+    /// The column of the innermost open block level.
+    fn open_col(&self) -> Option<usize> {
+        self.levels.last().map(|l| l.col)
+    }
+
+    /// Opens a block level at `col` unless one is open there already (the parser's roll); an
+    /// entry (`- `) at the column of a mapping opens the sequence that is that key's value.
+    fn roll(&mut self, col: usize, kind: Kind) -> Result<(), usize> {
+        let opens = match self.levels.last() {
+            None => Some(kind),
+            Some(top) if top.col < col => Some(kind),
+            Some(top) if top.col == col && top.kind == Kind::Mapping && kind == Kind::Sequence => {
+                Some(Kind::IndentlessSequence)
+            }
+            Some(_) => None,
+        };
+        if let Some(kind) = opens {
+            self.levels.push(Level { col, kind });
         }
         if self.deep() {
             return Err(self.line);
         }
         Ok(())
+    }
+
+    /// Closes the block levels a token at `col` ends (the parser's unroll): those further
+    /// right, and a sequence at the column of its mapping unless the token is another entry.
+    fn unroll(&mut self, col: usize, entry: bool) {
+        while let Some(top) = self.levels.last() {
+            let ends =
+                top.col > col || (top.col == col && top.kind == Kind::IndentlessSequence && !entry);
+            if !ends {
+                return;
+            }
+            self.levels.pop();
+        }
     }
 
     fn run(&mut self) -> Result<(), usize> {
@@ -176,14 +219,12 @@ impl Nesting<'_> {
                 return Ok(());
             };
             let col = self.col;
+            let entry = c == b'-' && self.blank_at(1);
             if self.flow == 0 {
-                // Levels above the column of a token are closed (the parser's unroll).
-                while self.indents.last().is_some_and(|&top| top > col) {
-                    self.indents.pop();
-                }
+                self.unroll(col, entry);
             }
             if self.at_document_marker() {
-                self.indents.clear();
+                self.levels.clear();
                 self.flow = 0;
                 self.pos += 3;
                 self.col += 3;
@@ -209,7 +250,8 @@ impl Nesting<'_> {
                 }
                 b'-' | b'?' if self.blank_at(1) => {
                     if self.flow == 0 {
-                        self.roll(col)?;
+                        let kind = if entry { Kind::Sequence } else { Kind::Mapping };
+                        self.roll(col, kind)?;
                     }
                     self.key_col = None;
                     self.advance();
@@ -217,7 +259,7 @@ impl Nesting<'_> {
                 b':' if self.flow > 0 || self.blank_at(1) => {
                     if self.flow == 0 {
                         if let Some(key) = self.key_col.take() {
-                            self.roll(key)?;
+                            self.roll(key, Kind::Mapping)?;
                         }
                     }
                     self.key_col = None;
@@ -329,7 +371,7 @@ impl Nesting<'_> {
             }
             let continues = !self.at_end()
                 && self.peek(0) != Some(b'#')
-                && (self.flow > 0 || self.indents.last().is_none_or(|&top| self.col > top))
+                && (self.flow > 0 || self.open_col().is_none_or(|top| self.col > top))
                 && !self.at_document_marker();
             if !continues {
                 (self.pos, self.col, self.line, self.key_col) = saved;
@@ -343,7 +385,7 @@ impl Nesting<'_> {
     /// a digit in the header, else by its first non-blank line (or a longer blank line before
     /// it), and is always past the open block level, as the parser has it.
     fn skip_block_scalar(&mut self) {
-        let open = self.indents.last().copied();
+        let open = self.open_col();
         let mut indent = None;
         self.advance();
         while let Some(b) = self.peek(0) {
@@ -663,6 +705,98 @@ mod tests {
         // Siblings do not add up: levels close when the indentation or a bracket says so.
         let siblings = "a:\n  b: [1, [2]]\n  c: {d: [3]}\n".repeat(1000);
         assert_eq!(nesting_error(&siblings), None);
+    }
+
+    /// A pseudo-random number from `seed` (xorshift), for trees that differ from run to run of
+    /// the loop but not from one test run to the next.
+    fn next(seed: &mut u64) -> usize {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        (*seed % 1_000_003) as usize
+    }
+
+    /// A tree of mappings and lists exactly `depth` levels deep, with hostile strings for keys
+    /// and leaves: one child goes one level deeper, its siblings are leaves.
+    fn tree(seed: &mut u64, depth: usize) -> Value {
+        const TEXT: &[&str] = &[
+            "[",
+            "]]",
+            "{x",
+            "# no comment",
+            "a: b",
+            "- c",
+            "'q",
+            "\"",
+            "|",
+            "> x",
+            "?",
+            "&a",
+            "*b",
+            "!t",
+            "---",
+            "x\n  [[\n- y",
+            "\u{2028}[[",
+            "plain",
+            "1",
+            "",
+        ];
+        let text = |seed: &mut u64| Value::String(TEXT[next(seed) % TEXT.len()].to_owned());
+        if depth == 0 {
+            return text(seed);
+        }
+        let deeper = tree(seed, depth - 1);
+        let siblings = next(seed) % 3;
+        let deeper_at = next(seed) % (siblings + 1);
+        let mut children: Vec<Value> = (0..siblings).map(|_| text(seed)).collect();
+        children.insert(deeper_at, deeper);
+        if next(seed).is_multiple_of(2) {
+            Value::Sequence(children)
+        } else {
+            let mut map = Mapping::new();
+            for (i, child) in children.into_iter().enumerate() {
+                // (Not U+2028 in a key: serde_json writes it raw, and a YAML key must be one line.)
+                let key = format!("{}{i}", TEXT[next(seed) % TEXT.len()]).replace('\u{2028}', "");
+                map.insert(Value::String(key), child);
+            }
+            Value::Mapping(map)
+        }
+    }
+
+    #[test]
+    fn generated_documents_are_refused_exactly_past_the_limit() {
+        let mut seed = 0x5eed_u64;
+        for round in 0..40 {
+            for depth in [
+                1,
+                2,
+                3,
+                5,
+                10,
+                30,
+                MAX_NESTING - 1,
+                MAX_NESTING,
+                MAX_NESTING + 1,
+                80,
+            ] {
+                let value = tree(&mut seed, depth);
+                // Block style (YAML's serializer) and flow style (JSON is YAML too).
+                let block = serde_yaml_ng::to_string(&value).unwrap();
+                let flow = serde_json::to_string(&value).unwrap();
+                for text in [&block, &flow] {
+                    let refused = nesting_error(text).is_some();
+                    assert_eq!(
+                        refused,
+                        depth > MAX_NESTING,
+                        "round {round}, depth {depth}:\n{text}"
+                    );
+                    if depth <= 30 {
+                        let back: Value = serde_yaml_ng::from_str(text).unwrap();
+                        assert_eq!(back, value);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -139,7 +139,8 @@ fn camel(key: &mut Built, name: &str, capitalize_first: bool, max: usize) {
 pub(crate) struct WrittenKeys {
     inline: [(usize, usize); 16],
     count: usize,
-    spill: HashSet<Vec<u8>>,
+    /// Created only for a record with more than 16 keys.
+    spill: Option<HashSet<Vec<u8>>>,
 }
 
 impl WrittenKeys {
@@ -147,7 +148,7 @@ impl WrittenKeys {
         WrittenKeys {
             inline: [(0, 0); 16],
             count: 0,
-            spill: HashSet::new(),
+            spill: None,
         }
     }
 
@@ -156,7 +157,10 @@ impl WrittenKeys {
         self.inline[..self.count.min(16)]
             .iter()
             .any(|&(start, end)| out[start..end].eq_ignore_ascii_case(key))
-            || (self.count > 16 && self.spill.contains(&key.to_ascii_lowercase()))
+            || self
+                .spill
+                .as_ref()
+                .is_some_and(|spill| spill.contains(&key.to_ascii_lowercase()))
     }
 
     /// Records that `out[start..end]` is a key.
@@ -164,7 +168,9 @@ impl WrittenKeys {
         if self.count < 16 {
             self.inline[self.count] = (start, end);
         } else {
-            self.spill.insert(out[start..end].to_ascii_lowercase());
+            self.spill
+                .get_or_insert_with(HashSet::new)
+                .insert(out[start..end].to_ascii_lowercase());
         }
         self.count += 1;
     }

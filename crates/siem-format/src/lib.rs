@@ -3,7 +3,10 @@
 //!
 //! An [`Encoder`] appends one encoded record for a [`SecurityEvent`] to a reused byte buffer,
 //! with no framing and no trailing newline: the sink adds what its transport needs. Every
-//! encoder writes exactly one line: no format lets a CR or LF through unescaped.
+//! encoder writes exactly one line that displays as what it holds: no format lets a control
+//! character (CR, LF, NEL, …), a Unicode line or paragraph separator (U+2028, U+2029) or a
+//! bidirectional control (U+202E, …) through raw. JSON formats escape them as `\uXXXX`; the
+//! line formats, which have no escape for them, write a space.
 //!
 //! | format | encoder | module (mapping and escaping rules) |
 //! |--------|---------|-------------------------------------|
@@ -32,10 +35,13 @@
 //! # Proof that nothing can be forged
 //!
 //! - `tests/line_properties.rs`: for arbitrary field values (`|`, `=`, `\`, `"`, `]`, CR, LF,
-//!   NUL, tabs, lossy-decoded invalid UTF-8, 1 MB strings) each output parses with an
-//!   independent parser (a strict CEF and LEEF parser written from the specifications in
-//!   `tests/common/parsers.rs`, `syslog_rfc5424`, `syslog_loose`, `serde_json`) into exactly one
-//!   record whose fields equal the input after the documented escaping and truncation.
+//!   NUL, tabs, NEL, U+2028, U+2029, bidi controls, lossy-decoded invalid UTF-8, 1 MB strings)
+//!   each output parses with an independent parser (a strict CEF and LEEF parser written from
+//!   the specifications in `tests/common/parsers.rs`, `syslog_rfc5424`, `syslog_loose`,
+//!   `serde_json`) into exactly one record whose fields equal the input after the documented
+//!   escaping and truncation, and no output holds an unsafe character raw.
+//! - `tests/hostile_shapes.rs`: ten thousand metadata fields, a thirty-thousand-member JSON
+//!   line: linear time.
 //! - `tests/golden_seeds.rs`: seed 000's CEF, LEEF, syslog and JSON examples, seed 003's JSON.
 //! - `fuzz/`: a cargo-fuzz target per encoder and for [`decode_json`]. Short run (CI):
 //!   `crates/siem-format/fuzz/run.sh 20`; long run: `crates/siem-format/fuzz/run.sh 3600`

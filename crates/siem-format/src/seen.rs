@@ -15,7 +15,8 @@ const FEW: usize = 16;
 pub(crate) struct SeenNames<'a> {
     few: [&'a str; FEW],
     count: usize,
-    many: HashSet<&'a str>,
+    /// Created only for a record with more than [`FEW`] names.
+    many: Option<HashSet<&'a str>>,
 }
 
 impl<'a> SeenNames<'a> {
@@ -30,7 +31,7 @@ impl<'a> SeenNames<'a> {
             self.count += 1;
             return true;
         }
-        self.many.insert(name)
+        self.many.get_or_insert_with(HashSet::new).insert(name)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Shared by the fuzz targets: an event built from the fuzzer's bytes, and the checks every
-//! encoder's output must pass (no panic, one line, parses back with an independent parser).
+//! encoder's output must pass (no panic, one line, no raw unsafe character, parses back with an
+//! independent parser).
 
 use std::sync::Arc;
 
@@ -73,6 +74,12 @@ fn encode(format: Format, options: &FormatOptions, e: &SecurityEvent) -> String 
     assert!(
         !line.contains(['\n', '\r']),
         "{format}: more than one line: {line:?}"
+    );
+    // TAB may separate LEEF attributes; no other control, Unicode line break or bidi control
+    // may pass raw.
+    assert!(
+        !line.chars().any(|c| c != '\t' && parsers::is_unsafe(c)),
+        "{format}: an unsafe character passed raw: {line:?}"
     );
     line
 }
