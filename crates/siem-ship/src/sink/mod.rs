@@ -5,6 +5,11 @@
 //! sink's `send` may block for as long as its own timeouts allow.
 
 use std::fmt;
+use std::time::Duration;
+
+use siem_format::{Format, FormatOptions};
+
+use crate::ConfigError;
 
 pub mod file;
 pub mod stdout;
@@ -52,6 +57,85 @@ pub trait Sink: Send + 'static {
     /// Flushes and releases the transport (e.g. TLS `close_notify`). Called once, at shutdown.
     fn close(&mut self) -> Result<(), SinkError> {
         self.flush()
+    }
+}
+
+/// A destination type's own settings — the keys beside `type:` in a destination's YAML — and
+/// everything the rest of the workspace needs to know about that type: its name, how to check
+/// its settings, which formats it can carry, and how to open its sink.
+///
+/// Each destination type (a folder: `sink/file/`, `sink/syslog/`, a module of `siem-http`…)
+/// implements this on its configuration struct, which also implements `serde::Deserialize`
+/// (refusing unknown keys) and `Clone`; one line in the facade's destination table registers it
+/// under its `type` name. `siem check` calls [`validate`](SinkConfig::validate) and
+/// [`accepts`](SinkConfig::accepts) — exactly what `build()` calls before
+/// [`open`](SinkConfig::open) — and `siem check --connect` calls [`probe`](SinkConfig::probe).
+///
+/// ```
+/// use std::time::Duration;
+/// use siem_format::{Format, FormatOptions};
+/// use siem_ship::sink::{Sink, SinkConfig};
+/// use siem_ship::{Batch, ConfigError, SinkError};
+///
+/// #[derive(Debug, Clone)]
+/// struct NullConfig;
+/// struct Null;
+/// impl Sink for Null {
+///     fn kind(&self) -> &'static str { "null" }
+///     fn send(&mut self, _: &Batch) -> Result<(), SinkError> { Ok(()) }
+/// }
+/// impl SinkConfig for NullConfig {
+///     fn type_name(&self) -> &'static str { "null" }
+///     fn validate(&self) -> Result<(), ConfigError> { Ok(()) }
+///     fn accepts(&self, _: Format, _: &FormatOptions) -> Result<(), String> { Ok(()) }
+///     fn open(&self) -> Result<Box<dyn Sink>, ConfigError> { Ok(Box::new(Null)) }
+///     fn clone_box(&self) -> Box<dyn SinkConfig> { Box::new(self.clone()) }
+/// }
+/// let c = NullConfig;
+/// assert!(c.validate().is_ok() && c.accepts(Format::Json, &FormatOptions::default()).is_ok());
+/// assert_eq!(c.default_format(), Format::Json);
+/// assert_eq!(c.probe(Duration::from_secs(1)).unwrap(), "opened");
+/// ```
+pub trait SinkConfig: fmt::Debug + Send + Sync + 'static {
+    /// The `type:` name in YAML (`file`, `syslog`, `hec`…).
+    fn type_name(&self) -> &'static str;
+
+    /// Checks every setting without opening anything (no socket, no file created): whatever
+    /// [`open`](SinkConfig::open) would refuse for a reason knowable now is refused here,
+    /// with the key at fault relative to the destination (`tls.ca_file`, `rotation.max_files`).
+    fn validate(&self) -> Result<(), ConfigError>;
+
+    /// Whether records in `format` (with `options`) can travel through this destination without
+    /// losing information; the reason when not (e.g. bare CEF on a syslog transport, which
+    /// needs a syslog header: use `format: rfc5424` with `body: cef`).
+    fn accepts(&self, format: Format, options: &FormatOptions) -> Result<(), String>;
+
+    /// The format used when the destination names none.
+    fn default_format(&self) -> Format {
+        Format::Json
+    }
+
+    /// Opens the sink. Files may be created here; network sinks connect lazily, on their first
+    /// batch. Called only after [`validate`](SinkConfig::validate) passed.
+    fn open(&self) -> Result<Box<dyn Sink>, ConfigError>;
+
+    /// Opens the destination once and says whether it is reachable within `timeout` (for
+    /// `siem check --connect`): what it reached on success, why not on failure. The default
+    /// opens the sink and reports "opened".
+    fn probe(&self, timeout: Duration) -> Result<String, String> {
+        let _ = timeout;
+        self.open()
+            .map(|_| "opened".to_owned())
+            .map_err(|e| e.to_string())
+    }
+
+    /// A boxed copy (configurations are cloned with the `Config` that holds them).
+    fn clone_box(&self) -> Box<dyn SinkConfig>;
+}
+
+impl Clone for Box<dyn SinkConfig> {
+    fn clone(&self) -> Self {
+        self.clone_box()
     }
 }
 
