@@ -204,28 +204,183 @@ fn hostile_yaml_is_refused_cleanly() {
     assert!(parse(bomb).is_err());
 }
 
+fn with_vars(yaml: &str, vars: &[(&str, &str)]) -> Result<Config, tracing_siem::ConfigError> {
+    let env: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let lookup = env.clone();
+    Config::from_yaml_with_env(
+        yaml,
+        &move |k| lookup.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()),
+        env,
+    )
+}
+
+/// The syslog settings of a destination, as `Debug` shows them.
+fn sink(c: &Config, i: usize) -> String {
+    format!("{:?}", c.destinations[i].sink)
+}
+
 #[test]
 fn interpolation_and_overrides() {
-    let c = Config::from_yaml_with_env(
+    let c = with_vars(
         "app: \"${TOKEN}-svc\"\nqueue: { capacity: 100 }\ndestinations: [ { type: stdout } ]",
-        &|k| (k == "TOKEN").then(|| "t0k3n".to_owned()),
-        vec![
-            ("SIEM_QUEUE__CAPACITY".to_owned(), "5000".to_owned()),
-            ("SIEM_DESTINATIONS__0__FORMAT".to_owned(), "cef".to_owned()),
-            ("SIEM_API_KEY".to_owned(), "not-a-config-key".to_owned()),
+        &[
+            ("TOKEN", "t0k3n"),
+            ("SIEM__QUEUE__CAPACITY", "5000"),
+            ("SIEM__DESTINATIONS__0__FORMAT", "cef"),
+            ("SIEM_API_KEY", "not-a-config-key"),
         ],
     )
     .unwrap();
     assert_eq!(c.app.as_deref(), Some("t0k3n-svc"));
     assert_eq!(c.queue.capacity, 5000);
     assert_eq!(c.destinations[0].format.to_string(), "cef");
-    let e = Config::from_yaml_with_env(
-        "{}",
-        &|_| None,
-        vec![("SIEM_QUEUE__CAPACITY".to_owned(), "zero".to_owned())],
+    for (value, reason) in [("zero", "invalid type"), ("0", "at least 1")] {
+        let e = with_vars("{}", &[("SIEM__QUEUE__CAPACITY", value)]).unwrap_err();
+        assert_eq!(e.key(), "queue.capacity");
+        assert!(e.reason().contains(reason), "{e}");
+        assert!(e.reason().contains("SIEM__QUEUE__CAPACITY"), "{e}");
+    }
+}
+
+#[test]
+fn seed_004_collector_variables_reach_the_syslog_destination() {
+    let yaml = "host: web-01\ndestinations:\n  - { type: stdout }\n  - { type: syslog, transport: udp, host: localhost }\n";
+    let c = with_vars(
+        yaml,
+        &[("SIEM_HOST", "siem.company.com"), ("SIEM_PORT", "514")],
+    )
+    .unwrap();
+    assert_eq!(
+        c.host.as_deref(),
+        Some("web-01"),
+        "SIEM_HOST never renames events' host"
+    );
+    let syslog = sink(&c, 1);
+    assert!(
+        syslog.contains("\"siem.company.com\"") && syslog.contains("514"),
+        "{syslog}"
+    );
+    let e = with_vars(yaml, &[("SIEM_PORT", "high")]).unwrap_err();
+    assert_eq!(e.key(), "destinations[1].port", "{e}");
+    assert!(e.reason().contains("SIEM_PORT"), "{e}");
+    let e = with_vars("destinations: [ { type: stdout } ]", &[("SIEM_HOST", "x")]).unwrap_err();
+    assert!(
+        e.to_string().contains("SIEM_HOST") && e.to_string().contains("no syslog destination"),
+        "{e}"
+    );
+    let two = "destinations:\n  - { type: syslog, host: a }\n  - { type: syslog, host: b }\n";
+    let e = with_vars(two, &[("SIEM_HOST", "x")]).unwrap_err();
+    assert!(e.to_string().contains("2 syslog destinations"), "{e}");
+    // Where the configuration reads the variable itself, that is where it goes.
+    let reads = "destinations:\n  - { type: syslog, host: a }\n  - { type: syslog, host: \"${SIEM_HOST}\" }\n";
+    let c = with_vars(reads, &[("SIEM_HOST", "collector")]).unwrap();
+    assert!(sink(&c, 0).contains("\"a\""), "{}", sink(&c, 0));
+    assert!(sink(&c, 1).contains("\"collector\""), "{}", sink(&c, 1));
+}
+
+#[test]
+fn an_override_that_reaches_no_key_is_an_error_naming_it() {
+    let yaml = "destinations: [ { type: syslog, host: a } ]";
+    for (name, says) in [
+        (
+            "SIEM__DESTINATION__0__HOST",
+            "did you mean SIEM__DESTINATIONS__0__HOST?",
+        ),
+        ("SIEM_DESTINATIONS__0__HOST", "SIEM__DESTINATIONS__0__HOST"),
+        ("SIEM__DESTINATIONS__1__HOST", "no item 1"),
+        ("SIEM__QUEUE__CAPCITY", "did you mean `capacity`?"),
+        ("SIEM__COLOUR", "unknown field `colour`"),
+    ] {
+        let e = with_vars(yaml, &[(name, "x")]).unwrap_err();
+        assert!(e.to_string().contains(name), "{name}: {e}");
+        assert!(e.to_string().contains(says), "{name}: {e}");
+    }
+}
+
+#[test]
+fn interpolated_scalars_take_the_type_their_key_expects() {
+    let c = with_vars(
+        "app: \"${APP}\"\nstderr_notices: \"${NOTICES:-false}\"\nredact: { mode: hash, hash_key: \"${KEY}\" }\n\
+         destinations:\n  - { type: syslog, transport: udp, host: localhost, port: \"${P:-5514}\" }\n  \
+         - { type: stdout, retry: { max_attempts: \"${TRIES:-}\" } }\n",
+        &[("APP", "1234"), ("KEY", "987654321")],
+    )
+    .unwrap();
+    assert_eq!(c.app.as_deref(), Some("1234"), "text stays text");
+    assert!(!c.stderr_notices);
+    assert_eq!(
+        c.redact.hash_key.as_deref(),
+        Some("987654321"),
+        "a secret is never a number"
+    );
+    assert!(sink(&c, 0).contains("5514"), "{}", sink(&c, 0));
+    assert_eq!(c.destinations[1].retry.max_attempts, None);
+    // Only a whole `${…}` is retyped: text around it keeps it text, and the key says why.
+    let e = with_vars(
+        "destinations: [ { type: syslog, host: localhost, port: \"${P:-5514}0\" } ]",
+        &[],
     )
     .unwrap_err();
-    assert_eq!(e.key(), "queue.capacity");
+    assert_eq!(e.key(), "destinations[0].port", "{e}");
+}
+
+#[test]
+fn error_keys_read_as_one_path() {
+    for (yaml, key) in [
+        (
+            "destinations: [ { type: file, path: x, rotation: { max_size: huge } } ]",
+            "destinations[0].rotation.max_size",
+        ),
+        ("destinations: [ { type: syslog } ]", "destinations[0]"),
+        (
+            "rules: { rules_dir: /nonexistent/rules }",
+            "rules.rules_dir",
+        ),
+        ("queue: { capacity: lots }", "queue.capacity"),
+    ] {
+        let e = err(yaml);
+        assert_eq!(e.key(), key, "{yaml}: {e}");
+        let shown = e.to_string();
+        assert!(
+            !shown.contains(": :") && !shown.contains("]: rotation"),
+            "{shown}"
+        );
+    }
+    assert!(err("destinations: [ { type: syslog } ]")
+        .to_string()
+        .starts_with("destinations[0]: missing field `host`"));
+}
+
+#[test]
+fn unknown_keys_get_a_did_you_mean() {
+    for (yaml, says) in [
+        (
+            "destinations: [ { type: syslog, host: a, protocol: tls } ]",
+            "`protocol` is `transport: udp | tcp | tls` here",
+        ),
+        (
+            "destinations: [ { type: syslog, host: a, tls_verify: false } ]",
+            "dangerous_disable_verification",
+        ),
+        (
+            "destinations: [ { type: syslog, host: a, tls_ca_cert: /ca.pem } ]",
+            "ca_file",
+        ),
+        ("destination: []", "did you mean `destinations`?"),
+        ("queue: { capcity: 5 }", "did you mean `capacity`?"),
+        ("max_queue_size: 5", "queue: { capacity: … }"),
+        ("monitoring: { siem: { enabled: true } }", "seed 004"),
+        (
+            "queue: { overflow: drop-neweset }",
+            "did you mean `drop-newest`?",
+        ),
+    ] {
+        let e = err(yaml);
+        assert!(e.to_string().contains(says), "{yaml}: {e}");
+    }
 }
 
 #[test]

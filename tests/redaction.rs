@@ -206,9 +206,9 @@ fn config_errors_name_a_secret_key_but_never_its_value() {
         ),
         (
             "redact: { hash_key: \"${SIEM_TEST_KEY:-}\" }",
-            &[("SIEM_REDACT__HASH_KEY", "987654321")][..],
+            &[("SIEM__REDACT__HASH_KEY__PART", "987654321")][..],
             "redact.hash_key",
-            "a string",
+            "not a mapping",
         ),
         (
             "static_fields: { api_token: 987654321 }",

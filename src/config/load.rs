@@ -1,14 +1,15 @@
-//! Reading configuration text: size and nesting checks, YAML, `${VAR}` interpolation, `SIEM_*`
-//! overrides.
+//! Reading configuration text: size and nesting checks, YAML, `${VAR}` interpolation.
 //!
 //! Interpolation happens inside string values after the YAML is parsed, so a variable's value
 //! can never add keys or change the document's structure.
 
+use std::collections::HashSet;
 use std::io::Read as _;
 use std::path::Path;
 
-use serde_yaml_ng::{Mapping, Value};
+use serde_yaml_ng::Value;
 
+use super::environment::{display, EnvText, Segment};
 use super::ConfigError;
 
 /// The longest configuration text accepted: far above any real configuration (a thousand alert
@@ -429,40 +430,66 @@ impl Nesting<'_> {
     }
 }
 
+/// What interpolation read from the environment.
+#[derive(Debug, Default)]
+pub(crate) struct Interpolated {
+    /// Strings that were one `${…}` and nothing else: they take the type their key expects.
+    pub whole: Vec<EnvText>,
+    /// Every variable a `${…}` named, set or not.
+    pub variables: HashSet<String>,
+}
+
 /// Replaces `${VAR}` and `${VAR:-default}` in every string of `value`; `$${` is a literal `${`.
+/// `path` is where `value` stands in the document.
 pub(crate) fn interpolate(
     value: &mut Value,
-    path: &str,
+    path: &mut Vec<Segment>,
     env: &dyn Fn(&str) -> Option<String>,
+    read: &mut Interpolated,
 ) -> Result<(), ConfigError> {
     match value {
         Value::String(s) => {
             if s.contains('$') {
-                *s = interpolate_str(s, env).map_err(|e| {
-                    ConfigError::invalid(path, e.describe(super::secret::is_secret_path(path)))
+                let whole = is_one_reference(s);
+                let mut lookup = |name: &str| {
+                    read.variables.insert(name.to_owned());
+                    env(name)
+                };
+                *s = interpolate_str(s, &mut lookup).map_err(|e| {
+                    let key = display(path);
+                    let secret = super::secret::is_secret_path(&key);
+                    ConfigError::invalid(key, e.describe(secret))
                 })?;
+                if whole {
+                    read.whole.push(EnvText::interpolated(path, s));
+                }
             }
         }
         Value::Sequence(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                interpolate(item, &format!("{path}[{i}]"), env)?;
+                path.push(Segment::Index(i));
+                interpolate(item, path, env, read)?;
+                path.pop();
             }
         }
         Value::Mapping(map) => {
             for (k, v) in map.iter_mut() {
-                let key = key_text(k);
-                let child = if path.is_empty() {
-                    key
-                } else {
-                    format!("{path}.{key}")
-                };
-                interpolate(v, &child, env)?;
+                path.push(Segment::Key(key_text(k)));
+                interpolate(v, path, env, read)?;
+                path.pop();
             }
         }
-        Value::Tagged(t) => interpolate(&mut t.value, path, env)?,
+        Value::Tagged(t) => interpolate(&mut t.value, path, env, read)?,
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
     Ok(())
+}
+
+/// Whether `s` is a single `${…}` and nothing else (`"${PORT:-5514}"`, not `"${HOST}:514"`).
+fn is_one_reference(s: &str) -> bool {
+    s.strip_prefix("${")
+        .and_then(|body| body.strip_suffix('}'))
+        .is_some_and(|body| !body.contains('}'))
 }
 
 fn key_text(k: &Value) -> String {
@@ -506,7 +533,7 @@ impl InterpolationError {
 
 fn interpolate_str(
     s: &str,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &mut dyn FnMut(&str) -> Option<String>,
 ) -> Result<String, InterpolationError> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -541,99 +568,59 @@ fn interpolate_str(
     Ok(out)
 }
 
-/// Applies `SIEM_A__B=value` overrides (`a.b`; `__` separates levels, numbers index lists).
-/// Only variables whose first level is one of `top_level_keys` are applied, so unrelated
-/// `SIEM_…` variables (secrets referenced by `${…}`, test switches) are left alone.
-pub(crate) fn apply_overrides(
-    root: &mut Value,
-    vars: impl IntoIterator<Item = (String, String)>,
-    top_level_keys: &[&str],
-) -> Result<(), ConfigError> {
-    let mut vars: Vec<_> = vars
-        .into_iter()
-        .filter_map(|(k, v)| k.strip_prefix("SIEM_").map(|p| (p.to_ascii_lowercase(), v)))
-        .filter(|(k, _)| {
-            let first = k.split("__").next().unwrap_or("");
-            top_level_keys.contains(&first)
-        })
-        .collect();
-    vars.sort();
-    for (key, text) in vars {
-        let parts: Vec<&str> = key.split("__").collect();
-        let dotted = parts.join(".");
-        if parts.iter().any(|p| p.is_empty()) {
-            return Err(ConfigError::invalid(
-                dotted,
-                "empty key segment in environment override",
-            ));
-        }
-        let parsed: Value = serde_yaml_ng::from_str(&text).unwrap_or(Value::String(text.clone()));
-        let value = match parsed {
-            Value::Mapping(_) | Value::Sequence(_) | Value::Tagged(_) => Value::String(text),
-            scalar => scalar,
-        };
-        set_path(root, &parts, value).map_err(|r| ConfigError::invalid(dotted.clone(), r))?;
-    }
-    Ok(())
-}
-
-fn set_path(node: &mut Value, parts: &[&str], value: Value) -> Result<(), String> {
-    let Some((first, rest)) = parts.split_first() else {
-        *node = value;
-        return Ok(());
-    };
-    if node.is_null() {
-        *node = Value::Mapping(Mapping::new());
-    }
-    match node {
-        Value::Mapping(map) => {
-            let key = Value::String((*first).to_owned());
-            let child = map.entry(key).or_insert(Value::Null);
-            set_path(child, rest, value)
-        }
-        Value::Sequence(items) => {
-            let i: usize = first
-                .parse()
-                .map_err(|_| format!("{first:?} is not a list index"))?;
-            let len = items.len();
-            let child = items
-                .get_mut(i)
-                .ok_or_else(|| format!("index {i} is out of range (the list has {len} items)"))?;
-            set_path(child, rest, value)
-        }
-        _ => Err("cannot override inside a scalar value".to_owned()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_yaml_ng::Mapping;
 
     fn env(name: &str) -> Option<String> {
         match name {
+            "PORT" => Some("5514".into()),
             "TOKEN" => Some("s3cr3t".into()),
             "NEWLINE" => Some("a\nb: c".into()),
             _ => None,
         }
     }
 
+    fn run(v: &mut Value) -> Result<Interpolated, ConfigError> {
+        let mut read = Interpolated::default();
+        interpolate(v, &mut Vec::new(), &env, &mut read)?;
+        Ok(read)
+    }
+
+    #[test]
+    fn whole_references_are_recorded_with_their_key() {
+        let mut v: Value = serde_yaml_ng::from_str(
+            "destinations: [{ port: \"${PORT}\", host: \"${HOST:-h}:1\" }]",
+        )
+        .unwrap();
+        let read = run(&mut v).unwrap();
+        assert_eq!(read.whole.len(), 1);
+        assert!(format!("{:?}", read.whole[0]).contains("destinations[0].port"));
+        assert!(read.variables.contains("PORT") && read.variables.contains("HOST"));
+        assert!(is_one_reference("${A:-1}") && !is_one_reference("${A}${B}"));
+    }
+
     #[test]
     fn interpolation_forms() {
         assert_eq!(
-            interpolate_str("Bearer ${TOKEN}", &env).unwrap(),
+            interpolate_str("Bearer ${TOKEN}", &mut env).unwrap(),
             "Bearer s3cr3t"
         );
-        assert_eq!(interpolate_str("${MISSING:-dflt}", &env).unwrap(), "dflt");
         assert_eq!(
-            interpolate_str("$${TOKEN} $5", &env).unwrap(),
+            interpolate_str("${MISSING:-dflt}", &mut env).unwrap(),
+            "dflt"
+        );
+        assert_eq!(
+            interpolate_str("$${TOKEN} $5", &mut env).unwrap(),
             "${TOKEN} $5"
         );
-        assert!(interpolate_str("${MISSING}", &env)
+        assert!(interpolate_str("${MISSING}", &mut env)
             .unwrap_err()
             .describe(true)
             .contains("MISSING"));
-        assert!(interpolate_str("${TOKEN", &env).is_err());
-        assert!(interpolate_str("${TO KEN}", &env).is_err());
+        assert!(interpolate_str("${TOKEN", &mut env).is_err());
+        assert!(interpolate_str("${TO KEN}", &mut env).is_err());
     }
 
     #[test]
@@ -641,19 +628,19 @@ mod tests {
         for (text, secret) in [("s3cr3t${", "s3cr3t"), ("a${s3cr3t!}", "s3cr3t")] {
             let mut v: Value =
                 serde_yaml_ng::from_str(&format!("redact: {{ hash_key: {text:?} }}")).unwrap();
-            let err = interpolate(&mut v, "", &env).unwrap_err();
+            let err = run(&mut v).unwrap_err();
             assert_eq!(err.key(), "redact.hash_key");
             assert!(!err.to_string().contains(secret), "{err}");
         }
         let mut v: Value = serde_yaml_ng::from_str("app: \"a${bad name}\"").unwrap();
-        let err = interpolate(&mut v, "", &env).unwrap_err();
+        let err = run(&mut v).unwrap_err();
         assert!(err.to_string().contains("bad name"), "{err}");
     }
 
     #[test]
     fn a_variable_cannot_add_keys() {
         let mut v: Value = serde_yaml_ng::from_str("app: \"${NEWLINE}\"").unwrap();
-        interpolate(&mut v, "", &env).unwrap();
+        run(&mut v).unwrap();
         let map = v.as_mapping().unwrap();
         assert_eq!(map.len(), 1);
         assert_eq!(map.get("app").unwrap().as_str(), Some("a\nb: c"));
@@ -846,31 +833,5 @@ mod tests {
         let err = read_file(&path).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(err.contains("longer than the limit of 4 MiB"), "{err}");
-    }
-
-    #[test]
-    fn overrides_set_nested_and_indexed_keys() {
-        let mut v: Value = serde_yaml_ng::from_str("destinations: [{type: stdout}]").unwrap();
-        apply_overrides(
-            &mut v,
-            [
-                ("SIEM_QUEUE__CAPACITY".to_owned(), "5000".to_owned()),
-                ("SIEM_DESTINATIONS__0__FORMAT".to_owned(), "cef".to_owned()),
-                ("SIEM_REQUIRE_PEERS".to_owned(), "1".to_owned()),
-                ("OTHER".to_owned(), "x".to_owned()),
-            ],
-            &["queue", "destinations"],
-        )
-        .unwrap();
-        assert_eq!(v["queue"]["capacity"].as_u64(), Some(5000));
-        assert_eq!(v["destinations"][0]["format"].as_str(), Some("cef"));
-        assert!(v.get("require_peers").is_none());
-        let err = apply_overrides(
-            &mut v,
-            [("SIEM_DESTINATIONS__3__FORMAT".to_owned(), "cef".to_owned())],
-            &["destinations"],
-        )
-        .unwrap_err();
-        assert_eq!(err.key(), "destinations.3.format");
     }
 }

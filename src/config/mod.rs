@@ -1,17 +1,21 @@
 //! Configuration: one [`Config`] for the builder and for YAML files.
 //!
-//! YAML files get `${VAR}` / `${VAR:-default}` interpolation inside string values and
-//! `SIEM_<KEY>__<SUBKEY>=value` environment overrides (e.g. `SIEM_QUEUE__CAPACITY=5000`,
-//! `SIEM_DESTINATIONS__0__FORMAT=cef`), then validation with errors that name the key path.
+//! YAML files get `${VAR}` / `${VAR:-default}` interpolation inside string values,
+//! `SIEM__<KEY>__<SUBKEY>=value` environment overrides (e.g. `SIEM__QUEUE__CAPACITY=5000`,
+//! `SIEM__DESTINATIONS__0__FORMAT=cef`) and seed 004's `SIEM_HOST` / `SIEM_PORT` for the
+//! collector, then validation with errors that name the key path (and the variable, for what
+//! the environment set).
 //! See `docs/configuration.md` for every key and how seed 000's `SIEMConfig` and seed 003's
 //! YAML map onto it.
 
 mod destination;
+mod environment;
 mod error;
 mod filter;
 mod load;
 mod parse;
 mod secret;
+mod suggest;
 
 use std::path::Path;
 use std::time::Duration;
@@ -317,6 +321,16 @@ impl Default for Config {
     }
 }
 
+/// The process's environment variables that may be overrides; `std::env::vars` would panic
+/// on a name or value that is not UTF-8, and no such variable can name a key.
+fn process_variables() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(name, value)| {
+        let name = name.into_string().ok()?;
+        name.starts_with("SIEM_")
+            .then(|| (name, value.to_string_lossy().into_owned()))
+    })
+}
+
 /// A validated configuration's compiled parts, in the order of `Config::destinations`.
 pub(crate) struct Compiled {
     pub overflow: siem_ship::OverflowPolicy,
@@ -325,7 +339,8 @@ pub(crate) struct Compiled {
     pub destinations: Vec<CompiledDestination>,
 }
 
-/// The top-level keys, for `SIEM_*` overrides.
+/// The top-level keys: a `SIEM_<KEY>` variable for one of them is an override in the former
+/// spelling, refused with the new one.
 const TOP_LEVEL_KEYS: &[&str] = &[
     "app",
     "host",
@@ -345,7 +360,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 impl Config {
     /// Parses YAML text, with interpolation from and overrides by the process environment.
     pub fn from_yaml_str(text: &str) -> Result<Config, ConfigError> {
-        Config::from_yaml_with_env(text, &|k| std::env::var(k).ok(), std::env::vars())
+        Config::from_yaml_with_env(text, &|k| std::env::var(k).ok(), process_variables())
     }
 
     /// Reads and parses a YAML file (see [`Config::from_yaml_str`]).
@@ -354,25 +369,37 @@ impl Config {
         Config::from_yaml_str(&text)
     }
 
-    /// Parses YAML text with an explicit environment (for tests and tools).
+    /// Parses YAML text with an explicit environment: `env` answers `${VAR}`, `overrides` are
+    /// the variables that may override keys (`SIEM__QUEUE__CAPACITY`, `SIEM_HOST`, …).
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// let yaml = "destinations:\n  - { type: syslog, transport: udp, host: localhost, port: \"${P:-5514}\" }";
+    /// let vars = [("SIEM_HOST".to_owned(), "siem.example.com".to_owned())];
+    /// let config = Config::from_yaml_with_env(yaml, &|_| None, vars).unwrap();
+    /// let text = format!("{:?}", config.destinations[0].sink);
+    /// assert!(text.contains("siem.example.com") && text.contains("5514"), "{text}");
+    /// ```
     pub fn from_yaml_with_env(
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
         overrides: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let value = Config::resolve_yaml(text, env, overrides)?;
-        let config: Config =
-            serde_path_to_error::deserialize(value).map_err(error::from_path_error)?;
-        config.validate()?;
+        let (value, from_env) = Config::resolve_yaml(text, env, overrides)?;
+        let config: Config = environment::deserialize(value, &from_env)?;
+        config
+            .validate()
+            .map_err(|e| environment::attribute(e, &from_env))?;
         Ok(config)
     }
 
-    /// The YAML after interpolation and overrides, before it is checked against the schema.
+    /// The YAML after interpolation and overrides, before it is checked against the schema,
+    /// and what in it came from the environment.
     fn resolve_yaml(
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
         overrides: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Value, ConfigError> {
+    ) -> Result<(Value, Vec<environment::EnvText>), ConfigError> {
         load::check_shape(text)?;
         let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
             let at = e
@@ -390,14 +417,22 @@ impl Config {
                 "the configuration must be a YAML mapping",
             ));
         }
-        load::interpolate(&mut value, "", env)?;
-        load::apply_overrides(&mut value, overrides, TOP_LEVEL_KEYS)?;
-        Ok(value)
+        let mut read = load::Interpolated::default();
+        load::interpolate(&mut value, &mut Vec::new(), env, &mut read)?;
+        let mut from_env = read.whole;
+        from_env.extend(environment::apply_overrides(
+            &mut value,
+            overrides,
+            &read.variables,
+            TOP_LEVEL_KEYS,
+        )?);
+        Ok((value, from_env))
     }
 
     /// The resolved configuration as YAML, with secret-looking values masked (for `siem check`).
     pub fn resolved_yaml_masked(text: &str) -> Result<String, ConfigError> {
-        let value = Config::resolve_yaml(text, &|k| std::env::var(k).ok(), std::env::vars())?;
+        let (value, _) =
+            Config::resolve_yaml(text, &|k| std::env::var(k).ok(), process_variables())?;
         serde_yaml_ng::to_string(&secret::masked(&value))
             .map_err(|e| ConfigError::invalid("", e.to_string()))
     }
@@ -486,8 +521,7 @@ impl Config {
             &rules,
             self.classify.fallback.as_deref(),
         )?;
-        let engine = siem_rules::Engine::new(&self.rules)
-            .map_err(|e| ConfigError::invalid("rules", e.to_string()))?;
+        let engine = siem_rules::Engine::new(&self.rules).map_err(error::from_rules_error)?;
         let mut destinations = Vec::with_capacity(self.destinations.len());
         let mut names = std::collections::HashSet::new();
         for (i, name) in self.destination_names().iter().enumerate() {
