@@ -241,7 +241,10 @@ fn override_path(root: &Value, variable: &str, rest: &str) -> Result<Vec<Segment
                 path.push(Segment::Key(part));
             }
             Some(_) => {
-                return Err(refuse(&path, "a value, not a mapping or list".into()));
+                return Err(refuse(
+                    &path,
+                    format!("a value here, not a mapping (expected a mapping or list to put {part:?} in)"),
+                ));
             }
         }
     }

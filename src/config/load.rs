@@ -23,15 +23,19 @@ pub(crate) const MAX_NESTING: usize = 64;
 /// Reads a configuration file, refusing one longer than [`MAX_CONFIG_BYTES`] without reading
 /// more than that (`/dev/zero` or a multi-gigabyte log given by mistake).
 pub(crate) fn read_file(path: &Path) -> Result<String, ConfigError> {
-    let cannot = |e: std::io::Error| {
-        ConfigError::invalid("", format!("cannot read {}: {e}", path.display()))
-    };
-    let file = std::fs::File::open(path).map_err(cannot)?;
+    read_text(path)
+        .map_err(|e| ConfigError::invalid("", format!("cannot read {}: {e}", path.display())))
+}
+
+/// [`read_file`] with the I/O error as it is, so that a caller can tell a missing file from a
+/// file that is not a configuration; a file past the limit is `InvalidData`.
+pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
+    let file = std::fs::File::open(path)?;
     let mut text = String::new();
     file.take(MAX_CONFIG_BYTES as u64 + 1)
-        .read_to_string(&mut text)
-        .map_err(cannot)?;
-    check_size(&text)?;
+        .read_to_string(&mut text)?;
+    check_size(&text)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.reason().to_owned()))?;
     Ok(text)
 }
 

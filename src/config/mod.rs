@@ -369,6 +369,19 @@ impl Config {
         Config::from_yaml_str(&text)
     }
 
+    /// Reads a configuration file's text as [`Config::from_yaml_file`] does (never more than the
+    /// 4 MiB a configuration may have), keeping the I/O error's kind so that a tool can tell a
+    /// missing file (`NotFound`) from an invalid configuration.
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// let err = Config::read_yaml_text("/nonexistent/siem.yaml").unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// ```
+    pub fn read_yaml_text(path: impl AsRef<Path>) -> std::io::Result<String> {
+        load::read_text(path.as_ref())
+    }
+
     /// Parses YAML text with an explicit environment: `env` answers `${VAR}`, `overrides` are
     /// the variables that may override keys (`SIEM__QUEUE__CAPACITY`, `SIEM_HOST`, …).
     ///

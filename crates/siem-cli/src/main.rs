@@ -4,16 +4,21 @@
 //! Exit codes a script can rely on:
 //! - 0: success;
 //! - 1: events could not all be delivered (`send-test`);
-//! - 2: wrong usage (unknown option, missing argument);
+//! - 2: wrong usage (unknown option, missing argument, a file that does not exist or cannot
+//!   be read);
 //! - 3: the configuration is invalid (the message names the key and the reason);
 //! - 4: some input lines could not be encoded (`encode`; the others were).
+//!
+//! Every subcommand that reads a configuration takes it the same way, as its first argument
+//! or with `--config`. Output stops quietly, with exit code 0, when the reader goes away
+//! (`siem check siem.yaml | head`).
 
 use std::io::{self, BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod rules_test;
 use tracing_siem::format::{build_encoder, decode_json, Format, FormatOptions};
@@ -35,14 +40,13 @@ struct Cli {
 enum Command {
     /// Validate a configuration file and print it resolved, with secrets masked.
     Check {
-        /// The YAML configuration file.
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Send test events through the real pipeline to the configured destinations.
     SendTest {
-        /// The YAML configuration file.
-        #[arg(long)]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
         /// Event type of the test events.
         #[arg(long = "type", default_value = "auth.failure")]
         event_type: String,
@@ -68,12 +72,43 @@ enum Command {
         options: Vec<String>,
         /// Redact as this configuration's `redact` section says (default: the default
         /// redaction, masking).
-        #[arg(long)]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Test alert rules on recorded events.
     #[command(subcommand)]
     Rules(rules_test::RulesCommand),
+}
+
+/// The configuration file, as the first argument or with `--config`: every subcommand takes
+/// it both ways.
+#[derive(Args)]
+struct ConfigArg {
+    /// The YAML configuration file.
+    #[arg(value_name = "CONFIG", conflicts_with = "config")]
+    file: Option<PathBuf>,
+    /// The YAML configuration file (the same as giving it as the first argument).
+    #[arg(long = "config", value_name = "CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// The file, if one was given.
+    fn given(&self) -> Option<&Path> {
+        self.file.as_deref().or(self.config.as_deref())
+    }
+
+    /// The file, which `command` cannot do without: a usage error (exit 2) if none was given.
+    fn required(&self, command: &str) -> &Path {
+        self.given().unwrap_or_else(|| {
+            Cli::command()
+                .error(
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    format!("{command} needs a configuration file: siem {command} CONFIG (or --config CONFIG)"),
+                )
+                .exit()
+        })
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -81,25 +116,32 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 const EXIT_UNDELIVERED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
 const EXIT_CONFIG: u8 = 3;
 const EXIT_INPUT: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => check(&config),
+        Command::Check { config } => check(config.required("check")),
         Command::SendTest {
             config,
             event_type,
             severity,
             count,
             timeout,
-        } => send_test(&config, &event_type, &severity, count, timeout),
+        } => send_test(
+            config.required("send-test"),
+            &event_type,
+            &severity,
+            count,
+            timeout,
+        ),
         Command::Encode {
             format,
             options,
             config,
-        } => encode(&format, &options, config.as_deref()),
+        } => encode(&format, &options, config.given()),
         Command::Rules(command) => rules_test::run(command),
     }
 }
@@ -109,10 +151,55 @@ fn config_error(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn check(path: &PathBuf) -> ExitCode {
-    let text = match std::fs::read_to_string(path) {
+/// A file the command was given that cannot be opened: a usage error (exit 2), since nothing
+/// in it was wrong.
+fn unreadable(path: &Path, e: &io::Error) -> ExitCode {
+    if e.kind() == io::ErrorKind::NotFound {
+        eprintln!("siem: {}: no such file", path.display());
+    } else {
+        eprintln!("siem: cannot read {}: {e}", path.display());
+    }
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Reads a configuration file: one that cannot be read is [`unreadable`], one that is too
+/// long is an invalid configuration.
+fn read_config(path: &Path) -> Result<String, ExitCode> {
+    Config::read_yaml_text(path).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidData => config_error(format!("{}: {e}", path.display())),
+        _ => unreadable(path, &e),
+    })
+}
+
+/// Reads and validates a configuration file.
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    let text = read_config(path)?;
+    Config::from_yaml_str(&text).map_err(config_error)
+}
+
+/// Writes `text` to standard output. A reader that has gone away (`| head`) ends the command
+/// quietly and successfully, as it would a command killed by `SIGPIPE`.
+fn print(text: &str) -> Result<(), ExitCode> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(output_failed)
+}
+
+/// The exit code for an error writing standard output: success when the reader is gone.
+fn output_failed(e: io::Error) -> ExitCode {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("siem: writing standard output: {e}");
+        ExitCode::from(EXIT_UNDELIVERED)
+    }
+}
+
+fn check(path: &Path) -> ExitCode {
+    let text = match read_config(path) {
         Ok(t) => t,
-        Err(e) => return config_error(format!("cannot read {}: {e}", path.display())),
+        Err(code) => return code,
     };
     let config = match Config::from_yaml_str(&text) {
         Ok(c) => c,
@@ -122,20 +209,23 @@ fn check(path: &PathBuf) -> ExitCode {
         Ok(r) => r,
         Err(e) => return config_error(e),
     };
-    println!("# {}: valid", path.display());
+    let mut shown = format!("# {}: valid\n", path.display());
     for (name, d) in config.destination_names().iter().zip(&config.destinations) {
-        println!(
-            "# destination {name}: type {}, format {}",
+        shown.push_str(&format!(
+            "# destination {name}: type {}, format {}\n",
             d.sink.type_name(),
             d.format
-        );
+        ));
     }
-    print!("{resolved}");
-    ExitCode::SUCCESS
+    shown.push_str(&resolved);
+    match print(&shown) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
 }
 
 fn send_test(
-    path: &PathBuf,
+    path: &Path,
     event_type: &str,
     severity: &str,
     count: u64,
@@ -145,9 +235,9 @@ fn send_test(
         eprintln!("siem: --severity: {e}");
         return ExitCode::from(2);
     }
-    let config = match Config::from_yaml_file(path) {
+    let config = match load_config(path) {
         Ok(c) => c,
-        Err(e) => return config_error(e),
+        Err(code) => return code,
     };
     let (layer, guard) = match SiemBuilder::from_config(config).build() {
         Ok(v) => v,
@@ -170,9 +260,16 @@ fn send_test(
     let report = guard.shutdown(timeout);
     let metrics = handle.metrics();
     let mut ok = report.completed;
+    let mut shown = String::new();
     for d in &metrics.destinations {
-        println!("{d}");
+        shown.push_str(&format!("{d}\n"));
         ok &= d.dropped_total() == 0 && d.shipped + d.filtered == d.received;
+    }
+    // A closed standard output does not change whether the events were delivered.
+    if let Err(code) = print(&shown) {
+        if code != ExitCode::SUCCESS {
+            return code;
+        }
     }
     if ok {
         ExitCode::SUCCESS
@@ -183,9 +280,9 @@ fn send_test(
 }
 
 fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
-    let redactor = match config.map(Config::from_yaml_file).transpose() {
+    let redactor = match config.map(load_config).transpose() {
         Ok(config) => config.unwrap_or_default().redact.redactor(),
-        Err(e) => return config_error(e),
+        Err(code) => return code,
     };
     let format: Format = match format.parse() {
         Ok(f) => f,
@@ -239,8 +336,8 @@ fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
                 buf.clear();
                 encoder.encode(&event, &mut buf);
                 buf.push(b'\n');
-                if out.write_all(&buf).is_err() {
-                    return ExitCode::from(EXIT_UNDELIVERED);
+                if let Err(e) = out.write_all(&buf) {
+                    return output_failed(e);
                 }
             }
             Err(e) => {
@@ -249,8 +346,8 @@ fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
             }
         }
     }
-    if out.flush().is_err() {
-        return ExitCode::from(EXIT_UNDELIVERED);
+    if let Err(e) = out.flush() {
+        return output_failed(e);
     }
     if bad > 0 {
         ExitCode::from(EXIT_INPUT)

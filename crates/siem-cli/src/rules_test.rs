@@ -11,7 +11,7 @@ use clap::Subcommand;
 use tracing_siem::format::decode_json;
 use tracing_siem::rules::{Alert, Engine, ManualClock, RulesConfig};
 
-use crate::{config_error, EXIT_INPUT, EXIT_UNDELIVERED};
+use crate::{config_error, output_failed, unreadable, EXIT_INPUT};
 
 /// `siem rules …`
 #[derive(Subcommand)]
@@ -33,11 +33,10 @@ pub(crate) fn run(command: RulesCommand) -> ExitCode {
 }
 
 /// Reads a rules file: a `rules:` section, or a bare list of alert rules.
-fn read_rules(path: &Path) -> Result<RulesConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let value: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_rules(path: &Path) -> Result<RulesConfig, ExitCode> {
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(path, &e))?;
+    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
+        .map_err(|e| config_error(format!("{}: {e}", path.display())))?;
     let value = match value {
         serde_yaml_ng::Value::Sequence(list) => {
             let mut section = serde_yaml_ng::Mapping::new();
@@ -46,13 +45,13 @@ fn read_rules(path: &Path) -> Result<RulesConfig, String> {
         }
         other => other,
     };
-    serde_yaml_ng::from_value(value).map_err(|e| format!("{}: {e}", path.display()))
+    serde_yaml_ng::from_value(value).map_err(|e| config_error(format!("{}: {e}", path.display())))
 }
 
 fn test(rules_path: &Path, events_path: &Path) -> ExitCode {
     let config = match read_rules(rules_path) {
         Ok(c) => c,
-        Err(e) => return config_error(e),
+        Err(code) => return code,
     };
     let clock = ManualClock::new(tracing_siem::event::Timestamp::from_unix_secs(0));
     let mut engine = match Engine::with_clock(&config, Arc::new(clock.clone())) {
@@ -61,10 +60,7 @@ fn test(rules_path: &Path, events_path: &Path) -> ExitCode {
     };
     let file = match std::fs::File::open(events_path) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("siem: cannot read {}: {e}", events_path.display());
-            return ExitCode::from(EXIT_INPUT);
-        }
+        Err(e) => return unreadable(events_path, &e),
     };
     let mut out = BufWriter::new(io::stdout().lock());
     let (mut events, mut alerts, mut bad) = (0u64, 0u64, 0u64);
@@ -91,14 +87,14 @@ fn test(rules_path: &Path, events_path: &Path) -> ExitCode {
         clock.set(event.timestamp);
         for alert in engine.process(&mut event) {
             alerts += 1;
-            if writeln!(out, "{}", describe(n + 1, &alert)).is_err() {
-                return ExitCode::from(EXIT_UNDELIVERED);
+            if let Err(e) = writeln!(out, "{}", describe(n + 1, &alert)) {
+                return output_failed(e);
             }
         }
     }
     let summary = writeln!(out, "# {events} events, {alerts} alerts");
-    if summary.is_err() || out.flush().is_err() {
-        return ExitCode::from(EXIT_UNDELIVERED);
+    if let Err(e) = summary.and_then(|()| out.flush()) {
+        return output_failed(e);
     }
     if bad > 0 {
         ExitCode::from(EXIT_INPUT)
