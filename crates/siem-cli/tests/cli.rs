@@ -464,3 +464,73 @@ fn a_closed_pipe_ends_quietly() {
     assert_eq!(code, Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
 }
+
+/// `siem check FILE` run from the repository root, as the documentation says to, with no
+/// `SIEM_…` variable of the test's own environment in the way.
+fn check_from_repo_root(file: &std::path::Path) -> Output {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_siem"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SIEM_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .arg("check")
+        .arg(file)
+        .current_dir(root)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_shipped_example_passes_check_with_every_destination_type() {
+    let out = check_from_repo_root("examples/siem.yaml".as_ref());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    for kind in [
+        "type stdout",
+        "type stderr",
+        "type file",
+        "type syslog, format rfc5424",
+        "type syslog, format rfc3164",
+    ] {
+        assert!(shown.contains(kind), "{kind}: {shown}");
+    }
+    for transport in ["transport: udp", "transport: tcp", "transport: tls"] {
+        assert!(shown.contains(transport), "{transport}: {shown}");
+    }
+}
+
+#[test]
+fn the_reference_configuration_in_the_docs_passes_check_as_written() {
+    let docs = include_str!("../../../docs/configuration.md");
+    let yaml = docs
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/configuration.md opens with a yaml block");
+    assert!(yaml.contains("rules_dir:") && yaml.contains("ca_file:"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reference.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = check_from_repo_root(&file);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_readme_snippets_are_a_valid_destinations_list() {
+    let readme = include_str!("../../../README.md");
+    let yaml = readme
+        .split("## One snippet per SIEM")
+        .nth(1)
+        .and_then(|section| section.split("```yaml\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has its snippets");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snippets.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = check_from_repo_root(&file);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).matches("# destination ").count(), 4);
+}
