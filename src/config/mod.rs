@@ -15,6 +15,7 @@ mod filter;
 mod load;
 mod parse;
 mod secret;
+mod show;
 mod suggest;
 
 use std::path::Path;
@@ -442,11 +443,22 @@ impl Config {
         Ok((value, from_env))
     }
 
-    /// The resolved configuration as YAML, with secret-looking values masked (for `siem check`).
+    /// The resolved configuration as YAML, for `siem check`: what `text` says after
+    /// interpolation and overrides, with the default of every key it leaves out filled in (the
+    /// sinks' own keys excepted) and everything under a secret key masked.
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// let shown = Config::resolved_yaml_masked("redact: { hash_key: s3cr3t }").unwrap();
+    /// assert!(shown.contains("capacity: 10000") && shown.contains("shutdown_timeout: 10s"));
+    /// assert!(!shown.contains("s3cr3t"));
+    /// ```
     pub fn resolved_yaml_masked(text: &str) -> Result<String, ConfigError> {
-        let (value, _) =
+        let (value, from_env) =
             Config::resolve_yaml(text, &|k| std::env::var(k).ok(), process_variables())?;
-        serde_yaml_ng::to_string(&secret::masked(&value))
+        let config: Config = environment::deserialize(value.clone(), &from_env)?;
+        let shown = show::with_defaults(&config, &value);
+        serde_yaml_ng::to_string(&secret::masked(&shown))
             .map_err(|e| ConfigError::invalid("", e.to_string()))
     }
 

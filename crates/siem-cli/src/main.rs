@@ -38,7 +38,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate a configuration file and print it resolved, with secrets masked.
+    /// Validate a configuration file and print it resolved: defaults filled in, secrets masked.
     Check {
         #[command(flatten)]
         config: ConfigArg,

@@ -534,3 +534,36 @@ fn the_readme_snippets_are_a_valid_destinations_list() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).matches("# destination ").count(), 4);
 }
+
+#[test]
+fn check_prints_the_defaults_of_what_was_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        &dir,
+        "queue: { capacity: 5000 }\nredact: { mode: hash, hash_key: s3cr3t-k3y }\ndestinations:\n  - type: stdout\n    batch: { interval: 2s }\n",
+    );
+    let out = siem(&["check", &cfg], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    for line in [
+        "  capacity: 5000",
+        "  overflow: drop-newest",
+        "  max_fields: 128",
+        "shutdown_timeout: 10s",
+        "  min_level: warn",
+        "- name: stdout",
+        "    max_events: 100",
+        "    interval: 2s",
+        "  queue_capacity: 10000",
+    ] {
+        assert!(
+            shown.lines().any(|l| l == line),
+            "{line:?} missing:\n{shown}"
+        );
+    }
+    assert!(!shown.contains("s3cr3t-k3y"), "{shown}");
+    // What check prints is itself a configuration that check accepts.
+    let again = write_config(&dir, &shown);
+    let out = siem(&["check", &again], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -1,0 +1,259 @@
+//! The resolved configuration as YAML for a person (`siem check`): what was written, after
+//! interpolation and overrides, with the defaults of every key left out filled in.
+//!
+//! Written values keep their spelling (`100MB` stays `100MB`); only keys that were left out
+//! are added, in the schema's order. The sinks' own keys (`transport`, `port`, `rotation` …)
+//! are shown as written.
+
+use std::time::Duration;
+
+use serde_yaml_ng::{Mapping, Value};
+
+use super::{Config, DestinationConfig, Overflow};
+use crate::RedactionMode;
+
+/// `written` (the resolved document of `config`) with the defaults filled in.
+pub(crate) fn with_defaults(config: &Config, written: &Value) -> Value {
+    fill(written, &effective(config))
+}
+
+/// `written` where it has a value, else `effective`; mappings are filled key by key, in
+/// `effective`'s order then the written keys it does not know, and lists item by item.
+fn fill(written: &Value, effective: &Value) -> Value {
+    match (written, effective) {
+        (Value::Mapping(w), Value::Mapping(e)) => {
+            let mut out = Mapping::new();
+            for (k, e_value) in e {
+                let value = match w.get(k) {
+                    Some(w_value) => fill(w_value, e_value),
+                    None => e_value.clone(),
+                };
+                out.insert(k.clone(), value);
+            }
+            for (k, w_value) in w {
+                if !out.contains_key(k) {
+                    out.insert(k.clone(), w_value.clone());
+                }
+            }
+            Value::Mapping(out)
+        }
+        (Value::Sequence(w), Value::Sequence(e)) if w.len() == e.len() => Value::Sequence(
+            w.iter()
+                .zip(e)
+                .map(|(w_item, e_item)| fill(w_item, e_item))
+                .collect(),
+        ),
+        (Value::Null, e) => e.clone(),
+        (w, _) => w.clone(),
+    }
+}
+
+/// Builds a mapping from key-value pairs, in order.
+fn mapping<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Mapping(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), v))
+            .collect(),
+    )
+}
+
+/// A duration as the configuration accepts it (`10s`, `100ms`, `1m 30s`).
+fn duration(d: Duration) -> Value {
+    Value::from(humantime::format_duration(d).to_string())
+}
+
+fn number(n: usize) -> Value {
+    Value::from(n as u64)
+}
+
+fn strings(list: &[String]) -> Value {
+    Value::Sequence(list.iter().map(|s| Value::from(s.as_str())).collect())
+}
+
+/// The values `config` uses for every key this crate defines, whether written or not.
+fn effective(config: &Config) -> Value {
+    let q = &config.queue;
+    let l = &config.limits;
+    let c = &config.classify;
+    let r = &config.redact;
+    let rules = &config.rules;
+    let names = config.destination_names();
+    mapping([
+        (
+            "app",
+            config.app.as_deref().map_or(Value::Null, Value::from),
+        ),
+        (
+            "host",
+            config.host.as_deref().map_or(Value::Null, Value::from),
+        ),
+        (
+            "static_fields",
+            Value::Mapping(
+                config
+                    .static_fields
+                    .iter()
+                    .map(|(k, v)| (Value::from(k.as_str()), Value::from(v.as_str())))
+                    .collect(),
+            ),
+        ),
+        (
+            "classify",
+            mapping([
+                (
+                    "min_level",
+                    Value::from(c.min_level.as_str().to_ascii_lowercase()),
+                ),
+                ("keywords", Value::from(c.keywords)),
+                ("rules", Value::Sequence(Vec::new())),
+                (
+                    "fallback",
+                    c.fallback.as_deref().map_or(Value::Null, Value::from),
+                ),
+            ]),
+        ),
+        (
+            "redact",
+            mapping([
+                (
+                    "mode",
+                    Value::from(match r.mode {
+                        RedactionMode::Mask => "mask",
+                        RedactionMode::Hash => "hash",
+                    }),
+                ),
+                ("fields", strings(&r.fields)),
+                ("extra_fields", strings(&r.extra_fields)),
+                (
+                    "hash_key",
+                    r.hash_key.as_deref().map_or(Value::Null, Value::from),
+                ),
+            ]),
+        ),
+        (
+            "queue",
+            mapping([
+                ("capacity", number(q.capacity)),
+                (
+                    "overflow",
+                    Value::from(match q.overflow {
+                        Overflow::DropNewest => "drop-newest",
+                        Overflow::DropOldest => "drop-oldest",
+                        Overflow::Block => "block",
+                    }),
+                ),
+                ("block_timeout", duration(q.block_timeout)),
+                ("poll_interval", duration(q.poll_interval)),
+            ]),
+        ),
+        (
+            "limits",
+            mapping([
+                ("max_field_bytes", number(l.max_field_bytes)),
+                ("max_event_bytes", number(l.max_event_bytes)),
+                ("max_fields", number(l.max_fields)),
+            ]),
+        ),
+        ("shutdown_timeout", duration(config.shutdown_timeout)),
+        (
+            "drop_report_interval",
+            duration(config.drop_report_interval),
+        ),
+        ("stderr_notices", Value::from(config.stderr_notices)),
+        (
+            "destinations",
+            Value::Sequence(
+                config
+                    .destinations
+                    .iter()
+                    .zip(&names)
+                    .map(|(d, name)| destination(d, name))
+                    .collect(),
+            ),
+        ),
+        (
+            "rules",
+            mapping([
+                ("enabled", Value::from(rules.enabled)),
+                ("defaults", Value::from(rules.defaults)),
+                ("max_groups", number(rules.max_groups)),
+                (
+                    "correlation",
+                    mapping([
+                        ("enabled", Value::from(rules.correlation.enabled)),
+                        ("window", duration(rules.correlation.window)),
+                        ("min_events", number(rules.correlation.min_events)),
+                        ("history", number(rules.correlation.history)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])
+}
+
+/// The keys every destination has, whatever its type.
+fn destination(d: &DestinationConfig, name: &str) -> Value {
+    let (b, r) = (&d.batch, &d.retry);
+    mapping([
+        ("name", Value::from(name)),
+        ("type", Value::from(d.sink.type_name())),
+        ("format", Value::from(d.format.to_string())),
+        (
+            "batch",
+            mapping([
+                ("max_events", number(b.max_events)),
+                ("max_bytes", number(b.max_bytes)),
+                ("interval", duration(b.interval)),
+            ]),
+        ),
+        (
+            "retry",
+            mapping([
+                ("initial_backoff", duration(r.initial_backoff)),
+                ("max_backoff", duration(r.max_backoff)),
+                (
+                    "max_attempts",
+                    r.max_attempts
+                        .map_or(Value::Null, |n| Value::from(u64::from(n))),
+                ),
+            ]),
+        ),
+        ("queue_capacity", number(d.queue_capacity)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_values_stay_and_left_out_keys_are_filled() {
+        let written: Value =
+            serde_yaml_ng::from_str("queue: { capacity: 5000 }\nlimits: { max_field_bytes: 8KiB }")
+                .unwrap();
+        let config = Config::from_yaml_with_env(
+            "queue: { capacity: 5000 }\nlimits: { max_field_bytes: 8KiB }",
+            &|_| None,
+            [],
+        )
+        .unwrap();
+        let shown = with_defaults(&config, &written);
+        assert_eq!(shown["queue"]["capacity"].as_u64(), Some(5000));
+        assert_eq!(shown["queue"]["overflow"].as_str(), Some("drop-newest"));
+        assert_eq!(shown["queue"]["block_timeout"].as_str(), Some("100ms"));
+        assert_eq!(shown["limits"]["max_field_bytes"].as_str(), Some("8KiB"));
+        assert_eq!(shown["shutdown_timeout"].as_str(), Some("10s"));
+        let keys: Vec<&str> = shown
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(
+            keys[..3],
+            ["app", "host", "static_fields"],
+            "the schema's order"
+        );
+    }
+}
