@@ -113,7 +113,7 @@ pub(crate) fn apply_overrides(
             if read.contains(name.as_str()) {
                 continue;
             }
-            let i = the_syslog_destination(root, name)?;
+            let i = the_syslog_destination(root, name, key)?;
             let path = vec![
                 Segment::Key("destinations".into()),
                 Segment::Index(i),
@@ -143,9 +143,9 @@ fn is_former_override(name: &str, top_level_keys: &[&str]) -> bool {
     rest.contains("__") || top_level_keys.contains(&rest.as_str())
 }
 
-/// The index of the only `type: syslog` destination, for `variable`; an error naming it when
-/// there is none or more than one.
-fn the_syslog_destination(root: &Value, variable: &str) -> Result<usize, ConfigError> {
+/// The index of the only `type: syslog` destination, for `variable` (which sets its `key`); an
+/// error naming the variable when there is none or more than one.
+fn the_syslog_destination(root: &Value, variable: &str, key: &str) -> Result<usize, ConfigError> {
     let syslog: Vec<usize> = root
         .get("destinations")
         .and_then(Value::as_sequence)
@@ -158,10 +158,6 @@ fn the_syslog_destination(root: &Value, variable: &str) -> Result<usize, ConfigE
                 .collect()
         })
         .unwrap_or_default();
-    let key = COLLECTOR_VARIABLES
-        .iter()
-        .find(|(v, _)| *v == variable)
-        .map_or("host", |(_, k)| k);
     let how = format!(
         "write `{key}: ${{{variable}}}` in the destination it is for, or set \
          SIEM__DESTINATIONS__<index>__{}",
@@ -231,7 +227,7 @@ fn override_path(root: &Value, variable: &str, rest: &str) -> Result<Vec<Segment
             }
             None | Some(Value::Null) => {
                 if part.parse::<usize>().is_ok() {
-                    let hint = sibling_hint(root, &path, variable);
+                    let hint = sibling_hint(root, &path, rest);
                     return Err(refuse(
                         &path,
                         format!("not a list in the configuration{hint}"),
@@ -251,9 +247,9 @@ fn override_path(root: &Value, variable: &str, rest: &str) -> Result<Vec<Segment
     Ok(path)
 }
 
-/// "; did you mean SIEM__DESTINATIONS__…" when the last key of `path` is missing from its
-/// mapping and a key there is near it.
-fn sibling_hint(root: &Value, path: &[Segment], variable: &str) -> String {
+/// "; did you mean SIEM__DESTINATIONS__0__HOST?" when the last key of `path` (the levels of
+/// `rest` read so far) is missing from its mapping and a key there is near it.
+fn sibling_hint(root: &Value, path: &[Segment], rest: &str) -> String {
     let Some((Segment::Key(missing), parent)) = path.split_last() else {
         return String::new();
     };
@@ -269,18 +265,12 @@ fn sibling_hint(root: &Value, path: &[Segment], variable: &str) -> String {
         .as_mapping()
         .map(|m| m.keys().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    match super::suggest::nearest(missing, &keys) {
-        Some(near) => {
-            let upper = missing.to_ascii_uppercase();
-            let fixed = variable.replacen(
-                &format!("__{upper}"),
-                &format!("__{}", near.to_ascii_uppercase()),
-                1,
-            );
-            format!("; did you mean {fixed}?")
-        }
-        None => String::new(),
-    }
+    let Some(near) = super::suggest::nearest(missing, &keys) else {
+        return String::new();
+    };
+    let mut levels: Vec<String> = rest.split("__").map(str::to_ascii_uppercase).collect();
+    levels[parent.len()] = near.to_ascii_uppercase();
+    format!("; did you mean SIEM__{}?", levels.join("__"))
 }
 
 /// Puts `value` at `path`, creating the mappings on the way (the path was checked by
@@ -338,8 +328,8 @@ pub(crate) fn deserialize<T: DeserializeOwned>(
     }
 }
 
-/// `err` with the variable named when an override set its key, the value inside it, or the
-/// unknown key it complains about.
+/// `err` with the variable named when an override set its key or a value inside it (serde
+/// reports an unknown key at the key itself).
 pub(crate) fn attribute(err: ConfigError, from_env: &[EnvText]) -> ConfigError {
     let key = err.key();
     let by = from_env.iter().find_map(|t| {
@@ -348,13 +338,7 @@ pub(crate) fn attribute(err: ConfigError, from_env: &[EnvText]) -> ConfigError {
             || key
                 .strip_prefix(t.key.as_str())
                 .is_some_and(|rest| rest.starts_with(['.', '[']));
-        let unknown_below = t.key.strip_prefix(key).is_some_and(|rest| {
-            let rest = rest.trim_start_matches('.');
-            let next = rest.split(['.', '[']).next().unwrap_or_default();
-            (key.is_empty() || t.key.len() > key.len())
-                && err.reason().starts_with(&format!("unknown field `{next}`"))
-        });
-        (at_or_inside || unknown_below).then_some(variable)
+        at_or_inside.then_some(variable)
     });
     match by {
         Some(variable) => ConfigError::invalid(
@@ -415,16 +399,14 @@ mod tests {
             assert_eq!(err.key(), key, "{name}");
             assert!(err.to_string().contains(name), "{err}");
         }
-        let err = apply(
-            "destinations: [{type: stdout}]",
-            &[("SIEM__DESTINATION__0__HOST", "v")],
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("did you mean SIEM__DESTINATIONS__0__HOST?"),
-            "{err}"
-        );
+        for name in ["SIEM__DESTINATION__0__HOST", "SIEM__destination__0__Host"] {
+            let err = apply("destinations: [{type: stdout}]", &[(name, "v")]).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("did you mean SIEM__DESTINATIONS__0__HOST?"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
