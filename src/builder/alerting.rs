@@ -57,7 +57,7 @@ impl SiemBuilder {
     ///     .build::<tracing_subscriber::Registry>()
     ///     .err()
     ///     .unwrap();
-    /// assert_eq!(err.key(), "rules");
+    /// assert_eq!(err.key(), "rules.rules_dir");
     /// ```
     pub fn sigma_rules_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.config.rules.rules_dir = Some(dir.into());
