@@ -297,10 +297,11 @@ fn set_at(node: &mut Value, path: &[Segment], value: Value) {
 }
 
 /// Deserializes the resolved document. A value from the environment that its key refuses as
-/// text is read as the YAML scalar it spells and the document is tried again; an error about a
-/// key an override set names the variable.
+/// text is read as the YAML scalar it spells (in `value` too, so that it shows as what it
+/// became) and the document is tried again; an error about a key an override set names the
+/// variable.
 pub(crate) fn deserialize<T: DeserializeOwned>(
-    mut value: Value,
+    value: &mut Value,
     from_env: &[EnvText],
 ) -> Result<T, ConfigError> {
     let mut retyped = vec![false; from_env.len()];
@@ -321,7 +322,7 @@ pub(crate) fn deserialize<T: DeserializeOwned>(
         match retype {
             Some((i, scalar)) => {
                 retyped[i] = true;
-                set_at(&mut value, &from_env[i].path, scalar);
+                set_at(value, &from_env[i].path, scalar);
             }
             None => return Err(attribute(err, from_env)),
         }

@@ -399,8 +399,8 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         overrides: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let (value, from_env) = Config::resolve_yaml(text, env, overrides)?;
-        let config: Config = environment::deserialize(value, &from_env)?;
+        let (mut value, from_env) = Config::resolve_yaml(text, env, overrides)?;
+        let config: Config = environment::deserialize(&mut value, &from_env)?;
         config
             .validate()
             .map_err(|e| environment::attribute(e, &from_env))?;
@@ -454,9 +454,9 @@ impl Config {
     /// assert!(!shown.contains("s3cr3t"));
     /// ```
     pub fn resolved_yaml_masked(text: &str) -> Result<String, ConfigError> {
-        let (value, from_env) =
+        let (mut value, from_env) =
             Config::resolve_yaml(text, &|k| std::env::var(k).ok(), process_variables())?;
-        let config: Config = environment::deserialize(value.clone(), &from_env)?;
+        let config: Config = environment::deserialize(&mut value, &from_env)?;
         let shown = show::with_defaults(&config, &value);
         serde_yaml_ng::to_string(&secret::masked(&shown))
             .map_err(|e| ConfigError::invalid("", e.to_string()))

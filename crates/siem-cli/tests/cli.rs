@@ -567,3 +567,25 @@ fn check_prints_the_defaults_of_what_was_left_out() {
     let out = siem(&["check", &again], "", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn check_shows_values_from_the_environment_as_the_type_they_took() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        &dir,
+        "destinations:\n  - type: syslog\n    transport: udp\n    host: localhost\n    port: \"${SIEM_TEST_PORT:-5514}\"\n",
+    );
+    let env = [("SIEM_HOST", "127.0.0.1"), ("SIEM__QUEUE__CAPACITY", "64")];
+    let out = siem(&["check", &cfg], "", &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    for line in ["  port: 5514", "  host: 127.0.0.1", "  capacity: 64"] {
+        assert!(
+            shown.lines().any(|l| l == line),
+            "{line:?} missing:\n{shown}"
+        );
+    }
+    let again = write_config(&dir, &shown);
+    let out = siem(&["check", &again], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
