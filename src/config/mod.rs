@@ -12,6 +12,7 @@ mod filter;
 mod load;
 mod parse;
 mod secret;
+mod sinks;
 
 use std::path::Path;
 use std::time::Duration;
@@ -360,9 +361,13 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         overrides: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let value = Config::resolve_yaml(text, env, overrides)?;
-        let config: Config =
+        let mut value = Config::resolve_yaml(text, env, overrides)?;
+        let destinations = destination::take_destinations(&mut value)?;
+        let mut config: Config =
             serde_path_to_error::deserialize(value).map_err(error::from_path_error)?;
+        if let Some(destinations) = destinations {
+            config.destinations = destinations;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -498,6 +503,7 @@ impl Config {
                     format!("duplicate destination name {name:?}"),
                 ));
             }
+            self.destinations[i].check_sink(&key)?;
             destinations.push(self.destinations[i].compile(&key)?);
         }
         Ok(Compiled {
