@@ -3,7 +3,8 @@
 //!
 //! Exit codes a script can rely on:
 //! - 0: success;
-//! - 1: events could not all be delivered (`send-test`);
+//! - 1: events could not all be delivered (`send-test`), or a destination is unreachable
+//!   (`check --connect`);
 //! - 2: wrong usage (unknown option, missing argument);
 //! - 3: the configuration is invalid (the message names the key and the reason);
 //! - 4: some input lines could not be encoded (`encode`; the others were).
@@ -37,6 +38,13 @@ enum Command {
     Check {
         /// The YAML configuration file.
         config: PathBuf,
+        /// Also open each destination once (connect, TLS handshake; a file opened for
+        /// appending, nothing written) and say whether it is reachable.
+        #[arg(long)]
+        connect: bool,
+        /// How long each destination may take to answer `--connect`.
+        #[arg(long, default_value = "5s", value_parser = parse_duration, requires = "connect")]
+        timeout: Duration,
     },
     /// Send test events through the real pipeline to the configured destinations.
     SendTest {
@@ -87,7 +95,11 @@ const EXIT_INPUT: u8 = 4;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => check(&config),
+        Command::Check {
+            config,
+            connect,
+            timeout,
+        } => check(&config, connect.then_some(timeout)),
         Command::SendTest {
             config,
             event_type,
@@ -109,7 +121,7 @@ fn config_error(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn check(path: &PathBuf) -> ExitCode {
+fn check(path: &PathBuf, connect: Option<Duration>) -> ExitCode {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => return config_error(format!("cannot read {}: {e}", path.display())),
@@ -131,7 +143,31 @@ fn check(path: &PathBuf) -> ExitCode {
         );
     }
     print!("{resolved}");
-    ExitCode::SUCCESS
+    match connect {
+        Some(timeout) => probe_destinations(&config, timeout),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// Opens each destination once (`check --connect`), one line each, and fails when any is
+/// unreachable.
+fn probe_destinations(config: &Config, timeout: Duration) -> ExitCode {
+    let mut unreachable = 0;
+    for (name, d) in config.destination_names().iter().zip(&config.destinations) {
+        match d.sink.probe(timeout) {
+            Ok(what) => println!("# connect {name}: reachable: {what}"),
+            Err(why) => {
+                unreachable += 1;
+                println!("# connect {name}: unreachable: {why}");
+            }
+        }
+    }
+    if unreachable == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("siem: {unreachable} destination(s) unreachable");
+        ExitCode::from(EXIT_UNDELIVERED)
+    }
 }
 
 fn send_test(
