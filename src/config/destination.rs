@@ -46,7 +46,7 @@ const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
 pub struct DestinationConfig {
     /// A unique name for metrics and errors (default: the type, then `-2`, `-3`… if repeated).
     pub name: Option<String>,
-    /// The wire format (default JSON).
+    /// The wire format (default: the destination type's, JSON or RFC 5424 for syslog).
     pub format: Format,
     /// Options of the format (vendor, product, facility, SD-ID…).
     pub format_options: FormatOptions,
