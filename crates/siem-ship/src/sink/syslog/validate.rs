@@ -6,7 +6,11 @@ use crate::ConfigError;
 use super::config::{Framing, SyslogConfig, TlsConfig, Transport, MAX_UDP_PAYLOAD, MIN_DATAGRAM};
 
 impl SyslogConfig {
-    /// Checks every key; the error names the first bad key and why it is bad.
+    /// Checks every key; the error names the first bad key and why it is bad. Reading the TLS
+    /// files (CA, client certificate and key) is left to [`SinkConfig::validate`] and
+    /// [`SyslogSink::new`](super::SyslogSink::new), which do it too.
+    ///
+    /// [`SinkConfig::validate`]: crate::sink::SinkConfig::validate
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
