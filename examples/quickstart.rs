@@ -27,9 +27,7 @@ fn main() {
         .app("quickstart")
         .static_field("environment", "demo")
         .destination(DestinationConfig::stdout().name("console"))
-        .destination(
-            DestinationConfig::new(tracing_siem::SinkConfig::File(audit_file)).name("audit-file"),
-        )
+        .destination(DestinationConfig::new(audit_file).name("audit-file"))
         .build()
         .expect("the defaults are valid");
 

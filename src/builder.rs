@@ -3,17 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use siem_ship::sink::file::FileSink;
-use siem_ship::sink::stdout::StdoutSink;
-use siem_ship::sink::syslog::SyslogSink;
 use siem_ship::{Destination, Pipeline, PipelineConfig, Sink};
 use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::capture::{Limits, Recycler};
-use crate::config::{
-    Compiled, CompiledDestination, Config, ConfigError, DestinationConfig, SinkConfig,
-};
+use crate::config::{Compiled, CompiledDestination, Config, ConfigError, DestinationConfig};
 use crate::handle::{Runtime, SiemGuard, SiemHandle};
 use crate::layer::{Capture, SecurityCallsites};
 use crate::normalize::Normalizer;
@@ -263,7 +258,11 @@ impl SiemBuilder {
             .zip(compiled)
             .enumerate()
         {
-            let sink = open_sink(&d.sink).map_err(|e| e.within(&format!("destinations[{i}]")))?;
+            // `compile` has run the sink's `validate` and `accepts`: this only opens it.
+            let sink = d
+                .sink
+                .open()
+                .map_err(|e| e.within(&format!("destinations[{i}]")))?;
             let mut parts = parts;
             parts.filter = actions.filter_for(&name, parts.filter.take());
             destinations.push(route(d, name, sink, parts));
@@ -378,18 +377,6 @@ fn route(
         Some(filter) => dest.with_filter(filter),
         None => dest,
     }
-}
-
-/// Opens the transport a sink configuration names.
-pub(crate) fn open_sink(sink: &SinkConfig) -> Result<Box<dyn Sink>, ConfigError> {
-    Ok(match sink {
-        SinkConfig::Stdout(c) => Box::new(StdoutSink::new(c.clone())),
-        SinkConfig::File(c) => Box::new(
-            FileSink::open(c.clone()).map_err(|e| ConfigError::invalid("path", e.to_string()))?,
-        ),
-        // Its error keeps the syslog key (`tls.ca_file`), under the caller's prefix.
-        SinkConfig::Syslog(c) => Box::new(SyslogSink::new(c.clone())?),
-    })
 }
 
 fn system_host_name() -> String {

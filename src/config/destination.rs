@@ -6,40 +6,20 @@ use std::path::PathBuf;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
-use siem_format::{Format, FormatOptions};
+use siem_format::{BodyFormat, Format, FormatOptions};
 use siem_ship::sink::file::FileConfig;
-use siem_ship::sink::stdout::{StdoutConfig, Stream};
+use siem_ship::sink::stdout::StdoutConfig;
 use siem_ship::sink::syslog::SyslogConfig;
 use siem_ship::{BatchConfig, RetryConfig};
+
+/// The settings of a destination type (re-exported from `siem-ship`).
+pub use siem_ship::sink::SinkConfig;
 
 use super::filter::FilterConfig;
 use super::ConfigError;
 
 /// A destination's own queue, in events, unless configured.
 const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
-
-/// The transport of a destination and its settings.
-#[derive(Debug, Clone)]
-pub enum SinkConfig {
-    /// Standard output or standard error (`type: stdout`).
-    Stdout(StdoutConfig),
-    /// A JSON-lines file with rotation (`type: file`).
-    File(FileConfig),
-    /// Syslog over UDP, TCP or TLS (`type: syslog`).
-    Syslog(SyslogConfig),
-}
-
-impl SinkConfig {
-    /// The `type` name.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            SinkConfig::Stdout(c) if c.stream == Stream::Stderr => "stderr",
-            SinkConfig::Stdout(_) => "stdout",
-            SinkConfig::File(_) => "file",
-            SinkConfig::Syslog(_) => "syslog",
-        }
-    }
-}
 
 /// A destination: the sink, the format, the filter, batching and retry.
 ///
@@ -59,11 +39,14 @@ impl SinkConfig {
 /// assert_eq!(d.name.as_deref(), Some("audit"));
 /// assert_eq!(d.sink.type_name(), "file");
 /// ```
+///
+/// The `type` names are those of the destination table (`src/config/sinks.rs`); each type's
+/// settings implement [`SinkConfig`].
 #[derive(Debug, Clone)]
 pub struct DestinationConfig {
     /// A unique name for metrics and errors (default: the type, then `-2`, `-3`… if repeated).
     pub name: Option<String>,
-    /// The wire format (default JSON).
+    /// The wire format (default: the destination type's, JSON or RFC 5424 for syslog).
     pub format: Format,
     /// Options of the format (vendor, product, facility, SD-ID…).
     pub format_options: FormatOptions,
@@ -75,16 +58,29 @@ pub struct DestinationConfig {
     pub retry: RetryConfig,
     /// Capacity of this destination's queue (default 10 000).
     pub queue_capacity: usize,
-    /// The transport.
-    pub sink: SinkConfig,
+    /// The transport: the settings of the destination type.
+    pub sink: Box<dyn SinkConfig>,
 }
 
 impl DestinationConfig {
-    /// A destination for a sink, with JSON and the defaults.
-    pub fn new(sink: SinkConfig) -> DestinationConfig {
+    /// A destination for a destination type's settings, in the type's default format (JSON,
+    /// or RFC 5424 for syslog), with the default filter, batching and retry.
+    ///
+    /// ```
+    /// use tracing_siem::DestinationConfig;
+    /// use tracing_siem::format::Format;
+    /// use tracing_siem::ship::sink::syslog::SyslogConfig;
+    /// let d = DestinationConfig::new(SyslogConfig::tcp("127.0.0.1"));
+    /// assert_eq!((d.sink.type_name(), d.format), ("syslog", Format::Rfc5424));
+    /// ```
+    pub fn new(sink: impl SinkConfig) -> DestinationConfig {
+        DestinationConfig::with_boxed(Box::new(sink))
+    }
+
+    fn with_boxed(sink: Box<dyn SinkConfig>) -> DestinationConfig {
         DestinationConfig {
             name: None,
-            format: Format::Json,
+            format: sink.default_format(),
             format_options: FormatOptions::default(),
             filter: FilterConfig::default(),
             batch: BatchConfig::default(),
@@ -96,19 +92,19 @@ impl DestinationConfig {
 
     /// JSON lines on standard output, sent every second.
     pub fn stdout() -> DestinationConfig {
-        let mut d = DestinationConfig::new(SinkConfig::Stdout(StdoutConfig::default()));
+        let mut d = DestinationConfig::new(StdoutConfig::default());
         d.batch.interval = std::time::Duration::from_secs(1);
         d
     }
 
     /// A JSON-lines file with the default rotation.
     pub fn file(path: impl Into<PathBuf>) -> DestinationConfig {
-        DestinationConfig::new(SinkConfig::File(FileConfig::new(path)))
+        DestinationConfig::new(FileConfig::new(path))
     }
 
-    /// Syslog with the given transport settings.
+    /// Syslog with the given transport settings, in RFC 5424.
     pub fn syslog(config: SyslogConfig) -> DestinationConfig {
-        DestinationConfig::new(SinkConfig::Syslog(config))
+        DestinationConfig::new(config)
     }
 
     /// Names the destination.
@@ -174,82 +170,88 @@ impl DestinationConfig {
         } else {
             Some(self.filter.compile(&format!("{key}.filter"))?)
         };
+        if self.format_options.body != BodyFormat::Message
+            && !matches!(self.format, Format::Rfc5424 | Format::Rfc3164)
+        {
+            return Err(ConfigError::invalid(
+                format!("{key}.format_options.body"),
+                format!(
+                    "is the body of a syslog message and format {} has none, so it would be \
+                     ignored: use format: rfc5424 (or rfc3164) to send it inside syslog, or \
+                     remove it",
+                    self.format
+                ),
+            ));
+        }
         let encoder = siem_format::build_encoder(self.format, &self.format_options)
             .map_err(|e| ConfigError::invalid(format!("{key}.format_options"), e.to_string()))?;
         Ok(CompiledDestination { encoder, filter })
     }
-}
 
-/// Deserializes `value`, naming the key path of an error under `key` (and leaving out the
-/// value when that key holds a secret).
-fn sub<T: serde::de::DeserializeOwned>(value: Value, key: &str) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let full = match (path == ".", key.is_empty()) {
-            (true, _) => key.to_owned(),
-            (false, true) => path,
-            (false, false) => format!("{key}.{path}"),
+    /// Checks the destination type's settings and that it can carry the format without losing
+    /// information: what `build()` checks before opening the sink. Errors are named under `key`.
+    pub(crate) fn check_sink(&self, key: &str) -> Result<(), ConfigError> {
+        self.sink.validate().map_err(|e| e.within(key))?;
+        self.sink
+            .accepts(self.format, &self.format_options)
+            .map_err(|why| ConfigError::invalid(format!("{key}.format"), why))
+    }
+
+    /// Reads a destination from its YAML mapping; an error's key is relative to the
+    /// destination (`rotation.max_size`, `batch.interval`, `type`).
+    ///
+    /// The common keys are taken out first; what is left must be exactly the keys of the
+    /// destination type that `type` names (each type refuses unknown keys).
+    pub(crate) fn from_value(value: Value) -> Result<DestinationConfig, ConfigError> {
+        let Value::Mapping(mut map) = value else {
+            return Err(ConfigError::invalid(
+                "",
+                "a destination must be a mapping with a `type` key",
+            ));
         };
-        let reason = super::secret::reason_at(&full, e.into_inner().to_string());
-        format!("{full}: {reason}")
-    })
+        let kind: Option<String> = take(&mut map, "type")?;
+        let name: Option<String> = take(&mut map, "name")?;
+        let format: Option<Format> = take(&mut map, "format")?;
+        let format_options = take(&mut map, "format_options")?;
+        let filter = take(&mut map, "filter")?;
+        let batch = take(&mut map, "batch")?;
+        let retry = take(&mut map, "retry")?;
+        let queue_capacity: Option<usize> = take(&mut map, "queue_capacity")?;
+        let Some(kind) = kind else {
+            return Err(ConfigError::invalid(
+                "type",
+                format!("missing; one of {}", super::sinks::type_names()),
+            ));
+        };
+        let sink = super::sinks::read_sink(&kind, Value::Mapping(map))?;
+        let mut d = DestinationConfig::with_boxed(sink);
+        d.name = name;
+        d.format = format.unwrap_or(d.format);
+        d.format_options = format_options;
+        d.filter = filter;
+        d.batch = batch;
+        d.retry = retry;
+        d.queue_capacity = queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY);
+        Ok(d)
+    }
 }
 
 /// Takes a common key out of the mapping: absent or `null` gives the default.
 fn take<T: serde::de::DeserializeOwned + Default>(
     map: &mut Mapping,
     key: &str,
-) -> Result<T, String> {
+) -> Result<T, ConfigError> {
     match map.remove(key) {
         None | Some(Value::Null) => Ok(T::default()),
-        Some(v) => sub(v, key),
+        Some(v) => serde_path_to_error::deserialize(v)
+            .map_err(|e| super::error::from_path_error(e).within(key)),
     }
 }
 
 impl<'de> Deserialize<'de> for DestinationConfig {
-    /// The common keys are taken out first; what is left must be exactly the keys of the sink
-    /// that `type` names (each sink's configuration refuses unknown keys).
+    /// See [`DestinationConfig`]: the keys of the destination type sit beside the common ones.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut map = Mapping::deserialize(deserializer)?;
-        let kind: Option<String> = take(&mut map, "type").map_err(de::Error::custom)?;
-        let name: Option<String> = take(&mut map, "name").map_err(de::Error::custom)?;
-        let format: Option<Format> = take(&mut map, "format").map_err(de::Error::custom)?;
-        let format_options = take(&mut map, "format_options").map_err(de::Error::custom)?;
-        let filter = take(&mut map, "filter").map_err(de::Error::custom)?;
-        let batch = take(&mut map, "batch").map_err(de::Error::custom)?;
-        let retry = take(&mut map, "retry").map_err(de::Error::custom)?;
-        let queue_capacity: Option<usize> =
-            take(&mut map, "queue_capacity").map_err(de::Error::custom)?;
-        if kind.as_deref() == Some("stderr") {
-            map.insert("stream".into(), "stderr".into());
-        }
-        let rest = Value::Mapping(map);
-        let sink = match kind.as_deref() {
-            Some("stdout" | "stderr") => {
-                SinkConfig::Stdout(sub(rest, "").map_err(de::Error::custom)?)
-            }
-            Some("file") => SinkConfig::File(sub(rest, "").map_err(de::Error::custom)?),
-            Some("syslog") => SinkConfig::Syslog(sub(rest, "").map_err(de::Error::custom)?),
-            Some(other) => {
-                return Err(de::Error::custom(format!(
-                    "type: unknown destination type {other:?}; one of stdout, stderr, file, syslog"
-                )))
-            }
-            None => {
-                return Err(de::Error::custom(
-                    "type: missing; one of stdout, stderr, file, syslog",
-                ))
-            }
-        };
-        Ok(DestinationConfig {
-            name,
-            format: format.unwrap_or(Format::Json),
-            format_options,
-            filter,
-            batch,
-            retry,
-            queue_capacity: queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY),
-            sink,
-        })
+        let value = Value::deserialize(deserializer)?;
+        DestinationConfig::from_value(value).map_err(de::Error::custom)
     }
 }

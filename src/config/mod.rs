@@ -16,6 +16,7 @@ mod load;
 mod parse;
 mod secret;
 mod show;
+mod sinks;
 mod suggest;
 
 use std::path::Path;
@@ -557,6 +558,7 @@ impl Config {
                     format!("duplicate destination name {name:?}"),
                 ));
             }
+            self.destinations[i].check_sink(&key)?;
             destinations.push(self.destinations[i].compile(&key)?);
         }
         Ok(Compiled {

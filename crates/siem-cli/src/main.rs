@@ -3,7 +3,8 @@
 //!
 //! Exit codes a script can rely on:
 //! - 0: success;
-//! - 1: events could not all be delivered (`send-test`);
+//! - 1: events could not all be delivered (`send-test`), or a destination is unreachable
+//!   (`check --connect`);
 //! - 2: wrong usage (unknown option, missing argument, a file that does not exist or cannot
 //!   be read);
 //! - 3: the configuration is invalid (the message names the key and the reason);
@@ -42,6 +43,13 @@ enum Command {
     Check {
         #[command(flatten)]
         config: ConfigArg,
+        /// Also open each destination once (connect, TLS handshake; a file opened for
+        /// appending, nothing written) and say whether it is reachable.
+        #[arg(long)]
+        connect: bool,
+        /// How long each destination may take to answer `--connect`.
+        #[arg(long, default_value = "5s", value_parser = parse_duration, requires = "connect")]
+        timeout: Duration,
     },
     /// Send test events through the real pipeline to the configured destinations.
     SendTest {
@@ -123,7 +131,11 @@ const EXIT_INPUT: u8 = 4;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => check(config.required("check")),
+        Command::Check {
+            config,
+            connect,
+            timeout,
+        } => check(config.required("check"), connect.then_some(timeout)),
         Command::SendTest {
             config,
             event_type,
@@ -196,7 +208,7 @@ fn output_failed(e: io::Error) -> ExitCode {
     }
 }
 
-fn check(path: &Path) -> ExitCode {
+fn check(path: &Path, connect: Option<Duration>) -> ExitCode {
     let text = match read_config(path) {
         Ok(t) => t,
         Err(code) => return code,
@@ -218,9 +230,36 @@ fn check(path: &Path) -> ExitCode {
         ));
     }
     shown.push_str(&resolved);
-    match print(&shown) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(code) => code,
+    if let Err(code) = print(&shown) {
+        return code;
+    }
+    match connect {
+        Some(timeout) => probe_destinations(&config, timeout),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// Opens each destination once (`check --connect`), one line each, and fails when any is
+/// unreachable.
+fn probe_destinations(config: &Config, timeout: Duration) -> ExitCode {
+    let mut unreachable = 0;
+    for (name, d) in config.destination_names().iter().zip(&config.destinations) {
+        let line = match d.sink.probe(timeout) {
+            Ok(what) => format!("# connect {name}: reachable: {what}\n"),
+            Err(why) => {
+                unreachable += 1;
+                format!("# connect {name}: unreachable: {why}\n")
+            }
+        };
+        if let Err(code) = print(&line) {
+            return code;
+        }
+    }
+    if unreachable == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("siem: {unreachable} destination(s) unreachable");
+        ExitCode::from(EXIT_UNDELIVERED)
     }
 }
 

@@ -3,23 +3,19 @@
 //! filters, encodes, batches, sends and retries on its own thread, with every event accounted
 //! for as shipped, filtered or dropped with a reason.
 
-mod accounting;
 mod backoff;
-mod batch;
-mod chunk;
 mod config_error;
-mod delivery;
+mod destination;
 mod pipeline;
 mod queue;
-mod route;
 pub mod sink;
 
-pub use accounting::{DestinationMetrics, DropReason};
-pub use batch::Batch;
 pub use config_error::ConfigError;
+pub use destination::accounting::{DestinationMetrics, DropReason};
+pub use destination::batch::Batch;
+pub use destination::{BatchConfig, Destination, EventFilter, RetryConfig};
 pub use pipeline::{DeliveryReport, Pipeline, PipelineConfig, PipelineMetrics, Processor};
 pub use queue::{EventQueue, OverflowPolicy, QueueStats};
-pub use route::{BatchConfig, Destination, EventFilter, RetryConfig};
 /// Units in configuration (durations, byte sizes): the shared helpers of `siem-event`.
 pub use siem_event::units;
 pub use sink::{Sink, SinkError};

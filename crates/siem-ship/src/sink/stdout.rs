@@ -5,8 +5,11 @@ use std::io::{self, Write};
 
 use serde::Deserialize;
 
+use siem_format::{Format, FormatOptions};
+
 use super::file::{frame_batch, refused_error};
-use crate::{Batch, Sink, SinkError};
+use super::SinkConfig;
+use crate::{Batch, ConfigError, Sink, SinkError};
 
 /// Which standard stream a [`StdoutSink`] writes to.
 ///
@@ -177,6 +180,37 @@ impl Sink for StdoutSink {
 
     fn flush(&mut self) -> Result<(), SinkError> {
         self.write_locked(&[], true).map_err(|e| self.error(e))
+    }
+}
+
+/// `type: stdout` and `type: stderr` (the stream chooses which): nothing to check, every
+/// format accepted (each record is one line).
+///
+/// ```
+/// use siem_ship::sink::stdout::{StdoutConfig, Stream};
+/// use siem_ship::sink::SinkConfig;
+/// assert_eq!(StdoutConfig::default().type_name(), "stdout");
+/// assert_eq!(StdoutConfig { stream: Stream::Stderr }.type_name(), "stderr");
+/// ```
+impl SinkConfig for StdoutConfig {
+    fn type_name(&self) -> &'static str {
+        self.stream.name()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+
+    fn accepts(&self, _: Format, _: &FormatOptions) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn open(&self) -> Result<Box<dyn Sink>, ConfigError> {
+        Ok(Box::new(StdoutSink::new(self.clone())))
+    }
+
+    fn clone_box(&self) -> Box<dyn SinkConfig> {
+        Box::new(self.clone())
     }
 }
 

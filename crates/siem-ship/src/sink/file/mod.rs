@@ -33,6 +33,7 @@
 
 mod compress;
 mod config;
+mod destination;
 mod lines;
 mod live;
 mod rotate;

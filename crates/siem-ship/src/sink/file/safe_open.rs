@@ -34,6 +34,105 @@ pub(crate) fn append(path: &Path, mode: u32) -> io::Result<File> {
     open_or_create(path, mode, &options)
 }
 
+/// What [`check_append`] found at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppendCheck {
+    /// A file the sink may append to is there.
+    Existing,
+    /// Nothing is there yet; the sink may create it (and its missing directories).
+    WouldCreate,
+}
+
+/// Checks, creating and writing nothing, that [`append`] (after [`create_dirs`] for the
+/// parent) would succeed at `path`: an existing file is opened for appending under the same
+/// rules and closed again; for a missing one, the nearest existing ancestor must be a directory
+/// in which this process may create entries. Permissions are the kernel's `access(2)` answer
+/// for the effective user, so a filesystem that refuses creation for other reasons (`/proc`
+/// to root, say) is only found when the sink opens the file.
+pub(crate) fn check_append(path: &Path, mode: u32) -> io::Result<AppendCheck> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => {
+            let mut options = OpenOptions::new();
+            options.read(true).append(true);
+            let file = open(path, &options)?;
+            let metadata = file.metadata()?;
+            check_owner(&metadata)?;
+            check_mode(&metadata, mode)?;
+            Ok(AppendCheck::Existing)
+        }
+        Err(e) if is_missing(&e) => {
+            let mut ancestor = path.parent();
+            loop {
+                let dir = match ancestor {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+                match std::fs::metadata(dir) {
+                    Ok(m) if m.is_dir() => {
+                        may_create_in(dir)?;
+                        return Ok(AppendCheck::WouldCreate);
+                    }
+                    Ok(_) => {
+                        return Err(io::Error::other(format!(
+                            "{} is not a directory",
+                            dir.display()
+                        )))
+                    }
+                    Err(e) if is_missing(&e) && dir != Path::new(".") => {
+                        ancestor = dir.parent();
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a lookup failed because the path, or one of its parents, is not there (a parent
+/// that is a file gives "not a directory").
+fn is_missing(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
+/// Whether the effective user may create entries in `dir` (write and search permission).
+#[cfg(unix)]
+fn may_create_in(dir: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::other("the path contains a NUL byte"))?;
+    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call; `faccessat`
+    // only reads it.
+    let allowed = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    } == 0;
+    if allowed {
+        Ok(())
+    } else {
+        let e = io::Error::last_os_error();
+        Err(io::Error::new(
+            e.kind(),
+            format!("cannot create files in {}: {e}", dir.display()),
+        ))
+    }
+}
+
+#[cfg(not(unix))]
+fn may_create_in(dir: &Path) -> io::Result<()> {
+    if std::fs::metadata(dir)?.permissions().readonly() {
+        return Err(io::Error::other(format!("{} is read-only", dir.display())));
+    }
+    Ok(())
+}
+
 /// Creates `path`, which must not exist yet, for writing with exactly `mode`.
 pub(crate) fn create_new(path: &Path, mode: u32) -> io::Result<File> {
     let mut options = OpenOptions::new();
@@ -326,6 +425,34 @@ mod tests {
         let link = dir.path().join("e.2");
         std::os::unix::fs::symlink(&path, &link).unwrap();
         let err = read(&link).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn check_append_creates_nothing_and_refuses_what_append_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/sub/e.jsonl");
+        assert_eq!(
+            check_append(&path, 0o600).unwrap(),
+            AppendCheck::WouldCreate
+        );
+        assert!(!dir.path().join("new").exists(), "nothing may be created");
+        let existing = dir.path().join("e.jsonl");
+        std::fs::write(&existing, b"x").unwrap();
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            check_append(&existing, 0o600).unwrap(),
+            AppendCheck::Existing
+        );
+        assert_eq!(std::fs::read(&existing).unwrap(), b"x");
+        let err = check_append(&existing, 0o400).unwrap_err().to_string();
+        assert!(err.contains("wider"), "{err}");
+        let under_a_file = existing.join("x.jsonl");
+        let err = check_append(&under_a_file, 0o600).unwrap_err().to_string();
+        assert!(err.contains("not a directory"), "{err}");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&existing, &link).unwrap();
+        let err = check_append(&link, 0o600).unwrap_err().to_string();
         assert!(err.contains("symbolic link"), "{err}");
     }
 

@@ -104,6 +104,7 @@
 
 mod backoff;
 mod config;
+mod destination;
 mod framing;
 mod socket;
 mod stream;
@@ -120,7 +121,7 @@ use std::net::SocketAddr;
 pub use config::{BackoffConfig, BackupHost, Framing, SyslogConfig, TlsConfig, Transport};
 
 use crate::{Batch, Sink, SinkError};
-use stream::StreamSender;
+use stream::{StreamSender, TlsSettings};
 use udp::UdpSender;
 
 enum Sender {
@@ -172,29 +173,13 @@ impl SyslogSink {
     /// ```
     pub fn new(config: SyslogConfig) -> Result<SyslogSink, ConfigError> {
         config.validate()?;
-        #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
         let mut warnings = Vec::new();
-        let (kind, sender) = match config.transport {
-            Transport::Udp => ("syslog-udp", Sender::Udp(UdpSender::new(&config))),
-            Transport::Tcp => (
-                "syslog-tcp",
-                Sender::Stream(StreamSender::new(&config, "syslog-tcp", None)?),
-            ),
-            Transport::Tls => {
-                #[cfg(feature = "tls")]
-                {
-                    let settings = config.tls.clone().unwrap_or_default();
-                    let client = tls::client_config(&settings, &mut warnings)?;
-                    (
-                        "syslog-tls",
-                        Sender::Stream(StreamSender::new(&config, "syslog-tls", Some(client))?),
-                    )
-                }
-                #[cfg(not(feature = "tls"))]
-                return Err(ConfigError::invalid(
-                    "transport",
-                    "tls needs the `tls` feature of siem-ship, which this build leaves out",
-                ));
+        let tls = security(&config, &mut warnings)?;
+        let kind = transport_kind(config.transport);
+        let sender = match config.transport {
+            Transport::Udp => Sender::Udp(UdpSender::new(&config)),
+            Transport::Tcp | Transport::Tls => {
+                Sender::Stream(StreamSender::new(&config, kind, tls)?)
             }
         };
         for warning in &warnings {
@@ -236,6 +221,37 @@ impl SyslogSink {
             Sender::Udp(udp) => udp.peer(),
             Sender::Stream(stream) => stream.peer(),
         }
+    }
+}
+
+/// The sink's kind for a transport, as metrics and errors name it.
+fn transport_kind(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Udp => "syslog-udp",
+        Transport::Tcp => "syslog-tcp",
+        Transport::Tls => "syslog-tls",
+    }
+}
+
+/// The TLS client configuration when the transport is TLS, built from the configured files
+/// (so that a missing or malformed CA file, certificate or key is a configuration error, with
+/// its key, before anything is sent); nothing otherwise. Warnings are pushed, not printed.
+fn security(config: &SyslogConfig, warnings: &mut Vec<String>) -> Result<TlsSettings, ConfigError> {
+    if config.transport != Transport::Tls {
+        return Ok(None);
+    }
+    #[cfg(feature = "tls")]
+    {
+        let settings = config.tls.clone().unwrap_or_default();
+        Ok(Some(tls::client_config(&settings, warnings)?))
+    }
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = warnings;
+        Err(ConfigError::invalid(
+            "transport",
+            "tls needs the `tls` feature of siem-ship, which this build leaves out",
+        ))
     }
 }
 

@@ -21,7 +21,7 @@ use crate::ConfigError;
 use crate::{Batch, SinkError};
 
 /// One collector address, as configured.
-struct Endpoint {
+pub(super) struct Endpoint {
     host: String,
     port: u16,
     /// The name its TLS certificate must carry (TLS only).
@@ -114,43 +114,52 @@ pub(super) struct StreamSender {
     client_cert: bool,
 }
 
+/// The collectors to try, in order (primary first), each with the name its TLS certificate
+/// must carry when `tls` is on: an error names the key of a name that cannot be verified.
+pub(super) fn endpoints(config: &SyslogConfig, tls: bool) -> Result<Vec<Endpoint>, ConfigError> {
+    let port = config.effective_port();
+    let mut endpoints = vec![Endpoint {
+        host: config.host.clone(),
+        port,
+        #[cfg(feature = "tls")]
+        server_name: None,
+    }];
+    for backup in &config.backup {
+        endpoints.push(Endpoint {
+            host: backup.host.clone(),
+            port: backup.port.unwrap_or(port),
+            #[cfg(feature = "tls")]
+            server_name: None,
+        });
+    }
+    #[cfg(feature = "tls")]
+    if tls {
+        let primary_name = config.tls.as_ref().and_then(|t| t.server_name.as_deref());
+        let (key, name) = match primary_name {
+            Some(name) => ("tls.server_name", name),
+            None => ("host", config.host.as_str()),
+        };
+        endpoints[0].server_name = Some(tls::server_name(key, name)?);
+        for (i, backup) in config.backup.iter().enumerate() {
+            let (key, name) = match &backup.server_name {
+                Some(name) => (format!("backup[{i}].server_name"), name),
+                None => (format!("backup[{i}].host"), &backup.host),
+            };
+            endpoints[i + 1].server_name = Some(tls::server_name(&key, name)?);
+        }
+    }
+    #[cfg(not(feature = "tls"))]
+    let _ = tls;
+    Ok(endpoints)
+}
+
 impl StreamSender {
     pub(super) fn new(
         config: &SyslogConfig,
         kind: &'static str,
         tls: TlsSettings,
     ) -> Result<StreamSender, ConfigError> {
-        let port = config.effective_port();
-        let mut endpoints = vec![Endpoint {
-            host: config.host.clone(),
-            port,
-            #[cfg(feature = "tls")]
-            server_name: None,
-        }];
-        for backup in &config.backup {
-            endpoints.push(Endpoint {
-                host: backup.host.clone(),
-                port: backup.port.unwrap_or(port),
-                #[cfg(feature = "tls")]
-                server_name: None,
-            });
-        }
-        #[cfg(feature = "tls")]
-        if tls.is_some() {
-            let primary_name = config.tls.as_ref().and_then(|t| t.server_name.as_deref());
-            let (key, name) = match primary_name {
-                Some(name) => ("tls.server_name", name),
-                None => ("host", config.host.as_str()),
-            };
-            endpoints[0].server_name = Some(tls::server_name(key, name)?);
-            for (i, backup) in config.backup.iter().enumerate() {
-                let (key, name) = match &backup.server_name {
-                    Some(name) => (format!("backup[{i}].server_name"), name),
-                    None => (format!("backup[{i}].host"), &backup.host),
-                };
-                endpoints[i + 1].server_name = Some(tls::server_name(&key, name)?);
-            }
-        }
+        let endpoints = endpoints(config, tls.is_some())?;
         let buffer_limit = config.write_buffer_size as usize;
         Ok(StreamSender {
             kind,
@@ -266,6 +275,33 @@ impl StreamSender {
             "{}: cannot connect to {why}; next attempt in {wait:?}",
             self.kind
         )))
+    }
+
+    /// Connects once, trying every endpoint in order like a first batch would (TLS handshake
+    /// included), closes the connection again, and says which collector answered; or why none
+    /// did. Nothing is written.
+    pub(super) fn probe(&self) -> Result<String, String> {
+        let mut errors = Vec::new();
+        for index in 0..self.endpoints.len() {
+            let e = &self.endpoints[index];
+            match self.open(index) {
+                Ok(conn) => {
+                    let peer = conn.peer;
+                    conn.link.close();
+                    let role = if index == 0 { "" } else { " (a backup)" };
+                    return Ok(format!(
+                        "{} {}:{} reachable at {peer}{role}",
+                        self.kind, e.host, e.port
+                    ));
+                }
+                Err(why) => errors.push(format!("{}:{}: {why}", e.host, e.port)),
+            }
+        }
+        Err(format!(
+            "{}: cannot connect to {}",
+            self.kind,
+            errors.join("; ")
+        ))
     }
 
     fn open(&self, index: usize) -> Result<Connection, String> {

@@ -18,6 +18,27 @@ use crate::{Batch, SinkError};
 /// Datagrams per `sendmmsg` call.
 const GROUP: usize = 64;
 
+/// Resolves `host` within `timeout` and connects a new socket to its first address: the kernel
+/// checks the route once, and later reports "port unreachable" on this socket. No datagram is
+/// sent.
+pub(super) fn connect(
+    host: &str,
+    port: u16,
+    timeout: std::time::Duration,
+) -> Result<(UdpSocket, SocketAddr), String> {
+    let addr = resolve(host, port, timeout)?[0];
+    let local: SocketAddr = if addr.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = UdpSocket::bind(local).map_err(|e| format!("cannot open a socket: {e}"))?;
+    socket
+        .connect(addr)
+        .map_err(|e| format!("cannot reach {addr}: {e}"))?;
+    Ok((socket, addr))
+}
+
 pub(super) struct UdpSender {
     host: String,
     port: u16,
@@ -48,22 +69,10 @@ impl UdpSender {
     }
 
     fn open(&mut self) -> Result<(), SinkError> {
-        let fail = |why: String| {
+        let connected = connect(&self.host, self.port, self.resolve_timeout).map_err(|why| {
             SinkError::retryable(format!("syslog-udp: {}:{}: {why}", self.host, self.port))
-        };
-        let addr = resolve(&self.host, self.port, self.resolve_timeout).map_err(fail)?[0];
-        let local: SocketAddr = if addr.is_ipv4() {
-            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-        };
-        let socket =
-            UdpSocket::bind(local).map_err(|e| fail(format!("cannot open a socket: {e}")))?;
-        // Connected: the kernel checks the route once, and reports "port unreachable".
-        socket
-            .connect(addr)
-            .map_err(|e| fail(format!("cannot reach {addr}: {e}")))?;
-        self.socket = Some((socket, addr));
+        })?;
+        self.socket = Some(connected);
         Ok(())
     }
 

@@ -6,7 +6,11 @@ use crate::ConfigError;
 use super::config::{Framing, SyslogConfig, TlsConfig, Transport, MAX_UDP_PAYLOAD, MIN_DATAGRAM};
 
 impl SyslogConfig {
-    /// Checks every key; the error names the first bad key and why it is bad.
+    /// Checks every key; the error names the first bad key and why it is bad. Reading the TLS
+    /// files (CA, client certificate and key) is left to [`SinkConfig::validate`] and
+    /// [`SyslogSink::new`](super::SyslogSink::new), which do it too.
+    ///
+    /// [`SinkConfig::validate`]: crate::sink::SinkConfig::validate
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
@@ -128,6 +132,17 @@ fn check_host(key: &str, host: &str) -> Result<(), ConfigError> {
             format!("{host:?}: write the address without brackets and the port under `port`"),
         ));
     }
+    // A colon belongs only in an IPv6 address; `name:514` is a port written into the host,
+    // which the resolver would refuse only when the first batch is sent.
+    if host.contains(':') && host.parse::<std::net::Ipv6Addr>().is_err() {
+        let reason = match host.rsplit_once(':') {
+            Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("{host:?} has a port in it: write `{name}` here and the port under `port`")
+            }
+            _ => format!("{host:?} is neither a host name nor an IP address"),
+        };
+        return Err(ConfigError::invalid(key, reason));
+    }
     Ok(())
 }
 
@@ -173,6 +188,7 @@ mod tests {
         for config in [
             SyslogConfig::udp("127.0.0.1"),
             SyslogConfig::tcp("::1"),
+            SyslogConfig::tcp("fe80::1"),
             SyslogConfig::tls("collector.example.com"),
         ] {
             config.validate().unwrap();
@@ -184,6 +200,12 @@ mod tests {
         assert_eq!(key_of(SyslogConfig::tcp(" ")), "host");
         assert_eq!(key_of(SyslogConfig::tcp("a b")), "host");
         assert_eq!(key_of(SyslogConfig::tcp("[::1]:514")), "host");
+        assert_eq!(key_of(SyslogConfig::tcp("127.0.0.1:514")), "host");
+        assert_eq!(key_of(SyslogConfig::tcp("siem.example.com:")), "host");
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").with_backup("b.example.com:6514", None)),
+            "backup[0].host"
+        );
         assert_eq!(key_of(SyslogConfig::tcp("h").with_port(0)), "port");
         assert_eq!(
             key_of(SyslogConfig::tcp("h").with_backup("", None)),

@@ -8,9 +8,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::accounting::DestinationCounters;
-use crate::route::Job;
+use super::accounting::DestinationCounters;
 use crate::{Batch, DropReason, RetryConfig, Sink, SinkError};
+
+/// Work handed from the batching thread to the delivery thread.
+pub(crate) enum Job {
+    /// Send this batch.
+    Send(Batch),
+    /// Flush the sink, then answer.
+    Flush(Sender<()>),
+}
 
 pub(crate) struct Delivery {
     pub sink: Box<dyn Sink>,

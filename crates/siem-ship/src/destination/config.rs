@@ -1,0 +1,100 @@
+//! A destination's policies as configured: when to send a batch, how to retry, which events.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use siem_event::SecurityEvent;
+
+use crate::backoff;
+
+/// When a destination sends the batch it is building (seed 000 defaults: 100 events, 5 s).
+///
+/// ```
+/// use siem_ship::BatchConfig;
+/// let b = BatchConfig::default();
+/// assert_eq!((b.max_events, b.interval.as_secs()), (100, 5));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Send when this many events are batched.
+    pub max_events: usize,
+    /// Send when the encoded batch reaches this many bytes.
+    #[serde(deserialize_with = "crate::units::byte_size_usize")]
+    pub max_bytes: usize,
+    /// Send at the latest this long after the batch's first event.
+    #[serde(deserialize_with = "crate::units::duration")]
+    pub interval: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_events: 100,
+            max_bytes: 1 << 20,
+            interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How a destination retries a batch it could not deliver.
+///
+/// Retryable failures are retried with exponential backoff and jitter; by default without limit,
+/// since the destination's bounded queue already caps memory and counts what it cannot take.
+///
+/// ```
+/// use siem_ship::RetryConfig;
+/// let r = RetryConfig::default();
+/// assert_eq!(r.max_attempts, None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// First wait after a failure.
+    #[serde(deserialize_with = "crate::units::duration")]
+    pub initial_backoff: Duration,
+    /// Longest wait between attempts.
+    #[serde(deserialize_with = "crate::units::duration")]
+    pub max_backoff: Duration,
+    /// Give a batch up (dropped: retries exhausted) after this many attempts; `None` retries
+    /// until shutdown.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+            max_attempts: None,
+        }
+    }
+}
+
+impl RetryConfig {
+    /// The wait before attempt `attempt + 1` (attempt counts from 1), with ±25 % jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use siem_ship::RetryConfig;
+    /// let r = RetryConfig {
+    ///     initial_backoff: Duration::from_millis(100),
+    ///     max_backoff: Duration::from_secs(1),
+    ///     max_attempts: None,
+    /// };
+    /// let third = r.backoff(3); // 400 ms ± 25 %
+    /// assert!(third >= Duration::from_millis(300) && third <= Duration::from_millis(500));
+    /// assert!(r.backoff(40) <= Duration::from_millis(1250)); // capped at max_backoff
+    /// ```
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let base = backoff::exponential(
+            self.initial_backoff,
+            self.max_backoff,
+            attempt.saturating_sub(1),
+        );
+        backoff::random_between(base.mul_f64(0.75), base.mul_f64(1.25))
+    }
+}
+
+/// Decides whether a destination takes an event.
+pub type EventFilter = Box<dyn Fn(&SecurityEvent) -> bool + Send + Sync>;
