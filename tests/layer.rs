@@ -94,6 +94,33 @@ fn the_three_seed_vocabularies_map_to_one_form() {
 }
 
 #[test]
+fn outcome_follows_the_type_when_no_result_is_given() {
+    let sink = capture(builder(), || {
+        warn!(event_type = "auth.success", "Login ok");
+        warn!(event_type = "auth.failure", "Bad password");
+        warn!(event_type = "authorization_failure", "Not allowed");
+        warn!(event_type = "config.changed", "Config changed");
+        // A stated result wins over the type.
+        warn!(
+            event_type = "auth.failure",
+            result = "success",
+            "Odd but stated"
+        );
+    });
+    let outcomes: Vec<Outcome> = sink.events().iter().map(|e| e.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Success,
+            Outcome::Failure,
+            Outcome::Denied,
+            Outcome::Unknown,
+            Outcome::Success
+        ]
+    );
+}
+
+#[test]
 fn keywords_classify_warnings_but_not_below_the_minimum_level() {
     let (sink, metrics) = support::run(builder(), || {
         warn!("User login failed for admin");

@@ -79,7 +79,7 @@ pub use hec::HecEncoder;
 pub use json::JsonEncoder;
 pub use leef::LeefEncoder;
 pub use ocsf::OcsfEncoder;
-pub use options::{BodyFormat, FacilitySetting, FormatOptions, HecEventFormat};
+pub use options::{BodyFormat, FacilitySetting, FormatOptions, HecEventFormat, SignatureName};
 pub use rfc3164::Rfc3164Encoder;
 pub use rfc5424::Rfc5424Encoder;
 
