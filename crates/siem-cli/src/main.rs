@@ -183,10 +183,11 @@ fn send_test(
 }
 
 fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
-    let redactor = match config.map(Config::from_yaml_file).transpose() {
-        Ok(config) => config.unwrap_or_default().redact.redactor(),
+    let config = match config.map(Config::from_yaml_file).transpose() {
+        Ok(config) => config.unwrap_or_default(),
         Err(e) => return config_error(e),
     };
+    let redactor = config.redact.redactor();
     let format: Format = match format.parse() {
         Ok(f) => f,
         Err(e) => {
@@ -218,6 +219,13 @@ fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
         Ok(e) => e,
         Err(e) => return config_error(e),
     };
+    // Events without a host get the one the layer would give them: the configuration's
+    // `host`, else this machine's name; the `hostname` option, meant for exactly such events,
+    // comes before the machine's name.
+    let host: std::sync::Arc<str> = match (&config.host, &options.hostname) {
+        (Some(h), _) | (None, Some(h)) => h.as_str().into(),
+        (None, None) => gethostname::gethostname().to_string_lossy().into(),
+    };
     let stdin = io::stdin();
     let mut out = BufWriter::new(io::stdout().lock());
     let mut buf = Vec::new();
@@ -235,6 +243,9 @@ fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
         }
         match decode_json(&line) {
             Ok(mut event) => {
+                if event.host.is_empty() {
+                    event.host = std::sync::Arc::clone(&host);
+                }
                 redactor.redact_event(&mut event);
                 buf.clear();
                 encoder.encode(&event, &mut buf);
