@@ -7,8 +7,6 @@ use siem_ship::sink::file::FileSink;
 use siem_ship::sink::stdout::StdoutSink;
 use siem_ship::sink::syslog::SyslogSink;
 use siem_ship::{Destination, Pipeline, PipelineConfig, Sink};
-use tracing::Subscriber;
-use tracing_subscriber::registry::LookupSpan;
 
 use crate::capture::{Limits, Recycler};
 use crate::config::{
@@ -53,7 +51,7 @@ struct CustomDestination {
 ///     .app("payments")
 ///     .static_field("constitutional_hash", "cdd01ef066bc6cf2")
 ///     .destination(DestinationConfig::stdout().format(Format::Json))
-///     .build::<tracing_subscriber::Registry>()
+///     .build()
 ///     .unwrap();
 /// # drop((layer, guard));
 /// ```
@@ -221,10 +219,7 @@ impl SiemBuilder {
     }
 
     /// Starts the pipeline and returns the layer and its guard.
-    pub fn build<S>(self) -> Result<(SiemLayer<S>, SiemGuard), ConfigError>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
+    pub fn build(self) -> Result<(SiemLayer, SiemGuard), ConfigError> {
         let SiemBuilder {
             mut config,
             custom,

@@ -169,16 +169,13 @@ fn errors_found_only_when_building_name_the_destination() {
     let e = match c {
         Err(e) => e,
         Ok(c) => SiemBuilder::from_config(c)
-            .build::<tracing_subscriber::Registry>()
+            .build()
             .err()
             .expect("facility local99 must be refused"),
     };
     assert!(e.to_string().contains("destinations[0]"), "{e}");
     let c = parse("destinations: [ { type: file, path: /proc/forbidden/x.jsonl } ]").unwrap();
-    let e = SiemBuilder::from_config(c)
-        .build::<tracing_subscriber::Registry>()
-        .err()
-        .unwrap();
+    let e = SiemBuilder::from_config(c).build().err().unwrap();
     assert!(e.key().starts_with("destinations[0]"), "{e}");
     assert!(e.to_string().contains("/proc/forbidden"), "{e}");
     // A syslog setting refused when the sink is opened keeps its own key under the destination.
@@ -186,10 +183,7 @@ fn errors_found_only_when_building_name_the_destination() {
         "destinations: [ { type: syslog, transport: tls, host: localhost, tls: { ca_file: /nonexistent/ca.pem } } ]",
     )
     .unwrap();
-    let e = SiemBuilder::from_config(c)
-        .build::<tracing_subscriber::Registry>()
-        .err()
-        .unwrap();
+    let e = SiemBuilder::from_config(c).build().err().unwrap();
     assert_eq!(e.key(), "destinations[0].tls.ca_file", "{e}");
     assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
 }
