@@ -94,11 +94,11 @@ fn run(with_siem: bool, fmt_filtered: bool, siem_filtered: bool) -> Vec<u8> {
 }
 
 struct NullSink;
-impl tracing_siem::ship::Sink for NullSink {
+impl tracing_siem::Sink for NullSink {
     fn kind(&self) -> &'static str {
         "null"
     }
-    fn send(&mut self, _: &tracing_siem::ship::Batch) -> Result<(), tracing_siem::ship::SinkError> {
+    fn send(&mut self, _: &tracing_siem::Batch) -> Result<(), tracing_siem::SinkError> {
         Ok(())
     }
 }

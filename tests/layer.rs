@@ -337,7 +337,7 @@ fn text_limits_are_configurable_and_cut_on_character_boundaries() {
 #[test]
 fn the_guard_delivers_everything_queued() {
     let sink = Collect::default();
-    let batch = tracing_siem::ship::BatchConfig {
+    let batch = tracing_siem::BatchConfig {
         interval: Duration::from_secs(3600),
         max_events: 100_000,
         ..Default::default()
@@ -374,7 +374,7 @@ fn exact_accounting_under_overflow_with_a_slow_destination() {
         delay: Duration::from_millis(2),
         ..Collect::default()
     };
-    let batch = tracing_siem::ship::BatchConfig {
+    let batch = tracing_siem::BatchConfig {
         max_events: 10,
         ..Default::default()
     };

@@ -8,6 +8,8 @@
 //! - 3: the configuration is invalid (the message names the key and the reason);
 //! - 4: some input lines could not be encoded (`encode`; the others were).
 
+#![warn(missing_docs)]
+
 use std::io::{self, BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

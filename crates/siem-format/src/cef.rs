@@ -22,7 +22,7 @@
 //!
 //! | CEF | from |
 //! |-----|------|
-//! | Signature ID | the canonical event type (`auth.failure`); the type as the application named it (`authentication`) with the `signature: original` option ([`SignatureName`](crate::SignatureName)) |
+//! | Signature ID | the canonical event type (`auth.failure`); the type as the application named it (`authentication`) with the `signature: original` option ([`SignatureName`]) |
 //! | Name | `Security Event: <that type>` |
 //! | Severity | [`siem_event::Severity::cef`] (1, 3, 5, 7, 10) |
 //! | `rt` | timestamp, epoch milliseconds |

@@ -13,7 +13,7 @@
 //!
 //! | attribute | from |
 //! |-----------|------|
-//! | EventID (header) | the canonical event type (`auth.failure`), or as the application named it with `signature: original` ([`SignatureName`](crate::SignatureName)); ≤ 255 bytes. With `cat`, what QRadar maps to a QID |
+//! | EventID (header) | the canonical event type (`auth.failure`), or as the application named it with `signature: original` ([`SignatureName`]); ≤ 255 bytes. With `cat`, what QRadar maps to a QID |
 //! | `devTime`, `devTimeFormat` | timestamp as `MMM dd yyyy HH:mm:ss.SSS z` in UTC, and that format |
 //! | `cat`, `sev` | the event type as the application named it (`authentication`); [`siem_event::Severity::leef`] (1–10) |
 //! | `msg` | message |

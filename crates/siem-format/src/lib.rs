@@ -68,6 +68,7 @@ pub mod rfc3164;
 pub mod rfc5424;
 mod seen;
 mod text;
+#[doc(hidden)]
 pub mod time_cache;
 
 pub use build::build_encoder;

@@ -13,7 +13,7 @@
 //!   else the `hostname` option; APP-NAME the `app_name` option, else the event's app, else the
 //!   product; PROCID is `-` (the encoder may run in another process than the one that logged);
 //!   MSGID is the canonical event type (`auth.failure`), or the type as the application named
-//!   it with `signature: original` ([`SignatureName`](crate::SignatureName); seed 000's form).
+//!   it with `signature: original` ([`SignatureName`]; seed 000's form).
 //! - One SD-ELEMENT with the configured SD-ID (`name@PEN`). PARAM-VALUEs escape `"`, `\` and `]`
 //!   with a backslash (§6.3.3); control characters (NEL among them), the Unicode line and
 //!   paragraph separators and the bidirectional controls become spaces so that a record stays
