@@ -120,6 +120,41 @@ fn outcome_follows_the_type_when_no_result_is_given() {
     );
 }
 
+/// What Elastic and ArcSight see for a type that states its outcome and no `result` field.
+#[test]
+fn the_implied_outcome_reaches_the_wire() {
+    for (format, read) in [
+        (
+            tracing_siem::Format::Ecs,
+            (|v: &serde_json::Value| v["event"]["outcome"].as_str().map(str::to_owned))
+                as fn(&serde_json::Value) -> Option<String>,
+        ),
+        (tracing_siem::Format::Ocsf, |v| {
+            v["status"].as_str().map(str::to_lowercase)
+        }),
+    ] {
+        let sink = Collect::default();
+        let (layer, guard) = builder()
+            .destination_with_sink(
+                DestinationConfig::stdout().name("wire").format(format),
+                Box::new(sink.clone()),
+            )
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            warn!(event_type = "auth.failure", user = "alice", "Bad password");
+            info!(event_type = "auth.success", user = "alice", "Login ok");
+        });
+        assert!(guard.shutdown(Duration::from_secs(10)).completed);
+        let outcomes: Vec<Option<String>> = sink.json().iter().map(read).collect();
+        assert_eq!(
+            outcomes,
+            [Some("failure".to_owned()), Some("success".to_owned())],
+            "{format:?}"
+        );
+    }
+}
+
 #[test]
 fn keywords_classify_warnings_but_not_below_the_minimum_level() {
     let (sink, metrics) = support::run(builder(), || {

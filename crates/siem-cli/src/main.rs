@@ -248,6 +248,11 @@ fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
                 if event.host.is_empty() {
                     event.host = std::sync::Arc::clone(&host);
                 }
+                // As the layer does: a type that states its outcome gives it when no
+                // `result` / `outcome` was read.
+                if event.outcome == tracing_siem::event::Outcome::Unknown {
+                    event.outcome = event.event_type.implied_outcome();
+                }
                 redactor.redact_event(&mut event);
                 buf.clear();
                 encoder.encode(&event, &mut buf);

@@ -263,6 +263,29 @@ fn encode_fills_the_host_like_the_layer() {
     assert_eq!(own["_siem"]["hostname"], "db01");
 }
 
+/// `siem encode` previews what the layer sends: a type that states its outcome gives it.
+#[test]
+fn encode_derives_the_outcome_from_the_type_like_the_layer() {
+    let input = concat!(
+        r#"{"event_type":"auth.failure","message":"m"}"#,
+        "\n",
+        r#"{"event_type":"authz.access_denied","message":"m"}"#,
+        "\n",
+        r#"{"event_type":"auth.failure","message":"m","outcome":"success"}"#,
+        "\n"
+    );
+    let out = siem(&["encode", "--format", "ecs"], input, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let outcomes: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["event"]["outcome"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(outcomes, ["failure", "failure", "success"]);
+}
+
 /// An event as another program logs it: credentials in the spellings people use, at the top
 /// level and under `metadata`, beside ordinary fields whose names contain a short entry.
 const EVENT_WITH_CREDENTIALS: &str = concat!(
