@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 
 use common::security_event;
 use tracing::Dispatch;
-use tracing_siem::ship::sink::syslog::SyslogConfig;
-use tracing_siem::ship::BatchConfig;
+use tracing_siem::BatchConfig;
+use tracing_siem::SyslogConfig;
 use tracing_siem::{DestinationConfig, Overflow, SiemLayer};
 use tracing_subscriber::prelude::*;
 

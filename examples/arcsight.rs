@@ -10,9 +10,7 @@
 
 mod common;
 
-use tracing_siem::format::{BodyFormat, Format, FormatOptions};
-use tracing_siem::ship::sink::syslog::{Framing, SyslogConfig};
-use tracing_siem::DestinationConfig;
+use tracing_siem::{BodyFormat, DestinationConfig, Format, FormatOptions, Framing, SyslogConfig};
 
 fn main() {
     let host = std::env::var("ARCSIGHT_HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());

@@ -9,9 +9,7 @@
 
 mod common;
 
-use tracing_siem::format::{BodyFormat, Format, FormatOptions};
-use tracing_siem::ship::sink::syslog::SyslogConfig;
-use tracing_siem::DestinationConfig;
+use tracing_siem::{BodyFormat, DestinationConfig, Format, FormatOptions, SyslogConfig};
 
 fn main() {
     let syslog = match std::env::var("QRADAR_HOST") {

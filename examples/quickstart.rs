@@ -19,7 +19,7 @@ fn main() {
     let file = dir.join("siem-events.jsonl");
 
     // Small files, so that this short run shows rotation and compression.
-    let audit_file = tracing_siem::ship::sink::file::FileConfig::new(&file)
+    let audit_file = tracing_siem::FileConfig::new(&file)
         .max_size(16 * 1024)
         .max_files(3)
         .compress(true);

@@ -4,8 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use siem_ship::{Destination, Pipeline, PipelineConfig, Sink};
-use tracing::Subscriber;
-use tracing_subscriber::registry::LookupSpan;
 
 use crate::capture::{Limits, Recycler};
 use crate::config::{Compiled, CompiledDestination, Config, ConfigError, DestinationConfig};
@@ -48,7 +46,7 @@ struct CustomDestination {
 ///     .app("payments")
 ///     .static_field("constitutional_hash", "cdd01ef066bc6cf2")
 ///     .destination(DestinationConfig::stdout().format(Format::Json))
-///     .build::<tracing_subscriber::Registry>()
+///     .build()
 ///     .unwrap();
 /// # drop((layer, guard));
 /// ```
@@ -216,10 +214,7 @@ impl SiemBuilder {
     }
 
     /// Starts the pipeline and returns the layer and its guard.
-    pub fn build<S>(self) -> Result<(SiemLayer<S>, SiemGuard), ConfigError>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
+    pub fn build(self) -> Result<(SiemLayer, SiemGuard), ConfigError> {
         let SiemBuilder {
             mut config,
             custom,

@@ -84,7 +84,7 @@ pub(crate) struct Runtime {
 /// ```
 /// use std::time::Duration;
 /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
-///     .build::<tracing_subscriber::Registry>()
+///     .build()
 ///     .unwrap();
 /// let handle = guard.handle();
 /// assert!(handle.flush(Duration::from_secs(1)).completed);
@@ -155,7 +155,7 @@ impl SiemHandle {
     ///
     /// ```
     /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
-    ///     .build::<tracing_subscriber::Registry>()
+    ///     .build()
     ///     .unwrap();
     /// assert!(guard.handle().incidents().is_empty());
     /// ```
@@ -167,7 +167,7 @@ impl SiemHandle {
     ///
     /// ```
     /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
-    ///     .build::<tracing_subscriber::Registry>()
+    ///     .build()
     ///     .unwrap();
     /// assert!(!guard.handle().incident_notified("no such incident"));
     /// ```

@@ -1,7 +1,7 @@
 //! The `tracing` layer: per-callsite interest, field capture, enqueue. Everything else
 //! (classification, normalisation, rules) happens on the pipeline thread.
 
-use std::marker::PhantomData;
+use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -202,83 +202,162 @@ where
 /// });
 /// drop(guard); // delivers what is queued
 /// ```
-pub struct SiemLayer<S> {
-    inner: Filtered<Capture, SecurityCallsites, S>,
-    _subscriber: PhantomData<fn(S)>,
+///
+/// The type names no subscriber: one layer, built once, fits whichever stack a branch of the
+/// program assembles, bare or inside an `Option`:
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+///
+/// let (siem, guard) = tracing_siem::SiemLayer::builder().build().unwrap();
+/// let print_too = std::env::args().count() > 100;
+/// let _default = if print_too {
+///     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::sink);
+///     tracing::subscriber::set_default(tracing_subscriber::registry().with(fmt).with(siem))
+/// } else {
+///     tracing::subscriber::set_default(tracing_subscriber::registry().with(Some(siem)))
+/// };
+/// tracing::warn!(event_type = "auth.failure", user = "alice", "Failed login");
+/// drop(guard);
+/// ```
+pub struct SiemLayer {
+    /// Capture and its filter, until the layer joins a subscriber stack.
+    parts: Option<(Capture, SecurityCallsites)>,
+    /// Once joined to a stack of type `S` ([`Layer::on_layer`]): the per-layer-filtered capture
+    /// for that stack, a `Filtered<Capture, SecurityCallsites, S>`. Typed by `S` only through
+    /// a marker, it is kept as `Any` so that `SiemLayer` itself names no `S`; every call
+    /// recovers it with one type-id comparison.
+    joined: Option<Box<dyn Any + Send + Sync>>,
 }
 
-impl<S> SiemLayer<S>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    pub(crate) fn new(capture: Capture, callsites: SecurityCallsites) -> SiemLayer<S> {
+type Joined<S> = Filtered<Capture, SecurityCallsites, S>;
+
+impl SiemLayer {
+    pub(crate) fn new(capture: Capture, callsites: SecurityCallsites) -> SiemLayer {
         SiemLayer {
-            inner: capture.with_filter(callsites),
-            _subscriber: PhantomData,
+            parts: Some((capture, callsites)),
+            joined: None,
         }
     }
-}
 
-impl SiemLayer<tracing_subscriber::Registry> {
     /// A builder with the defaults (see [`SiemBuilder`](crate::SiemBuilder)).
+    ///
+    /// ```
+    /// let (layer, guard) = tracing_siem::SiemLayer::builder().app("payments").build().unwrap();
+    /// # drop((layer, guard));
+    /// ```
     pub fn builder() -> crate::SiemBuilder {
         crate::SiemBuilder::default()
     }
+
+    /// The capture as joined to a stack of type `S`; `None` before [`Layer::on_layer`] (the
+    /// layer is in no stack yet, so nothing calls it for events).
+    fn joined<S>(&self) -> Option<&Joined<S>>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        self.joined.as_deref()?.downcast_ref::<Joined<S>>()
+    }
 }
 
-impl<S> Layer<S> for SiemLayer<S>
+impl std::fmt::Debug for SiemLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiemLayer")
+            .field("joined", &self.joined.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for SiemLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
-        self.inner.on_register_dispatch(subscriber)
+        if let Some(inner) = self.joined::<S>() {
+            inner.on_register_dispatch(subscriber)
+        }
     }
     fn on_layer(&mut self, subscriber: &mut S) {
-        self.inner.on_layer(subscriber)
+        // Joined once: a layer is moved into exactly one stack.
+        if let Some((capture, callsites)) = self.parts.take() {
+            let mut inner: Joined<S> = capture.with_filter(callsites);
+            inner.on_layer(subscriber);
+            self.joined = Some(Box::new(inner));
+        }
     }
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        self.inner.register_callsite(metadata)
+        match self.joined::<S>() {
+            Some(inner) => inner.register_callsite(metadata),
+            // In no stack: the neutral answer of a layer without opinion.
+            None => Interest::always(),
+        }
     }
     fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        self.inner.enabled(metadata, ctx)
+        self.joined::<S>()
+            .is_none_or(|inner| inner.enabled(metadata, ctx))
     }
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_new_span(attrs, id, ctx)
+        if let Some(inner) = self.joined::<S>() {
+            inner.on_new_span(attrs, id, ctx)
+        }
     }
     fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        self.inner.max_level_hint()
+        self.joined::<S>().and_then(|inner| inner.max_level_hint())
     }
     fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        self.inner.on_record(span, values, ctx)
+        if let Some(inner) = self.joined::<S>() {
+            inner.on_record(span, values, ctx)
+        }
     }
     fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
-        self.inner.on_follows_from(span, follows, ctx)
+        if let Some(inner) = self.joined::<S>() {
+            inner.on_follows_from(span, follows, ctx)
+        }
     }
     fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
-        self.inner.event_enabled(event, ctx)
+        self.joined::<S>()
+            .is_none_or(|inner| inner.event_enabled(event, ctx))
     }
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        self.inner.on_event(event, ctx)
+        if let Some(inner) = self.joined::<S>() {
+            inner.on_event(event, ctx)
+        }
     }
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_enter(id, ctx)
+        if let Some(inner) = self.joined::<S>() {
+            inner.on_enter(id, ctx)
+        }
     }
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_exit(id, ctx)
+        if let Some(inner) = self.joined::<S>() {
+            inner.on_exit(id, ctx)
+        }
     }
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        self.inner.on_close(id, ctx)
+        if let Some(inner) = self.joined::<S>() {
+            inner.on_close(id, ctx)
+        }
     }
     fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
-        self.inner.on_id_change(old, new, ctx)
+        if let Some(inner) = self.joined::<S>() {
+            inner.on_id_change(old, new, ctx)
+        }
     }
-    unsafe fn downcast_raw(&self, id: std::any::TypeId) -> Option<*const ()> {
-        if id == std::any::TypeId::of::<Self>() {
+    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
+        if id == TypeId::of::<Self>() {
             return Some(self as *const Self as *const ());
         }
-        // SAFETY: forwarded to the wrapped layer, which upholds the same contract; this lets
-        // the registry see the per-layer filter inside.
-        unsafe { self.inner.downcast_raw(id) }
+        if let Some(inner) = self.joined::<S>() {
+            // SAFETY: forwarded to the wrapped layer, which upholds the same contract (the
+            // pointer it returns is into the box, which lives as long as `self`); this lets
+            // the registry see the per-layer filter inside.
+            return unsafe { inner.downcast_raw(id) };
+        }
+        // Not joined yet, so "no per-layer filter" to `and_then`, which asks before joining.
+        // The answer changes nothing: a per-layer-filtered layer's interest is always
+        // `always` and it enables everything (the filter decides inside), and ours gives no
+        // level hint, so `Layered` picks the same interest and hint either way.
+        None
     }
 }
 

@@ -29,6 +29,35 @@
 //! Fields of enclosing spans are inherited (`user`, `source_ip` on a request span label every
 //! event inside), innermost first, up to [`LimitsConfig::max_fields`] per event. Sensitive fields (`password`, `token`, `secret`, `authorization`…) are
 //! redacted. See [`Config`] for every setting and `docs/configuration.md` for the YAML form.
+//!
+//! Everything a program needs is at the top level of this crate: the layer and its builder,
+//! destinations ([`DestinationConfig`] with [`SyslogConfig`], [`FileConfig`], [`StdoutConfig`]),
+//! wire formats ([`Format`], [`FormatOptions`]), delivery ([`BatchConfig`], [`RetryConfig`]),
+//! custom sinks ([`Sink`], [`Batch`], [`SinkError`]), and what the guard reports
+//! ([`Metrics`], [`DeliveryReport`]). The event model, the encoders and the rules engine are
+//! the modules [`event`], [`format`](mod@format) and [`rules`].
+//!
+//! ```
+//! use tracing_siem::{
+//!     BatchConfig, DestinationConfig, FileConfig, Format, SiemLayer, SinkConfig, SyslogConfig,
+//!     Transport,
+//! };
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let audit_file = FileConfig::new(dir.path().join("audit.jsonl")).max_files(3);
+//! let builder = SiemLayer::builder()
+//!     .destination(
+//!         DestinationConfig::syslog(SyslogConfig::new(Transport::Udp, "127.0.0.1"))
+//!             .format(Format::Rfc5424),
+//!     )
+//!     .destination(
+//!         DestinationConfig::new(SinkConfig::File(audit_file))
+//!             .batch(BatchConfig { max_events: 50, ..BatchConfig::default() }),
+//!     );
+//! assert!(builder.config().validate().is_ok());
+//! ```
+
+#![warn(missing_docs)]
 
 mod actions;
 mod builder;
@@ -56,6 +85,18 @@ pub use layer::SiemLayer;
 pub use prometheus::SiemCollector;
 pub use redact::{RedactionMode, Redactor, DEFAULT_SENSITIVE_FIELDS};
 pub use sampling::{SampleRule, SamplingConfig};
+pub use siem_format::{
+    BodyFormat, FacilitySetting, Format, FormatOptions, HecEventFormat, SignatureName,
+};
+pub use siem_ship::sink::file::{FileConfig, RotationConfig, SyncPolicy};
+pub use siem_ship::sink::stdout::{StdoutConfig, Stream};
+pub use siem_ship::sink::syslog::{
+    BackoffConfig, BackupHost, Framing, SyslogConfig, TlsConfig, Transport,
+};
+pub use siem_ship::{
+    Batch, BatchConfig, DeliveryReport, DestinationMetrics, DropReason, OverflowPolicy,
+    RetryConfig, Sink, SinkError,
+};
 
 /// The event model (re-exported from `siem-event`).
 pub use siem_event as event;
@@ -63,5 +104,7 @@ pub use siem_event as event;
 pub use siem_format as format;
 /// Alert rules, correlation and Sigma (re-exported from `siem-rules`).
 pub use siem_rules as rules;
-/// The shipping pipeline and sinks (re-exported from `siem-ship`).
+/// The shipping pipeline (re-exported from `siem-ship`): this crate's internals. What a program
+/// needs from it is re-exported at the top level ([`SyslogConfig`], [`BatchConfig`], [`Sink`]…).
+#[doc(hidden)]
 pub use siem_ship as ship;

@@ -190,7 +190,10 @@ impl Normalizer {
             (None, None) => "unclassified",
         };
         e.event_type = EventType::parse_with_outcome(type_name, outcome);
-        e.outcome = outcome;
+        e.outcome = match outcome {
+            Outcome::Unknown => e.event_type.implied_outcome(),
+            given => given,
+        };
         e.severity =
             severity.unwrap_or_else(|| Severity::from_level_name(captured.level().as_str()));
         e.compliance = Compliance::for_category(e.event_type.category());

@@ -13,7 +13,7 @@ use crate::SiemHandle;
 /// ```
 /// use prometheus_client::registry::Registry;
 /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
-///     .build::<tracing_subscriber::Registry>()
+///     .build()
 ///     .unwrap();
 /// let mut registry = Registry::default();
 /// registry.register_collector(Box::new(tracing_siem::SiemCollector::new(guard.handle())));
@@ -234,7 +234,7 @@ impl SiemHandle {
     ///
     /// ```
     /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
-    ///     .build::<tracing_subscriber::Registry>()
+    ///     .build()
     ///     .unwrap();
     /// let text = guard.handle().prometheus_text();
     /// assert!(text.contains("# TYPE siem_queue_size gauge"));

@@ -162,10 +162,6 @@ fn an_invalid_rule_is_a_config_error_naming_the_rules_key() {
     // The builder checks the same when given the rules directly.
     let rules =
         serde_yaml_ng::from_str(&yaml.replace("rules:\n", "").replace("\n  ", "\n")).unwrap();
-    let err = SiemBuilder::default()
-        .rules(rules)
-        .build::<tracing_subscriber::Registry>()
-        .err()
-        .unwrap();
+    let err = SiemBuilder::default().rules(rules).build().err().unwrap();
     assert_eq!(err.key(), "rules");
 }

@@ -1,6 +1,8 @@
 //! Adding the SiemLayer must not change a byte of what other layers print, with or without
 //! per-layer filters on either side.
 
+mod support;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -92,11 +94,11 @@ fn run(with_siem: bool, fmt_filtered: bool, siem_filtered: bool) -> Vec<u8> {
 }
 
 struct NullSink;
-impl tracing_siem::ship::Sink for NullSink {
+impl tracing_siem::Sink for NullSink {
     fn kind(&self) -> &'static str {
         "null"
     }
-    fn send(&mut self, _: &tracing_siem::ship::Batch) -> Result<(), tracing_siem::ship::SinkError> {
+    fn send(&mut self, _: &tracing_siem::Batch) -> Result<(), tracing_siem::SinkError> {
         Ok(())
     }
 }
@@ -114,6 +116,70 @@ fn fmt_output_is_byte_identical_with_and_without_the_siem_layer() {
                 "fmt_filtered={fmt_filtered} siem_filtered={siem_filtered}"
             );
         }
+    }
+}
+
+/// `fmt.and_then(siem)` asks the SIEM layer whether it holds a per-layer filter before the
+/// layer has joined a stack; a wrong "no" would let its interest disable callsites for `fmt`.
+#[test]
+fn fmt_output_is_unchanged_when_the_layer_is_joined_with_and_then() {
+    let baseline = run(false, false, false);
+    let buf = Buffer::default();
+    let (siem, guard) = SiemLayer::builder()
+        .destination_with_sink(
+            tracing_siem::DestinationConfig::stdout(),
+            Box::new(NullSink),
+        )
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(fmt_layer(&buf).and_then(siem));
+    tracing::subscriber::with_default(subscriber, workload);
+    drop(guard);
+    let with = buf.0.lock().unwrap().clone();
+    assert_eq!(
+        String::from_utf8_lossy(&with),
+        String::from_utf8_lossy(&baseline)
+    );
+}
+
+/// The layer's type names no subscriber, so one layer, built once, goes into whichever of two
+/// differently typed stacks a branch picks, and captures in each.
+#[test]
+fn one_layer_fits_either_branch_of_an_if() {
+    for print_too in [false, true] {
+        let sink = support::Collect::default();
+        let buf = Buffer::default();
+        let (siem, guard) = SiemLayer::builder()
+            .destination_with_sink(
+                tracing_siem::DestinationConfig::stdout(),
+                Box::new(sink.clone()),
+            )
+            .build()
+            .unwrap();
+        let default = if print_too {
+            tracing::subscriber::set_default(
+                tracing_subscriber::registry()
+                    .with(fmt_layer(&buf))
+                    .with(siem),
+            )
+        } else {
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(Some(siem)))
+        };
+        workload();
+        drop(default);
+        assert!(guard.shutdown(std::time::Duration::from_secs(10)).completed);
+        assert_eq!(
+            sink.event_types(),
+            [
+                "auth.success",
+                "auth.failure",
+                "authz.check",
+                "config.changed"
+            ],
+            "print_too={print_too}"
+        );
+        let printed = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(printed.contains("ordinary info"), print_too, "{printed}");
     }
 }
 

@@ -172,7 +172,7 @@ fn build_refuses_what_validate_refuses_before_opening_anything() {
     let by_validate = config.validate().unwrap_err();
     assert_eq!(by_validate.key(), "destinations[1].max_datagram_size");
     let by_build = SiemBuilder::from_config(config)
-        .build::<tracing_subscriber::Registry>()
+        .build()
         .err()
         .unwrap();
     assert_eq!(by_build, by_validate);
@@ -184,7 +184,7 @@ fn build_refuses_what_validate_refuses_before_opening_anything() {
     let cef = DestinationConfig::syslog(SyslogConfig::tcp("127.0.0.1")).format(Format::Cef);
     let e = SiemBuilder::default()
         .destination(cef)
-        .build::<tracing_subscriber::Registry>()
+        .build()
         .err()
         .unwrap();
     assert_eq!(e.key(), "destinations[0].format");

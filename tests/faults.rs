@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use support::Collect;
 use tracing::warn;
-use tracing_siem::ship::sink::syslog::SyslogConfig;
-use tracing_siem::ship::BatchConfig;
+use tracing_siem::BatchConfig;
+use tracing_siem::SyslogConfig;
 use tracing_siem::{DestinationConfig, Metrics, SiemLayer};
 use tracing_subscriber::prelude::*;
 
@@ -271,7 +271,7 @@ fn the_blocking_timeout_is_read_from_yaml() {
             .unwrap();
     assert_eq!(
         config.queue.policy(),
-        tracing_siem::ship::OverflowPolicy::Block {
+        tracing_siem::OverflowPolicy::Block {
             timeout: Duration::from_secs(3)
         }
     );

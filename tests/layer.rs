@@ -94,6 +94,68 @@ fn the_three_seed_vocabularies_map_to_one_form() {
 }
 
 #[test]
+fn outcome_follows_the_type_when_no_result_is_given() {
+    let sink = capture(builder(), || {
+        warn!(event_type = "auth.success", "Login ok");
+        warn!(event_type = "auth.failure", "Bad password");
+        warn!(event_type = "authorization_failure", "Not allowed");
+        warn!(event_type = "config.changed", "Config changed");
+        // A stated result wins over the type.
+        warn!(
+            event_type = "auth.failure",
+            result = "success",
+            "Odd but stated"
+        );
+    });
+    let outcomes: Vec<Outcome> = sink.events().iter().map(|e| e.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Success,
+            Outcome::Failure,
+            Outcome::Denied,
+            Outcome::Unknown,
+            Outcome::Success
+        ]
+    );
+}
+
+/// What Elastic and ArcSight see for a type that states its outcome and no `result` field.
+#[test]
+fn the_implied_outcome_reaches_the_wire() {
+    for (format, read) in [
+        (
+            tracing_siem::Format::Ecs,
+            (|v: &serde_json::Value| v["event"]["outcome"].as_str().map(str::to_owned))
+                as fn(&serde_json::Value) -> Option<String>,
+        ),
+        (tracing_siem::Format::Ocsf, |v| {
+            v["status"].as_str().map(str::to_lowercase)
+        }),
+    ] {
+        let sink = Collect::default();
+        let (layer, guard) = builder()
+            .destination_with_sink(
+                DestinationConfig::stdout().name("wire").format(format),
+                Box::new(sink.clone()),
+            )
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            warn!(event_type = "auth.failure", user = "alice", "Bad password");
+            info!(event_type = "auth.success", user = "alice", "Login ok");
+        });
+        assert!(guard.shutdown(Duration::from_secs(10)).completed);
+        let outcomes: Vec<Option<String>> = sink.json().iter().map(read).collect();
+        assert_eq!(
+            outcomes,
+            [Some("failure".to_owned()), Some("success".to_owned())],
+            "{format:?}"
+        );
+    }
+}
+
+#[test]
 fn keywords_classify_warnings_but_not_below_the_minimum_level() {
     let (sink, metrics) = support::run(builder(), || {
         warn!("User login failed for admin");
@@ -310,7 +372,7 @@ fn text_limits_are_configurable_and_cut_on_character_boundaries() {
 #[test]
 fn the_guard_delivers_everything_queued() {
     let sink = Collect::default();
-    let batch = tracing_siem::ship::BatchConfig {
+    let batch = tracing_siem::BatchConfig {
         interval: Duration::from_secs(3600),
         max_events: 100_000,
         ..Default::default()
@@ -347,7 +409,7 @@ fn exact_accounting_under_overflow_with_a_slow_destination() {
         delay: Duration::from_millis(2),
         ..Collect::default()
     };
-    let batch = tracing_siem::ship::BatchConfig {
+    let batch = tracing_siem::BatchConfig {
         max_events: 10,
         ..Default::default()
     };

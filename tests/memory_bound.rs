@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tracing::warn;
-use tracing_siem::ship::sink::syslog::SyslogConfig;
+use tracing_siem::SyslogConfig;
 use tracing_siem::{DestinationConfig, SiemLayer};
 use tracing_subscriber::prelude::*;
 
@@ -74,7 +74,7 @@ fn memory_stays_bounded_with_a_destination_at_a_closed_port_under_a_saturating_l
     let mut dest =
         DestinationConfig::syslog(syslog)
             .name("closed")
-            .batch(tracing_siem::ship::BatchConfig {
+            .batch(tracing_siem::BatchConfig {
                 max_bytes: batch_bytes,
                 ..Default::default()
             });

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tracing::warn;
-use tracing_siem::ship::sink::syslog::SyslogConfig;
+use tracing_siem::SyslogConfig;
 use tracing_siem::{DestinationConfig, SiemLayer};
 use tracing_subscriber::prelude::*;
 
@@ -56,7 +56,7 @@ fn child_failing_then_recovering() {
     let syslog = SyslogConfig::tcp("127.0.0.1")
         .with_port(port)
         .with_backoff(Duration::from_millis(20), Duration::from_millis(50));
-    let batch = tracing_siem::ship::BatchConfig {
+    let batch = tracing_siem::BatchConfig {
         interval: Duration::from_millis(10),
         ..Default::default()
     };

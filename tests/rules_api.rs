@@ -175,13 +175,13 @@ fn unknown_actions_and_destinations_are_config_errors() {
     let config = Config::from_yaml_str(&declared).unwrap();
     // … but the build needs the handler
     let err = SiemBuilder::from_config(config.clone())
-        .build::<tracing_subscriber::Registry>()
+        .build()
         .err()
         .unwrap();
     assert_eq!(err.key(), "rules.actions.block_user.handler");
     let (_layer, guard) = SiemBuilder::from_config(config)
         .on_action("block_user", |_| {})
-        .build::<tracing_subscriber::Registry>()
+        .build()
         .unwrap();
     drop(guard);
     let routed = format!("{rule}  actions:\n    block_user: {{destination: nowhere}}\n");

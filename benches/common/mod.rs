@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Dispatch;
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_siem::ship::{Batch, Sink, SinkError};
+use tracing_siem::{Batch, Sink, SinkError};
 use tracing_siem::{DestinationConfig, SiemBuilder, SiemGuard, SiemHandle, SiemLayer};
 use tracing_subscriber::prelude::*;
 

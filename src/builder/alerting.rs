@@ -24,7 +24,7 @@ impl SiemBuilder {
     ///             .group_by(["source_ip"])
     ///             .level(AlertLevel::Page),
     ///     )
-    ///     .build::<tracing_subscriber::Registry>()
+    ///     .build()
     ///     .unwrap();
     /// let rules: Vec<String> = guard.handle().metrics().alert_states.into_iter().map(|s| s.rule).collect();
     /// assert_eq!(rules.len(), 9, "the eight defaults and brute_force");
@@ -39,7 +39,7 @@ impl SiemBuilder {
     /// ```
     /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
     ///     .without_default_rules()
-    ///     .build::<tracing_subscriber::Registry>()
+    ///     .build()
     ///     .unwrap();
     /// assert!(guard.handle().metrics().alert_states.is_empty());
     /// ```
@@ -54,7 +54,7 @@ impl SiemBuilder {
     /// let dir = std::env::temp_dir().join("no-such-sigma-dir-for-this-example");
     /// let err = tracing_siem::SiemLayer::builder()
     ///     .sigma_rules_dir(&dir)
-    ///     .build::<tracing_subscriber::Registry>()
+    ///     .build()
     ///     .err()
     ///     .unwrap();
     /// assert_eq!(err.key(), "rules.rules_dir");
@@ -89,7 +89,7 @@ impl SiemBuilder {
     /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
     ///     .alert(Threshold::new("privilege_escalation").matching("authz.privilege_escalation").action("block_user"))
     ///     .on_action("block_user", |alert| eprintln!("blocking after {}", alert.message))
-    ///     .build::<tracing_subscriber::Registry>()
+    ///     .build()
     ///     .unwrap();
     /// # drop(guard);
     /// ```

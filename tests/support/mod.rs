@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tracing_siem::event::SecurityEvent;
-use tracing_siem::ship::{Batch, Sink, SinkError};
+use tracing_siem::{Batch, Sink, SinkError};
 use tracing_siem::{DestinationConfig, Metrics, SiemBuilder};
 use tracing_subscriber::prelude::*;
 

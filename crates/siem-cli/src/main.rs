@@ -14,6 +14,8 @@
 //! or with `--config`. Output stops quietly, with exit code 0, when the reader goes away
 //! (`siem check siem.yaml | head`).
 
+#![warn(missing_docs)]
+
 use std::io::{self, BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -319,10 +321,11 @@ fn send_test(
 }
 
 fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
-    let redactor = match config.map(load_config).transpose() {
-        Ok(config) => config.unwrap_or_default().redact.redactor(),
+    let config = match config.map(load_config).transpose() {
+        Ok(config) => config.unwrap_or_default(),
         Err(code) => return code,
     };
+    let redactor = config.redact.redactor();
     let format: Format = match format.parse() {
         Ok(f) => f,
         Err(e) => {
@@ -354,6 +357,13 @@ fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
         Ok(e) => e,
         Err(e) => return config_error(e),
     };
+    // Events without a host get the one the layer would give them: the configuration's
+    // `host`, else this machine's name; the `hostname` option, meant for exactly such events,
+    // comes before the machine's name.
+    let host: std::sync::Arc<str> = match (&config.host, &options.hostname) {
+        (Some(h), _) | (None, Some(h)) => h.as_str().into(),
+        (None, None) => gethostname::gethostname().to_string_lossy().into(),
+    };
     let stdin = io::stdin();
     let mut out = BufWriter::new(io::stdout().lock());
     let mut buf = Vec::new();
@@ -371,6 +381,14 @@ fn encode(format: &str, options: &[String], config: Option<&Path>) -> ExitCode {
         }
         match decode_json(&line) {
             Ok(mut event) => {
+                if event.host.is_empty() {
+                    event.host = std::sync::Arc::clone(&host);
+                }
+                // As the layer does: a type that states its outcome gives it when no
+                // `result` / `outcome` was read.
+                if event.outcome == tracing_siem::event::Outcome::Unknown {
+                    event.outcome = event.event_type.implied_outcome();
+                }
                 redactor.redact_event(&mut event);
                 buf.clear();
                 encoder.encode(&event, &mut buf);

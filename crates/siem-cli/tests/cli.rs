@@ -220,6 +220,69 @@ fn encode_previews_each_format_and_reports_bad_lines() {
     assert_eq!(out.status.code(), Some(3));
 }
 
+/// An event without a host is given the one the layer would give it: the configuration's
+/// `host`, else the `hostname` option, else this machine's name; an event's own host stays.
+#[test]
+fn encode_fills_the_host_like_the_layer() {
+    let without_host = "{\"event_type\":\"auth.failure\",\"message\":\"m\"}\n";
+    let json = |args: &[&str], input: &str| {
+        let out = siem(args, input, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let machine = json(&["encode", "--format", "json"], without_host);
+    let machine = machine["_siem"]["hostname"].as_str().unwrap().to_owned();
+    assert!(!machine.is_empty());
+
+    let out = siem(&["encode", "--format", "rfc3164"], without_host, &[]);
+    let line = text(&out.stdout);
+    // `<PRI>Mmm dd hh:mm:ss HOST TAG: MSG`: the host is the fourth word.
+    let host = line.split_once('>').unwrap().1.split_whitespace().nth(3);
+    assert_eq!(host, Some(machine.as_str()), "{line}");
+
+    let option = json(
+        &["encode", "--format", "json", "--option", "hostname=web09"],
+        without_host,
+    );
+    assert_eq!(option["_siem"]["hostname"], "web09");
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(&dir, "host: web07\n");
+    let configured = json(
+        &["encode", "--format", "json", "--config", &cfg],
+        without_host,
+    );
+    assert_eq!(configured["_siem"]["hostname"], "web07");
+    let own = json(
+        &["encode", "--format", "json", "--config", &cfg],
+        "{\"event_type\":\"auth.failure\",\"message\":\"m\",\"host\":\"db01\"}\n",
+    );
+    assert_eq!(own["_siem"]["hostname"], "db01");
+}
+
+/// `siem encode` previews what the layer sends: a type that states its outcome gives it.
+#[test]
+fn encode_derives_the_outcome_from_the_type_like_the_layer() {
+    let input = concat!(
+        r#"{"event_type":"auth.failure","message":"m"}"#,
+        "\n",
+        r#"{"event_type":"authz.access_denied","message":"m"}"#,
+        "\n",
+        r#"{"event_type":"auth.failure","message":"m","outcome":"success"}"#,
+        "\n"
+    );
+    let out = siem(&["encode", "--format", "ecs"], input, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let outcomes: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["event"]["outcome"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(outcomes, ["failure", "failure", "success"]);
+}
+
 /// An event as another program logs it: credentials in the spellings people use, at the top
 /// level and under `metadata`, beside ordinary fields whose names contain a short entry.
 const EVENT_WITH_CREDENTIALS: &str = concat!(

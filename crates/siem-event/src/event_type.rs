@@ -135,6 +135,28 @@ impl EventType {
     pub fn action(&self) -> &str {
         self.name.split_once('.').map_or("", |(_, a)| a)
     }
+
+    /// The outcome the type itself states, for events that give no `result`: the last word of
+    /// the action read as [`Outcome::from_text`] reads a `result` (`auth.failure` → failure,
+    /// `authz.access_denied` → denied, `authz.access_granted` → success,
+    /// `network.connection_failed` → failure); `Unknown` when the type states none
+    /// (`config.changed`, `auth.attempt`, a type without a dot).
+    ///
+    /// ```
+    /// use siem_event::{EventType, Outcome};
+    /// assert_eq!(EventType::parse("auth.success").implied_outcome(), Outcome::Success);
+    /// assert_eq!(EventType::parse("authentication_failure").implied_outcome(), Outcome::Failure);
+    /// assert_eq!(EventType::parse("authz.access_denied").implied_outcome(), Outcome::Denied);
+    /// assert_eq!(EventType::parse("config.changed").implied_outcome(), Outcome::Unknown);
+    /// ```
+    pub fn implied_outcome(&self) -> Outcome {
+        let action = self.action();
+        let last_word = action.rsplit('_').next().unwrap_or(action);
+        if last_word.is_empty() {
+            return Outcome::Unknown;
+        }
+        Outcome::from_text(last_word)
+    }
 }
 
 impl fmt::Display for EventType {
@@ -226,6 +248,30 @@ mod tests {
             p("operational", Outcome::Unknown).as_str(),
             "operational.event"
         );
+    }
+
+    #[test]
+    fn outcome_implied_by_the_type() {
+        for (name, outcome) in [
+            ("auth.success", Outcome::Success),
+            ("auth.failure", Outcome::Failure),
+            ("authz.access_granted", Outcome::Success),
+            ("authz.access_denied", Outcome::Denied),
+            ("network.connection_failed", Outcome::Failure),
+            ("firewall.blocked", Outcome::Denied),
+            ("authentication_success", Outcome::Success),
+            ("authorization_failure", Outcome::Denied),
+            ("auth.attempt", Outcome::Unknown),
+            ("authz.tenant_violation", Outcome::Unknown),
+            ("config.changed", Outcome::Unknown),
+            ("security.rate_limit_exceeded", Outcome::Unknown),
+            ("failure", Outcome::Unknown),
+            ("auth.", Outcome::Unknown),
+            ("auth.password_", Outcome::Unknown),
+            ("", Outcome::Unknown),
+        ] {
+            assert_eq!(EventType::parse(name).implied_outcome(), outcome, "{name}");
+        }
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //! assert_eq!(event.event_type.original(), "authentication_failure");
 //! ```
 
+#![warn(missing_docs)]
+
 mod compliance;
 mod event;
 mod event_type;

@@ -22,11 +22,12 @@
 //!
 //! | CEF | from |
 //! |-----|------|
-//! | Signature ID | the event type as the application named it (`authentication_failure`) |
+//! | Signature ID | the canonical event type (`auth.failure`); the type as the application named it (`authentication`) with the `signature: original` option ([`SignatureName`]) |
 //! | Name | `Security Event: <that type>` |
 //! | Severity | [`siem_event::Severity::cef`] (1, 3, 5, 7, 10) |
 //! | `rt` | timestamp, epoch milliseconds |
-//! | `msg`, `cat` | message; the event type as named |
+//! | `msg` | message |
+//! | `cat` (deviceEventCategory, the category "assigned by the originating device") | the event type as the application named it; the canonical type with `signature: original`, so that both spellings are always in the record |
 //! | `act`, `outcome`, `reason` | action; `success` / `failure` (denied is a failure); reason |
 //! | `suser`, `suid` | actor user, user id |
 //! | `src` / `shost` | actor source IP when it is an IP address, else as a host name |
@@ -45,7 +46,7 @@ use siem_event::{Outcome, SecurityEvent};
 
 use crate::keys::{KeyRules, WrittenKeys};
 use crate::text::{escape_table, truncate, with_value_text, write_escaped, EscapeTable};
-use crate::{Encoder, FormatError, FormatOptions};
+use crate::{Encoder, FormatError, FormatOptions, SignatureName};
 
 /// Keys of the CEF dictionary (and consumer keys producers must not set): a metadata field whose
 /// key matches one of these (ignoring case) is written with the `meta` prefix instead.
@@ -212,13 +213,15 @@ const LABEL_SLOTS: [(&str, &str); 3] = [
 /// CefEncoder::new(&FormatOptions::default()).unwrap().encode(&event, &mut out);
 /// let line = String::from_utf8(out).unwrap();
 /// assert!(line.starts_with("CEF:0|tracing-siem|tracing-siem|"));
-/// assert!(line.contains("|authentication_failure|Security Event: authentication_failure|7|"));
+/// assert!(line.contains("|auth.failure|Security Event: auth.failure|7|"));
 /// assert!(line.contains(r"msg=a\=b|c\nd "));
+/// assert!(line.contains(" cat=authentication_failure "));
 /// ```
 #[derive(Debug, Clone)]
 pub struct CefEncoder {
     /// `CEF:0|vendor|product|version|`, escaped once at construction.
     header: Vec<u8>,
+    signature: SignatureName,
 }
 
 impl CefEncoder {
@@ -239,7 +242,10 @@ impl CefEncoder {
         header.push(b'|');
         write_header_field(&mut header, &product.version, 31);
         header.push(b'|');
-        Ok(CefEncoder { header })
+        Ok(CefEncoder {
+            header,
+            signature: options.signature,
+        })
     }
 }
 
@@ -296,10 +302,14 @@ impl Encoder for CefEncoder {
     fn encode(&self, event: &SecurityEvent, out: &mut Vec<u8>) {
         out.reserve(256 + event.message.len());
         out.extend_from_slice(&self.header);
-        let original = event.event_type.original();
-        write_header_field(out, original, 1023);
+        let signature = self.signature.of(&event.event_type);
+        let category = match self.signature {
+            SignatureName::Canonical => event.event_type.original(),
+            SignatureName::Original => event.event_type.as_str(),
+        };
+        write_header_field(out, signature, 1023);
         out.extend_from_slice(b"|Security Event: ");
-        write_header_field(out, original, 512 - "Security Event: ".len());
+        write_header_field(out, signature, 512 - "Security Event: ".len());
         out.push(b'|');
         out.extend_from_slice(itoa::Buffer::new().format(event.severity.cef()).as_bytes());
         out.push(b'|');
@@ -312,7 +322,7 @@ impl Encoder for CefEncoder {
                 .as_bytes(),
         );
         ext.pair(out, " msg=", &event.message, 1023);
-        ext.pair(out, " cat=", original, 1023);
+        ext.pair(out, " cat=", category, 1023);
         ext.opt(out, " act=", event.action.as_deref(), 63);
         let outcome = match event.outcome {
             Outcome::Success => "success",

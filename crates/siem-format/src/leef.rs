@@ -13,13 +13,14 @@
 //!
 //! | attribute | from |
 //! |-----------|------|
-//! | EventID (header) | the event type as the application named it (≤ 255 bytes) |
+//! | EventID (header) | the canonical event type (`auth.failure`), or as the application named it with `signature: original` ([`SignatureName`]); ≤ 255 bytes. With `cat`, what QRadar maps to a QID |
 //! | `devTime`, `devTimeFormat` | timestamp as `MMM dd yyyy HH:mm:ss.SSS z` in UTC, and that format |
-//! | `cat`, `sev` | the event type as named; [`siem_event::Severity::leef`] (1–10) |
+//! | `cat`, `sev` | the event type as the application named it (`authentication`); [`siem_event::Severity::leef`] (1–10) |
 //! | `msg` | message |
 //! | `usrName` (≤ 255), `src`, `identSrc` | actor user; source IP (when it is an IP address; `identSrc` when a user is named too) |
 //! | `dst`, `resource` | destination IP (when an IP); target resource |
-//! | `eventType`, `outcome`, `action`, `reason`, `userId`, `srcHost`, `dstHost`, `userAgent`, `method`, `resourceType`, `tenantId`, `agentId`, `correlationId`, `source`, `hostName`, `app`, `eventId` | the other event fields (`srcHost`/`dstHost` for addresses that are not IPs) |
+//! | `eventType` | the canonical event type |
+//! | `outcome`, `action`, `reason`, `userId`, `srcHost`, `dstHost`, `userAgent`, `method`, `resourceType`, `tenantId`, `agentId`, `correlationId`, `source`, `hostName`, `app`, `eventId` | the other event fields (`srcHost`/`dstHost` for addresses that are not IPs) |
 //! | custom keys | labels, then metadata, camelCase, `meta` prefix when the key is one above or a LEEF predefined key |
 
 use std::sync::OnceLock;
@@ -30,7 +31,7 @@ use crate::keys::{KeyRules, WrittenKeys};
 use crate::text::{
     escape_table, is_unsafe_char, truncate, with_value_text, write_escaped, EscapeTable,
 };
-use crate::{Encoder, FormatError, FormatOptions};
+use crate::{Encoder, FormatError, FormatOptions, SignatureName};
 
 const LEEF_KEYS: &[&str] = &[
     // Predefined (IBM LEEF guide).
@@ -141,6 +142,7 @@ pub struct LeefEncoder {
     value_table: EscapeTable,
     /// The same plus `|`, for header fields.
     header_table: EscapeTable,
+    signature: SignatureName,
 }
 
 impl LeefEncoder {
@@ -183,6 +185,7 @@ impl LeefEncoder {
             delimiter_bytes: delimiter.to_string().into_bytes(),
             value_table: escape_table(1, &[(ascii_delimiter, 1)]),
             header_table: escape_table(1, &[(ascii_delimiter, 1), (b'|', 1)]),
+            signature: options.signature,
         };
         let mut header = match version {
             LeefVersion::V1 => b"LEEF:1.0|".to_vec(),
@@ -285,8 +288,8 @@ impl Encoder for LeefEncoder {
     fn encode(&self, event: &SecurityEvent, out: &mut Vec<u8>) {
         out.reserve(256 + event.message.len());
         out.extend_from_slice(&self.header);
-        let original = event.event_type.original();
-        self.write_clean(out, truncate(original, 255), true);
+        let signature = self.signature.of(&event.event_type);
+        self.write_clean(out, truncate(signature, 255), true);
         out.push(b'|');
         if self.version == LeefVersion::V2 {
             self.write_delimiter_field(out);
@@ -302,7 +305,7 @@ impl Encoder for LeefEncoder {
         // Constant text of ours: nothing to clean.
         out.extend_from_slice(&self.delimiter_bytes);
         out.extend_from_slice(b"devTimeFormat=MMM dd yyyy HH:mm:ss.SSS z");
-        a.pair(out, "cat=", original);
+        a.pair(out, "cat=", event.event_type.original());
         a.key(out, b"sev");
         out.extend_from_slice(itoa::Buffer::new().format(event.severity.leef()).as_bytes());
         a.pair(out, "msg=", &event.message);
@@ -382,7 +385,7 @@ mod tests {
         e.timestamp = Timestamp::from_unix_millis(1_735_732_800_000);
         e.severity = Severity::High;
         let v1 = encode(&LeefEncoder::v1(&FormatOptions::default()).unwrap(), &e);
-        assert!(v1.contains("|authentication_failure|devTime=Jan 01 2025 12:00:00.000 UTC\tdevTimeFormat=MMM dd yyyy HH:mm:ss.SSS z\tcat=authentication_failure\tsev=7\tmsg=Failed\t"), "{v1}");
+        assert!(v1.contains("|auth.failure|devTime=Jan 01 2025 12:00:00.000 UTC\tdevTimeFormat=MMM dd yyyy HH:mm:ss.SSS z\tcat=authentication_failure\tsev=7\tmsg=Failed\t"), "{v1}");
         for (setting, field) in [
             ("^", "^|"),
             ("x09", "x09|"),
@@ -395,7 +398,7 @@ mod tests {
             };
             let v2 = encode(&LeefEncoder::v2(&options).unwrap(), &e);
             assert!(
-                v2.contains(&format!("|authentication_failure|{field}devTime=")),
+                v2.contains(&format!("|auth.failure|{field}devTime=")),
                 "{v2}"
             );
         }

@@ -68,6 +68,7 @@ pub mod rfc3164;
 pub mod rfc5424;
 mod seen;
 mod text;
+#[doc(hidden)]
 pub mod time_cache;
 
 pub use build::build_encoder;
@@ -79,7 +80,7 @@ pub use hec::HecEncoder;
 pub use json::JsonEncoder;
 pub use leef::LeefEncoder;
 pub use ocsf::OcsfEncoder;
-pub use options::{BodyFormat, FacilitySetting, FormatOptions, HecEventFormat};
+pub use options::{BodyFormat, FacilitySetting, FormatOptions, HecEventFormat, SignatureName};
 pub use rfc3164::Rfc3164Encoder;
 pub use rfc5424::Rfc5424Encoder;
 

@@ -25,6 +25,7 @@ use crate::FormatError;
 /// hec_source = "tracing-siem"
 /// hec_sourcetype = "_json"
 /// hec_event = "json"                # HEC `event`: json | ecs | ocsf
+/// signature = "canonical"           # CEF Signature ID / Name, LEEF EventID, RFC 5424 MSGID: canonical | original
 /// ```
 ///
 /// ```
@@ -70,6 +71,9 @@ pub struct FormatOptions {
     pub hec_sourcetype: Option<String>,
     /// What the Splunk HEC envelope carries as `event`. Default: the canonical JSON.
     pub hec_event: HecEventFormat,
+    /// Which spelling of the event type names the event where a SIEM keys its signatures
+    /// (CEF Signature ID and Name, LEEF EventID, RFC 5424 MSGID). Default: the canonical type.
+    pub signature: SignatureName,
 }
 
 impl Default for FormatOptions {
@@ -89,6 +93,7 @@ impl Default for FormatOptions {
             hec_source: None,
             hec_sourcetype: Some("_json".to_owned()),
             hec_event: HecEventFormat::Json,
+            signature: SignatureName::Canonical,
         }
     }
 }
@@ -192,6 +197,45 @@ pub enum HecEventFormat {
     Ecs,
     /// The OCSF event.
     Ocsf,
+}
+
+/// Which spelling of the event type names the event where a SIEM keys its signatures: CEF
+/// Signature ID and Name, LEEF EventID, RFC 5424 MSGID.
+///
+/// The canonical type tells outcomes apart (`auth.success` / `auth.failure`) where the name
+/// the application logged (`authentication`, seed 004) does not, so that a SIEM's per-signature
+/// rules, counts and mappings see two signatures. The other spelling is always in the record
+/// too (CEF and LEEF `cat`, RFC 5424 `eventTypeOriginal`).
+///
+/// ```
+/// use siem_event::{EventType, Outcome};
+/// use siem_format::SignatureName;
+///
+/// let t = EventType::parse_with_outcome("authentication", Outcome::Failure);
+/// assert_eq!(SignatureName::Canonical.of(&t), "auth.failure");
+/// assert_eq!(SignatureName::Original.of(&t), "authentication");
+/// let s: SignatureName = serde_json::from_str("\"original\"").unwrap();
+/// assert_eq!(s, SignatureName::Original);
+/// ```
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureName {
+    /// The canonical dotted type, `auth.failure`.
+    #[default]
+    Canonical,
+    /// The name as the application logged it, `authentication` (seed 000's CEF example,
+    /// `authentication_failure`, is written this way).
+    Original,
+}
+
+impl SignatureName {
+    /// The spelling of `event_type` this choice names.
+    pub fn of(self, event_type: &siem_event::EventType) -> &str {
+        match self {
+            SignatureName::Canonical => event_type.as_str(),
+            SignatureName::Original => event_type.original(),
+        }
+    }
 }
 
 fn invalid(option: &'static str, reason: impl Into<String>) -> FormatError {

@@ -12,11 +12,13 @@
 //!   left. HOSTNAME is the event's host,
 //!   else the `hostname` option; APP-NAME the `app_name` option, else the event's app, else the
 //!   product; PROCID is `-` (the encoder may run in another process than the one that logged);
-//!   MSGID is the event type as the application named it (seed 000).
+//!   MSGID is the canonical event type (`auth.failure`), or the type as the application named
+//!   it with `signature: original` ([`SignatureName`]; seed 000's form).
 //! - One SD-ELEMENT with the configured SD-ID (`name@PEN`). PARAM-VALUEs escape `"`, `\` and `]`
 //!   with a backslash (§6.3.3); control characters (NEL among them), the Unicode line and
 //!   paragraph separators and the bidirectional controls become spaces so that a record stays
-//!   one line whatever the framing and displays as what it holds. Params: `severity`, `eventType`, `eventId`, `outcome`, then the
+//!   one line whatever the framing and displays as what it holds. Params: `severity`, `eventType` (canonical), `eventTypeOriginal` (as the application
+//!   named it), `eventId`, `outcome`, then the
 //!   fields the event has (`action`, `reason`, `user`, `userId`, `srcIp`, `userAgent`,
 //!   `resource`, `resourceType`, `method`, `dstIp`, `tenantId`, `agentId`, `correlationId`,
 //!   `source`), then labels and metadata under camelCase PARAM-NAMEs of at most 32 allowed
@@ -33,12 +35,13 @@ use crate::keys::{KeyRules, WrittenKeys};
 use crate::text::{
     escape_table, with_value_text, write_escaped, write_syslog_header_field, EscapeTable,
 };
-use crate::{Encoder, FormatError, FormatOptions};
+use crate::{Encoder, FormatError, FormatOptions, SignatureName};
 
 /// PARAM-NAMEs this encoder writes itself.
 const PARAMS: &[&str] = &[
     "severity",
     "eventType",
+    "eventTypeOriginal",
     "eventId",
     "outcome",
     "action",
@@ -78,7 +81,7 @@ const KEY_RULES: KeyRules = KeyRules {
 /// Rfc5424Encoder::new(&options).unwrap().encode(&event, &mut out);
 /// let line = String::from_utf8(out).unwrap();
 /// assert!(line.starts_with("<27>1 "));
-/// assert!(line.contains(" authentication_failure [tracingSiem@32473 severity=\"high\" "));
+/// assert!(line.contains(" auth.failure [tracingSiem@32473 severity=\"high\" eventType=\"auth.failure\" eventTypeOriginal=\"authentication_failure\" "));
 /// assert!(line.ends_with("] Failed login"));
 /// ```
 #[derive(Debug, Clone)]
@@ -90,6 +93,7 @@ pub struct Rfc5424Encoder {
     hostname: Option<String>,
     bom: bool,
     body: Body,
+    signature: SignatureName,
 }
 
 impl Rfc5424Encoder {
@@ -110,6 +114,7 @@ impl Rfc5424Encoder {
             hostname: options.checked_hostname()?,
             bom: options.bom,
             body: Body::new(options)?,
+            signature: options.signature,
         })
     }
 }
@@ -165,7 +170,7 @@ impl Encoder for Rfc5424Encoder {
             .unwrap_or(&self.product);
         write_syslog_header_field(out, app, 48);
         out.extend_from_slice(b" - ");
-        write_syslog_header_field(out, event.event_type.original(), 32);
+        write_syslog_header_field(out, self.signature.of(&event.event_type), 32);
         out.push(b' ');
 
         out.extend_from_slice(&self.sd_open);
@@ -174,6 +179,7 @@ impl Encoder for Rfc5424Encoder {
         out.extend_from_slice(event.severity.as_str().as_bytes());
         out.push(b'"');
         param(out, " eventType=\"", event.event_type.as_str());
+        param(out, " eventTypeOriginal=\"", event.event_type.original());
         out.extend_from_slice(b" eventId=\"");
         event.id.write_to(out);
         out.push(b'"');

@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 
 use siem_event::{EventType, SecurityEvent, Severity, Timestamp};
-use siem_format::{build_encoder, FacilitySetting, Format, FormatOptions};
+use siem_format::{build_encoder, FacilitySetting, Format, FormatOptions, SignatureName};
 
 use common::{parse_cef, parse_leef};
 
@@ -47,8 +47,21 @@ fn seed_options() -> FormatOptions {
 }
 
 fn encode(format: Format, event: &SecurityEvent) -> String {
+    encode_with(&seed_options(), format, event)
+}
+
+/// Seed 000's own choice of signature: the type as the application named it.
+fn encode_seed_signature(format: Format, event: &SecurityEvent) -> String {
+    let options = FormatOptions {
+        signature: SignatureName::Original,
+        ..seed_options()
+    };
+    encode_with(&options, format, event)
+}
+
+fn encode_with(options: &FormatOptions, format: Format, event: &SecurityEvent) -> String {
     let mut out = Vec::new();
-    build_encoder(format, &seed_options())
+    build_encoder(format, options)
         .unwrap()
         .encode(event, &mut out);
     String::from_utf8(out).unwrap()
@@ -56,15 +69,23 @@ fn encode(format: Format, event: &SecurityEvent) -> String {
 
 const SEED_CEF: &str = "CEF:0|ACGS-2|EnhancedAgentBus|2.4.0|authentication_failure|Security Event: authentication_failure|7|msg=Failed login attempt src=server-01 rt=1704110400000 cat=authentication_failure cs1=tenant-123 cs1Label=TenantID cs2=agent-456 cs2Label=AgentID cs4=cdd01ef066bc6cf2 cs4Label=ConstitutionalHash";
 
-/// Differences from the seed: `src` holds an IP address per the CEF dictionary
-/// (sourceAddress), so the host name `server-01` goes to `dvchost` (deviceHostName). Added:
-/// `deviceProcessName` (app), `deviceFacility` (source) and `externalId` (event id).
+/// Differences from the seed: Signature ID and Name hold the canonical type (`auth.failure`),
+/// so that success and failure are two signatures; with `signature: original` they are the
+/// seed's. `src` holds an IP address per the CEF dictionary (sourceAddress), so the host name
+/// `server-01` goes to `dvchost` (deviceHostName). Added: `deviceProcessName` (app),
+/// `deviceFacility` (source) and `externalId` (event id).
 #[test]
 fn cef_example() {
     let event = sample(Timestamp::from_unix_millis(1_704_110_400_000));
     let ours = parse_cef(&encode(Format::Cef, &event)).unwrap();
     let seed = parse_cef(SEED_CEF).unwrap();
-    assert_eq!(ours.header, seed.header);
+    let mut expected_header = seed.header.clone();
+    expected_header[4] = "auth.failure".into();
+    expected_header[5] = "Security Event: auth.failure".into();
+    assert_eq!(ours.header, expected_header);
+    let seed_signature = parse_cef(&encode_seed_signature(Format::Cef, &event)).unwrap();
+    assert_eq!(seed_signature.header, seed.header);
+    assert_eq!(seed_signature.get("cat"), Some("auth.failure"));
     for (key, value) in &seed.extension {
         match key.as_str() {
             "src" => {
@@ -95,7 +116,8 @@ fn cef_example() {
 
 const SEED_LEEF: &str = "LEEF:2.0|ACGS-2|EnhancedAgentBus|2.4.0|authentication_failure|devTime=Jan 01 2025 12:00:00\tcat=authentication_failure\tsev=7\tmsg=Failed login attempt\tsrc=server-01\ttenantId=tenant-123\tagentId=agent-456\tconstitutionalHash=cdd01ef066bc6cf2";
 
-/// Differences from the seed: LEEF 2.0 requires the delimiter header field, absent from the
+/// Differences from the seed: EventID is the canonical type (`auth.failure`; the seed's with
+/// `signature: original`); LEEF 2.0 requires the delimiter header field, absent from the
 /// seed (its attributes are TAB-separated, so we configure `x09`); `devTime` in a format other
 /// than epoch needs `devTimeFormat`, and we add milliseconds and the zone; `src` holds an IP
 /// address, so the host name goes to `hostName`.
@@ -104,13 +126,18 @@ fn leef_example() {
     let event = sample(Timestamp::from_unix_secs(1_735_732_800));
     let line = encode(Format::Leef2, &event);
     assert!(line.starts_with(
-        "LEEF:2.0|ACGS-2|EnhancedAgentBus|2.4.0|authentication_failure|x09|devTime=Jan 01 2025 12:00:00.000 UTC\tdevTimeFormat=MMM dd yyyy HH:mm:ss.SSS z\tcat=authentication_failure\tsev=7\tmsg=Failed login attempt\t"
+        "LEEF:2.0|ACGS-2|EnhancedAgentBus|2.4.0|auth.failure|x09|devTime=Jan 01 2025 12:00:00.000 UTC\tdevTimeFormat=MMM dd yyyy HH:mm:ss.SSS z\tcat=authentication_failure\tsev=7\tmsg=Failed login attempt\t"
     ), "{line}");
     let ours = parse_leef(&line).unwrap();
     let seed_with_delimiter =
         SEED_LEEF.replacen("authentication_failure|", "authentication_failure|x09|", 1);
     let seed = parse_leef(&seed_with_delimiter).unwrap();
-    assert_eq!(ours.header, seed.header);
+    let seed_signature = parse_leef(&encode_seed_signature(Format::Leef2, &event)).unwrap();
+    assert_eq!(seed_signature.header, seed.header);
+    let mut expected_header = seed.header.clone();
+    expected_header[4] = "auth.failure".into();
+    assert_eq!(ours.header, expected_header);
+    assert_eq!(ours.get("eventType"), Some("auth.failure"));
     for (key, value) in &seed.attributes {
         match key.as_str() {
             "devTime" => assert_eq!(ours.get(key), Some("Jan 01 2025 12:00:00.000 UTC")),
@@ -128,16 +155,18 @@ fn leef_example() {
 
 const SEED_SYSLOG: &str = "<27>1 2025-01-01T12:00:00.000000Z server-01 EnhancedAgentBus - authentication_failure [acgs2@12345 severity=\"high\" constitutionalHash=\"cdd01ef066bc6cf2\" tenantId=\"tenant-123\"] Failed login attempt";
 
-/// No difference in the seed's fields; we add params (`eventType`, `eventId`, `outcome`,
+/// Difference: MSGID is the canonical type (`auth.failure`; the seed's with `signature:
+/// original`). We add params (`eventType`, `eventTypeOriginal`, `eventId`, `outcome`,
 /// `agentId`, `source`).
 #[test]
 fn syslog_example() {
     let event = sample(Timestamp::from_unix_secs(1_735_732_800));
     let line = encode(Format::Rfc5424, &event);
     assert!(
-        line.starts_with("<27>1 2025-01-01T12:00:00.000000Z server-01 EnhancedAgentBus - authentication_failure [acgs2@12345 severity=\"high\" "),
+        line.starts_with("<27>1 2025-01-01T12:00:00.000000Z server-01 EnhancedAgentBus - auth.failure [acgs2@12345 severity=\"high\" eventType=\"auth.failure\" eventTypeOriginal=\"authentication_failure\" "),
         "{line}"
     );
+    let line = encode_seed_signature(Format::Rfc5424, &event);
     assert!(line.ends_with("\"] Failed login attempt"), "{line}");
     let ours = syslog_rfc5424::parse_message(&line).unwrap();
     let seed = syslog_rfc5424::parse_message(SEED_SYSLOG).unwrap();

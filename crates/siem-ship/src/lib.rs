@@ -2,6 +2,13 @@
 //! thread, a pipeline thread that drains it in batches, and one route per destination that
 //! filters, encodes, batches, sends and retries on its own thread, with every event accounted
 //! for as shipped, filtered or dropped with a reason.
+//!
+//! Programs use it through `tracing-siem`, which re-exports the destination settings, the
+//! [`Sink`] trait and the delivery reports; the pipeline's parts (`Pipeline`, `EventQueue`,
+//! `Processor`, `Destination`) are that crate's internals, public only so that it can
+//! assemble them, and hidden from the documentation: they may change in any release.
+
+#![warn(missing_docs)]
 
 mod backoff;
 mod config_error;
@@ -13,9 +20,15 @@ pub mod sink;
 pub use config_error::ConfigError;
 pub use destination::accounting::{DestinationMetrics, DropReason};
 pub use destination::batch::Batch;
-pub use destination::{BatchConfig, Destination, EventFilter, RetryConfig};
-pub use pipeline::{DeliveryReport, Pipeline, PipelineConfig, PipelineMetrics, Processor};
-pub use queue::{EventQueue, OverflowPolicy, QueueStats};
+pub use destination::{BatchConfig, RetryConfig};
+#[doc(hidden)]
+pub use destination::{Destination, EventFilter};
+pub use pipeline::{DeliveryReport, PipelineMetrics};
+#[doc(hidden)]
+pub use pipeline::{Pipeline, PipelineConfig, Processor};
+pub use queue::OverflowPolicy;
+#[doc(hidden)]
+pub use queue::{EventQueue, QueueStats};
 /// Units in configuration (durations, byte sizes): the shared helpers of `siem-event`.
 pub use siem_event::units;
 pub use sink::{Sink, SinkError};
@@ -24,6 +37,7 @@ thread_local! {
     static PIPELINE_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+#[doc(hidden)]
 /// True on the pipeline's own threads. The layer ignores events logged there (by a sink's
 /// dependencies, say), since shipping them would feed the pipeline with itself.
 ///
