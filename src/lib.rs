@@ -39,8 +39,7 @@
 //!
 //! ```
 //! use tracing_siem::{
-//!     BatchConfig, DestinationConfig, FileConfig, Format, SiemLayer, SinkConfig, SyslogConfig,
-//!     Transport,
+//!     BatchConfig, DestinationConfig, FileConfig, Format, SiemLayer, SyslogConfig, Transport,
 //! };
 //!
 //! let dir = tempfile::tempdir().unwrap();
@@ -51,7 +50,7 @@
 //!             .format(Format::Rfc5424),
 //!     )
 //!     .destination(
-//!         DestinationConfig::new(SinkConfig::File(audit_file))
+//!         DestinationConfig::new(audit_file)
 //!             .batch(BatchConfig { max_events: 50, ..BatchConfig::default() }),
 //!     );
 //! assert!(builder.config().validate().is_ok());
