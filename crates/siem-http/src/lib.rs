@@ -48,6 +48,8 @@ pub use dead_letter::DEFAULT_DEAD_LETTER_PATH;
 #[cfg(feature = "client")]
 pub use options::{Compression, HttpOptions};
 
+#[cfg(feature = "elasticsearch")]
+pub mod elasticsearch;
 #[cfg(feature = "splunk")]
 pub mod splunk_hec;
 #[cfg(feature = "webhook")]
