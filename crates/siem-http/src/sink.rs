@@ -38,6 +38,14 @@ pub(crate) trait Endpoint: Send + Sync + 'static {
     /// The request (method, URL, authentication, content type), without its body.
     fn request(&self, client: &Client) -> RequestBuilder;
 
+    /// For APIs that confirm delivery later (Splunk's indexer acknowledgement): what to await,
+    /// after a response judged delivered, before its records count as delivered. `reply` is
+    /// that response's body.
+    fn confirm<'a>(&'a self, client: &'a Client, reply: &'a [u8]) -> Option<Confirmation<'a>> {
+        let _ = (client, reply);
+        None
+    }
+
     /// What a response means for the `records` records of its request.
     fn judge(
         &self,
@@ -50,6 +58,9 @@ pub(crate) trait Endpoint: Send + Sync + 'static {
         Verdict::All(by_status(status, headers, body))
     }
 }
+
+/// The wait for a later confirmation, ending in the records' outcome.
+pub(crate) type Confirmation<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 
 /// The settings of an [`HttpSink`] besides its endpoint.
 pub(crate) struct SinkSettings<'a> {
@@ -144,7 +155,15 @@ impl<E: Endpoint> Sender<'_, E> {
         match request.body(body).send().await {
             Ok(response) => match read(response).await {
                 Ok((status, headers, body)) => {
-                    self.endpoint.judge(status, &headers, &body, records.len())
+                    match self.endpoint.judge(status, &headers, &body, records.len()) {
+                        Verdict::All(Outcome::Delivered) => {
+                            match self.endpoint.confirm(&self.client, &body) {
+                                Some(confirmation) => Verdict::All(confirmation.await),
+                                None => Verdict::All(Outcome::Delivered),
+                            }
+                        }
+                        verdict => verdict,
+                    }
                 }
                 Err(e) => retry(describe(e)),
             },

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use siem_event::{EventType, SecurityEvent, Timestamp};
 use siem_format::{Encoder, Format, FormatOptions, HecEncoder};
-use siem_http::splunk_hec::SplunkHecConfig;
+use siem_http::splunk_hec::{IndexerAck, SplunkHecConfig};
 use siem_http::Secret;
 use siem_ship::sink::SinkConfig;
 use siem_ship::Batch;
@@ -194,4 +194,69 @@ fn probe_asks_the_health_endpoint() {
         .probe(Duration::from_secs(5))
         .unwrap();
     assert_eq!(got, r#"HTTP 200 OK: {"text":"HEC is healthy","code":17}"#);
+}
+
+fn with_ack(server: &Server, dir: &tempfile::TempDir, timeout_ms: u64) -> SplunkHecConfig {
+    let mut c = config(server, TOKEN, dir);
+    c.indexer_ack = Some(IndexerAck {
+        timeout: Duration::from_millis(timeout_ms),
+        poll_interval: Duration::from_millis(10),
+    });
+    c
+}
+
+#[test]
+fn with_indexer_ack_records_count_once_their_ack_id_is_indexed() {
+    // Event requests get ackId 7; the ack endpoint says false twice, then true.
+    let polls = std::sync::atomic::AtomicUsize::new(0);
+    let server = collector(move |r, _| {
+        if r.target.starts_with("/services/collector/ack?channel=") {
+            let n = polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let indexed = n >= 2;
+            return respond(200, format!(r#"{{"acks":{{"7":{indexed}}}}}"#));
+        }
+        respond(200, r#"{"text":"Success","code":0,"ackId":7}"#)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    with_ack(&server, &dir, 10_000)
+        .open()
+        .unwrap()
+        .send(&hec_batch(2))
+        .unwrap();
+    let requests = server.requests();
+    let channel = requests[0]
+        .header("x-splunk-request-channel")
+        .unwrap()
+        .to_owned();
+    assert_eq!(channel.len(), 36, "a GUID: {channel}");
+    let polls: Vec<&Request> = requests[1..].iter().collect();
+    assert_eq!(polls.len(), 3);
+    for p in polls {
+        assert_eq!(p.method, "POST");
+        assert_eq!(
+            p.target,
+            format!("/services/collector/ack?channel={channel}")
+        );
+        assert_eq!(p.header("x-splunk-request-channel"), Some(channel.as_str()));
+        assert_eq!(p.text(), r#"{"acks":[7]}"#);
+    }
+}
+
+#[test]
+fn with_indexer_ack_unacknowledged_records_are_retried_after_the_timeout() {
+    let server = collector(|r, _| {
+        if r.target.starts_with("/services/collector/ack") {
+            return respond(200, r#"{"acks":{"3":false}}"#);
+        }
+        respond(200, r#"{"text":"Success","code":0,"ackId":3}"#)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let e = with_ack(&server, &dir, 200)
+        .open()
+        .unwrap()
+        .send(&hec_batch(2))
+        .unwrap_err();
+    assert!(e.is_retryable());
+    assert_eq!(e.failed_records(), Some(&[0usize, 1][..]));
+    assert!(e.message().contains("ackId 3 not acknowledged"), "{e}");
 }

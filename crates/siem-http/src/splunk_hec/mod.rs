@@ -12,6 +12,11 @@
 //!   format_options: { hec_index: security, hec_sourcetype: "acme:security" }
 //! ```
 //!
+//! With `indexer_ack`, every request carries `X-Splunk-Request-Channel` (one GUID per sink), and
+//! the records of a request count as delivered only once `/services/collector/ack` says its
+//! `ackId` is indexed; if that takes longer than `indexer_ack.timeout`, they are retried (at
+//! least once: Splunk may then index them twice).
+//!
 //! Responses: HEC's numeric codes decide. 8 (internal error), 9 (busy), 18 and 19 (unhealthy)
 //! and HTTP 408/429/5xx are retried, after `Retry-After` when given. A per-event error (6, 12,
 //! 13, 15) with `invalid-event-number` N refuses event N; HEC reads a body as a stream and has
@@ -32,13 +37,47 @@ use siem_ship::ConfigError;
 use crate::chunk::{Envelope, Limits};
 use crate::options::{check_url, Compression, HttpOptions};
 use crate::reply::{by_status, retry_after, Outcome, Verdict};
-use crate::sink::{Endpoint, HttpSink, SinkSettings};
+use crate::sink::{Confirmation, Endpoint, HttpSink, SinkSettings};
 use crate::Secret;
 
 /// The event endpoint, added to a URL that names no path.
 const EVENT_PATH: &str = "/services/collector/event";
 /// The health endpoint probed by `siem check --connect`.
 const HEALTH_PATH: &str = "/services/collector/health";
+/// The endpoint that says whether acknowledged requests are indexed.
+const ACK_PATH: &str = "/services/collector/ack";
+/// The header naming the request channel.
+const CHANNEL_HEADER: &str = "x-splunk-request-channel";
+
+/// Waiting for Splunk's indexer acknowledgement (`indexer_ack:`; the token must have it on).
+///
+/// ```
+/// use std::time::Duration;
+/// use siem_http::splunk_hec::IndexerAck;
+/// let a: IndexerAck = serde_json::from_str(r#"{"timeout": "2m"}"#).unwrap();
+/// assert_eq!(a.timeout, Duration::from_secs(120));
+/// assert_eq!(a.poll_interval, Duration::from_secs(1));
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexerAck {
+    /// How long to wait for a request's events to be indexed before sending them again
+    /// (default 60 s).
+    #[serde(deserialize_with = "siem_ship::units::duration")]
+    pub timeout: Duration,
+    /// Time between two questions to `/services/collector/ack` (default 1 s).
+    #[serde(deserialize_with = "siem_ship::units::duration")]
+    pub poll_interval: Duration,
+}
+
+impl Default for IndexerAck {
+    fn default() -> Self {
+        IndexerAck {
+            timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
 
 /// Splunk Cloud and most load balancers in front of HEC take about 1 MB per request (Splunk
 /// Enterprise's own `max_content_length` is much larger); HEC sets no count per request.
@@ -68,6 +107,9 @@ pub struct SplunkHecConfig {
     pub url: String,
     /// The HEC token (a GUID), sent as `Authorization: Splunk <token>`.
     pub token: Secret,
+    /// Waits for the indexer acknowledgement of every request (off by default).
+    #[serde(default)]
+    pub indexer_ack: Option<IndexerAck>,
     /// Allows `http://` although the token would travel in clear.
     #[serde(default)]
     pub allow_insecure_http: bool,
@@ -91,6 +133,7 @@ impl SplunkHecConfig {
         SplunkHecConfig {
             url: url.into(),
             token,
+            indexer_ack: None,
             allow_insecure_http: false,
             dead_letter: None,
             http: HttpOptions::default(),
@@ -111,7 +154,30 @@ impl SplunkHecConfig {
                     ConfigError::invalid("token", "holds characters a header cannot carry")
                 })?;
         authorization.set_sensitive(true);
-        Ok(Hec { url, authorization })
+        if let Some(ack) = &self.indexer_ack {
+            if ack.timeout.is_zero() || ack.poll_interval.is_zero() {
+                return Err(ConfigError::invalid(
+                    "indexer_ack",
+                    "timeout and poll_interval must be greater than zero",
+                ));
+            }
+        }
+        let ack = self.indexer_ack.clone().map(|settings| {
+            let mut url = url.clone();
+            url.set_path(ACK_PATH);
+            let channel = uuid::Uuid::new_v4().to_string();
+            url.query_pairs_mut().append_pair("channel", &channel);
+            Acknowledgement {
+                url,
+                channel,
+                settings,
+            }
+        });
+        Ok(Hec {
+            url,
+            authorization,
+            ack,
+        })
     }
 }
 
@@ -171,6 +237,65 @@ impl SinkConfig for SplunkHecConfig {
 struct Hec {
     url: Url,
     authorization: reqwest::header::HeaderValue,
+    ack: Option<Acknowledgement>,
+}
+
+/// The channel and where to ask about acknowledgements.
+struct Acknowledgement {
+    url: Url,
+    channel: String,
+    settings: IndexerAck,
+}
+
+/// `{"acks":{"7":true}}`.
+#[derive(Deserialize)]
+struct AckReply {
+    acks: std::collections::HashMap<String, bool>,
+}
+
+impl Hec {
+    /// Asks until `id` is indexed or the timeout passes.
+    async fn indexed(&self, ack: &Acknowledgement, client: &Client, id: u64) -> Outcome {
+        let deadline = tokio::time::Instant::now() + ack.settings.timeout;
+        let body = format!("{{\"acks\":[{id}]}}");
+        loop {
+            tokio::time::sleep(ack.settings.poll_interval).await;
+            let answer = client
+                .post(ack.url.clone())
+                .header(AUTHORIZATION, self.authorization.clone())
+                .header(CHANNEL_HEADER, &ack.channel)
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .send()
+                .await;
+            if let Ok(response) = answer {
+                if let Ok((status, _, reply)) = crate::transport::read(response).await {
+                    let acked = serde_json::from_slice::<AckReply>(&reply)
+                        .ok()
+                        .and_then(|r| r.acks.get(&id.to_string()).copied());
+                    if status.is_success() && acked == Some(true) {
+                        return Outcome::Delivered;
+                    }
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Outcome::Retry {
+                    reason: format!(
+                        "ackId {id} not acknowledged as indexed within {:?}; sending again",
+                        ack.settings.timeout
+                    ),
+                    after: None,
+                };
+            }
+        }
+    }
+}
+
+/// The `ackId` of a successful event request.
+#[derive(Deserialize)]
+struct AckId {
+    #[serde(rename = "ackId")]
+    ack_id: Option<u64>,
 }
 
 /// HEC's answer: `{"text":"Success","code":0}`, on errors with `invalid-event-number`.
@@ -205,10 +330,21 @@ impl Endpoint for Hec {
     }
 
     fn request(&self, client: &Client) -> RequestBuilder {
-        client
+        let request = client
             .post(self.url.clone())
             .header(AUTHORIZATION, self.authorization.clone())
-            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_TYPE, "application/json");
+        match &self.ack {
+            Some(ack) => request.header(CHANNEL_HEADER, &ack.channel),
+            None => request,
+        }
+    }
+
+    fn confirm<'a>(&'a self, client: &'a Client, reply: &'a [u8]) -> Option<Confirmation<'a>> {
+        let ack = self.ack.as_ref()?;
+        // A token without acknowledgement answers no ackId: there is nothing to wait for.
+        let id = serde_json::from_slice::<AckId>(reply).ok()?.ack_id?;
+        Some(Box::pin(self.indexed(ack, client, id)))
     }
 
     fn judge(
