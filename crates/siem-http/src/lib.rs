@@ -1,5 +1,6 @@
-//! HTTP destinations of `tracing-siem`: a generic webhook, Splunk HEC and Elasticsearch /
-//! OpenSearch `_bulk`, each behind its own cargo feature (`webhook`, `splunk`, `elasticsearch`).
+//! HTTP destinations of `tracing-siem`: a generic webhook, Splunk HEC, Elasticsearch /
+//! OpenSearch `_bulk` and Datadog Logs, each behind its own cargo feature (`webhook`, `splunk`,
+//! `elasticsearch`, `datadog`).
 //!
 //! Every destination is a configuration struct implementing [`siem_ship::sink::SinkConfig`];
 //! its sink shares one machinery ([`HttpOptions`]): the destination's own single-threaded tokio
@@ -48,6 +49,8 @@ pub use dead_letter::DEFAULT_DEAD_LETTER_PATH;
 #[cfg(feature = "client")]
 pub use options::{Compression, HttpOptions};
 
+#[cfg(feature = "datadog")]
+pub mod datadog;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
 #[cfg(feature = "splunk")]
