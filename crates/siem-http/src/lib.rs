@@ -27,6 +27,16 @@
 //! ```
 
 #![warn(missing_docs)]
+// The machinery alone (feature `client` without a destination) has no user yet.
+#![cfg_attr(
+    not(any(
+        feature = "webhook",
+        feature = "splunk",
+        feature = "elasticsearch",
+        feature = "datadog"
+    )),
+    allow(dead_code)
+)]
 
 mod secret;
 pub use secret::Secret;

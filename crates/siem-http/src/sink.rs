@@ -274,7 +274,15 @@ impl<E: Endpoint> HttpSink<E> {
                         reason,
                     });
                 }
-                Outcome::TooLarge => unreachable!("413s are split or refused in deliver"),
+                // `deliver` splits a request answered 413; a record still too large is refused.
+                Outcome::TooLarge => {
+                    rejected.push(i);
+                    refusals.push(Refusal {
+                        record: batch.record(i).unwrap_or_default(),
+                        status: Some(413),
+                        reason: "HTTP 413 Payload Too Large",
+                    });
+                }
             }
         }
         let kind = self.endpoint.kind();
