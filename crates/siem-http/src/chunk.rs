@@ -17,10 +17,10 @@ pub(crate) struct Limits {
 
 /// How records travel in a body: bytes around the whole and between two records.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Envelope {
-    pub open: &'static [u8],
-    pub separator: &'static [u8],
-    pub close: &'static [u8],
+pub(crate) struct Envelope<'a> {
+    pub open: &'a [u8],
+    pub separator: &'a [u8],
+    pub close: &'a [u8],
 }
 
 /// Requests to send (consecutive records each) and the records too large to send at all.
@@ -36,7 +36,7 @@ pub(crate) struct Split {
 pub(crate) fn split(
     batch: &Batch,
     limits: Limits,
-    envelope: Envelope,
+    envelope: Envelope<'_>,
     framed_len: impl Fn(&[u8]) -> usize,
 ) -> Split {
     let fixed = envelope.open.len() + envelope.close.len();
@@ -80,7 +80,7 @@ pub(crate) fn split(
 mod tests {
     use super::*;
 
-    const ARRAY: Envelope = Envelope {
+    const ARRAY: Envelope<'static> = Envelope {
         open: b"[",
         separator: b",",
         close: b"]",

@@ -1,6 +1,6 @@
 //! HTTP destinations of `tracing-siem`: a generic webhook, Splunk HEC, Elasticsearch /
-//! OpenSearch `_bulk` and Datadog Logs, each behind its own cargo feature (`webhook`, `splunk`,
-//! `elasticsearch`, `datadog`).
+//! OpenSearch `_bulk`, Datadog Logs and OTLP logs over HTTP, each behind its own cargo feature
+//! (`webhook`, `splunk`, `elasticsearch`, `datadog`, `otlp`).
 //!
 //! Every destination is a configuration struct implementing [`siem_ship::sink::SinkConfig`];
 //! its sink shares one machinery ([`HttpOptions`]): the destination's own single-threaded tokio
@@ -33,7 +33,8 @@
         feature = "webhook",
         feature = "splunk",
         feature = "elasticsearch",
-        feature = "datadog"
+        feature = "datadog",
+        feature = "otlp"
     )),
     allow(dead_code)
 )]
@@ -63,6 +64,8 @@ pub use options::{Compression, HttpOptions};
 pub mod datadog;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "splunk")]
 pub mod splunk_hec;
 #[cfg(feature = "webhook")]

@@ -27,7 +27,7 @@ pub(crate) trait Endpoint: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 
     /// Bytes around a body's records and between two of them.
-    fn envelope(&self) -> Envelope;
+    fn envelope(&self) -> Envelope<'_>;
 
     /// The size of `record` once framed by [`frame`](Endpoint::frame).
     fn framed_len(&self, record: &[u8]) -> usize;

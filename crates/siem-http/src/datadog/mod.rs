@@ -261,7 +261,7 @@ impl Endpoint for Intake {
         "datadog"
     }
 
-    fn envelope(&self) -> Envelope {
+    fn envelope(&self) -> Envelope<'_> {
         Envelope {
             open: b"[",
             separator: b",",

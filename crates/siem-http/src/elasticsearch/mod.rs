@@ -376,7 +376,7 @@ impl Endpoint for Bulk {
         "elasticsearch"
     }
 
-    fn envelope(&self) -> Envelope {
+    fn envelope(&self) -> Envelope<'_> {
         Envelope {
             open: b"",
             separator: b"",

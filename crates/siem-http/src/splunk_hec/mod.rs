@@ -313,7 +313,7 @@ impl Endpoint for Hec {
         "splunk_hec"
     }
 
-    fn envelope(&self) -> Envelope {
+    fn envelope(&self) -> Envelope<'_> {
         Envelope {
             open: b"",
             separator: b"\n",

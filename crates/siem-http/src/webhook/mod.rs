@@ -225,7 +225,7 @@ impl Endpoint for Webhook {
         "webhook"
     }
 
-    fn envelope(&self) -> Envelope {
+    fn envelope(&self) -> Envelope<'_> {
         match self.body {
             WebhookBody::JsonArray => Envelope {
                 open: b"[",
