@@ -541,3 +541,83 @@ fn a_dead_destination_under_the_blocking_policy_costs_at_most_the_timeout_and_is
         "{m:?}"
     );
 }
+
+/// Each send: when it came and its records.
+type Sends = Arc<Mutex<Vec<(std::time::Instant, Vec<String>)>>>;
+
+/// Fails its first send: records with "later" may be retried after `wait`, records with
+/// "poison" are refused for good; then accepts everything, noting when.
+struct PartlyThrottled {
+    sends: Sends,
+    wait: Duration,
+}
+
+impl Sink for PartlyThrottled {
+    fn kind(&self) -> &'static str {
+        "partly-throttled"
+    }
+    fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        let records: Vec<String> = batch
+            .records()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect();
+        let first = self.sends.lock().unwrap().is_empty();
+        self.sends
+            .lock()
+            .unwrap()
+            .push((std::time::Instant::now(), records.clone()));
+        if !first {
+            return Ok(());
+        }
+        let with = |word: &str| -> Vec<usize> {
+            (0..records.len())
+                .filter(|&i| records[i].contains(word))
+                .collect()
+        };
+        Err(SinkError::retryable("HTTP 429")
+            .with_failed_records(with("later"))
+            .with_rejected_records(with("poison"))
+            .with_retry_after(self.wait))
+    }
+}
+
+#[test]
+fn rejected_records_are_counted_apart_and_retry_after_is_waited() {
+    let sends = Arc::new(Mutex::new(Vec::new()));
+    let wait = Duration::from_millis(300);
+    let sink = PartlyThrottled {
+        sends: Arc::clone(&sends),
+        wait,
+    };
+    let dest = Destination::new("mixed", Box::new(Plain), Box::new(sink))
+        .with_batch(fast_batches())
+        .with_retry(retry(1, 1, None));
+    let p = Pipeline::start(
+        config(100, OverflowPolicy::DropNewest),
+        Messages,
+        vec![dest],
+    )
+    .unwrap();
+    for m in ["a", "later 1", "poison 1", "later 2", "b"] {
+        p.queue().push(m.to_owned(), false);
+    }
+    assert!(p.flush(Duration::from_secs(10)).completed);
+    let m = p.metrics();
+    let d = &m.destinations[0];
+    assert_eq!(d.shipped, 4);
+    assert_eq!(d.dropped, vec![(DropReason::Rejected, 1)]);
+    let sends = sends.lock().unwrap();
+    assert_eq!(sends.len(), 2);
+    assert_eq!(
+        sends[1].1,
+        vec![
+            "auth.failure later 1".to_owned(),
+            "auth.failure later 2".to_owned()
+        ]
+    );
+    assert!(
+        sends[1].0 - sends[0].0 >= wait,
+        "the retry came before the server's Retry-After"
+    );
+    p.shutdown(Duration::from_secs(5));
+}

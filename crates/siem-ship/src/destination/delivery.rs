@@ -147,12 +147,18 @@ impl Delivery {
                 eprintln!("{line}");
             }
             self.note_error(&e);
-            if let Some(failed) = e.failed_records() {
+            let rejected = e.rejected_records().unwrap_or_default();
+            if let Some(failed) = e.failed_records().or(e.rejected_records().map(|_| &[][..])) {
                 let mut failed = failed.to_vec();
                 failed.sort_unstable();
                 failed.dedup();
                 failed.retain(|&i| i < batch.len());
-                c.count_shipped(n - failed.len() as u64);
+                let mut rejected = rejected.to_vec();
+                rejected.sort_unstable();
+                rejected.dedup();
+                rejected.retain(|&i| i < batch.len() && failed.binary_search(&i).is_err());
+                c.count_drop(DropReason::Rejected, rejected.len() as u64);
+                c.count_shipped(n - failed.len() as u64 - rejected.len() as u64);
                 batch.retain_indices(|i| failed.binary_search(&i).is_ok());
                 if batch.is_empty() {
                     return;
@@ -172,7 +178,11 @@ impl Delivery {
                 c.count_drop(reason, remaining);
                 return;
             }
-            self.sleep_unless_deadline(self.retry.backoff(attempt));
+            self.sleep_unless_deadline(
+                self.retry
+                    .backoff(attempt)
+                    .max(e.retry_after().unwrap_or_default()),
+            );
         }
     }
 

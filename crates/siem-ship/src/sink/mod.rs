@@ -154,6 +154,8 @@ pub struct SinkError {
     message: String,
     retryable: bool,
     failed: Option<Vec<usize>>,
+    rejected: Option<Vec<usize>>,
+    retry_after: Option<Duration>,
 }
 
 impl SinkError {
@@ -163,6 +165,8 @@ impl SinkError {
             message: message.into(),
             retryable: true,
             failed: None,
+            rejected: None,
+            retry_after: None,
         }
     }
 
@@ -172,6 +176,8 @@ impl SinkError {
             message: message.into(),
             retryable: false,
             failed: None,
+            rejected: None,
+            retry_after: None,
         }
     }
 
@@ -179,6 +185,45 @@ impl SinkError {
     pub fn with_failed_records(mut self, failed: Vec<usize>) -> SinkError {
         self.failed = Some(failed);
         self
+    }
+
+    /// Says that these records (indices into the batch) were refused for good — by a server
+    /// that judged each record on its own — while the error itself concerns only the
+    /// [`failed_records`](SinkError::failed_records). The route counts them as rejected and
+    /// never sends them again; records in neither list were delivered.
+    ///
+    /// ```
+    /// use siem_ship::SinkError;
+    /// let e = SinkError::retryable("HTTP 429").with_failed_records(vec![0]).with_rejected_records(vec![2]);
+    /// assert_eq!(e.rejected_records(), Some(&[2usize][..]));
+    /// ```
+    pub fn with_rejected_records(mut self, rejected: Vec<usize>) -> SinkError {
+        self.rejected = Some(rejected);
+        self
+    }
+
+    /// Asks the route to wait at least this long before the next attempt (a server's
+    /// `Retry-After`); the route's own backoff applies when it is longer.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use siem_ship::SinkError;
+    /// let e = SinkError::retryable("HTTP 429").with_retry_after(Duration::from_secs(2));
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+    /// ```
+    pub fn with_retry_after(mut self, wait: Duration) -> SinkError {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// The records refused for good, when the sink reported any.
+    pub fn rejected_records(&self) -> Option<&[usize]> {
+        self.rejected.as_deref()
+    }
+
+    /// The shortest wait before the next attempt that the destination asked for.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
 
     /// Whether trying again can help.

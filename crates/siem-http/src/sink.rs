@@ -1,0 +1,327 @@
+//! The sink every HTTP destination uses: split the batch to the API's limits, send the
+//! requests (a bounded number at once), read each response through the destination's
+//! [`Endpoint`], dead-letter what was refused for good, and answer the route once.
+
+use std::future::Future;
+use std::io::Write;
+use std::ops::Range;
+use std::pin::Pin;
+use std::time::Duration;
+
+use flate2::write::GzEncoder;
+use futures_util::stream::{self, StreamExt};
+use reqwest::header::{HeaderMap, CONTENT_ENCODING};
+use reqwest::{Client, RequestBuilder, StatusCode};
+use siem_ship::{Batch, ConfigError, Sink, SinkError};
+
+use crate::chunk::{self, Envelope, Limits};
+use crate::dead_letter::{DeadLetter, Refusal};
+use crate::options::{Compression, HttpOptions};
+use crate::reply::{by_status, Outcome, Verdict};
+use crate::transport::{describe, read, Transport};
+
+/// What one HTTP API needs to say about itself: how records travel in a body, how a request
+/// is addressed and authenticated, and what a response means.
+pub(crate) trait Endpoint: Send + Sync + 'static {
+    /// The sink's kind, for metrics and the dead-letter file.
+    fn kind(&self) -> &'static str;
+
+    /// Bytes around a body's records and between two of them.
+    fn envelope(&self) -> Envelope<'_>;
+
+    /// The size of `record` once framed by [`frame`](Endpoint::frame).
+    fn framed_len(&self, record: &[u8]) -> usize;
+
+    /// Appends `record` as it travels in the body.
+    fn frame(&self, record: &[u8], body: &mut Vec<u8>);
+
+    /// The request (method, URL, authentication, content type), without its body.
+    fn request(&self, client: &Client) -> RequestBuilder;
+
+    /// For APIs that confirm delivery later (Splunk's indexer acknowledgement): what to await,
+    /// after a response judged delivered, before its records count as delivered. `reply` is
+    /// that response's body.
+    fn confirm<'a>(&'a self, client: &'a Client, reply: &'a [u8]) -> Option<Confirmation<'a>> {
+        let _ = (client, reply);
+        None
+    }
+
+    /// What a response means for the `records` records of its request.
+    fn judge(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        records: usize,
+    ) -> Verdict {
+        let _ = records;
+        Verdict::All(by_status(status, headers, body))
+    }
+}
+
+/// The wait for a later confirmation, ending in the records' outcome.
+pub(crate) type Confirmation<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+
+/// The settings of an [`HttpSink`] besides its endpoint.
+pub(crate) struct SinkSettings<'a> {
+    pub http: &'a HttpOptions,
+    pub default_limits: Limits,
+    pub default_compression: Compression,
+    pub dead_letter: Option<&'a std::path::Path>,
+}
+
+pub(crate) struct HttpSink<E> {
+    endpoint: E,
+    transport: Transport,
+    limits: Limits,
+    compression: Compression,
+    max_in_flight: usize,
+    dead_letter: DeadLetter,
+}
+
+impl<E: Endpoint> HttpSink<E> {
+    pub fn new(endpoint: E, settings: SinkSettings<'_>) -> Result<HttpSink<E>, ConfigError> {
+        let kind = endpoint.kind();
+        Ok(HttpSink {
+            endpoint,
+            transport: Transport::new(settings.http)?,
+            limits: settings.http.limits(settings.default_limits),
+            compression: settings
+                .http
+                .compression
+                .unwrap_or(settings.default_compression),
+            max_in_flight: settings.http.max_in_flight,
+            dead_letter: DeadLetter::new(settings.dead_letter, kind),
+        })
+    }
+}
+
+/// What a request needs while in flight, borrowed from the sink.
+struct Sender<'a, E> {
+    endpoint: &'a E,
+    client: Client,
+    compression: Compression,
+    batch: &'a Batch,
+}
+
+type Delivered<'a> = Pin<Box<dyn Future<Output = Vec<(Range<usize>, Verdict)>> + Send + 'a>>;
+
+impl<E: Endpoint> Sender<'_, E> {
+    fn body(&self, records: Range<usize>) -> Vec<u8> {
+        let envelope = self.endpoint.envelope();
+        let mut body = Vec::new();
+        body.extend_from_slice(envelope.open);
+        for i in records.clone() {
+            if i > records.start {
+                body.extend_from_slice(envelope.separator);
+            }
+            let record = self.batch.record(i).unwrap_or_default();
+            self.endpoint.frame(record, &mut body);
+        }
+        body.extend_from_slice(envelope.close);
+        body
+    }
+
+    /// Sends the records as one request; a 413 splits them in halves, each sent in turn.
+    fn deliver(&self, records: Range<usize>) -> Delivered<'_> {
+        Box::pin(async move {
+            let outcome = match self.send(records.clone()).await {
+                Verdict::All(Outcome::TooLarge) if records.len() > 1 => {
+                    let middle = records.start + records.len() / 2;
+                    let mut first = self.deliver(records.start..middle).await;
+                    first.extend(self.deliver(middle..records.end).await);
+                    return first;
+                }
+                Verdict::All(Outcome::TooLarge) => Verdict::All(Outcome::Reject {
+                    status: Some(413),
+                    reason: "HTTP 413 Payload Too Large for this record alone".to_owned(),
+                }),
+                verdict => verdict,
+            };
+            vec![(records, outcome)]
+        })
+    }
+
+    async fn send(&self, records: Range<usize>) -> Verdict {
+        let body = self.body(records.clone());
+        let mut request = self.endpoint.request(&self.client);
+        let body = match self.compression {
+            Compression::None => body,
+            Compression::Gzip => {
+                request = request.header(CONTENT_ENCODING, "gzip");
+                gzip(&body)
+            }
+        };
+        match request.body(body).send().await {
+            Ok(response) => match read(response).await {
+                Ok((status, headers, body)) => {
+                    match self.endpoint.judge(status, &headers, &body, records.len()) {
+                        Verdict::All(Outcome::Delivered) => {
+                            match self.endpoint.confirm(&self.client, &body) {
+                                Some(confirmation) => Verdict::All(confirmation.await),
+                                None => Verdict::All(Outcome::Delivered),
+                            }
+                        }
+                        verdict => verdict,
+                    }
+                }
+                Err(e) => retry(describe(e)),
+            },
+            Err(e) => retry(describe(e)),
+        }
+    }
+}
+
+fn retry(reason: String) -> Verdict {
+    Verdict::All(Outcome::Retry {
+        reason,
+        after: None,
+    })
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::fast(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    encoder.finish().unwrap_or_default()
+}
+
+impl<E: Endpoint> Sink for HttpSink<E> {
+    fn kind(&self) -> &'static str {
+        self.endpoint.kind()
+    }
+
+    fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        let endpoint = &self.endpoint;
+        let split = chunk::split(batch, self.limits, endpoint.envelope(), |r| {
+            endpoint.framed_len(r)
+        });
+        let mut outcomes = vec![Outcome::Delivered; batch.len()];
+        for &i in &split.oversized {
+            outcomes[i] = Outcome::Reject {
+                status: None,
+                reason: format!(
+                    "record of {} bytes passes the destination's limits (max_entry_bytes {}, \
+                     max_bytes {} with framing); not sent",
+                    batch.record(i).map_or(0, <[u8]>::len),
+                    self.limits.max_entry_bytes,
+                    self.limits.max_bytes
+                ),
+            };
+        }
+        let sender = Sender {
+            endpoint,
+            client: self.transport.client().clone(),
+            compression: self.compression,
+            batch,
+        };
+        let in_flight = self.max_in_flight;
+        let results = self.transport.block_on(
+            stream::iter(split.requests)
+                .map(|records| sender.deliver(records))
+                .buffer_unordered(in_flight)
+                .collect::<Vec<_>>(),
+        )?;
+        for (records, verdict) in results.into_iter().flatten() {
+            match verdict {
+                Verdict::All(outcome) => outcomes[records].fill(outcome),
+                Verdict::Each(each) if each.len() == records.len() => {
+                    for (slot, outcome) in outcomes[records].iter_mut().zip(each) {
+                        *slot = outcome;
+                    }
+                }
+                Verdict::Each(each) => outcomes[records.clone()].fill(Outcome::Retry {
+                    reason: format!(
+                        "the response accounts for {} records, the request held {}",
+                        each.len(),
+                        records.len()
+                    ),
+                    after: None,
+                }),
+            }
+        }
+        self.answer(batch, &outcomes)
+    }
+}
+
+impl<E: Endpoint> HttpSink<E> {
+    /// One answer for the route from every record's outcome, after dead-lettering the
+    /// refused ones.
+    fn answer(&mut self, batch: &Batch, outcomes: &[Outcome]) -> Result<(), SinkError> {
+        let mut failed = Vec::new();
+        let mut refusals = Vec::new();
+        let mut rejected = Vec::new();
+        let mut retry_reason = None;
+        let mut wait: Option<Duration> = None;
+        for (i, outcome) in outcomes.iter().enumerate() {
+            match outcome {
+                Outcome::Delivered => {}
+                Outcome::Retry { reason, after } => {
+                    failed.push(i);
+                    retry_reason.get_or_insert(reason.as_str());
+                    if let Some(after) = after {
+                        wait = Some(wait.map_or(*after, |w| w.max(*after)));
+                    }
+                }
+                Outcome::Reject { status, reason } => {
+                    rejected.push(i);
+                    refusals.push(Refusal {
+                        record: batch.record(i).unwrap_or_default(),
+                        status: *status,
+                        reason,
+                    });
+                }
+                // `deliver` splits a request answered 413; a record still too large is refused.
+                Outcome::TooLarge => {
+                    rejected.push(i);
+                    refusals.push(Refusal {
+                        record: batch.record(i).unwrap_or_default(),
+                        status: Some(413),
+                        reason: "HTTP 413 Payload Too Large",
+                    });
+                }
+            }
+        }
+        let kind = self.endpoint.kind();
+        let mut message = String::new();
+        if let Some(reason) = retry_reason {
+            message = format!(
+                "{kind}: {} of {} records not delivered: {reason}",
+                failed.len(),
+                outcomes.len()
+            );
+        }
+        if let Some(first) = refusals.first() {
+            let written = match self.dead_letter.write(&refusals) {
+                Ok(()) => format!("written to {}", self.dead_letter.path().display()),
+                Err(e) => format!(
+                    "the dead-letter file {} could not be written: {e}",
+                    self.dead_letter.path().display()
+                ),
+            };
+            let sep = if message.is_empty() { "" } else { "; " };
+            message = format!(
+                "{message}{sep}{kind}: {} records refused ({}), {written}",
+                refusals.len(),
+                first.reason
+            );
+        }
+        if !failed.is_empty() {
+            let mut e = SinkError::retryable(message).with_failed_records(failed);
+            if !rejected.is_empty() {
+                e = e.with_rejected_records(rejected);
+            }
+            if let Some(wait) = wait {
+                e = e.with_retry_after(wait);
+            }
+            Err(e)
+        } else if !rejected.is_empty() {
+            Err(SinkError::permanent(message).with_failed_records(rejected))
+        } else {
+            Ok(())
+        }
+    }
+}
