@@ -171,10 +171,7 @@ fn build_refuses_what_validate_refuses_before_opening_anything() {
     ));
     let by_validate = config.validate().unwrap_err();
     assert_eq!(by_validate.key(), "destinations[1].max_datagram_size");
-    let by_build = SiemBuilder::from_config(config)
-        .build()
-        .err()
-        .unwrap();
+    let by_build = SiemBuilder::from_config(config).build().err().unwrap();
     assert_eq!(by_build, by_validate);
     assert!(
         !dir.path().join("ok").exists(),

@@ -27,8 +27,17 @@ const NOT_SHOWN: &str = "the value is not shown: this key holds a secret";
 pub(crate) fn is_secret_path(path: &str) -> bool {
     path.split('.')
         .map(|segment| segment.split('[').next().unwrap_or(segment))
-        .any(|name| SECRET_KEYS.is_sensitive(name))
+        .any(is_secret_key)
 }
+
+/// Whether one key's value is a secret.
+fn is_secret_key(name: &str) -> bool {
+    HELD_SECRETS.contains(&name) || SECRET_KEYS.is_sensitive(name)
+}
+
+/// Keys whose every value is treated as a secret whatever its own name: HTTP headers carry
+/// credentials under names no list can foresee (`X-Tenant-Auth`, `DD-APPLICATION-KEY`).
+const HELD_SECRETS: &[&str] = &["headers"];
 
 /// `reason`, the message of an error about the value at `path`, with the value left out when
 /// the key holds a secret: serde quotes the value it refused (``invalid type: integer
@@ -61,9 +70,7 @@ pub(crate) fn masked(value: &Value) -> Value {
         Value::Mapping(map) => Value::Mapping(
             map.iter()
                 .map(|(k, v)| {
-                    let secret = k
-                        .as_str()
-                        .is_some_and(|name| SECRET_KEYS.is_sensitive(name));
+                    let secret = k.as_str().is_some_and(is_secret_key);
                     (k.clone(), if secret { mask_all(v) } else { masked(v) })
                 })
                 .collect(),
@@ -137,11 +144,12 @@ mod tests {
     fn everything_under_a_secret_key_is_masked() {
         let v: Value = serde_yaml_ng::from_str(
             "app: svc\nredact: { hash_key: k1 }\ntokens: [t1, t2]\n\
-             credentials: { user: u1, password: p1 }\ndestinations: [{ hec_token: 42 }]\n",
+             credentials: { user: u1, password: p1 }\ndestinations: [{ hec_token: 42 }]\n\
+             hook: { headers: { X-Tenant-Auth: h1 } }\n",
         )
         .unwrap();
         let shown = serde_yaml_ng::to_string(&masked(&v)).unwrap();
-        for secret in ["k1", "t1", "t2", "u1", "p1", "42"] {
+        for secret in ["k1", "t1", "t2", "u1", "p1", "42", "h1"] {
             assert!(!shown.contains(secret), "{secret}: {shown}");
         }
         assert!(shown.contains("svc"), "{shown}");

@@ -23,6 +23,19 @@ const DESTINATION_TYPES: &[(&str, Read)] = &[
     ("stderr", read_stderr),
     ("file", read::<FileConfig>),
     ("syslog", read::<SyslogConfig>),
+    #[cfg(feature = "webhook")]
+    ("webhook", read::<siem_http::webhook::WebhookConfig>),
+    #[cfg(feature = "splunk")]
+    ("splunk_hec", read::<siem_http::splunk_hec::SplunkHecConfig>),
+    #[cfg(feature = "elasticsearch")]
+    (
+        "elasticsearch",
+        read::<siem_http::elasticsearch::ElasticsearchConfig>,
+    ),
+    #[cfg(feature = "datadog")]
+    ("datadog", read::<siem_http::datadog::DatadogConfig>),
+    #[cfg(feature = "otlp")]
+    ("otlp", read::<siem_http::otlp::OtlpConfig>),
 ];
 
 /// Reads the keys of a destination of type `type_name`; an unknown type lists the known ones.

@@ -531,8 +531,14 @@ fn a_closed_pipe_ends_quietly() {
 /// `siem check FILE` run from the repository root, as the documentation says to, with no
 /// `SIEM_…` variable of the test's own environment in the way.
 fn check_from_repo_root(file: &std::path::Path) -> Output {
+    check_from_repo_root_with(file, &[])
+}
+
+/// [`check_from_repo_root`] with these variables set (the credentials a snippet reads).
+fn check_from_repo_root_with(file: &std::path::Path, vars: &[(&str, &str)]) -> Output {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut command = Command::new(env!("CARGO_BIN_EXE_siem"));
+    command.envs(vars.iter().copied());
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("SIEM_") {
             command.env_remove(name);
@@ -593,9 +599,16 @@ fn the_readme_snippets_are_a_valid_destinations_list() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("snippets.yaml");
     std::fs::write(&file, yaml).unwrap();
-    let out = check_from_repo_root(&file);
+    let credentials = [
+        ("ES_API_KEY", "ZXMtYXBpLWtleQ=="),
+        ("SPLUNK_HEC_TOKEN", "00000000-0000-0000-0000-000000000000"),
+    ];
+    let out = check_from_repo_root_with(&file, &credentials);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).matches("# destination ").count(), 4);
+    assert_eq!(text(&out.stdout).matches("# destination ").count(), 5);
+    for (_, secret) in credentials {
+        assert!(!text(&out.stdout).contains(secret), "a credential is shown");
+    }
 }
 
 #[test]
