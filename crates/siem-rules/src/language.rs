@@ -404,7 +404,8 @@ impl Parser<'_> {
         };
         let op_at = self.here();
         self.pos += 1;
-        if matches!(field.as_str(), "event_type" | "type")
+        if siem_event::WellKnownField::from_name(&field)
+            == Some(siem_event::WellKnownField::EventType)
             && matches!(op, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le)
         {
             return Err(error_at(
