@@ -1,77 +1,22 @@
 //! Turning a captured event into a [`SecurityEvent`], on the pipeline thread.
 //!
-//! Well-known field names fill the event's structure (actor, target, outcome…); every other
-//! field is kept as typed metadata. Sensitive fields are redacted first, whatever their role.
+//! Field names of the [`WellKnownField`] vocabulary (canonical names and synonyms alike) fill
+//! the event's structure (actor, target, outcome…); every other field is kept as typed
+//! metadata. Within one slot the first field present wins (the event's own fields come before
+//! its spans'); a later field for a slot already filled is kept as metadata under the name it was
+//! logged under, so rules still reach it by that name. Sensitive fields are redacted first,
+//! whatever their role.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use siem_event::{Compliance, EventType, Field, Outcome, SecurityEvent, Severity, Value};
+use siem_event::{
+    Compliance, EventType, Field, Outcome, SecurityEvent, Severity, Value, WellKnownField,
+};
 
 use crate::capture::{CapturedEvent, FieldSet, RawValue};
 use crate::classify::Classifier;
 use crate::redact::CallsiteRedactor;
-
-/// Where a well-known field name goes in the event.
-#[derive(Clone, Copy)]
-enum Slot {
-    EventType,
-    Severity,
-    Outcome,
-    Action,
-    Message,
-    User,
-    UserId,
-    SourceIp,
-    UserAgent,
-    Resource,
-    ResourceType,
-    Method,
-    DestinationIp,
-    Tenant,
-    Agent,
-    Reason,
-    Correlation,
-}
-
-/// Field names we read, in order of preference within a slot (the first present wins; others
-/// stay as metadata).
-const WELL_KNOWN: &[(&str, Slot)] = &[
-    ("event_type", Slot::EventType),
-    ("severity", Slot::Severity),
-    ("result", Slot::Outcome),
-    ("outcome", Slot::Outcome),
-    ("action", Slot::Action),
-    ("message", Slot::Message),
-    ("user", Slot::User),
-    ("username", Slot::User),
-    ("user_name", Slot::User),
-    ("user_id", Slot::UserId),
-    ("source_ip", Slot::SourceIp),
-    ("src_ip", Slot::SourceIp),
-    ("client_ip", Slot::SourceIp),
-    ("remote_addr", Slot::SourceIp),
-    ("ip", Slot::SourceIp),
-    ("user_agent", Slot::UserAgent),
-    ("resource", Slot::Resource),
-    ("target", Slot::Resource),
-    ("path", Slot::Resource),
-    ("url", Slot::Resource),
-    ("resource_type", Slot::ResourceType),
-    ("method", Slot::Method),
-    ("http_method", Slot::Method),
-    ("destination_ip", Slot::DestinationIp),
-    ("dest_ip", Slot::DestinationIp),
-    ("tenant_id", Slot::Tenant),
-    ("tenant", Slot::Tenant),
-    ("agent_id", Slot::Agent),
-    ("reason", Slot::Reason),
-    ("correlation_id", Slot::Correlation),
-];
-
-fn slot_of(name: &str) -> Option<Slot> {
-    WELL_KNOWN.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
-}
 
 /// Builds security events from captured ones.
 pub(crate) struct Normalizer {
@@ -130,11 +75,15 @@ impl Normalizer {
         );
         self.stamp_origin(&mut e);
         e.source = Some(meta.target().to_owned());
-        let mut filled = [false; 17];
+        let mut filled = [false; WellKnownField::ALL.len()];
         for f in &set.fields {
             let sensitive = self.redactor.is_sensitive(f.name);
-            let slot = if sensitive { None } else { slot_of(f.name) };
-            let Some(slot) = slot else {
+            let known = if sensitive {
+                None
+            } else {
+                WellKnownField::from_name(f.name)
+            };
+            let Some(known) = known else {
                 let value = if sensitive {
                     Value::Str(self.redactor.redact(&text_of(set, &f.value)))
                 } else {
@@ -146,8 +95,7 @@ impl Normalizer {
                 });
                 continue;
             };
-            if std::mem::replace(&mut filled[slot as usize], true) {
-                // A later synonym of a slot already filled is kept as metadata.
+            if std::mem::replace(&mut filled[known as usize], true) {
                 e.metadata.push(Field {
                     name: Cow::Borrowed(f.name),
                     value: typed(set, &f.value),
@@ -155,33 +103,45 @@ impl Normalizer {
                 continue;
             }
             let text = text_of(set, &f.value);
-            match slot {
-                Slot::EventType => given_type = Some(text),
-                Slot::Severity => match text.parse() {
+            match known {
+                WellKnownField::EventType => given_type = Some(text),
+                WellKnownField::Severity => match text.parse() {
                     Ok(s) => severity = Some(s),
                     Err(_) => e.metadata.push(Field::new("severity_unparsed", text)),
                 },
-                Slot::Outcome => {
+                WellKnownField::Outcome => {
                     outcome = match f.value {
                         RawValue::Bool(b) if b => Outcome::Success,
                         RawValue::Bool(_) => Outcome::Failure,
                         _ => Outcome::from_text(&text),
                     }
                 }
-                Slot::Action => e.action = Some(text),
-                Slot::Message => e.message = text,
-                Slot::User => e.actor.user = Some(text),
-                Slot::UserId => e.actor.user_id = Some(text),
-                Slot::SourceIp => e.actor.source_ip = Some(text),
-                Slot::UserAgent => e.actor.user_agent = Some(text),
-                Slot::Resource => e.target.resource = Some(text),
-                Slot::ResourceType => e.target.resource_type = Some(text),
-                Slot::Method => e.target.method = Some(text),
-                Slot::DestinationIp => e.target.destination_ip = Some(text),
-                Slot::Tenant => e.tenant_id = Some(text),
-                Slot::Agent => e.agent_id = Some(text),
-                Slot::Reason => e.reason = Some(text),
-                Slot::Correlation => e.correlation_id = Some(text),
+                WellKnownField::Action => e.action = Some(text),
+                WellKnownField::Message => e.message = text,
+                WellKnownField::User => e.actor.user = Some(text),
+                WellKnownField::UserId => e.actor.user_id = Some(text),
+                WellKnownField::SourceIp => e.actor.source_ip = Some(text),
+                WellKnownField::UserAgent => e.actor.user_agent = Some(text),
+                WellKnownField::Resource => e.target.resource = Some(text),
+                WellKnownField::ResourceType => e.target.resource_type = Some(text),
+                WellKnownField::Method => e.target.method = Some(text),
+                WellKnownField::DestinationIp => e.target.destination_ip = Some(text),
+                WellKnownField::TenantId => e.tenant_id = Some(text),
+                WellKnownField::AgentId => e.agent_id = Some(text),
+                WellKnownField::Reason => e.reason = Some(text),
+                WellKnownField::CorrelationId => e.correlation_id = Some(text),
+                // The event answers these itself (its type's category, this process's host and
+                // app, the callsite's target, the capture time): a field of that name is
+                // metadata.
+                WellKnownField::EventTypeOriginal
+                | WellKnownField::Category
+                | WellKnownField::Host
+                | WellKnownField::App
+                | WellKnownField::Source
+                | WellKnownField::Timestamp => e.metadata.push(Field {
+                    name: Cow::Borrowed(f.name),
+                    value: typed(set, &f.value),
+                }),
             }
         }
         let type_name = match (&given_type, classified_as) {

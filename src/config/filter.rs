@@ -10,7 +10,9 @@ use super::ConfigError;
 /// Which events a destination takes.
 ///
 /// A pattern is a glob on the event type (`auth.*`), or `field:glob` on any field by the name
-/// rules use (`severity:low`, `tenant_id:acme-*`, `outcome:failure`). An event is taken when
+/// rules use (`severity:low`, `tenant_id:acme-*`, `outcome:failure`): the name it was logged
+/// under, its canonical name or a synonym from the [`siem_event::WellKnownField`] vocabulary
+/// (`client_ip:10.*` and `source.ip:10.*` both match an event logged with `client_ip`). An event is taken when
 /// it matches an `include` pattern (or there are none), matches no `exclude` pattern, is at
 /// least `min_severity`, and satisfies every `conditions` expression (seed 003's
 /// `environment == 'production'`; the rule language without a `count` clause).
@@ -46,7 +48,10 @@ impl Pattern {
     fn parse(text: &str, key: &str) -> Result<Pattern, ConfigError> {
         let (field, glob) = match text.split_once(':') {
             Some((f, g))
-                if !f.is_empty() && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                if !f.is_empty()
+                    && f.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'@')
+                    }) =>
             {
                 (Some(f.to_owned()), g)
             }

@@ -11,11 +11,11 @@ use crate::{Compliance, EventId, EventType, Field, Outcome, Severity, Timestamp,
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Actor {
-    /// User name (`user`, `username`, `user_name` fields).
+    /// User name (the `user` field or a synonym: [`WellKnownField::User`](crate::WellKnownField::User)).
     pub user: Option<String>,
     /// Stable user id (`user_id`).
     pub user_id: Option<String>,
-    /// Source IP address (`source_ip`, `src_ip`, `ip`, `client_ip`).
+    /// Source IP address (`source_ip` or a synonym such as `client_ip`, `remote_addr`, `ip`).
     pub source_ip: Option<String>,
     /// User agent (`user_agent`).
     pub user_agent: Option<String>,
@@ -30,13 +30,13 @@ pub struct Actor {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Target {
-    /// The resource (`resource`, `target`, `path`, `url`).
+    /// The resource (`resource` or a synonym such as `target`, `path`, `url`).
     pub resource: Option<String>,
     /// The kind of resource (`resource_type`), e.g. `api`.
     pub resource_type: Option<String>,
     /// The method or operation (`method`), e.g. `GET`.
     pub method: Option<String>,
-    /// A destination address (`dest_ip`, `destination_ip`).
+    /// A destination address (`destination_ip`, `dest_ip`, `dst_ip`).
     pub destination_ip: Option<String>,
 }
 
@@ -160,45 +160,5 @@ impl SecurityEvent {
             .iter()
             .find(|f| f.name == name)
             .map(|f| &f.value)
-    }
-
-    /// Any field by the name a rule or filter would use, as text: the well-known names
-    /// (`event_type`, `category`, `severity`, `outcome`/`result`, `action`, `message`, `user`,
-    /// `user_id`, `source_ip`, `user_agent`, `resource`, `method`, `tenant_id`, `agent_id`,
-    /// `reason`, `host`, `app`, `source`, `correlation_id`), then labels, then metadata.
-    pub fn field_text(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
-        fn opt(o: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
-            o.as_deref().map(std::borrow::Cow::Borrowed)
-        }
-        use std::borrow::Cow::Borrowed;
-        match name {
-            "event_type" | "type" => Some(Borrowed(self.event_type.as_str())),
-            "category" => Some(Borrowed(self.event_type.category())),
-            "severity" => Some(Borrowed(self.severity.as_str())),
-            "outcome" | "result" => Some(Borrowed(self.outcome.as_str())),
-            "message" | "msg" => Some(Borrowed(&self.message)),
-            "action" => opt(&self.action),
-            "user" | "username" => opt(&self.actor.user),
-            "user_id" => opt(&self.actor.user_id),
-            "source_ip" | "src_ip" => opt(&self.actor.source_ip),
-            "user_agent" => opt(&self.actor.user_agent),
-            "resource" | "target" => opt(&self.target.resource),
-            "resource_type" => opt(&self.target.resource_type),
-            "method" => opt(&self.target.method),
-            "destination_ip" | "dest_ip" => opt(&self.target.destination_ip),
-            "tenant_id" => opt(&self.tenant_id),
-            "agent_id" => opt(&self.agent_id),
-            "reason" => opt(&self.reason),
-            "host" => Some(Borrowed(&self.host)),
-            "app" => Some(Borrowed(&self.app)),
-            "source" => opt(&self.source),
-            "correlation_id" => opt(&self.correlation_id),
-            other => self
-                .labels
-                .iter()
-                .find(|(k, _)| k == other)
-                .map(|(_, v)| Borrowed(v.as_str()))
-                .or_else(|| self.metadata(other).map(Value::to_text)),
-        }
     }
 }

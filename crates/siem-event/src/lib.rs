@@ -23,18 +23,22 @@
 mod compliance;
 mod event;
 mod event_type;
+mod field_lookup;
 mod id;
 mod outcome;
 mod severity;
 mod time;
 pub mod units;
 mod value;
+pub mod vocabulary;
 
 pub use compliance::Compliance;
 pub use event::{Actor, SecurityEvent, Target};
 pub use event_type::EventType;
+pub use field_lookup::FieldRef;
 pub use id::EventId;
 pub use outcome::Outcome;
 pub use severity::{ParseSeverityError, Severity};
 pub use time::{ParseTimestampError, Timestamp};
 pub use value::{Field, Value};
+pub use vocabulary::WellKnownField;

@@ -10,21 +10,28 @@
 //! - seed 003's `source` object (`{"system","component","version"}`): `component` (or `system`)
 //!   becomes `source`, `system` becomes `app`.
 //!
-//! Member by member:
+//! Member by member (field names resolve through the one vocabulary,
+//! [`siem_event::WellKnownField`], so every synonym it lists is read here too):
 //!
 //! | members | become |
 //! |---------|--------|
-//! | `event_type` or `type` (required), `event_type_original` | the event type (mapped as [`siem_event::EventType::parse_with_outcome`] does) |
+//! | `event_type` or a synonym (required), `event_type_original` | the event type (mapped as [`siem_event::EventType::parse_with_outcome`] does); without them, a text `type` member, which is also kept as metadata |
 //! | `id` | the event id (a UUID) |
 //! | `timestamp`, `@timestamp`, `time` | RFC 3339 text, or a number: seconds since the epoch, or milliseconds when its magnitude is at least 10¹¹ |
-//! | `severity` | a name or synonym, or a number 0–10 |
+//! | `severity`, `log.level` | a name or synonym, or a number 0–10 |
 //! | `message`, `msg` | the message |
-//! | `result`, `outcome` (text or `{result, success, reason}`) | outcome and reason |
-//! | `user`, `username`, `user_name`, `user_id`, `source_ip`, `src_ip`, `ip`, `client_ip`, `ip_address`, `user_agent`, `actor{…}` | the actor |
-//! | `resource`, `resource_id`, `path`, `url`, `target` (text), `resource_type`, `method`, `dest_ip`, `destination_ip`, `target{…}` | the target |
-//! | `tenant_id`, `agent_id`, `correlation_id`, `action`, `reason`, `source`, `host`, `hostname`, `app`, `_siem{hostname, app}` | the same fields |
+//! | `outcome`, `result` (text), `outcome{result, success, reason}` | outcome and reason |
+//! | `user`, `user_id`, `source_ip`, `user_agent` and their synonyms (`username`, `client_ip`, `ip_address`, `user.name`…), `actor{…}` | the actor |
+//! | `resource`, `resource_type`, `method`, `destination_ip` and their synonyms (`path`, `url`, `resource_id`, `target` as text, `dest_ip`…), `target{…}` | the target |
+//! | `tenant_id`, `agent_id`, `correlation_id`, `action`, `reason`, `source`, `host` (`hostname`), `app` and their synonyms, `_siem{hostname, app}` | the same fields |
 //! | `category`, `compliance` | checked for type, then derived again from the event type |
 //! | `metadata{…}` and every other member | metadata, typed; nested arrays and objects are kept as their compact JSON text |
+//!
+//! Inside seed 003's `actor` object `name` is the user; inside `target`, `ip_address` is the
+//! destination. Their other members are kept as metadata named `actor.<member>` or
+//! `target.<member>`. When two members give the same field (`source_ip` and `client_ip`), the
+//! first fills it and the later one is kept as metadata under its own name, so nothing given is
+//! lost and rules reach each by the name it was given under.
 //!
 //! `null` counts as absent. A member given twice, a wrong type, an unknown severity, a bad
 //! timestamp or id is an error naming the member; nesting deeper than 128 levels and numbers out
@@ -33,7 +40,9 @@
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use siem_event::{EventId, EventType, Field, Outcome, SecurityEvent, Severity, Timestamp, Value};
+use siem_event::{
+    EventId, EventType, Field, Outcome, SecurityEvent, Severity, Timestamp, Value, WellKnownField,
+};
 
 use crate::json_writer::{write_str, write_value};
 use crate::seen::SeenNames;
@@ -217,32 +226,19 @@ pub fn decode_json(input: &[u8]) -> Result<SecurityEvent, DecodeError> {
 /// What has been read so far; the event type needs the outcome, so the event is built last.
 #[derive(Default)]
 struct Draft {
-    event_type: Option<String>,
-    original: Option<String>,
+    /// The text of each well-known field, by [`WellKnownField`] index.
+    texts: [Option<String>; WellKnownField::ALL.len()],
+    /// Whether a member already gave a well-known field that is not plain text (severity,
+    /// outcome, timestamp), so a later synonym is kept as metadata instead.
+    given: [bool; WellKnownField::ALL.len()],
     outcome_text: Option<Outcome>,
     outcome_success: Option<bool>,
     severity: Option<Severity>,
     timestamp: Option<Timestamp>,
     id: Option<EventId>,
-    message: Option<String>,
-    actor: siem_event::Actor,
-    target: siem_event::Target,
-    strings: Strings,
-    host: Option<String>,
-    app: Option<String>,
     /// Seed 003's `source.system`: the app, and the source when no component is named.
     source_system: Option<String>,
     metadata: Vec<Field>,
-}
-
-#[derive(Default)]
-struct Strings {
-    tenant_id: Option<String>,
-    agent_id: Option<String>,
-    correlation_id: Option<String>,
-    action: Option<String>,
-    reason: Option<String>,
-    source: Option<String>,
 }
 
 /// The text of a member, `None` for `null`, an error for anything else.
@@ -255,16 +251,6 @@ fn text(field: &str, v: &Json) -> Result<Option<String>, DecodeError> {
             format!("expected a string, found {}", other.kind()),
         )),
     }
-}
-
-/// Sets `slot` from a string member; a later alias does not overwrite an earlier value.
-fn set_text(slot: &mut Option<String>, field: &str, v: &Json) -> Result<(), DecodeError> {
-    if let Some(s) = text(field, v)? {
-        if slot.is_none() {
-            *slot = Some(s);
-        }
-    }
-    Ok(())
 }
 
 fn members<'a>(field: &str, v: &'a Json) -> Result<&'a [(String, Json)], DecodeError> {
@@ -373,125 +359,113 @@ fn parse_severity(field: &str, v: &Json) -> Result<Option<Severity>, DecodeError
 
 impl Draft {
     fn member(&mut self, name: &str, v: &Json) -> Result<(), DecodeError> {
-        match name {
-            "event_type" | "type" => set_text(&mut self.event_type, name, v)?,
-            "event_type_original" => set_text(&mut self.original, name, v)?,
-            "id" => {
+        // Members that are part of the JSON shape rather than fields of the event.
+        match (name, v) {
+            ("id", _) => {
                 if let Some(s) = text(name, v)? {
                     self.id = Some(
                         EventId::parse(&s).ok_or_else(|| field_error(name, "expected a UUID"))?,
                     );
                 }
+                return Ok(());
             }
-            "timestamp" | "@timestamp" | "time" => {
-                if self.timestamp.is_none() {
-                    self.timestamp = parse_timestamp(name, v)?;
-                }
-            }
-            "severity" => self.severity = parse_severity(name, v)?,
-            "message" | "msg" => set_text(&mut self.message, name, v)?,
-            "result" => self.outcome_from_text(name, v)?,
-            "outcome" => match v {
-                Json::Obj(_) => self.outcome_object(name, v)?,
-                _ => self.outcome_from_text(name, v)?,
-            },
-            "user" | "username" | "user_name" => set_text(&mut self.actor.user, name, v)?,
-            "user_id" => set_text(&mut self.actor.user_id, name, v)?,
-            "source_ip" | "src_ip" | "ip" | "client_ip" | "ip_address" => {
-                set_text(&mut self.actor.source_ip, name, v)?
-            }
-            "user_agent" => set_text(&mut self.actor.user_agent, name, v)?,
-            "actor" => self.actor_object(v)?,
-            "target" => match v {
-                Json::Obj(_) => self.target_object(v)?,
-                _ => set_text(&mut self.target.resource, name, v)?,
-            },
-            "resource" | "resource_id" | "path" | "url" => {
-                set_text(&mut self.target.resource, name, v)?
-            }
-            "resource_type" => set_text(&mut self.target.resource_type, name, v)?,
-            "method" => set_text(&mut self.target.method, name, v)?,
-            "dest_ip" | "destination_ip" => set_text(&mut self.target.destination_ip, name, v)?,
-            "tenant_id" => set_text(&mut self.strings.tenant_id, name, v)?,
-            "agent_id" => set_text(&mut self.strings.agent_id, name, v)?,
-            "correlation_id" => set_text(&mut self.strings.correlation_id, name, v)?,
-            "action" => set_text(&mut self.strings.action, name, v)?,
-            "reason" => set_text(&mut self.strings.reason, name, v)?,
-            "source" => match v {
-                Json::Obj(m) => {
-                    for (k, inner) in m {
-                        let path = format!("source.{k}");
-                        match k.as_str() {
-                            "component" => set_text(&mut self.strings.source, &path, inner)?,
-                            "system" => set_text(&mut self.source_system, &path, inner)?,
-                            _ => {}
+            ("actor", _) => return self.actor_object(v),
+            ("target", Json::Obj(_)) => return self.target_object(v),
+            ("outcome", Json::Obj(_)) => return self.outcome_object(name, v),
+            ("source", Json::Obj(m)) => {
+                for (k, inner) in m {
+                    let path = format!("source.{k}");
+                    match k.as_str() {
+                        "component" => self.fill(WellKnownField::Source, &path, inner)?,
+                        "system" => {
+                            if let Some(s) = text(&path, inner)? {
+                                self.source_system.get_or_insert(s);
+                            }
                         }
+                        _ => {}
                     }
                 }
-                _ => set_text(&mut self.strings.source, name, v)?,
-            },
-            "host" | "hostname" => set_text(&mut self.host, name, v)?,
-            "app" => set_text(&mut self.app, name, v)?,
-            "_siem" => {
+                return Ok(());
+            }
+            ("_siem", _) => {
                 for (k, inner) in members(name, v)? {
                     let path = format!("_siem.{k}");
                     match k.as_str() {
-                        "hostname" => set_text(&mut self.host, &path, inner)?,
-                        "app" => set_text(&mut self.app, &path, inner)?,
+                        "hostname" => self.fill(WellKnownField::Host, &path, inner)?,
+                        "app" => self.fill(WellKnownField::App, &path, inner)?,
                         _ => {
                             text(&path, inner)?;
                         }
                     }
                 }
+                return Ok(());
             }
-            "category" => {
+            ("compliance", _) => return check_compliance(name, v),
+            ("metadata", _) => {
+                for (k, inner) in members(name, v)? {
+                    self.keep(k, inner);
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        let Some(known) = WellKnownField::from_name(name) else {
+            self.keep(name, v);
+            return Ok(());
+        };
+        match known {
+            WellKnownField::Severity | WellKnownField::Outcome | WellKnownField::Timestamp
+                if std::mem::replace(&mut self.given[known as usize], true) =>
+            {
+                self.keep(name, v);
+            }
+            WellKnownField::Severity => self.severity = parse_severity(name, v)?,
+            WellKnownField::Outcome => {
+                if let Some(s) = text(name, v)? {
+                    self.outcome_text = Some(Outcome::from_text(&s));
+                }
+            }
+            WellKnownField::Timestamp => self.timestamp = parse_timestamp(name, v)?,
+            // Derived again from the event type; checked only for its type.
+            WellKnownField::Category => {
                 text(name, v)?;
             }
-            "compliance" => {
-                for (k, inner) in members(name, v)? {
-                    let path = format!("compliance.{k}");
-                    match inner {
-                        Json::Arr(items) if items.iter().all(|i| matches!(i, Json::Str(_))) => {}
-                        Json::Null => {}
-                        other => {
-                            return Err(field_error(
-                                &path,
-                                format!("expected an array of strings, found {}", other.kind()),
-                            ))
-                        }
-                    }
-                }
-            }
-            "metadata" => {
-                for (k, inner) in members(name, v)? {
-                    if let Some(value) = to_value(inner) {
-                        self.metadata.push(Field::new(k.clone(), value));
-                    }
-                }
-            }
-            other => {
-                if let Some(value) = to_value(v) {
-                    self.metadata.push(Field::new(other.to_owned(), value));
-                }
+            _ => self.fill(known, name, v)?,
+        }
+        Ok(())
+    }
+
+    /// Sets a well-known field from a string member; when an earlier member already gave it,
+    /// this one is kept as metadata under its own name.
+    fn fill(&mut self, field: WellKnownField, name: &str, v: &Json) -> Result<(), DecodeError> {
+        if let Some(s) = text(name, v)? {
+            let slot = &mut self.texts[field as usize];
+            if slot.is_none() {
+                *slot = Some(s);
+            } else {
+                self.metadata.push(Field::new(name.to_owned(), s));
             }
         }
         Ok(())
     }
 
-    fn outcome_from_text(&mut self, field: &str, v: &Json) -> Result<(), DecodeError> {
-        if let Some(s) = text(field, v)? {
-            if self.outcome_text.is_none() {
-                self.outcome_text = Some(Outcome::from_text(&s));
-            }
+    /// Keeps a member as metadata, typed.
+    fn keep(&mut self, name: &str, v: &Json) {
+        if let Some(value) = to_value(v) {
+            self.metadata.push(Field::new(name.to_owned(), value));
         }
-        Ok(())
     }
 
     fn outcome_object(&mut self, field: &str, v: &Json) -> Result<(), DecodeError> {
+        self.given[WellKnownField::Outcome as usize] = true;
         for (k, inner) in members(field, v)? {
             let path = format!("{field}.{k}");
             match k.as_str() {
-                "result" => self.outcome_from_text(&path, inner)?,
+                "result" => {
+                    if let Some(s) = text(&path, inner)? {
+                        self.outcome_text = Some(Outcome::from_text(&s));
+                    }
+                }
                 "success" => match inner {
                     Json::Bool(b) => self.outcome_success = Some(*b),
                     Json::Null => {}
@@ -502,54 +476,86 @@ impl Draft {
                         ))
                     }
                 },
-                "reason" => set_text(&mut self.strings.reason, &path, inner)?,
+                "reason" => self.fill(WellKnownField::Reason, &path, inner)?,
                 _ => {}
             }
         }
         Ok(())
     }
 
+    /// Seed 003's `actor` object: its members name actor fields (`name` is the user); any
+    /// other member is kept as metadata under `actor.<name>`.
     fn actor_object(&mut self, v: &Json) -> Result<(), DecodeError> {
         for (k, inner) in members("actor", v)? {
             let path = format!("actor.{k}");
-            let slot = match k.as_str() {
-                "user_id" => &mut self.actor.user_id,
-                "username" | "user" | "name" => &mut self.actor.user,
-                "ip_address" | "ip" | "source_ip" => &mut self.actor.source_ip,
-                "user_agent" => &mut self.actor.user_agent,
-                _ => continue,
+            let known = match k.as_str() {
+                "name" => Some(WellKnownField::User),
+                k => WellKnownField::from_name(k),
             };
-            set_text(slot, &path, inner)?;
+            match known {
+                Some(
+                    f @ (WellKnownField::User
+                    | WellKnownField::UserId
+                    | WellKnownField::SourceIp
+                    | WellKnownField::UserAgent),
+                ) => self.fill(f, &path, inner)?,
+                _ => self.keep(&path, inner),
+            }
         }
         Ok(())
     }
 
+    /// Seed 003's `target` object: its members name target fields (its `ip_address` is the
+    /// destination); any other member is kept as metadata under `target.<name>`.
     fn target_object(&mut self, v: &Json) -> Result<(), DecodeError> {
         for (k, inner) in members("target", v)? {
             let path = format!("target.{k}");
-            let slot = match k.as_str() {
-                "resource_type" => &mut self.target.resource_type,
-                "resource_id" | "resource" => &mut self.target.resource,
-                "method" => &mut self.target.method,
-                "ip_address" | "destination_ip" => &mut self.target.destination_ip,
-                _ => continue,
+            let known = match k.as_str() {
+                "ip_address" => Some(WellKnownField::DestinationIp),
+                k => WellKnownField::from_name(k),
             };
-            set_text(slot, &path, inner)?;
+            match known {
+                Some(
+                    f @ (WellKnownField::Resource
+                    | WellKnownField::ResourceType
+                    | WellKnownField::Method
+                    | WellKnownField::DestinationIp),
+                ) => self.fill(f, &path, inner)?,
+                _ => self.keep(&path, inner),
+            }
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<SecurityEvent, DecodeError> {
-        let given = self
-            .event_type
-            .ok_or_else(|| field_error("event_type", "missing (every event needs a type)"))?;
+    fn take(&mut self, field: WellKnownField) -> Option<String> {
+        self.texts[field as usize].take()
+    }
+
+    fn finish(mut self) -> Result<SecurityEvent, DecodeError> {
+        use WellKnownField as F;
+        // Flat JSON may name the type `type`; it stays metadata too (auditd's `type: EXECVE`).
+        let given = match self.take(F::EventType) {
+            Some(t) => t,
+            None => match self.metadata.iter().find(|f| f.name == "type") {
+                Some(Field {
+                    value: Value::Str(t),
+                    ..
+                }) => t.clone(),
+                _ => {
+                    return Err(field_error(
+                        "event_type",
+                        "missing (every event needs a type)",
+                    ))
+                }
+            },
+        };
         let outcome = match (self.outcome_text, self.outcome_success) {
             (Some(o), _) if o != Outcome::Unknown => o,
             (_, Some(true)) => Outcome::Success,
             (_, Some(false)) => Outcome::Failure,
             (o, None) => o.unwrap_or_default(),
         };
-        let event_type = match self.original {
+        let event_type = match self.take(F::EventTypeOriginal) {
             Some(original) => {
                 let t = EventType::parse_with_outcome(&original, outcome);
                 if t.as_str() == given {
@@ -560,7 +566,7 @@ impl Draft {
             }
             None => EventType::parse_with_outcome(&given, outcome),
         };
-        let mut event = SecurityEvent::new(event_type, self.message.unwrap_or_default());
+        let mut event = SecurityEvent::new(event_type, self.take(F::Message).unwrap_or_default());
         event.outcome = outcome;
         if let Some(id) = self.id {
             event.id = id;
@@ -571,23 +577,46 @@ impl Draft {
         if let Some(s) = self.severity {
             event.severity = s;
         }
-        event.actor = self.actor;
-        event.target = self.target;
-        event.tenant_id = self.strings.tenant_id;
-        event.agent_id = self.strings.agent_id;
-        event.correlation_id = self.strings.correlation_id;
-        event.action = self.strings.action;
-        event.reason = self.strings.reason;
-        event.source = self.strings.source.or_else(|| self.source_system.clone());
-        if let Some(h) = self.host {
+        event.actor.user = self.take(F::User);
+        event.actor.user_id = self.take(F::UserId);
+        event.actor.source_ip = self.take(F::SourceIp);
+        event.actor.user_agent = self.take(F::UserAgent);
+        event.target.resource = self.take(F::Resource);
+        event.target.resource_type = self.take(F::ResourceType);
+        event.target.method = self.take(F::Method);
+        event.target.destination_ip = self.take(F::DestinationIp);
+        event.tenant_id = self.take(F::TenantId);
+        event.agent_id = self.take(F::AgentId);
+        event.correlation_id = self.take(F::CorrelationId);
+        event.action = self.take(F::Action);
+        event.reason = self.take(F::Reason);
+        event.source = self.take(F::Source).or_else(|| self.source_system.clone());
+        if let Some(h) = self.take(F::Host) {
             event.host = h.into();
         }
-        if let Some(a) = self.app.or(self.source_system) {
+        if let Some(a) = self.take(F::App).or(self.source_system) {
             event.app = a.into();
         }
         event.metadata = self.metadata;
         Ok(event)
     }
+}
+
+/// Seed 003's `compliance` object: checked for shape, then derived again from the event type.
+fn check_compliance(field: &str, v: &Json) -> Result<(), DecodeError> {
+    for (k, inner) in members(field, v)? {
+        match inner {
+            Json::Arr(items) if items.iter().all(|i| matches!(i, Json::Str(_))) => {}
+            Json::Null => {}
+            other => {
+                return Err(field_error(
+                    &format!("{field}.{k}"),
+                    format!("expected an array of strings, found {}", other.kind()),
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use siem_event::{EventId, EventType, SecurityEvent, Timestamp, Value};
+use siem_event::{EventId, EventType, SecurityEvent, Timestamp, Value, WellKnownField};
 
 use crate::{AlertLevel, Nis2Timing};
 
@@ -214,11 +214,11 @@ impl Alert {
         e.push_metadata("window_seconds", c.window.as_secs());
         e.push_metadata("escalation_step", u64::from(c.escalation_step));
         for (field, value) in &c.group_fields {
-            match field.as_str() {
-                "user" | "username" => e.actor.user = Some(value.clone()),
-                "source_ip" | "src_ip" => e.actor.source_ip = Some(value.clone()),
-                "tenant_id" => e.tenant_id = Some(value.clone()),
-                "agent_id" => e.agent_id = Some(value.clone()),
+            match WellKnownField::from_name(field) {
+                Some(WellKnownField::User) => e.actor.user = Some(value.clone()),
+                Some(WellKnownField::SourceIp) => e.actor.source_ip = Some(value.clone()),
+                Some(WellKnownField::TenantId) => e.tenant_id = Some(value.clone()),
+                Some(WellKnownField::AgentId) => e.agent_id = Some(value.clone()),
                 _ => e.metadata.push(siem_event::Field::new(
                     format!("group_{field}"),
                     Value::Str(value.clone()),

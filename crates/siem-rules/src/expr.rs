@@ -1,11 +1,13 @@
 //! The stateless part of a rule: a predicate over one event's fields, compiled once.
 //!
-//! Text comparisons ignore ASCII case (as Sigma does by default). Ordering operators compare
-//! numbers numerically and `severity` by rank (`severity >= high`). `event_type` compares
+//! Field names resolve through the one vocabulary ([`SecurityEvent::field`]): the name a field
+//! was logged under, its canonical name or a synonym (`client_ip`, `user.name`). Text
+//! comparisons ignore ASCII case (as Sigma does by default). Ordering operators compare numbers
+//! numerically and the event's severity by rank (`severity >= high`). The event's type compares
 //! against the canonical name, the name the event was given, and seed 004's bare categories
 //! (`event_type=authentication` matches `auth.failure` when the outcome is a failure).
 
-use siem_event::{EventType, SecurityEvent, Severity};
+use siem_event::{EventType, FieldRef, SecurityEvent, Severity, WellKnownField};
 
 use crate::glob::{glob_match, has_wildcard};
 
@@ -87,8 +89,9 @@ impl Expr {
     /// pins them; `None` when any type may match. Used to index rules by event type.
     pub(crate) fn required_event_types(&self) -> Option<Vec<String>> {
         match self {
+            // Only the canonical name: a synonym may be answered by a field logged under it.
             Expr::Cmp(c)
-                if matches!(c.field.as_str(), "event_type" | "type") && c.op == CmpOp::Eq =>
+                if c.field == WellKnownField::EventType.canonical_name() && c.op == CmpOp::Eq =>
             {
                 c.values
                     .iter()
@@ -130,24 +133,33 @@ impl Expr {
 
 impl Comparison {
     fn matches(&self, event: &SecurityEvent) -> bool {
-        if self.field == "event_type" || self.field == "type" {
-            return self.matches_event_type(event);
-        }
-        let Some(actual) = event.field_text(&self.field) else {
+        let Some(found) = event.field(&self.field) else {
             // A missing field equals nothing, so `!=` holds and every other operator fails.
             return self.op == CmpOp::Ne;
         };
+        let known = match found {
+            FieldRef::Known(known, _) => Some(known),
+            _ => None,
+        };
+        if known == Some(WellKnownField::EventType) {
+            return self.matches_event_type(event);
+        }
+        let by_rank = known == Some(WellKnownField::Severity);
+        let actual = found.text();
         match self.op {
             CmpOp::Ne => !self
                 .values
                 .iter()
-                .any(|l| self.compare(CmpOp::Eq, &actual, l)),
-            op => self.values.iter().any(|l| self.compare(op, &actual, l)),
+                .any(|l| Self::compare(CmpOp::Eq, &actual, l, by_rank)),
+            op => self
+                .values
+                .iter()
+                .any(|l| Self::compare(op, &actual, l, by_rank)),
         }
     }
 
-    fn compare(&self, op: CmpOp, actual: &str, literal: &Literal) -> bool {
-        let severity_field = self.field == "severity";
+    /// `actual op literal`; `by_rank` compares severities by rank instead of as numbers.
+    fn compare(op: CmpOp, actual: &str, literal: &Literal, by_rank: bool) -> bool {
         match op {
             CmpOp::Eq | CmpOp::Ne => {
                 if literal.wildcard {
@@ -160,7 +172,7 @@ impl Comparison {
             }
             CmpOp::Like => glob_match(&literal.text, actual),
             CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le => {
-                let ord = if severity_field {
+                let ord = if by_rank {
                     match (actual.parse::<Severity>().ok(), literal.severity) {
                         (Some(a), Some(l)) => a.partial_cmp(&l),
                         _ => None,
@@ -259,5 +271,20 @@ mod tests {
         assert!(!cmp("user", CmpOp::Eq, "alice").matches(&e));
         assert!(cmp("user", CmpOp::Like, "ali*").matches(&e));
         assert!(cmp("result", CmpOp::Eq, "failure").matches(&e));
+    }
+
+    #[test]
+    fn field_names_resolve_through_the_vocabulary() {
+        let mut e = event("authentication", Outcome::Failure);
+        e.severity = Severity::High;
+        e.actor.source_ip = Some("10.1.2.3".into());
+        e.push_metadata("type", "EXECVE");
+        assert!(cmp("client_ip", CmpOp::Like, "10.*").matches(&e));
+        assert!(cmp("source.ip", CmpOp::Eq, "10.1.2.3").matches(&e));
+        assert!(cmp("log.level", CmpOp::Ge, "medium").matches(&e));
+        assert!(cmp("EventType", CmpOp::Eq, "authentication").matches(&e));
+        // `type` is the field logged as `type`, not the event type.
+        assert!(cmp("type", CmpOp::Eq, "EXECVE").matches(&e));
+        assert!(!cmp("type", CmpOp::Eq, "auth.failure").matches(&e));
     }
 }

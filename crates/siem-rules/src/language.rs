@@ -14,6 +14,11 @@
 //! Keywords are case-insensitive. `count` may appear once, as a term of the top-level `AND`
 //! (`event_type == 'auth.failure' AND count > 5 in 5m`): it turns the rule into a threshold
 //! rule. `count > 5` means six or more events, `count >= 5` five or more.
+//!
+//! A `field` (and a `by` field) is any name of the one vocabulary,
+//! [`siem_event::WellKnownField`]: the name a field was logged under, its canonical name or a
+//! synonym (`client_ip`, `source.ip` and `source_ip` all reach the actor's address). `type` is
+//! not the event type but the field logged as `type`.
 
 use std::time::Duration;
 
@@ -404,7 +409,8 @@ impl Parser<'_> {
         };
         let op_at = self.here();
         self.pos += 1;
-        if matches!(field.as_str(), "event_type" | "type")
+        if siem_event::WellKnownField::from_name(&field)
+            == Some(siem_event::WellKnownField::EventType)
             && matches!(op, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le)
         {
             return Err(error_at(

@@ -20,7 +20,7 @@ use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, Result
 use rsigma_parser::{
     ConditionOperator, CorrelationCondition, CorrelationType, Level, SigmaCollection,
 };
-use siem_event::{SecurityEvent, Timestamp};
+use siem_event::{SecurityEvent, Timestamp, WellKnownField};
 
 use crate::realert::{Silence, SilenceState};
 use crate::sigma_fields::SigmaView;
@@ -245,7 +245,10 @@ fn to_alert(result: EvaluationResult, event: &SecurityEvent, now: Timestamp) -> 
                 0
             };
             context.window = std::time::Duration::from_secs(c.timespan_secs);
-            if let Some((_, t)) = fields.iter().find(|(f, _)| f == "tenant_id") {
+            if let Some((_, t)) = fields
+                .iter()
+                .find(|(f, _)| WellKnownField::from_name(f) == Some(WellKnownField::TenantId))
+            {
                 context.tenant_id = Some(t.clone());
             }
             context.group_fields = fields;

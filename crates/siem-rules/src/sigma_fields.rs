@@ -1,38 +1,14 @@
 //! How a `SecurityEvent` looks to a Sigma rule; the mapping table is in
-//! `sigma_fields.md`, published as the `sigma_field_mapping` module docs.
+//! `sigma_fields.md`, published as the `sigma_field_mapping` module docs. Field names resolve
+//! through the one vocabulary ([`SecurityEvent::field`]), as rules and filters do.
 
 use std::borrow::Cow;
 
 use rsigma_eval::event::{Event, EventValue};
-use siem_event::{SecurityEvent, Value};
+use siem_event::{FieldRef, SecurityEvent, Value, WellKnownField};
 
 /// A [`SecurityEvent`] seen through Sigma field names.
 pub(crate) struct SigmaView<'a>(pub(crate) &'a SecurityEvent);
-
-fn canonical(name: &str) -> &str {
-    match name {
-        "EventType" | "event.type" => "event_type",
-        "event.category" => "category",
-        "event.action" => "action",
-        "event.outcome" => "outcome",
-        "log.level" => "severity",
-        "Message" => "message",
-        "User" | "user.name" | "TargetUserName" => "user",
-        "user.id" => "user_id",
-        "SourceIp" | "IpAddress" | "source.ip" | "client.ip" | "c-ip" => "source_ip",
-        "UserAgent" | "user_agent.original" | "c-useragent" => "user_agent",
-        "url.path" | "http.route" | "cs-uri-stem" => "resource",
-        "http.request.method" | "cs-method" => "method",
-        "destination.ip" => "destination_ip",
-        "tenant" | "organization.id" => "tenant_id",
-        "agent.id" => "agent_id",
-        "event.reason" => "reason",
-        "host.name" | "Computer" | "ComputerName" => "host",
-        "service.name" => "app",
-        "log.logger" => "source",
-        other => other,
-    }
-}
 
 fn typed(v: &Value) -> EventValue<'_> {
     match v {
@@ -75,23 +51,11 @@ impl SigmaView<'_> {
 
 impl Event for SigmaView<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        let e = self.0;
-        let name = canonical(path);
-        match name {
-            "timestamp" | "@timestamp" => {
-                return Some(EventValue::Str(Cow::Owned(e.timestamp.to_rfc3339())))
-            }
-            "event_type_original" => {
-                return Some(EventValue::Str(Cow::Borrowed(e.event_type.original())))
-            }
-            _ => {}
-        }
-        if let Some(v) = e.metadata(name) {
-            if !is_builtin(name) {
-                return Some(typed(v));
-            }
-        }
-        e.field_text(name).map(EventValue::Str)
+        Some(match self.0.field(path)? {
+            FieldRef::Known(_, text) => EventValue::Str(text),
+            FieldRef::Label(text) => EventValue::Str(Cow::Borrowed(text)),
+            FieldRef::Metadata(value) => typed(value),
+        })
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
@@ -113,12 +77,16 @@ impl Event for SigmaView<'_> {
     fn to_json(&self) -> serde_json::Value {
         let e = self.0;
         let mut map = serde_json::Map::new();
-        for key in BUILTIN {
+        for known in WellKnownField::ALL {
+            let key = known.canonical_name();
             if let Some(v) = e.field_text(key) {
-                map.insert((*key).to_owned(), serde_json::Value::String(v.into_owned()));
+                map.insert(key.to_owned(), serde_json::Value::String(v.into_owned()));
             }
         }
-        map.insert("timestamp".into(), e.timestamp.to_rfc3339().into());
+        for (k, v) in e.labels.iter() {
+            map.entry(k.clone())
+                .or_insert_with(|| serde_json::Value::String(v.clone()));
+        }
         for f in &e.metadata {
             if map.contains_key(f.name.as_ref()) {
                 continue;
@@ -127,39 +95,6 @@ impl Event for SigmaView<'_> {
         }
         serde_json::Value::Object(map)
     }
-}
-
-/// The names `SecurityEvent::field_text` answers from the event's own fields.
-const BUILTIN: &[&str] = &[
-    "event_type",
-    "category",
-    "severity",
-    "outcome",
-    "action",
-    "message",
-    "user",
-    "user_id",
-    "source_ip",
-    "user_agent",
-    "resource",
-    "resource_type",
-    "method",
-    "destination_ip",
-    "tenant_id",
-    "agent_id",
-    "reason",
-    "host",
-    "app",
-    "source",
-    "correlation_id",
-];
-
-fn is_builtin(name: &str) -> bool {
-    BUILTIN.contains(&name)
-        || matches!(
-            name,
-            "type" | "result" | "msg" | "username" | "src_ip" | "target" | "dest_ip"
-        )
 }
 
 #[cfg(test)]
@@ -194,9 +129,45 @@ mod tests {
             Some(EventValue::Str("authentication_failure".into()))
         );
         assert_eq!(v.get_field("nope"), None);
+        assert_eq!(v.get_field("type"), None);
         assert!(v.any_string_value(&|s| s.contains("password")));
         let json = v.to_json();
         assert_eq!(json["attempts"], 4);
         assert_eq!(json["user"], "alice");
+    }
+
+    /// `type` is the field logged as `type`, not the event type (SigmaHQ's auditd rules).
+    #[test]
+    fn type_is_the_logged_field_not_the_event_type() {
+        let mut e = SecurityEvent::new(EventType::parse("process.exec"), "execve");
+        e.push_metadata("type", "EXECVE");
+        e.push_metadata("a0", "/bin/sh");
+        let v = SigmaView(&e);
+        assert_eq!(v.get_field("type"), Some(EventValue::Str("EXECVE".into())));
+        assert_eq!(
+            v.get_field("event_type"),
+            Some(EventValue::Str("process.exec".into()))
+        );
+    }
+
+    #[test]
+    fn the_published_mapping_lists_every_name_of_the_vocabulary() {
+        let doc = include_str!("sigma_fields.md");
+        for known in WellKnownField::ALL {
+            let canonical = format!("`{}`", known.canonical_name());
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| {canonical}")))
+                .unwrap_or_else(|| panic!("sigma_fields.md has no row for {canonical}"));
+            let names: Vec<&str> = row
+                .split('|')
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .map(|n| n.trim().trim_matches('`'))
+                .collect();
+            assert_eq!(names[0], known.canonical_name());
+            assert_eq!(&names[1..], known.synonyms(), "row for {canonical}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use siem_event::{EventId, SecurityEvent};
+use siem_event::{EventId, SecurityEvent, WellKnownField};
 
 use crate::expr::Expr;
 use crate::realert::{Silence, SilenceState};
@@ -296,7 +296,7 @@ impl ThresholdRule {
         let group = crate::alert::render_group(&group_fields);
         let tenant_id = group_fields
             .iter()
-            .find(|(f, _)| f == "tenant_id")
+            .find(|(f, _)| WellKnownField::from_name(f) == Some(WellKnownField::TenantId))
             .map(|(_, v)| v.clone());
         let mut message = format!(
             "{}: {count} matching events in {} reached the threshold of {}",

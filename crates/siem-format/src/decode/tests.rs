@@ -122,6 +122,55 @@ fn numbers_for_time_and_nested_metadata() {
     assert_eq!(ms.timestamp.unix_millis(), 1_718_880_000_123);
 }
 
+#[test]
+fn synonyms_fill_the_event_and_stay_reachable_by_their_own_name() {
+    let e = decode_json(
+        br#"{"event_type":"auth.failure","client_ip":"10.1.2.3","remote_addr":"10.9.9.9",
+            "user.name":"alice","TargetUserName":"bob","log.level":"high","hostname":"web01"}"#,
+    )
+    .unwrap();
+    assert_eq!(e.actor.source_ip.as_deref(), Some("10.1.2.3"));
+    assert_eq!(e.actor.user.as_deref(), Some("alice"));
+    assert_eq!(e.severity, Severity::High);
+    assert_eq!(&*e.host, "web01");
+    // The later synonyms lost their slot but not their value.
+    assert_eq!(e.metadata("remote_addr"), Some(&Value::from("10.9.9.9")));
+    assert_eq!(e.field_text("remote_addr").as_deref(), Some("10.9.9.9"));
+    assert_eq!(e.field_text("TargetUserName").as_deref(), Some("bob"));
+    assert_eq!(e.field_text("client_ip").as_deref(), Some("10.1.2.3"));
+    assert_eq!(e.field_text("source.ip").as_deref(), Some("10.1.2.3"));
+}
+
+#[test]
+fn a_type_member_is_the_type_only_without_event_type_and_is_always_kept() {
+    let e = decode_json(br#"{"event_type":"process.exec","type":"EXECVE"}"#).unwrap();
+    assert_eq!(e.event_type.as_str(), "process.exec");
+    assert_eq!(e.field_text("type").as_deref(), Some("EXECVE"));
+    let e = decode_json(br#"{"type":"auth.failure"}"#).unwrap();
+    assert_eq!(e.event_type.as_str(), "auth.failure");
+    assert_eq!(e.field_text("type").as_deref(), Some("auth.failure"));
+    assert_eq!(
+        err(r#"{"type":3}"#),
+        "field `event_type`: missing (every event needs a type)"
+    );
+}
+
+#[test]
+fn unknown_members_of_actor_and_target_are_kept() {
+    let e = decode_json(
+        br#"{"event_type":"a.b","actor":{"name":"alice","email":"a@example.com"},
+            "target":{"ip_address":"10.0.0.5","owner":"ops"}}"#,
+    )
+    .unwrap();
+    assert_eq!(e.actor.user.as_deref(), Some("alice"));
+    assert_eq!(e.target.destination_ip.as_deref(), Some("10.0.0.5"));
+    assert_eq!(
+        e.metadata("actor.email"),
+        Some(&Value::from("a@example.com"))
+    );
+    assert_eq!(e.metadata("target.owner"), Some(&Value::from("ops")));
+}
+
 fn err(input: &str) -> String {
     decode_json(input.as_bytes()).unwrap_err().to_string()
 }
