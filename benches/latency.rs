@@ -15,6 +15,10 @@
 //!   isolates what the queue and the consumer's wake-up cost).
 //! - `continuous`: events back to back in batches of `BATCH`, the queue emptied between batches
 //!   untimed, so no event meets a full queue.
+//! - `overload` (G4): events back to back into a layer whose only destination takes 10 ms per
+//!   batch of 100 events (10 000 events/s), the queue never emptied: nearly every event meets
+//!   a full queue and is dropped. Its p99 is compared with `continuous` of the same run, and
+//!   `shipped + dropped == emitted + drop reports` is checked after shutdown.
 //!
 //! Each event is timed with a pair of `Instant::now()` calls; the pair's own cost is reported
 //! (`timer`) and not subtracted.
@@ -24,6 +28,76 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{security_event, Appender, BATCH};
+use tracing_siem::{Batch, Config, DestinationConfig, SiemBuilder, Sink, SinkError};
+use tracing_subscriber::prelude::*;
+
+/// A destination that takes 10 ms per batch: 10 000 events/s at batches of 100.
+struct Slow;
+
+impl Sink for Slow {
+    fn kind(&self) -> &'static str {
+        "slow"
+    }
+    fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        std::hint::black_box(batch.len());
+        std::thread::sleep(Duration::from_millis(10));
+        Ok(())
+    }
+}
+
+/// G4: the hot path under overload, against the unloaded continuous p99 of the same run.
+fn overload(samples: u64, unloaded_p99: u64) {
+    let config = Config::from_yaml_str("rules: { enabled: false }").expect("valid configuration");
+    let (layer, guard) = SiemBuilder::from_config(config)
+        .app("layerbench")
+        .host("bench-host")
+        .stderr_notices(false)
+        .destination_with_sink(DestinationConfig::stdout().name("slow"), Box::new(Slow))
+        .build()
+        .expect("valid configuration");
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let handle = guard.handle();
+    let mut times = Vec::with_capacity(samples as usize);
+    let started = Instant::now();
+    run(
+        security_event,
+        Mode::Continuous,
+        &dispatch,
+        samples,
+        0,
+        &mut times,
+        |_| {},
+    );
+    let rate = samples as f64 / started.elapsed().as_secs_f64();
+    let s = summarize(times);
+    println!(
+        "| overload | Registry + SiemLayer, producer {:.0} k ev/s vs shipper 10 k ev/s ({:.0}×) | {} | {:.0} | {} | {} | {} | {} |",
+        rate / 1e3,
+        rate / 1e4,
+        s.samples,
+        s.mean,
+        s.p50,
+        s.p99,
+        s.p999,
+        s.max
+    );
+    println!(
+        "| overload | p99 overload / p99 continuous (G4: ≤ 1.5) | | | | {:.2} | | |",
+        s.p99 as f64 / unloaded_p99 as f64
+    );
+    drop(dispatch);
+    let report = guard.shutdown(Duration::from_secs(60));
+    let m = handle.metrics();
+    println!(
+        "\noverload: emitted {samples}, shipped {}, dropped {} ({:?}), drop reports {}, complete {}",
+        m.events_shipped, m.events_dropped, m.drops_by_reason, m.drop_reports, report.completed
+    );
+    assert_eq!(
+        m.events_shipped + m.events_dropped,
+        samples + m.drop_reports,
+        "every event shipped or dropped, exactly once"
+    );
+}
 
 /// Order statistics of a set of per-event times, in nanoseconds.
 struct Summary {
@@ -176,6 +250,7 @@ fn main() {
 
     let mut emitted = 0;
     let only = std::env::var("LAYERBENCH_MODE").ok();
+    let mut unloaded_p99 = None;
     for mode in [
         Mode::IntermittentSleep,
         Mode::IntermittentSpin,
@@ -248,6 +323,9 @@ fn main() {
         );
         let (o, b) = (summarize(ours), summarize(theirs));
         row("Registry + SiemLayer", mode, &o);
+        if mode == Mode::Continuous {
+            unloaded_p99 = Some(o.p99);
+        }
         row("Registry + fmt().json() + non_blocking", mode, &b);
         println!(
             "| {} | ratio ours / baseline | | {:.2} | {:.2} | {:.2} | {:.2} | |",
@@ -267,4 +345,7 @@ fn main() {
     assert_eq!(m.events_dropped, 0, "{:?}", m.drops_by_reason);
     drop(siem);
     drop(guard);
+    if let Some(p99) = unloaded_p99 {
+        overload(samples * 20, p99);
+    }
 }
