@@ -53,17 +53,22 @@ pub(crate) struct LogsApi {
 impl LogsApi {
     /// A signed `POST /` of the `Logs_20140328.<action>` call with `body`.
     pub fn call(&self, client: &Client, action: &str, body: Vec<u8>) -> RequestBuilder {
-        let request = client
+        self.sign(self.unsigned(client, action), action, &body)
+            .body(body)
+    }
+
+    /// The `action` call's request before its body and signature.
+    fn unsigned(&self, client: &Client, action: &str) -> RequestBuilder {
+        client
             .post(self.url.clone())
-            .header("x-amz-target", format!("Logs_20140328.{action}"))
-            .header(CONTENT_TYPE, CONTENT_TYPE_JSON);
-        self.sign(request, action, &body).body(body)
+            .header("x-amz-target", target(action))
+            .header(CONTENT_TYPE, CONTENT_TYPE_JSON)
     }
 
     /// `request` with SigV4 headers (`x-amz-date`, `x-amz-security-token` for temporary
     /// credentials, `authorization`) over its host, content type, target and `body`.
     fn sign(&self, request: RequestBuilder, action: &str, body: &[u8]) -> RequestBuilder {
-        let target = format!("Logs_20140328.{action}");
+        let target = target(action);
         let headers = [
             ("content-type", CONTENT_TYPE_JSON),
             ("x-amz-target", target.as_str()),
@@ -83,6 +88,11 @@ impl LogsApi {
             Err(_) => request,
         }
     }
+}
+
+/// The `X-Amz-Target` of an action.
+fn target(action: &str) -> String {
+    format!("Logs_20140328.{action}")
 }
 
 /// The SigV4 headers for a `POST` of `body` to `url` carrying `headers`, signed at `time`
@@ -230,10 +240,7 @@ impl Endpoint for LogsApi {
     }
 
     fn request(&self, client: &Client) -> RequestBuilder {
-        client
-            .post(self.url.clone())
-            .header("x-amz-target", "Logs_20140328.PutLogEvents")
-            .header(CONTENT_TYPE, CONTENT_TYPE_JSON)
+        self.unsigned(client, "PutLogEvents")
     }
 
     fn authorize(&self, request: RequestBuilder, body: &[u8]) -> RequestBuilder {
