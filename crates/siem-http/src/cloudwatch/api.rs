@@ -26,13 +26,9 @@ pub(crate) const EVENT_OVERHEAD: usize = 26;
 /// The longest time one `PutLogEvents` call may span, in milliseconds.
 pub(crate) const MAX_SPAN_MILLIS: i64 = 24 * 60 * 60 * 1000;
 
-/// Error types worth another attempt (besides 5xx, 408 and 429).
-pub(crate) const RETRYABLE: &[&str] = &[
-    "ThrottlingException",
-    "ServiceUnavailableException",
-    "LimitExceededException",
-    "RequestTimeoutException",
-];
+/// Error types worth another attempt (besides 5xx, 408 and 429), which CloudWatch may send
+/// with a 400 status.
+pub(crate) const RETRYABLE: &[&str] = &["ThrottlingException", "ServiceUnavailableException"];
 
 /// One CloudWatch Logs API: where it is, who signs, and which group and stream it writes.
 pub(crate) struct LogsApi {
