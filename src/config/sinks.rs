@@ -36,6 +36,11 @@ const DESTINATION_TYPES: &[(&str, Read)] = &[
     ("datadog", read::<siem_http::datadog::DatadogConfig>),
     #[cfg(feature = "otlp")]
     ("otlp", read::<siem_http::otlp::OtlpConfig>),
+    #[cfg(feature = "cloudwatch")]
+    (
+        "cloudwatch",
+        read::<siem_http::cloudwatch::CloudWatchConfig>,
+    ),
 ];
 
 /// Reads the keys of a destination of type `type_name`; an unknown type lists the known ones.

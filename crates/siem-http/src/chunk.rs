@@ -76,6 +76,30 @@ pub(crate) fn split(
     out
 }
 
+/// Splits each of `requests` further wherever `same_request(first, record)` says that a
+/// record may not travel with the first record of its request.
+pub(crate) fn split_where(
+    batch: &Batch,
+    requests: Vec<Range<usize>>,
+    same_request: impl Fn(&[u8], &[u8]) -> bool,
+) -> Vec<Range<usize>> {
+    let mut out = Vec::with_capacity(requests.len());
+    for request in requests {
+        let mut start = request.start;
+        for i in request.clone() {
+            let (Some(first), Some(record)) = (batch.record(start), batch.record(i)) else {
+                continue;
+            };
+            if i > start && !same_request(first, record) {
+                out.push(start..i);
+                start = i;
+            }
+        }
+        out.push(start..request.end);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +167,13 @@ mod tests {
             r.len() + 3
         });
         assert_eq!(s.requests, vec![0..1, 1..2]);
+    }
+
+    #[test]
+    fn requests_split_where_a_record_may_not_join_the_first() {
+        // Records of 1, 2, 3, 10 and 11 bytes; a request spans at most 5 in length.
+        let b = batch(&[1, 2, 3, 10, 11]);
+        let split = split_where(&b, vec![0..4, 4..5], |first, r| r.len() - first.len() <= 5);
+        assert_eq!(split, vec![0..3, 3..4, 4..5]);
     }
 }

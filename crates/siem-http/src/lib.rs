@@ -1,6 +1,7 @@
 //! HTTP destinations of `tracing-siem`: a generic webhook, Splunk HEC, Elasticsearch /
-//! OpenSearch `_bulk`, Datadog Logs and OTLP logs over HTTP, each behind its own cargo feature
-//! (`webhook`, `splunk`, `elasticsearch`, `datadog`, `otlp`).
+//! OpenSearch `_bulk`, Datadog Logs, OTLP logs over HTTP and AWS CloudWatch Logs, each behind
+//! its own cargo feature (`webhook`, `splunk`, `elasticsearch`, `datadog`, `otlp`,
+//! `cloudwatch`).
 //!
 //! Every destination is a configuration struct implementing [`siem_ship::sink::SinkConfig`];
 //! its sink shares one machinery ([`HttpOptions`]): the destination's own single-threaded tokio
@@ -34,7 +35,8 @@
         feature = "splunk",
         feature = "elasticsearch",
         feature = "datadog",
-        feature = "otlp"
+        feature = "otlp",
+        feature = "cloudwatch"
     )),
     allow(dead_code)
 )]
@@ -60,6 +62,8 @@ pub use dead_letter::DEFAULT_DEAD_LETTER_PATH;
 #[cfg(feature = "client")]
 pub use options::{Compression, HttpOptions};
 
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
 #[cfg(feature = "datadog")]
 pub mod datadog;
 #[cfg(feature = "elasticsearch")]

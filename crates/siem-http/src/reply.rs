@@ -35,7 +35,7 @@ pub(crate) enum Verdict {
     All(Outcome),
     // Only APIs that answer record by record build this.
     #[cfg_attr(
-        not(any(feature = "splunk", feature = "elasticsearch")),
+        not(any(feature = "splunk", feature = "elasticsearch", feature = "cloudwatch")),
         allow(dead_code)
     )]
     Each(Vec<Outcome>),

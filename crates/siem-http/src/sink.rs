@@ -38,6 +38,20 @@ pub(crate) trait Endpoint: Send + Sync + 'static {
     /// The request (method, URL, authentication, content type), without its body.
     fn request(&self, client: &Client) -> RequestBuilder;
 
+    /// For APIs whose authentication covers the body (AWS SigV4): `request` completed for
+    /// `body`, the bytes about to be sent.
+    fn authorize(&self, request: RequestBuilder, body: &[u8]) -> RequestBuilder {
+        let _ = body;
+        request
+    }
+
+    /// For APIs that bound what one request may span (CloudWatch's 24 hours): whether
+    /// `record` may travel in the request that `first` opens.
+    fn same_request(&self, first: &[u8], record: &[u8]) -> bool {
+        let _ = (first, record);
+        true
+    }
+
     /// For APIs that confirm delivery later (Splunk's indexer acknowledgement): what to await,
     /// after a response judged delivered, before its records count as delivered. `reply` is
     /// that response's body.
@@ -152,6 +166,7 @@ impl<E: Endpoint> Sender<'_, E> {
                 gzip(&body)
             }
         };
+        let request = self.endpoint.authorize(request, &body);
         match request.body(body).send().await {
             Ok(response) => match read(response).await {
                 Ok((status, headers, body)) => {
@@ -196,8 +211,11 @@ impl<E: Endpoint> Sink for HttpSink<E> {
 
     fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
         let endpoint = &self.endpoint;
-        let split = chunk::split(batch, self.limits, endpoint.envelope(), |r| {
+        let mut split = chunk::split(batch, self.limits, endpoint.envelope(), |r| {
             endpoint.framed_len(r)
+        });
+        split.requests = chunk::split_where(batch, split.requests, |first, record| {
+            endpoint.same_request(first, record)
         });
         let mut outcomes = vec![Outcome::Delivered; batch.len()];
         for &i in &split.oversized {
@@ -248,6 +266,26 @@ impl<E: Endpoint> Sink for HttpSink<E> {
 }
 
 impl<E: Endpoint> HttpSink<E> {
+    /// Sends one request outside any batch (a setup call such as creating a log stream) on
+    /// the sink's runtime: its status and body, or why it could not be sent.
+    // Only APIs with setup calls use this.
+    #[cfg_attr(not(feature = "cloudwatch"), allow(dead_code))]
+    pub fn call(
+        &mut self,
+        request: impl FnOnce(&E, &Client) -> RequestBuilder,
+    ) -> Result<Result<(StatusCode, Vec<u8>), String>, SinkError> {
+        let request = request(&self.endpoint, self.transport.client());
+        self.transport.block_on(async {
+            match request.send().await {
+                Ok(response) => match read(response).await {
+                    Ok((status, _, body)) => Ok((status, body)),
+                    Err(e) => Err(describe(e)),
+                },
+                Err(e) => Err(describe(e)),
+            }
+        })
+    }
+
     /// One answer for the route from every record's outcome, after dead-lettering the
     /// refused ones.
     fn answer(&mut self, batch: &Batch, outcomes: &[Outcome]) -> Result<(), SinkError> {
