@@ -134,6 +134,7 @@ impl Classifier {
                     .build(group)
                     .map_err(|e| {
                         ConfigError::invalid(key(&format!("message_contains[{g}]")), e.to_string())
+                            .with_source(e)
                     })?;
                 message.push(ac);
             }

@@ -131,7 +131,9 @@ impl SamplingConfig {
             let selector = match (&r.event_type, &r.rule) {
                 (Some(t), None) => Selector::EventType(
                     Glob::new(t)
-                        .map_err(|e| ConfigError::invalid(key("event_type"), e.to_string()))?
+                        .map_err(|e| {
+                            ConfigError::invalid(key("event_type"), e.to_string()).with_source(e)
+                        })?
                         .compile_matcher(),
                 ),
                 (None, Some(rule)) => Selector::Rule(rule.clone()),

@@ -183,8 +183,10 @@ impl DestinationConfig {
                 ),
             ));
         }
-        let encoder = siem_format::build_encoder(self.format, &self.format_options)
-            .map_err(|e| ConfigError::invalid(format!("{key}.format_options"), e.to_string()))?;
+        let encoder =
+            siem_format::build_encoder(self.format, &self.format_options).map_err(|e| {
+                ConfigError::invalid(format!("{key}.format_options"), e.to_string()).with_source(e)
+            })?;
         Ok(CompiledDestination { encoder, filter })
     }
 

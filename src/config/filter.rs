@@ -61,7 +61,9 @@ impl Pattern {
             return Err(ConfigError::invalid(key, "empty pattern"));
         }
         let glob = Glob::new(glob)
-            .map_err(|e| ConfigError::invalid(key, format!("invalid pattern {text:?}: {e}")))?
+            .map_err(|e| {
+                ConfigError::invalid(key, format!("invalid pattern {text:?}: {e}")).with_source(e)
+            })?
             .compile_matcher();
         Ok(Pattern { field, glob })
     }
@@ -103,7 +105,7 @@ impl FilterConfig {
             .map(|(i, text)| {
                 let key = format!("{prefix}.conditions[{i}]");
                 let c = Condition::parse(text)
-                    .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
+                    .map_err(|e| ConfigError::invalid(&key, e.to_string()).with_source(e))?;
                 if c.threshold().is_some() {
                     return Err(ConfigError::invalid(
                         key,

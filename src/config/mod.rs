@@ -421,7 +421,7 @@ impl Config {
                 .location()
                 .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
                 .unwrap_or_default();
-            ConfigError::invalid("", format!("invalid YAML{at}: {e}"))
+            ConfigError::invalid("", format!("invalid YAML{at}: {e}")).with_source(e)
         })?;
         if value.is_null() {
             value = Value::Mapping(Default::default());
@@ -460,7 +460,7 @@ impl Config {
         let config: Config = environment::deserialize(&mut value, &from_env)?;
         let shown = show::with_defaults(&config, &value);
         serde_yaml_ng::to_string(&secret::masked(&shown))
-            .map_err(|e| ConfigError::invalid("", e.to_string()))
+            .map_err(|e| ConfigError::invalid("", e.to_string()).with_source(e))
     }
 
     /// Checks what the schema alone cannot: values, rules (classification and alerting), format

@@ -117,7 +117,7 @@ pub(crate) fn check_url(
     allow_insecure_http: bool,
 ) -> Result<reqwest::Url, ConfigError> {
     let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ConfigError::invalid("url", format!("not a URL: {e}")))?;
+        .map_err(|e| ConfigError::invalid("url", format!("not a URL: {e}")).with_source(e))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err(ConfigError::invalid(
             "url",

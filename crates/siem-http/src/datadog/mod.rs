@@ -144,7 +144,7 @@ impl DatadogConfig {
                 "https://http-intake.logs.{}/api/v2/logs",
                 self.site
             ))
-            .map_err(|e| ConfigError::invalid("site", e.to_string()))?,
+            .map_err(|e| ConfigError::invalid("site", e.to_string()).with_source(e))?,
         };
         if self.api_key.expose().trim().is_empty() {
             return Err(ConfigError::invalid("api_key", "must not be empty"));
