@@ -28,6 +28,7 @@ use std::str::FromStr;
 /// assert!("xml".parse::<Format>().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
     /// The canonical JSON object.
     Json,

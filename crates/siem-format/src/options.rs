@@ -108,6 +108,7 @@ impl Default for FormatOptions {
 /// ```
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum FacilitySetting {
     /// A number 0–23.
     Code(u64),
@@ -164,6 +165,7 @@ impl FacilitySetting {
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum BodyFormat {
     /// The event's message (control characters become spaces).
     #[default]
@@ -189,6 +191,7 @@ pub enum BodyFormat {
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum HecEventFormat {
     /// The canonical JSON object.
     #[default]
@@ -219,6 +222,7 @@ pub enum HecEventFormat {
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum SignatureName {
     /// The canonical dotted type, `auth.failure`.
     #[default]

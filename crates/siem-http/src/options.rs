@@ -17,6 +17,7 @@ use crate::chunk::Limits;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Compression {
     /// Bodies as they are.
     None,

@@ -23,6 +23,7 @@ use crate::DropReason;
 /// assert_eq!(OverflowPolicy::default(), OverflowPolicy::DropNewest);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum OverflowPolicy {
     /// Drop the event being logged (the default; the application never waits).
     #[default]

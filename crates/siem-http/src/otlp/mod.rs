@@ -211,6 +211,8 @@ fn severity_number(severity: Severity) -> u8 {
         Severity::Medium => 13,
         Severity::High => 17,
         Severity::Critical => 21,
+        // A severity added later is sent as WARN until it is given its own number.
+        _ => 13,
     }
 }
 

@@ -50,6 +50,7 @@ const CREDENTIAL_HEADER_WORDS: &[&str] = &[
 /// The HTTP method of a webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
 pub enum WebhookMethod {
     /// `POST` (the default).
     #[default]
@@ -63,6 +64,7 @@ pub enum WebhookMethod {
 /// How a webhook's body holds its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WebhookBody {
     /// `[r1,r2]` (`application/json`): a record that is a JSON object or array goes in as it
     /// is, any other record (CEF, LEEF, syslog) as a JSON string.

@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 /// assert_eq!(DropReason::ALL.len(), 8);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DropReason {
     /// The application-side queue was full (drop-newest policy).
     QueueFull,

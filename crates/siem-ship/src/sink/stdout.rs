@@ -20,6 +20,7 @@ use crate::{Batch, ConfigError, Sink, SinkError};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Stream {
     /// Standard output.
     #[default]

@@ -104,6 +104,7 @@ impl Default for RotationConfig {
 /// assert_eq!(SyncPolicy::default(), SyncPolicy::OnFlush);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SyncPolicy {
     /// Leave it to the operating system (and to `close`).
     Never,

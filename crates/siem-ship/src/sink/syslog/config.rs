@@ -18,6 +18,7 @@ use crate::units;
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Transport {
     /// RFC 5426: one message per datagram, no acknowledgement, no failure detection.
     Udp,
@@ -65,6 +66,7 @@ impl Transport {
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Framing {
     /// `LEN SP MSG`: transparent, a message may contain any byte. Required by RFC 5425 (TLS).
     #[default]
