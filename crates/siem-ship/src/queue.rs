@@ -76,6 +76,7 @@ struct Counters {
 
 /// A snapshot of the queue's counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct QueueStats {
     /// Items accepted into the queue.
     pub accepted: u64,

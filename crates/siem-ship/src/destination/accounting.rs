@@ -184,6 +184,7 @@ impl DestinationCounters {
 /// assert_eq!(m.to_string(), "audit: shipped 9 of 10, filtered 0, dropped 1 (rejected 1), failed attempts 0");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct DestinationMetrics {
     /// The destination's configured name.
     pub name: String,
