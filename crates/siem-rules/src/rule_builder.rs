@@ -34,25 +34,7 @@ impl Threshold {
     /// field condition or a rule-language condition.
     pub fn new(name: impl Into<String>) -> Threshold {
         Threshold {
-            rule: AlertRuleConfig {
-                name: name.into(),
-                condition: None,
-                event_type: None,
-                where_fields: Default::default(),
-                threshold: None,
-                window: None,
-                group_by: Vec::new(),
-                severity: None,
-                level: None,
-                cooldown: None,
-                escalation_multiplier: None,
-                realert: None,
-                reset_count: None,
-                reportable: None,
-                action: None,
-                description: None,
-                enabled: true,
-            },
+            rule: AlertRuleConfig::new(name),
         }
     }
 

@@ -55,10 +55,26 @@ impl Stream {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct StdoutConfig {
     /// `stdout` (the default) or `stderr`.
     #[serde(default)]
     pub stream: Stream,
+}
+
+impl StdoutConfig {
+    /// Sets `stream`: `stdout` (the default)
+    ///
+    /// ```
+    /// use siem_ship::sink::stdout::StdoutConfig;
+    /// use siem_ship::sink::stdout::Stream;
+    /// let c = StdoutConfig::default().stream(Stream::Stderr);
+    /// assert_eq!(c.stream, Stream::Stderr);
+    /// ```
+    pub fn stream(mut self, stream: Stream) -> StdoutConfig {
+        self.stream = stream;
+        self
+    }
 }
 
 /// Writes each record followed by `\n` to standard output or standard error.
