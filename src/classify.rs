@@ -94,7 +94,7 @@ impl ClassificationRule {
 ///
 /// ```
 /// use tracing_siem::FieldCondition;
-/// let c = FieldCondition { field: "action".into(), equals: Some("login".into()) };
+/// let c = FieldCondition::new("action").equals("login");
 /// assert_eq!(c.field, "action");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -340,7 +340,7 @@ impl QueueConfig {
     /// ```
     /// use std::time::Duration;
     /// use tracing_siem::{Overflow, QueueConfig};
-    /// let q = QueueConfig { overflow: Overflow::Block, block_timeout: Duration::from_secs(3), ..Default::default() };
+    /// let q = QueueConfig::default().overflow(Overflow::Block).block_timeout(Duration::from_secs(3));
     /// assert_eq!(q.policy(), siem_ship::OverflowPolicy::Block { timeout: Duration::from_secs(3) });
     /// ```
     pub fn policy(&self) -> siem_ship::OverflowPolicy {

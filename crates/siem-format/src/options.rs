@@ -151,7 +151,7 @@ impl FormatOptions {
         self
     }
 
-    /// Sets `app_name`: syslog APP-NAME (RFC 5424, ≤ 48 printable ASCII)
+    /// Sets `app_name`: syslog APP-NAME (RFC 5424, ≤ 48 printable ASCII) and TAG (RFC 3164).
     ///
     /// ```
     /// use siem_format::FormatOptions;

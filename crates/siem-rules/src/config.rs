@@ -118,7 +118,7 @@ impl RulesConfig {
         self
     }
 
-    /// Sets `rules_dir`: A directory of rule files, read at start: `*.yml`/`*.yaml` files holding Sigma documents (detection rules, correlation rules, filters: a top-level `detection:`, `correlation:` or `filter:` key)
+    /// Sets `rules_dir`: a directory of rule files, read at start: `*.yml`/`*.yaml` files holding Sigma documents (detection rules, correlation rules, filters: a top-level `detection:`, `correlation:` or `filter:` key) or a list of alert rules (or a map with an `alerts:` list).
     ///
     /// ```
     /// use siem_rules::RulesConfig;
@@ -213,7 +213,7 @@ pub struct ActionConfig {
 }
 
 impl ActionConfig {
-    /// Sets `destination`: the destination (by name)
+    /// Sets `destination`: the destination (by name) that receives this action's alert events.
     ///
     /// ```
     /// use siem_rules::ActionConfig;
@@ -225,7 +225,7 @@ impl ActionConfig {
         self
     }
 
-    /// Sets `handler`: A handler registered by the program with `on_action(<name>, …)` runs for each alert.
+    /// Sets `handler`: a handler registered by the program with `on_action(<name>, …)` runs for each alert.
     ///
     /// ```
     /// use siem_rules::ActionConfig;
@@ -293,7 +293,7 @@ impl CorrelationSettings {
         self
     }
 
-    /// Sets `window`.
+    /// Sets `window`: the window (seed 000's `correlation_window_seconds`, default 300 s).
     ///
     /// ```
     /// use siem_rules::CorrelationSettings;
@@ -306,7 +306,7 @@ impl CorrelationSettings {
         self
     }
 
-    /// Sets `min_events`: events (or distinct agents, or rising steps)
+    /// Sets `min_events`: events (or distinct agents, or rising steps) that make a pattern (default 3).
     ///
     /// ```
     /// use siem_rules::CorrelationSettings;
@@ -454,7 +454,7 @@ impl RealertConfig {
         self
     }
 
-    /// Sets `max`.
+    /// Sets `max`: the cap (ElastAlert `exponential_realert`).
     ///
     /// ```
     /// use siem_rules::RealertConfig;
@@ -648,7 +648,7 @@ impl AlertRuleConfig {
         self
     }
 
-    /// Sets `window`.
+    /// Sets `window`: the sliding window.
     ///
     /// ```
     /// use siem_rules::AlertRuleConfig;
@@ -701,7 +701,7 @@ impl AlertRuleConfig {
         self
     }
 
-    /// Sets `cooldown`.
+    /// Sets `cooldown`: the silence after an alert.
     ///
     /// ```
     /// use siem_rules::AlertRuleConfig;

@@ -17,10 +17,7 @@ use crate::{AlertLevel, AlertRuleConfig, RealertConfig, ScalarValue};
 ///     .group_by(["source_ip"])
 ///     .level(AlertLevel::Page)
 ///     .action("block_user");
-/// let config = RulesConfig {
-///     alerts: vec![brute_force.into()],
-///     ..RulesConfig::default()
-/// };
+/// let config = RulesConfig::default().alerts(vec![brute_force.into()]);
 /// let engine = Engine::new(&config).unwrap();
 /// assert!(engine.rule_names().contains(&"brute_force"));
 /// ```

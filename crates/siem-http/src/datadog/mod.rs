@@ -128,7 +128,7 @@ impl DatadogConfig {
         self
     }
 
-    /// Sets `source`: `ddsource` of every log (the integration name, e.g.
+    /// Sets `source`: `ddsource` of every log (the integration name, e.g. your application's).
     ///
     /// ```
     /// use siem_http::Secret;
@@ -167,7 +167,7 @@ impl DatadogConfig {
         self
     }
 
-    /// Sets `allow_insecure_http`: allows `http://` (with `url`)
+    /// Sets `allow_insecure_http`: allows `http://` (with `url`) although the API key would travel in clear.
     ///
     /// ```
     /// use siem_http::Secret;
@@ -193,7 +193,7 @@ impl DatadogConfig {
         self
     }
 
-    /// Sets `http`: timeouts, requests in flight, compression (default gzip)
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
     ///
     /// ```
     /// use siem_http::HttpOptions;

@@ -198,7 +198,7 @@ impl ElasticsearchConfig {
         self
     }
 
-    /// Sets `http`: timeouts, requests in flight, compression (default gzip)
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
     ///
     /// ```
     /// use siem_http::HttpOptions;

@@ -142,7 +142,7 @@ impl OtlpConfig {
         self
     }
 
-    /// Sets `http`: timeouts, requests in flight, compression (default gzip)
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
     ///
     /// ```
     /// use siem_http::HttpOptions;

@@ -193,7 +193,7 @@ impl SplunkHecConfig {
         self
     }
 
-    /// Sets `http`: timeouts, requests in flight, compression (default gzip)
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
     ///
     /// ```
     /// use siem_http::HttpOptions;

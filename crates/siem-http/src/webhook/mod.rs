@@ -127,7 +127,7 @@ impl WebhookConfig {
         self
     }
 
-    /// Sets `headers`: extra headers; values may hold secrets (`${VAR}`)
+    /// Sets `headers`: extra headers; values may hold secrets (`${VAR}`) and are never shown.
     ///
     /// ```
     /// use siem_http::Secret;
@@ -180,7 +180,7 @@ impl WebhookConfig {
         self
     }
 
-    /// Sets `http`: timeouts, requests in flight, compression (default none)
+    /// Sets `http`: timeouts, requests in flight, compression (default none) and limits.
     ///
     /// ```
     /// use siem_http::HttpOptions;

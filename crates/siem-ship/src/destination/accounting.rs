@@ -173,13 +173,11 @@ impl DestinationCounters {
 ///
 /// ```
 /// use siem_ship::{DestinationMetrics, DropReason};
-/// let m = DestinationMetrics {
-///     name: "audit".into(),
-///     received: 10,
-///     shipped: 9,
-///     dropped: vec![(DropReason::Rejected, 1)],
-///     ..Default::default()
-/// };
+/// // A snapshot comes from `Destination::metrics` or `SiemHandle::metrics`; built by hand here.
+/// let mut m = DestinationMetrics::default();
+/// m.name = "audit".into();
+/// (m.received, m.shipped) = (10, 9);
+/// m.dropped = vec![(DropReason::Rejected, 1)];
 /// assert_eq!(m.in_flight(), 0);
 /// assert_eq!(m.to_string(), "audit: shipped 9 of 10, filtered 0, dropped 1 (rejected 1), failed attempts 0");
 /// ```

@@ -129,7 +129,7 @@ impl RetryConfig {
         self
     }
 
-    /// Sets `max_attempts`: give a batch up (dropped: retries exhausted)
+    /// Sets `max_attempts`: give a batch up (dropped: retries exhausted) after this many attempts; `None` retries until shutdown.
     ///
     /// ```
     /// use siem_ship::RetryConfig;
@@ -158,11 +158,7 @@ impl RetryConfig {
     /// ```
     /// use std::time::Duration;
     /// use siem_ship::RetryConfig;
-    /// let r = RetryConfig {
-    ///     initial_backoff: Duration::from_millis(100),
-    ///     max_backoff: Duration::from_secs(1),
-    ///     max_attempts: None,
-    /// };
+    /// let r = RetryConfig::default().initial_backoff(Duration::from_millis(100)).max_backoff(Duration::from_secs(1));
     /// let third = r.backoff(3); // 400 ms ± 25 %
     /// assert!(third >= Duration::from_millis(300) && third <= Duration::from_millis(500));
     /// assert!(r.backoff(40) <= Duration::from_millis(1250)); // capped at max_backoff

@@ -63,7 +63,7 @@ pub struct StdoutConfig {
 }
 
 impl StdoutConfig {
-    /// Sets `stream`: `stdout` (the default)
+    /// Sets `stream`: `stdout` (the default) or `stderr`.
     ///
     /// ```
     /// use siem_ship::sink::stdout::StdoutConfig;
@@ -105,7 +105,7 @@ impl StdoutSink {
     ///
     /// ```
     /// use siem_ship::sink::stdout::{StdoutConfig, StdoutSink, Stream};
-    /// let sink = StdoutSink::new(StdoutConfig { stream: Stream::Stderr });
+    /// let sink = StdoutSink::new(StdoutConfig::default().stream(Stream::Stderr));
     /// assert_eq!(sink.stream(), Stream::Stderr);
     /// ```
     pub fn new(config: StdoutConfig) -> StdoutSink {
@@ -207,7 +207,7 @@ impl Sink for StdoutSink {
 /// use siem_ship::sink::stdout::{StdoutConfig, Stream};
 /// use siem_ship::sink::SinkConfig;
 /// assert_eq!(StdoutConfig::default().type_name(), "stdout");
-/// assert_eq!(StdoutConfig { stream: Stream::Stderr }.type_name(), "stderr");
+/// assert_eq!(StdoutConfig::default().stream(Stream::Stderr).type_name(), "stderr");
 /// ```
 impl SinkConfig for StdoutConfig {
     fn type_name(&self) -> &'static str {

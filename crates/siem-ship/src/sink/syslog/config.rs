@@ -260,7 +260,7 @@ pub struct BackoffConfig {
 }
 
 impl BackoffConfig {
-    /// Sets `initial`.
+    /// Sets `initial`: the shortest wait.
     ///
     /// ```
     /// use siem_ship::sink::syslog::BackoffConfig;

@@ -71,7 +71,7 @@
 //!
 //! let encoder = build_encoder(
 //!     Format::Rfc5424,
-//!     &FormatOptions { body: BodyFormat::Leef2, ..FormatOptions::default() },
+//!     &FormatOptions::default().body(BodyFormat::Leef2),
 //! )?;
 //! let sink = SyslogSink::new(
 //!     SyslogConfig::tls("qradar.example.com")
@@ -93,7 +93,7 @@
 //!
 //! let encoder = build_encoder(
 //!     Format::Rfc3164,
-//!     &FormatOptions { body: BodyFormat::Cef, ..FormatOptions::default() },
+//!     &FormatOptions::default().body(BodyFormat::Cef),
 //! )?;
 //! let sink = SyslogSink::new(
 //!     SyslogConfig::tcp("arcsight-connector.example.com").framing(Framing::Lf),
