@@ -322,11 +322,10 @@ fn main() {
 
     // Whole pipeline, per buffered event: a batch that never fills and never times out.
     let mut destination = DestinationConfig::stdout().name("hold");
-    destination.batch = BatchConfig {
-        max_events: 1_000_000,
-        max_bytes: 1 << 30,
-        interval: Duration::from_secs(3_600),
-    };
+    destination.batch = BatchConfig::default()
+        .max_events(1_000_000)
+        .max_bytes(1 << 30)
+        .interval(Duration::from_secs(3_600));
     let (layer, guard) = SiemLayer::builder()
         .app("layerbench")
         .host("bench-host")
@@ -397,12 +396,12 @@ fn main() {
         .port();
     dead_destination(
         "TCP syslog at a closed port, drop-newest",
-        SyslogConfig::tcp("127.0.0.1").with_port(closed_port),
+        SyslogConfig::tcp("127.0.0.1").port(closed_port),
         Overflow::DropNewest,
     );
     dead_destination(
         "TCP syslog collector that never reads, block",
-        SyslogConfig::tcp("127.0.0.1").with_port(never_reading_collector()),
+        SyslogConfig::tcp("127.0.0.1").port(never_reading_collector()),
         Overflow::Block,
     );
 

@@ -14,15 +14,11 @@ use tracing_siem::{BodyFormat, DestinationConfig, Format, FormatOptions, Framing
 
 fn main() {
     let host = std::env::var("ARCSIGHT_HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
-    let syslog = SyslogConfig::tcp(host)
-        .with_port(514)
-        .with_framing(Framing::Lf);
-    let options = FormatOptions {
-        vendor: "Acme".into(),
-        product: "Payments".into(),
-        body: BodyFormat::Cef,
-        ..FormatOptions::default()
-    };
+    let syslog = SyslogConfig::tcp(host).port(514).framing(Framing::Lf);
+    let options = FormatOptions::default()
+        .vendor("Acme")
+        .product("Payments")
+        .body(BodyFormat::Cef);
     common::run(
         DestinationConfig::syslog(syslog)
             .name("arcsight")

@@ -16,18 +16,16 @@ fn main() {
         Ok(host) => {
             let c = SyslogConfig::tls(host);
             match std::env::var("QRADAR_CA") {
-                Ok(ca) => c.with_ca_file(ca),
+                Ok(ca) => c.ca_file(ca),
                 Err(_) => c,
             }
         }
-        Err(_) => SyslogConfig::tcp("127.0.0.1").with_port(514),
+        Err(_) => SyslogConfig::tcp("127.0.0.1").port(514),
     };
-    let options = FormatOptions {
-        vendor: "Acme".into(),
-        product: "Payments".into(),
-        body: BodyFormat::Leef2,
-        ..FormatOptions::default()
-    };
+    let options = FormatOptions::default()
+        .vendor("Acme")
+        .product("Payments")
+        .body(BodyFormat::Leef2);
     common::run(
         DestinationConfig::syslog(syslog)
             .name("qradar")

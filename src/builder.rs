@@ -314,6 +314,7 @@ impl SiemBuilder {
         let sampling = Arc::clone(&processor.sampler.counters);
         let pipeline = Pipeline::start(pipeline_config, processor, destinations).map_err(|e| {
             ConfigError::invalid("", format!("cannot start the pipeline thread: {e}"))
+                .with_source(e)
         })?;
         let capture = Capture {
             queue: Arc::clone(pipeline.queue()),

@@ -26,6 +26,7 @@ use crate::ConfigError;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ClassificationRule {
     /// The event type given to matching events (any vocabulary; mapped like an explicit one).
     pub event_type: String,
@@ -37,21 +38,102 @@ pub struct ClassificationRule {
     pub fields: Vec<FieldCondition>,
 }
 
+impl ClassificationRule {
+    /// A rule that gives matching events `event_type`; with no condition added it matches
+    /// every event it is asked about.
+    ///
+    /// ```
+    /// use tracing_siem::ClassificationRule;
+    /// let rule = ClassificationRule::new("network").message_contains([["refused"]]);
+    /// assert_eq!(rule.event_type, "network");
+    /// ```
+    pub fn new(event_type: impl Into<String>) -> ClassificationRule {
+        ClassificationRule {
+            event_type: event_type.into(),
+            message_contains: Vec::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Sets `message_contains`: groups of words: each group needs one of its words in the message.
+    ///
+    /// ```
+    /// use tracing_siem::ClassificationRule;
+    /// let c = ClassificationRule::new("network").message_contains([vec!["connection"], vec!["failed", "refused"]]);
+    /// assert_eq!(c.message_contains[1], ["failed", "refused"]);
+    /// ```
+    pub fn message_contains(
+        mut self,
+        message_contains: impl IntoIterator<Item = impl IntoIterator<Item = impl Into<String>>>,
+    ) -> ClassificationRule {
+        self.message_contains = message_contains
+            .into_iter()
+            .map(|group| group.into_iter().map(Into::into).collect())
+            .collect();
+        self
+    }
+
+    /// Sets `fields`: field conditions: the field must be present and, when `equals` is given, equal to it.
+    ///
+    /// ```
+    /// use tracing_siem::ClassificationRule;
+    /// use tracing_siem::FieldCondition;
+    /// let c = ClassificationRule::new("network").fields([FieldCondition::new("action").equals("connect")]);
+    /// assert_eq!(c.fields[0].field, "action");
+    /// ```
+    pub fn fields(
+        mut self,
+        fields: impl IntoIterator<Item = FieldCondition>,
+    ) -> ClassificationRule {
+        self.fields = fields.into_iter().collect();
+        self
+    }
+}
+
 /// A condition on one field of the event (or of its spans).
 ///
 /// ```
 /// use tracing_siem::FieldCondition;
-/// let c = FieldCondition { field: "action".into(), equals: Some("login".into()) };
+/// let c = FieldCondition::new("action").equals("login");
 /// assert_eq!(c.field, "action");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FieldCondition {
     /// The field's name.
     pub field: String,
     /// The value it must have (compared as text, case-sensitive); any value when absent.
     #[serde(default)]
     pub equals: Option<String>,
+}
+
+impl FieldCondition {
+    /// A condition that `field` is present, with any value.
+    ///
+    /// ```
+    /// use tracing_siem::FieldCondition;
+    /// let c = FieldCondition::new("action");
+    /// assert_eq!((c.field.as_str(), c.equals), ("action", None));
+    /// ```
+    pub fn new(field: impl Into<String>) -> FieldCondition {
+        FieldCondition {
+            field: field.into(),
+            equals: None,
+        }
+    }
+
+    /// Sets `equals`: the value it must have (compared as text, case-sensitive); any value when absent.
+    ///
+    /// ```
+    /// use tracing_siem::FieldCondition;
+    /// let c = FieldCondition::new("action").equals("login");
+    /// assert_eq!(c.equals.as_deref(), Some("login"));
+    /// ```
+    pub fn equals(mut self, equals: impl Into<String>) -> FieldCondition {
+        self.equals = Some(equals.into());
+        self
+    }
 }
 
 /// Seed 004's classifier as rules, in its order.
@@ -134,6 +216,7 @@ impl Classifier {
                     .build(group)
                     .map_err(|e| {
                         ConfigError::invalid(key(&format!("message_contains[{g}]")), e.to_string())
+                            .with_source(e)
                     })?;
                 message.push(ac);
             }

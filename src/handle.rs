@@ -17,6 +17,7 @@ use crate::capture::CapturedEvent;
 /// accounts for every event it is offered as shipped, filtered or dropped (with the reason);
 /// totals sum the destinations, so an event sent to two destinations is shipped twice.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Metrics {
     /// Security events accepted into the queue.
     pub events_logged: u64,

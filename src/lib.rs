@@ -51,7 +51,7 @@
 //!     )
 //!     .destination(
 //!         DestinationConfig::new(audit_file)
-//!             .batch(BatchConfig { max_events: 50, ..BatchConfig::default() }),
+//!             .batch(BatchConfig::default().max_events(50)),
 //!     );
 //! assert!(builder.config().validate().is_ok());
 //! ```

@@ -26,6 +26,7 @@ use names::NameMatcher;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum RedactionMode {
     /// Replace the value with `[REDACTED]`.
     #[default]

@@ -30,12 +30,41 @@ use crate::ConfigError;
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct SamplingConfig {
     /// Events of this severity or above are always shipped (default high).
     #[serde(deserialize_with = "severity")]
     pub exempt_from: Severity,
     /// The policies, tried in order; the first that matches an event applies.
     pub rules: Vec<SampleRule>,
+}
+
+impl SamplingConfig {
+    /// Sets `exempt_from`: events of this severity or above are always shipped (default high).
+    ///
+    /// ```
+    /// use tracing_siem::SamplingConfig;
+    /// use tracing_siem::event::Severity;
+    /// let c = SamplingConfig::default().exempt_from(Severity::Critical);
+    /// assert_eq!(c.exempt_from, Severity::Critical);
+    /// ```
+    pub fn exempt_from(mut self, exempt_from: Severity) -> SamplingConfig {
+        self.exempt_from = exempt_from;
+        self
+    }
+
+    /// Sets `rules`: the policies, tried in order; the first that matches an event applies.
+    ///
+    /// ```
+    /// use tracing_siem::SampleRule;
+    /// use tracing_siem::SamplingConfig;
+    /// let c = SamplingConfig::default().rules([SampleRule::default().event_type("http.request").one_in(100)]);
+    /// assert_eq!(c.rules[0].one_in, Some(100));
+    /// ```
+    pub fn rules(mut self, rules: impl IntoIterator<Item = SampleRule>) -> SamplingConfig {
+        self.rules = rules.into_iter().collect();
+        self
+    }
 }
 
 impl Default for SamplingConfig {
@@ -56,6 +85,7 @@ impl Default for SamplingConfig {
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct SampleRule {
     /// Event types it applies to: exact or a glob (`auth.*`).
     pub event_type: Option<String>,
@@ -67,6 +97,68 @@ pub struct SampleRule {
     pub per_second: Option<f64>,
     /// How many events the bucket lets through at once (default: `per_second`, at least 1).
     pub burst: Option<u64>,
+}
+
+impl SampleRule {
+    /// Sets `event_type`: event types it applies to: exact or a glob (`auth.*`).
+    ///
+    /// ```
+    /// use tracing_siem::SampleRule;
+    /// let c = SampleRule::default().event_type("auth.failure");
+    /// assert_eq!(c.event_type.as_deref(), Some("auth.failure"));
+    /// ```
+    pub fn event_type(mut self, event_type: impl Into<String>) -> SampleRule {
+        self.event_type = Some(event_type.into());
+        self
+    }
+
+    /// Sets `rule`: the alert rule whose `alert.*` events it applies to.
+    ///
+    /// ```
+    /// use tracing_siem::SampleRule;
+    /// let c = SampleRule::default().rule("brute_force");
+    /// assert_eq!(c.rule.as_deref(), Some("brute_force"));
+    /// ```
+    pub fn rule(mut self, rule: impl Into<String>) -> SampleRule {
+        self.rule = Some(rule.into());
+        self
+    }
+
+    /// Sets `one_in`: keep the first of every N events.
+    ///
+    /// ```
+    /// use tracing_siem::SampleRule;
+    /// let c = SampleRule::default().one_in(10);
+    /// assert_eq!(c.one_in, Some(10));
+    /// ```
+    pub fn one_in(mut self, one_in: u64) -> SampleRule {
+        self.one_in = Some(one_in);
+        self
+    }
+
+    /// Sets `per_second`: keep at most this many events per second of event time (a token bucket).
+    ///
+    /// ```
+    /// use tracing_siem::SampleRule;
+    /// let c = SampleRule::default().per_second(5.0);
+    /// assert_eq!(c.per_second, Some(5.0));
+    /// ```
+    pub fn per_second(mut self, per_second: f64) -> SampleRule {
+        self.per_second = Some(per_second);
+        self
+    }
+
+    /// Sets `burst`: how many events the bucket lets through at once (default: `per_second`, at least 1).
+    ///
+    /// ```
+    /// use tracing_siem::SampleRule;
+    /// let c = SampleRule::default().burst(20);
+    /// assert_eq!(c.burst, Some(20));
+    /// ```
+    pub fn burst(mut self, burst: u64) -> SampleRule {
+        self.burst = Some(burst);
+        self
+    }
 }
 
 fn severity<'de, D: Deserializer<'de>>(d: D) -> Result<Severity, D::Error> {
@@ -131,7 +223,9 @@ impl SamplingConfig {
             let selector = match (&r.event_type, &r.rule) {
                 (Some(t), None) => Selector::EventType(
                     Glob::new(t)
-                        .map_err(|e| ConfigError::invalid(key("event_type"), e.to_string()))?
+                        .map_err(|e| {
+                            ConfigError::invalid(key("event_type"), e.to_string()).with_source(e)
+                        })?
                         .compile_matcher(),
                 ),
                 (None, Some(rule)) => Selector::Rule(rule.clone()),

@@ -416,3 +416,32 @@ destinations:
     assert_eq!(c.destinations.len(), 2);
     assert_eq!(c.destination_names(), ["syslog", "file"]);
 }
+
+#[test]
+fn errors_keep_their_underlying_cause_without_changing_the_message() {
+    use std::error::Error as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("absent.yaml");
+    let e = Config::from_yaml_file(&missing).unwrap_err();
+    assert!(e.to_string().starts_with("cannot read "), "{e}");
+    let io = e
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .expect("an unreadable file keeps its I/O error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+
+    let e = err("app: [unclosed");
+    assert!(e.to_string().starts_with("invalid YAML"), "{e}");
+    let yaml = e
+        .source()
+        .expect("a YAML syntax error keeps the parser's error");
+    assert!(e.to_string().ends_with(&yaml.to_string()), "{e} / {yaml}");
+
+    // serde quotes the refused value, so an error about a secret keeps no cause to print.
+    let e = err("redact: { hash_key: [987654321] }");
+    assert_eq!(e.key(), "redact.hash_key");
+    assert!(e.source().is_none(), "{:?}", e.source());
+    let e = err("queue: { capacity: [987654321] }");
+    assert!(e.source().is_some(), "{e}");
+}

@@ -167,7 +167,7 @@ fn build_refuses_what_validate_refuses_before_opening_anything() {
         .destinations
         .push(DestinationConfig::file(dir.path().join("ok/e.jsonl")));
     config.destinations.push(DestinationConfig::syslog(
-        SyslogConfig::udp("127.0.0.1").with_max_datagram_size(10),
+        SyslogConfig::udp("127.0.0.1").max_datagram_size(10),
     ));
     let by_validate = config.validate().unwrap_err();
     assert_eq!(by_validate.key(), "destinations[1].max_datagram_size");

@@ -58,10 +58,7 @@ impl Drop for Stalled {
 }
 
 fn no_rules() -> tracing_siem::rules::RulesConfig {
-    tracing_siem::rules::RulesConfig {
-        enabled: false,
-        ..Default::default()
-    }
+    tracing_siem::rules::RulesConfig::default().enabled(false)
 }
 
 /// Polls `metrics` until `done` holds, for at most `limit`.
@@ -101,9 +98,9 @@ fn assert_every_event_accounted_for(m: &Metrics, emitted: u64) {
 fn a_collector_that_never_reads_is_a_failure_in_metrics_and_every_event_is_accounted_for() {
     let collector = Stalled::start();
     let syslog = SyslogConfig::tcp("127.0.0.1")
-        .with_port(collector.port)
-        .with_write_timeout(Duration::from_millis(300))
-        .with_backoff(Duration::from_millis(50), Duration::from_millis(200));
+        .port(collector.port)
+        .write_timeout(Duration::from_millis(300))
+        .backoff(Duration::from_millis(50), Duration::from_millis(200));
     let (layer, guard) = SiemLayer::builder()
         .app("faults")
         .rules(no_rules())
@@ -166,10 +163,9 @@ fn events_still_queued_at_the_deadline_are_counted_at_the_queue() {
         delay: Duration::from_millis(200),
         ..Collect::default()
     };
-    let mut dest = DestinationConfig::stdout().name("slow").batch(BatchConfig {
-        max_events: 10,
-        ..Default::default()
-    });
+    let mut dest = DestinationConfig::stdout()
+        .name("slow")
+        .batch(BatchConfig::default().max_events(10));
     dest.queue_capacity = 20;
     let (layer, guard) = SiemLayer::builder()
         .rules(no_rules())
@@ -205,10 +201,7 @@ fn the_drop_report_reaches_a_full_destination_and_carries_the_static_fields() {
     };
     let mut dest = DestinationConfig::stdout()
         .name("small")
-        .batch(BatchConfig {
-            max_events: 5,
-            ..Default::default()
-        });
+        .batch(BatchConfig::default().max_events(5));
     dest.queue_capacity = 5;
     let (layer, guard) = SiemLayer::builder()
         .app("payments")

@@ -372,11 +372,9 @@ fn text_limits_are_configurable_and_cut_on_character_boundaries() {
 #[test]
 fn the_guard_delivers_everything_queued() {
     let sink = Collect::default();
-    let batch = tracing_siem::BatchConfig {
-        interval: Duration::from_secs(3600),
-        max_events: 100_000,
-        ..Default::default()
-    };
+    let batch = tracing_siem::BatchConfig::default()
+        .interval(Duration::from_secs(3600))
+        .max_events(100_000);
     let (layer, guard) = builder()
         .destination_with_sink(
             DestinationConfig::stdout().name("held").batch(batch),
@@ -409,10 +407,7 @@ fn exact_accounting_under_overflow_with_a_slow_destination() {
         delay: Duration::from_millis(2),
         ..Collect::default()
     };
-    let batch = tracing_siem::BatchConfig {
-        max_events: 10,
-        ..Default::default()
-    };
+    let batch = tracing_siem::BatchConfig::default().max_events(10);
     let mut dest = DestinationConfig::stdout().name("slow").batch(batch);
     dest.queue_capacity = 50;
     let (layer, guard) = builder()

@@ -69,20 +69,13 @@ fn memory_stays_bounded_with_a_destination_at_a_closed_port_under_a_saturating_l
     let max_event_bytes = 1_024;
     let batch_bytes = 256 * 1024;
     let syslog = SyslogConfig::tcp("127.0.0.1")
-        .with_port(closed_port)
-        .with_backoff(Duration::from_millis(10), Duration::from_millis(50));
-    let mut dest =
-        DestinationConfig::syslog(syslog)
-            .name("closed")
-            .batch(tracing_siem::BatchConfig {
-                max_bytes: batch_bytes,
-                ..Default::default()
-            });
+        .port(closed_port)
+        .backoff(Duration::from_millis(10), Duration::from_millis(50));
+    let mut dest = DestinationConfig::syslog(syslog)
+        .name("closed")
+        .batch(tracing_siem::BatchConfig::default().max_bytes(batch_bytes));
     dest.queue_capacity = destination_queue;
-    let rules = tracing_siem::rules::RulesConfig {
-        enabled: false,
-        ..Default::default()
-    };
+    let rules = tracing_siem::rules::RulesConfig::default().enabled(false);
     let before = LIVE.load(Ordering::Relaxed);
     let (layer, guard) = SiemLayer::builder()
         .app("memory")

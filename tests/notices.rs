@@ -37,10 +37,7 @@ fn builder() -> tracing_siem::SiemBuilder {
     SiemLayer::builder()
         .app("notices")
         .stderr_notices(!quiet)
-        .rules(tracing_siem::rules::RulesConfig {
-            enabled: false,
-            ..Default::default()
-        })
+        .rules(tracing_siem::rules::RulesConfig::default().enabled(false))
 }
 
 #[test]
@@ -54,12 +51,9 @@ fn child_failing_then_recovering() {
         l.local_addr().unwrap().port()
     };
     let syslog = SyslogConfig::tcp("127.0.0.1")
-        .with_port(port)
-        .with_backoff(Duration::from_millis(20), Duration::from_millis(50));
-    let batch = tracing_siem::BatchConfig {
-        interval: Duration::from_millis(10),
-        ..Default::default()
-    };
+        .port(port)
+        .backoff(Duration::from_millis(20), Duration::from_millis(50));
+    let batch = tracing_siem::BatchConfig::default().interval(Duration::from_millis(10));
     let (layer, guard) = builder()
         .destination(
             DestinationConfig::syslog(syslog)

@@ -196,16 +196,9 @@ fn unknown_actions_and_destinations_are_config_errors() {
 
 #[test]
 fn sampling_thins_low_events_before_destinations_and_counts_them_as_filtered() {
-    let builder = SiemLayer::builder()
-        .without_default_rules()
-        .sampling(SamplingConfig {
-            rules: vec![SampleRule {
-                event_type: Some("auth.*".into()),
-                one_in: Some(4),
-                ..SampleRule::default()
-            }],
-            ..SamplingConfig::default()
-        });
+    let builder = SiemLayer::builder().without_default_rules().sampling(
+        SamplingConfig::default().rules(vec![SampleRule::default().event_type("auth.*").one_in(4)]),
+    );
     let (sink, metrics) = run(builder, || {
         for _ in 0..8 {
             tracing::warn!(event_type = "auth.success", severity = "low", "ok");

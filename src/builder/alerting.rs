@@ -68,10 +68,7 @@ impl SiemBuilder {
     ///
     /// ```
     /// use tracing_siem::rules::{CorrelationSettings, DurationUnits};
-    /// let builder = tracing_siem::SiemLayer::builder().correlation(CorrelationSettings {
-    ///     window: 10.minutes(),
-    ///     ..CorrelationSettings::default()
-    /// });
+    /// let builder = tracing_siem::SiemLayer::builder().correlation(CorrelationSettings::default().window(10.minutes()));
     /// assert_eq!(builder.config().rules.correlation.window.as_secs(), 600);
     /// ```
     pub fn correlation(mut self, correlation: CorrelationSettings) -> Self {
@@ -125,10 +122,7 @@ impl SiemBuilder {
     ///
     /// ```
     /// use tracing_siem::{SampleRule, SamplingConfig};
-    /// let builder = tracing_siem::SiemLayer::builder().sampling(SamplingConfig {
-    ///     rules: vec![SampleRule { event_type: Some("auth.success".into()), one_in: Some(10), ..SampleRule::default() }],
-    ///     ..SamplingConfig::default()
-    /// });
+    /// let builder = tracing_siem::SiemLayer::builder().sampling(SamplingConfig::default().rules(vec![SampleRule::default().event_type("auth.success").one_in(10)]));
     /// # drop(builder);
     /// ```
     pub fn sampling(mut self, sampling: crate::SamplingConfig) -> Self {

@@ -43,6 +43,7 @@ const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
 /// The `type` names are those of the destination table (`src/config/sinks.rs`); each type's
 /// settings implement [`SinkConfig`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DestinationConfig {
     /// A unique name for metrics and errors (default: the type, then `-2`, `-3`… if repeated).
     pub name: Option<String>,
@@ -60,6 +61,20 @@ pub struct DestinationConfig {
     pub queue_capacity: usize,
     /// The transport: the settings of the destination type.
     pub sink: Box<dyn SinkConfig>,
+}
+
+impl DestinationConfig {
+    /// Sets `queue_capacity`: capacity of this destination's queue (default 10 000).
+    ///
+    /// ```
+    /// use tracing_siem::DestinationConfig;
+    /// let c = DestinationConfig::stdout().queue_capacity(50_000);
+    /// assert_eq!(c.queue_capacity, 50_000);
+    /// ```
+    pub fn queue_capacity(mut self, queue_capacity: usize) -> DestinationConfig {
+        self.queue_capacity = queue_capacity;
+        self
+    }
 }
 
 impl DestinationConfig {
@@ -183,8 +198,10 @@ impl DestinationConfig {
                 ),
             ));
         }
-        let encoder = siem_format::build_encoder(self.format, &self.format_options)
-            .map_err(|e| ConfigError::invalid(format!("{key}.format_options"), e.to_string()))?;
+        let encoder =
+            siem_format::build_encoder(self.format, &self.format_options).map_err(|e| {
+                ConfigError::invalid(format!("{key}.format_options"), e.to_string()).with_source(e)
+            })?;
         Ok(CompiledDestination { encoder, filter })
     }
 

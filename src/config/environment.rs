@@ -342,10 +342,9 @@ pub(crate) fn attribute(err: ConfigError, from_env: &[EnvText]) -> ConfigError {
         at_or_inside.then_some(variable)
     });
     match by {
-        Some(variable) => ConfigError::invalid(
-            key,
-            format!("{} (set by environment variable {variable})", err.reason()),
-        ),
+        Some(variable) => {
+            err.with_reason(|reason| format!("{reason} (set by environment variable {variable})"))
+        }
         None => err,
     }
 }

@@ -13,12 +13,18 @@ pub use siem_ship::ConfigError;
 pub(crate) fn from_path_error(e: serde_path_to_error::Error<serde_yaml_ng::Error>) -> ConfigError {
     let path = e.path().to_string();
     let outer = if path == "." { String::new() } else { path };
-    let message = e.into_inner().to_string();
+    let source = e.into_inner();
+    let message = source.to_string();
     let (inner, reason) = split_nested(&message);
     let key = join(&outer, inner);
     let reason = super::suggest::with_suggestion(reason.to_owned());
-    let reason = super::secret::reason_at(&key, reason);
-    ConfigError::invalid(key, reason)
+    let error = ConfigError::invalid(&key, super::secret::reason_at(&key, reason));
+    // serde's message quotes the value, so a secret's error keeps no cause to print.
+    if super::secret::is_secret_path(&key) {
+        error
+    } else {
+        error.with_source(source)
+    }
 }
 
 /// `outer` and `inner` as one path: `destinations[0]` and `tls.ca_file` give

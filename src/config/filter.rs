@@ -27,6 +27,7 @@ use super::ConfigError;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct FilterConfig {
     /// Patterns an event must match one of (none: every event).
     pub include: Vec<String>,
@@ -37,6 +38,60 @@ pub struct FilterConfig {
     pub min_severity: Option<Severity>,
     /// Expressions in the rule language that an event must all satisfy.
     pub conditions: Vec<String>,
+}
+
+impl FilterConfig {
+    /// Sets `include`: patterns an event must match one of (none: every event).
+    ///
+    /// ```
+    /// use tracing_siem::FilterConfig;
+    /// let c = FilterConfig::default().include(["auth.*", "authz.*"]);
+    /// assert_eq!(c.include, ["auth.*", "authz.*"]);
+    /// ```
+    pub fn include(mut self, include: impl IntoIterator<Item = impl Into<String>>) -> FilterConfig {
+        self.include = include.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `exclude`: patterns that exclude an event.
+    ///
+    /// ```
+    /// use tracing_siem::FilterConfig;
+    /// let c = FilterConfig::default().exclude(["severity:low"]);
+    /// assert_eq!(c.exclude, ["severity:low"]);
+    /// ```
+    pub fn exclude(mut self, exclude: impl IntoIterator<Item = impl Into<String>>) -> FilterConfig {
+        self.exclude = exclude.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `min_severity`: the lowest severity taken.
+    ///
+    /// ```
+    /// use tracing_siem::FilterConfig;
+    /// use tracing_siem::event::Severity;
+    /// let c = FilterConfig::default().min_severity(Severity::Medium);
+    /// assert_eq!(c.min_severity, Some(Severity::Medium));
+    /// ```
+    pub fn min_severity(mut self, min_severity: Severity) -> FilterConfig {
+        self.min_severity = Some(min_severity);
+        self
+    }
+
+    /// Sets `conditions`: expressions in the rule language that an event must all satisfy.
+    ///
+    /// ```
+    /// use tracing_siem::FilterConfig;
+    /// let c = FilterConfig::default().conditions(["user:admin*"]);
+    /// assert_eq!(c.conditions, ["user:admin*"]);
+    /// ```
+    pub fn conditions(
+        mut self,
+        conditions: impl IntoIterator<Item = impl Into<String>>,
+    ) -> FilterConfig {
+        self.conditions = conditions.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 struct Pattern {
@@ -61,7 +116,9 @@ impl Pattern {
             return Err(ConfigError::invalid(key, "empty pattern"));
         }
         let glob = Glob::new(glob)
-            .map_err(|e| ConfigError::invalid(key, format!("invalid pattern {text:?}: {e}")))?
+            .map_err(|e| {
+                ConfigError::invalid(key, format!("invalid pattern {text:?}: {e}")).with_source(e)
+            })?
             .compile_matcher();
         Ok(Pattern { field, glob })
     }
@@ -103,7 +160,7 @@ impl FilterConfig {
             .map(|(i, text)| {
                 let key = format!("{prefix}.conditions[{i}]");
                 let c = Condition::parse(text)
-                    .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
+                    .map_err(|e| ConfigError::invalid(&key, e.to_string()).with_source(e))?;
                 if c.threshold().is_some() {
                     return Err(ConfigError::invalid(
                         key,

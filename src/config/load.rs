@@ -23,8 +23,9 @@ pub(crate) const MAX_NESTING: usize = 64;
 /// Reads a configuration file, refusing one longer than [`MAX_CONFIG_BYTES`] without reading
 /// more than that (`/dev/zero` or a multi-gigabyte log given by mistake).
 pub(crate) fn read_file(path: &Path) -> Result<String, ConfigError> {
-    read_text(path)
-        .map_err(|e| ConfigError::invalid("", format!("cannot read {}: {e}", path.display())))
+    read_text(path).map_err(|e| {
+        ConfigError::invalid("", format!("cannot read {}: {e}", path.display())).with_source(e)
+    })
 }
 
 /// [`read_file`] with the I/O error as it is, so that a caller can tell a missing file from a

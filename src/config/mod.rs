@@ -46,6 +46,7 @@ use crate::redact::{RedactionMode, DEFAULT_SENSITIVE_FIELDS};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ClassifyConfig {
     /// Events below this level are never classified (an `event_type` field still counts).
     #[serde(deserialize_with = "parse::level")]
@@ -57,6 +58,58 @@ pub struct ClassifyConfig {
     /// Event type for events at or above `min_level` that no rule matches (seed 004 used
     /// `operational`); none by default, so such events are not security events.
     pub fallback: Option<String>,
+}
+
+impl ClassifyConfig {
+    /// Sets `min_level`: events below this level are never classified (an `event_type` field still counts).
+    ///
+    /// ```
+    /// use tracing::Level;
+    /// use tracing_siem::ClassifyConfig;
+    /// let c = ClassifyConfig::default().min_level(Level::DEBUG);
+    /// assert_eq!(c.min_level, Level::DEBUG);
+    /// ```
+    pub fn min_level(mut self, min_level: Level) -> ClassifyConfig {
+        self.min_level = min_level;
+        self
+    }
+
+    /// Sets `keywords`: apply seed 004's message keywords (after `rules`).
+    ///
+    /// ```
+    /// use tracing_siem::ClassifyConfig;
+    /// let c = ClassifyConfig::default().keywords(false);
+    /// assert!(!c.keywords);
+    /// ```
+    pub fn keywords(mut self, keywords: bool) -> ClassifyConfig {
+        self.keywords = keywords;
+        self
+    }
+
+    /// Sets `rules`: your own rules, tried first, in order.
+    ///
+    /// ```
+    /// use tracing_siem::ClassificationRule;
+    /// use tracing_siem::ClassifyConfig;
+    /// let c = ClassifyConfig::default().rules([ClassificationRule::new("network").message_contains([["refused"]])]);
+    /// assert_eq!(c.rules[0].event_type, "network");
+    /// ```
+    pub fn rules(mut self, rules: impl IntoIterator<Item = ClassificationRule>) -> ClassifyConfig {
+        self.rules = rules.into_iter().collect();
+        self
+    }
+
+    /// Sets `fallback`: event type for events at or above `min_level` that no rule matches (seed 004 used `operational`); none by default, so such events are not security events.
+    ///
+    /// ```
+    /// use tracing_siem::ClassifyConfig;
+    /// let c = ClassifyConfig::default().fallback("app.other");
+    /// assert_eq!(c.fallback.as_deref(), Some("app.other"));
+    /// ```
+    pub fn fallback(mut self, fallback: impl Into<String>) -> ClassifyConfig {
+        self.fallback = Some(fallback.into());
+        self
+    }
 }
 
 impl Default for ClassifyConfig {
@@ -79,6 +132,7 @@ impl Default for ClassifyConfig {
 /// ```
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RedactConfig {
     /// Mask or hash.
     pub mode: RedactionMode,
@@ -91,6 +145,60 @@ pub struct RedactConfig {
     /// (what `${SIEM_REDACT_KEY:-}` gives when the variable is unset): a random key per
     /// process, so that nobody can precompute the hashes of likely secrets.
     pub hash_key: Option<String>,
+}
+
+impl RedactConfig {
+    /// Sets `mode`: mask or hash.
+    ///
+    /// ```
+    /// use tracing_siem::RedactConfig;
+    /// use tracing_siem::RedactionMode;
+    /// let c = RedactConfig::default().mode(RedactionMode::Hash);
+    /// assert_eq!(c.mode, RedactionMode::Hash);
+    /// ```
+    pub fn mode(mut self, mode: RedactionMode) -> RedactConfig {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets `fields`: entries that make a field sensitive, a word or several (`pin`, `api key`), matched in any spelling (see [`crate::Redactor::is_sensitive`]); replaces the default list.
+    ///
+    /// ```
+    /// use tracing_siem::RedactConfig;
+    /// let c = RedactConfig::default().fields(["ssn", "iban"]);
+    /// assert_eq!(c.fields, ["ssn", "iban"]);
+    /// ```
+    pub fn fields(mut self, fields: impl IntoIterator<Item = impl Into<String>>) -> RedactConfig {
+        self.fields = fields.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `extra_fields`: entries added to `fields`.
+    ///
+    /// ```
+    /// use tracing_siem::RedactConfig;
+    /// let c = RedactConfig::default().extra_fields(["ssn", "iban"]);
+    /// assert_eq!(c.extra_fields, ["ssn", "iban"]);
+    /// ```
+    pub fn extra_fields(
+        mut self,
+        extra_fields: impl IntoIterator<Item = impl Into<String>>,
+    ) -> RedactConfig {
+        self.extra_fields = extra_fields.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `hash_key`: key for `hash` mode, so hashes are stable across runs and processes.
+    ///
+    /// ```
+    /// use tracing_siem::RedactConfig;
+    /// let c = RedactConfig::default().hash_key("s3cr3t");
+    /// assert_eq!(c.hash_key.as_deref(), Some("s3cr3t"));
+    /// ```
+    pub fn hash_key(mut self, hash_key: impl Into<String>) -> RedactConfig {
+        self.hash_key = Some(hash_key.into());
+        self
+    }
 }
 
 impl RedactConfig {
@@ -147,6 +255,7 @@ impl Default for RedactConfig {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct QueueConfig {
     /// Events held at most (seed 000's `max_queue_size`).
     pub capacity: usize,
@@ -159,6 +268,59 @@ pub struct QueueConfig {
     /// How often the pipeline thread polls the queue when not woken.
     #[serde(deserialize_with = "siem_ship::units::duration")]
     pub poll_interval: Duration,
+}
+
+impl QueueConfig {
+    /// Sets `capacity`: events held at most (seed 000's `max_queue_size`).
+    ///
+    /// ```
+    /// use tracing_siem::QueueConfig;
+    /// let c = QueueConfig::default().capacity(50_000);
+    /// assert_eq!(c.capacity, 50_000);
+    /// ```
+    pub fn capacity(mut self, capacity: usize) -> QueueConfig {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Sets `overflow`: what a full queue does (default: drop the newest event).
+    ///
+    /// ```
+    /// use tracing_siem::Overflow;
+    /// use tracing_siem::QueueConfig;
+    /// let c = QueueConfig::default().overflow(Overflow::Block);
+    /// assert_eq!(c.overflow, Overflow::Block);
+    /// ```
+    pub fn overflow(mut self, overflow: Overflow) -> QueueConfig {
+        self.overflow = overflow;
+        self
+    }
+
+    /// Sets `block_timeout`: how long a logging thread waits for room under [`Overflow::Block`] before the event is dropped (default 100 ms).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_siem::QueueConfig;
+    /// let c = QueueConfig::default().block_timeout(Duration::from_secs(30));
+    /// assert_eq!(c.block_timeout, Duration::from_secs(30));
+    /// ```
+    pub fn block_timeout(mut self, block_timeout: Duration) -> QueueConfig {
+        self.block_timeout = block_timeout;
+        self
+    }
+
+    /// Sets `poll_interval`: how often the pipeline thread polls the queue when not woken.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_siem::QueueConfig;
+    /// let c = QueueConfig::default().poll_interval(Duration::from_secs(30));
+    /// assert_eq!(c.poll_interval, Duration::from_secs(30));
+    /// ```
+    pub fn poll_interval(mut self, poll_interval: Duration) -> QueueConfig {
+        self.poll_interval = poll_interval;
+        self
+    }
 }
 
 impl Default for QueueConfig {
@@ -178,7 +340,7 @@ impl QueueConfig {
     /// ```
     /// use std::time::Duration;
     /// use tracing_siem::{Overflow, QueueConfig};
-    /// let q = QueueConfig { overflow: Overflow::Block, block_timeout: Duration::from_secs(3), ..Default::default() };
+    /// let q = QueueConfig::default().overflow(Overflow::Block).block_timeout(Duration::from_secs(3));
     /// assert_eq!(q.policy(), siem_ship::OverflowPolicy::Block { timeout: Duration::from_secs(3) });
     /// ```
     pub fn policy(&self) -> siem_ship::OverflowPolicy {
@@ -232,6 +394,7 @@ pub enum Overflow {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct LimitsConfig {
     /// Longest text kept for one field (default 8 KiB).
     #[serde(deserialize_with = "siem_ship::units::byte_size_usize")]
@@ -241,6 +404,44 @@ pub struct LimitsConfig {
     pub max_event_bytes: usize,
     /// Most fields kept for one event, its own and inherited ones together (default 128).
     pub max_fields: usize,
+}
+
+impl LimitsConfig {
+    /// Sets `max_field_bytes`: longest text kept for one field (default 8 KiB).
+    ///
+    /// ```
+    /// use tracing_siem::LimitsConfig;
+    /// let c = LimitsConfig::default().max_field_bytes(1024);
+    /// assert_eq!(c.max_field_bytes, 1024);
+    /// ```
+    pub fn max_field_bytes(mut self, max_field_bytes: usize) -> LimitsConfig {
+        self.max_field_bytes = max_field_bytes;
+        self
+    }
+
+    /// Sets `max_event_bytes`: longest text kept for one event, all fields together (default 16 KiB).
+    ///
+    /// ```
+    /// use tracing_siem::LimitsConfig;
+    /// let c = LimitsConfig::default().max_event_bytes(1024);
+    /// assert_eq!(c.max_event_bytes, 1024);
+    /// ```
+    pub fn max_event_bytes(mut self, max_event_bytes: usize) -> LimitsConfig {
+        self.max_event_bytes = max_event_bytes;
+        self
+    }
+
+    /// Sets `max_fields`: most fields kept for one event, its own and inherited ones together (default 128).
+    ///
+    /// ```
+    /// use tracing_siem::LimitsConfig;
+    /// let c = LimitsConfig::default().max_fields(1024);
+    /// assert_eq!(c.max_fields, 1024);
+    /// ```
+    pub fn max_fields(mut self, max_fields: usize) -> LimitsConfig {
+        self.max_fields = max_fields;
+        self
+    }
 }
 
 impl Default for LimitsConfig {
@@ -269,6 +470,7 @@ impl Default for LimitsConfig {
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Config {
     /// Application name (default: the executable's name).
     pub app: Option<String>,
@@ -301,6 +503,184 @@ pub struct Config {
     pub rules: siem_rules::RulesConfig,
     /// Sampling and rate limiting of high-volume events before the destinations.
     pub sampling: crate::SamplingConfig,
+}
+
+impl Config {
+    /// Sets `app`: application name (default: the executable's name).
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// let c = Config::default().app("payments");
+    /// assert_eq!(c.app.as_deref(), Some("payments"));
+    /// ```
+    pub fn app(mut self, app: impl Into<String>) -> Config {
+        self.app = Some(app.into());
+        self
+    }
+
+    /// Sets `host`: host name (default: the system's).
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// let c = Config::default().host("web-1");
+    /// assert_eq!(c.host.as_deref(), Some("web-1"));
+    /// ```
+    pub fn host(mut self, host: impl Into<String>) -> Config {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// Sets `static_fields`: labels added to every event, in order.
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// let c = Config::default().static_fields([("env", "prod")]);
+    /// assert_eq!(c.static_fields.get("env").map(String::as_str), Some("prod"));
+    /// ```
+    pub fn static_fields(
+        mut self,
+        static_fields: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Config {
+        self.static_fields = static_fields
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self
+    }
+
+    /// Sets `classify`: classification of events without `event_type`.
+    ///
+    /// ```
+    /// use tracing_siem::ClassifyConfig;
+    /// use tracing_siem::Config;
+    /// let c = Config::default().classify(ClassifyConfig::default().keywords(false));
+    /// assert!(!c.classify.keywords);
+    /// ```
+    pub fn classify(mut self, classify: ClassifyConfig) -> Config {
+        self.classify = classify;
+        self
+    }
+
+    /// Sets `redact`: redaction of sensitive fields.
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// use tracing_siem::RedactConfig;
+    /// use tracing_siem::RedactionMode;
+    /// let c = Config::default().redact(RedactConfig::default().mode(RedactionMode::Hash));
+    /// assert_eq!(c.redact.mode, RedactionMode::Hash);
+    /// ```
+    pub fn redact(mut self, redact: RedactConfig) -> Config {
+        self.redact = redact;
+        self
+    }
+
+    /// Sets `queue`: the application-side queue.
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// use tracing_siem::QueueConfig;
+    /// let c = Config::default().queue(QueueConfig::default().capacity(50_000));
+    /// assert_eq!(c.queue.capacity, 50_000);
+    /// ```
+    pub fn queue(mut self, queue: QueueConfig) -> Config {
+        self.queue = queue;
+        self
+    }
+
+    /// Sets `limits`: caps on captured text.
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// use tracing_siem::LimitsConfig;
+    /// let c = Config::default().limits(LimitsConfig::default().max_fields(64));
+    /// assert_eq!(c.limits.max_fields, 64);
+    /// ```
+    pub fn limits(mut self, limits: LimitsConfig) -> Config {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets `shutdown_timeout`: how long the guard waits on drop to deliver what is queued.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_siem::Config;
+    /// let c = Config::default().shutdown_timeout(Duration::from_secs(30));
+    /// assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
+    /// ```
+    pub fn shutdown_timeout(mut self, shutdown_timeout: Duration) -> Config {
+        self.shutdown_timeout = shutdown_timeout;
+        self
+    }
+
+    /// Sets `drop_report_interval`: how often drops are reported as a `siem.events_dropped` event.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_siem::Config;
+    /// let c = Config::default().drop_report_interval(Duration::from_secs(30));
+    /// assert_eq!(c.drop_report_interval, Duration::from_secs(30));
+    /// ```
+    pub fn drop_report_interval(mut self, drop_report_interval: Duration) -> Config {
+        self.drop_report_interval = drop_report_interval;
+        self
+    }
+
+    /// Sets `stderr_notices`: tell a person on standard error what metrics tell programs (default true): a destination that starts failing and recovers (one line each, rate-limited), events logged after the guard was dropped, and a subscriber whose global level filter keeps WARN events from the layer.
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// let c = Config::default().stderr_notices(false);
+    /// assert!(!c.stderr_notices);
+    /// ```
+    pub fn stderr_notices(mut self, stderr_notices: bool) -> Config {
+        self.stderr_notices = stderr_notices;
+        self
+    }
+
+    /// Sets `destinations`: where events go.
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// use tracing_siem::DestinationConfig;
+    /// let c = Config::default().destinations([DestinationConfig::stdout().name("console")]);
+    /// assert_eq!(c.destinations[0].name.as_deref(), Some("console"));
+    /// ```
+    pub fn destinations(
+        mut self,
+        destinations: impl IntoIterator<Item = DestinationConfig>,
+    ) -> Config {
+        self.destinations = destinations.into_iter().collect();
+        self
+    }
+
+    /// Sets `rules`: alert rules, correlation and Sigma (seed 000's thresholds are on by default).
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// use tracing_siem::rules::RulesConfig;
+    /// let c = Config::default().rules(RulesConfig::default().enabled(false));
+    /// assert!(!c.rules.enabled);
+    /// ```
+    pub fn rules(mut self, rules: siem_rules::RulesConfig) -> Config {
+        self.rules = rules;
+        self
+    }
+
+    /// Sets `sampling`: sampling and rate limiting of high-volume events before the destinations.
+    ///
+    /// ```
+    /// use tracing_siem::Config;
+    /// use tracing_siem::SamplingConfig;
+    /// use tracing_siem::event::Severity;
+    /// let c = Config::default().sampling(SamplingConfig::default().exempt_from(Severity::Critical));
+    /// assert_eq!(c.sampling.exempt_from, Severity::Critical);
+    /// ```
+    pub fn sampling(mut self, sampling: crate::SamplingConfig) -> Config {
+        self.sampling = sampling;
+        self
+    }
 }
 
 impl Default for Config {
@@ -421,7 +801,7 @@ impl Config {
                 .location()
                 .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
                 .unwrap_or_default();
-            ConfigError::invalid("", format!("invalid YAML{at}: {e}"))
+            ConfigError::invalid("", format!("invalid YAML{at}: {e}")).with_source(e)
         })?;
         if value.is_null() {
             value = Value::Mapping(Default::default());
@@ -460,7 +840,7 @@ impl Config {
         let config: Config = environment::deserialize(&mut value, &from_env)?;
         let shown = show::with_defaults(&config, &value);
         serde_yaml_ng::to_string(&secret::masked(&shown))
-            .map_err(|e| ConfigError::invalid("", e.to_string()))
+            .map_err(|e| ConfigError::invalid("", e.to_string()).with_source(e))
     }
 
     /// Checks what the schema alone cannot: values, rules (classification and alerting), format

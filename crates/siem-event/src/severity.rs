@@ -21,6 +21,7 @@ use std::str::FromStr;
 /// assert!(Severity::Critical > Severity::Medium);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[non_exhaustive]
 pub enum Severity {
     /// Informational: an expected security-relevant action (a successful login).
     #[default]

@@ -15,13 +15,13 @@ use crate::{
 /// use siem_event::{EventType, SecurityEvent};
 /// use siem_format::{build_encoder, BodyFormat, Format, FormatOptions};
 ///
-/// let options = FormatOptions { body: BodyFormat::Cef, ..FormatOptions::default() };
+/// let options = FormatOptions::default().body(BodyFormat::Cef);
 /// let encoder = build_encoder("syslog".parse().unwrap(), &options).unwrap();
 /// let mut out = Vec::new();
 /// encoder.encode(&SecurityEvent::new(EventType::parse("auth.failure"), "Failed"), &mut out);
 /// assert!(String::from_utf8(out).unwrap().contains("] CEF:0|"));
 ///
-/// let bad = FormatOptions { leef_delimiter: "xZZ".into(), ..FormatOptions::default() };
+/// let bad = FormatOptions::default().leef_delimiter("xZZ");
 /// assert!(build_encoder(Format::Leef2, &bad).is_err());
 /// assert!(build_encoder(Format::Leef1, &bad).is_ok());
 /// ```

@@ -228,9 +228,9 @@ impl CefEncoder {
     /// A CEF encoder naming the options' vendor, product and version.
     /// ```
     /// use siem_format::{CefEncoder, FormatOptions};
-    /// let options = FormatOptions { vendor: "Acme".into(), ..FormatOptions::default() };
+    /// let options = FormatOptions::default().vendor("Acme");
     /// assert!(CefEncoder::new(&options).is_ok());
-    /// let too_long = FormatOptions { version: "v".repeat(32), ..FormatOptions::default() };
+    /// let too_long = FormatOptions::default().version("v".repeat(32));
     /// assert!(CefEncoder::new(&too_long).is_err());
     /// ```
     pub fn new(options: &FormatOptions) -> Result<CefEncoder, FormatError> {

@@ -28,6 +28,7 @@ use std::str::FromStr;
 /// assert!("xml".parse::<Format>().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
     /// The canonical JSON object.
     Json,
@@ -136,7 +137,7 @@ impl<'de> serde::Deserialize<'de> for Format {
 ///
 /// ```
 /// use siem_format::{build_encoder, Format, FormatError, FormatOptions};
-/// let options = FormatOptions { sd_id: "no-at-sign".into(), ..FormatOptions::default() };
+/// let options = FormatOptions::default().sd_id("no-at-sign");
 /// let err = build_encoder(Format::Rfc5424, &options).err().unwrap();
 /// assert!(matches!(err, FormatError::InvalidOption { option: "sd_id", .. }));
 /// assert!(err.to_string().starts_with("format option `sd_id`:"));

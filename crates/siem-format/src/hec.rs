@@ -51,7 +51,7 @@ enum Payload {
 ///
 /// let mut event = SecurityEvent::new(EventType::parse("auth.failure"), "Failed login");
 /// event.timestamp = Timestamp::from_unix_millis(1_718_880_000_123);
-/// let options = FormatOptions { hec_index: Some("security".into()), ..FormatOptions::default() };
+/// let options = FormatOptions::default().hec_index("security");
 /// let mut out = Vec::new();
 /// HecEncoder::new(&options).unwrap().encode(&event, &mut out);
 /// assert!(out.starts_with(b"{\"time\":1718880000.123,"));
@@ -73,7 +73,7 @@ impl HecEncoder {
     /// An encoder with the options' `hec_*` settings and host name.
     /// ```
     /// use siem_format::{FormatOptions, HecEncoder};
-    /// let bad = FormatOptions { hec_index: Some(String::new()), ..FormatOptions::default() };
+    /// let bad = FormatOptions::default().hec_index(String::new());
     /// assert!(HecEncoder::new(&bad).is_err());
     /// ```
     pub fn new(options: &FormatOptions) -> Result<HecEncoder, FormatError> {

@@ -157,9 +157,9 @@ impl LeefEncoder {
     /// A LEEF 2.0 encoder with the options' delimiter (`leef_delimiter`).
     /// ```
     /// use siem_format::{FormatOptions, LeefEncoder};
-    /// let options = FormatOptions { leef_delimiter: "0x09".into(), ..FormatOptions::default() };
+    /// let options = FormatOptions::default().leef_delimiter("0x09");
     /// assert!(LeefEncoder::v2(&options).is_ok());
-    /// let bad = FormatOptions { leef_delimiter: "ab".into(), ..FormatOptions::default() };
+    /// let bad = FormatOptions::default().leef_delimiter("ab");
     /// assert!(LeefEncoder::v2(&bad).is_err());
     /// ```
     pub fn v2(options: &FormatOptions) -> Result<LeefEncoder, FormatError> {

@@ -39,6 +39,7 @@ use crate::FormatError;
 /// ```
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct FormatOptions {
     /// Vendor (CEF Device Vendor ≤ 63 bytes, LEEF Vendor). Default `tracing-siem`.
     pub vendor: String,
@@ -76,6 +77,192 @@ pub struct FormatOptions {
     pub signature: SignatureName,
 }
 
+impl FormatOptions {
+    /// Sets `vendor`: vendor (CEF Device Vendor ≤ 63 bytes, LEEF Vendor).
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().vendor("Acme");
+    /// assert_eq!(c.vendor, "Acme");
+    /// ```
+    pub fn vendor(mut self, vendor: impl Into<String>) -> FormatOptions {
+        self.vendor = vendor.into();
+        self
+    }
+
+    /// Sets `product`: product (CEF Device Product ≤ 63 bytes, LEEF Product).
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().product("Gateway");
+    /// assert_eq!(c.product, "Gateway");
+    /// ```
+    pub fn product(mut self, product: impl Into<String>) -> FormatOptions {
+        self.product = product.into();
+        self
+    }
+
+    /// Sets `version`: product version (CEF Device Version ≤ 31 bytes).
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().version("2.1");
+    /// assert_eq!(c.version, "2.1");
+    /// ```
+    pub fn version(mut self, version: impl Into<String>) -> FormatOptions {
+        self.version = version.into();
+        self
+    }
+
+    /// Sets `hostname`: host name for events that carry none (syslog HOSTNAME, HEC `host`, JSON `_siem.hostname`).
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().hostname("web-1");
+    /// assert_eq!(c.hostname.as_deref(), Some("web-1"));
+    /// ```
+    pub fn hostname(mut self, hostname: impl Into<String>) -> FormatOptions {
+        self.hostname = Some(hostname.into());
+        self
+    }
+
+    /// Sets `facility`: syslog facility, by name or number.
+    ///
+    /// ```
+    /// use siem_format::FacilitySetting;
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().facility(FacilitySetting::Name("local4".into()));
+    /// assert_eq!(c.facility.code(), Ok(20));
+    /// ```
+    pub fn facility(mut self, facility: FacilitySetting) -> FormatOptions {
+        self.facility = facility;
+        self
+    }
+
+    /// Sets `sd_id`: RFC 5424 SD-ID of our structured data element, `name@PEN`.
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().sd_id("siem@32473");
+    /// assert_eq!(c.sd_id, "siem@32473");
+    /// ```
+    pub fn sd_id(mut self, sd_id: impl Into<String>) -> FormatOptions {
+        self.sd_id = sd_id.into();
+        self
+    }
+
+    /// Sets `app_name`: syslog APP-NAME (RFC 5424, ≤ 48 printable ASCII) and TAG (RFC 3164).
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().app_name("gateway");
+    /// assert_eq!(c.app_name.as_deref(), Some("gateway"));
+    /// ```
+    pub fn app_name(mut self, app_name: impl Into<String>) -> FormatOptions {
+        self.app_name = Some(app_name.into());
+        self
+    }
+
+    /// Sets `bom`: whether RFC 5424 MSG starts with the UTF-8 byte order mark (RFC 5424 §6.4 asks for it when MSG is UTF-8; many receivers show it as garbage, so it is off by default).
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().bom(true);
+    /// assert!(c.bom);
+    /// ```
+    pub fn bom(mut self, bom: bool) -> FormatOptions {
+        self.bom = bom;
+        self
+    }
+
+    /// Sets `body`: what the syslog formats carry as MSG.
+    ///
+    /// ```
+    /// use siem_format::BodyFormat;
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().body(BodyFormat::Cef);
+    /// assert_eq!(c.body, BodyFormat::Cef);
+    /// ```
+    pub fn body(mut self, body: BodyFormat) -> FormatOptions {
+        self.body = body;
+        self
+    }
+
+    /// Sets `leef_delimiter`: LEEF 2.0 attribute delimiter: one character, or its code as `0x5E` / `x5E`.
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().leef_delimiter("^");
+    /// assert_eq!(c.leef_delimiter, "^");
+    /// ```
+    pub fn leef_delimiter(mut self, leef_delimiter: impl Into<String>) -> FormatOptions {
+        self.leef_delimiter = leef_delimiter.into();
+        self
+    }
+
+    /// Sets `hec_index`: splunk HEC `index` (left out by default: the token's default index).
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().hec_index("security");
+    /// assert_eq!(c.hec_index.as_deref(), Some("security"));
+    /// ```
+    pub fn hec_index(mut self, hec_index: impl Into<String>) -> FormatOptions {
+        self.hec_index = Some(hec_index.into());
+        self
+    }
+
+    /// Sets `hec_source`: splunk HEC `source` (left out by default).
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().hec_source("gateway");
+    /// assert_eq!(c.hec_source.as_deref(), Some("gateway"));
+    /// ```
+    pub fn hec_source(mut self, hec_source: impl Into<String>) -> FormatOptions {
+        self.hec_source = Some(hec_source.into());
+        self
+    }
+
+    /// Sets `hec_sourcetype`: splunk HEC `sourcetype`.
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// let c = FormatOptions::default().hec_sourcetype("_json");
+    /// assert_eq!(c.hec_sourcetype.as_deref(), Some("_json"));
+    /// ```
+    pub fn hec_sourcetype(mut self, hec_sourcetype: impl Into<String>) -> FormatOptions {
+        self.hec_sourcetype = Some(hec_sourcetype.into());
+        self
+    }
+
+    /// Sets `hec_event`: what the Splunk HEC envelope carries as `event`.
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// use siem_format::HecEventFormat;
+    /// let c = FormatOptions::default().hec_event(HecEventFormat::Ecs);
+    /// assert_eq!(c.hec_event, HecEventFormat::Ecs);
+    /// ```
+    pub fn hec_event(mut self, hec_event: HecEventFormat) -> FormatOptions {
+        self.hec_event = hec_event;
+        self
+    }
+
+    /// Sets `signature`: which spelling of the event type names the event where a SIEM keys its signatures (CEF Signature ID and Name, LEEF EventID, RFC 5424 MSGID).
+    ///
+    /// ```
+    /// use siem_format::FormatOptions;
+    /// use siem_format::SignatureName;
+    /// let c = FormatOptions::default().signature(SignatureName::Original);
+    /// assert_eq!(c.signature, SignatureName::Original);
+    /// ```
+    pub fn signature(mut self, signature: SignatureName) -> FormatOptions {
+        self.signature = signature;
+        self
+    }
+}
+
 impl Default for FormatOptions {
     fn default() -> Self {
         FormatOptions {
@@ -108,6 +295,7 @@ impl Default for FormatOptions {
 /// ```
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum FacilitySetting {
     /// A number 0–23.
     Code(u64),
@@ -164,6 +352,7 @@ impl FacilitySetting {
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum BodyFormat {
     /// The event's message (control characters become spaces).
     #[default]
@@ -189,6 +378,7 @@ pub enum BodyFormat {
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum HecEventFormat {
     /// The canonical JSON object.
     #[default]
@@ -219,6 +409,7 @@ pub enum HecEventFormat {
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum SignatureName {
     /// The canonical dotted type, `auth.failure`.
     #[default]

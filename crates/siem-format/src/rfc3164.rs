@@ -56,7 +56,7 @@ impl Rfc3164Encoder {
     /// An encoder with the options' facility, app name and body.
     /// ```
     /// use siem_format::{FacilitySetting, FormatOptions, Rfc3164Encoder};
-    /// let bad = FormatOptions { facility: FacilitySetting::Code(30), ..FormatOptions::default() };
+    /// let bad = FormatOptions::default().facility(FacilitySetting::Code(30));
     /// assert!(Rfc3164Encoder::new(&bad).is_err());
     /// ```
     pub fn new(options: &FormatOptions) -> Result<Rfc3164Encoder, FormatError> {

@@ -74,7 +74,7 @@ const KEY_RULES: KeyRules = KeyRules {
 /// use siem_event::{EventType, SecurityEvent, Severity};
 /// use siem_format::{Encoder, FacilitySetting, FormatOptions, Rfc5424Encoder};
 ///
-/// let options = FormatOptions { facility: FacilitySetting::Name("daemon".into()), ..FormatOptions::default() };
+/// let options = FormatOptions::default().facility(FacilitySetting::Name("daemon".into()));
 /// let mut event = SecurityEvent::new(EventType::parse("authentication_failure"), "Failed login");
 /// event.severity = Severity::High;
 /// let mut out = Vec::new();
@@ -100,7 +100,7 @@ impl Rfc5424Encoder {
     /// An encoder with the options' facility, SD-ID, APP-NAME, BOM and body.
     /// ```
     /// use siem_format::{FormatOptions, Rfc5424Encoder};
-    /// let options = FormatOptions { sd_id: "acme@32473".into(), bom: true, ..FormatOptions::default() };
+    /// let options = FormatOptions::default().sd_id("acme@32473").bom(true);
     /// assert!(Rfc5424Encoder::new(&options).is_ok());
     /// ```
     pub fn new(options: &FormatOptions) -> Result<Rfc5424Encoder, FormatError> {

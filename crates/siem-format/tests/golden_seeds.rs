@@ -35,15 +35,13 @@ fn sample(timestamp: Timestamp) -> SecurityEvent {
 }
 
 fn seed_options() -> FormatOptions {
-    FormatOptions {
-        vendor: "ACGS-2".into(),
-        product: "EnhancedAgentBus".into(),
-        version: "2.4.0".into(),
-        facility: FacilitySetting::Name("daemon".into()),
-        sd_id: "acgs2@12345".into(),
-        leef_delimiter: "x09".into(),
-        ..FormatOptions::default()
-    }
+    FormatOptions::default()
+        .vendor("ACGS-2")
+        .product("EnhancedAgentBus")
+        .version("2.4.0")
+        .facility(FacilitySetting::Name("daemon".into()))
+        .sd_id("acgs2@12345")
+        .leef_delimiter("x09")
 }
 
 fn encode(format: Format, event: &SecurityEvent) -> String {
@@ -52,10 +50,7 @@ fn encode(format: Format, event: &SecurityEvent) -> String {
 
 /// Seed 000's own choice of signature: the type as the application named it.
 fn encode_seed_signature(format: Format, event: &SecurityEvent) -> String {
-    let options = FormatOptions {
-        signature: SignatureName::Original,
-        ..seed_options()
-    };
+    let options = seed_options().signature(SignatureName::Original);
     encode_with(&options, format, event)
 }
 

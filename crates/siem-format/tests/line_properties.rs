@@ -241,14 +241,14 @@ proptest! {
         e in any_event(),
         (setting, delimiter) in prop::sample::select(vec![("^", '^'), ("x09", '\t'), ("0x7C", '|'), ("xA6", '¦'), ("~", '~')]),
     ) {
-        let options = FormatOptions { leef_delimiter: setting.into(), ..FormatOptions::default() };
+        let options = FormatOptions::default().leef_delimiter(setting);
         let line = encode(Format::Leef2, &options, &e);
         check_leef(&e, &line, delimiter)?;
     }
 
     #[test]
     fn rfc5424_fields_round_trip(e in any_event(), bom in any::<bool>()) {
-        let options = FormatOptions { bom, ..FormatOptions::default() };
+        let options = FormatOptions::default().bom(bom);
         let line = encode(Format::Rfc5424, &options, &e);
         let msg = check_rfc5424(&e, &line, &options)?;
         let expected = if e.message.is_empty() {
@@ -261,7 +261,7 @@ proptest! {
 
     #[test]
     fn cef_and_leef_and_json_over_rfc5424(e in any_event(), body in prop::sample::select(vec![BodyFormat::Cef, BodyFormat::Leef2, BodyFormat::Json])) {
-        let options = FormatOptions { body, ..FormatOptions::default() };
+        let options = FormatOptions::default().body(body);
         let line = encode(Format::Rfc5424, &options, &e);
         let msg = check_rfc5424(&e, &line, &options)?;
         match body {
@@ -316,7 +316,7 @@ proptest! {
     fn no_format_passes_an_unsafe_character_raw(e in any_event(), body in prop::sample::select(vec![BodyFormat::Message, BodyFormat::Cef, BodyFormat::Leef2, BodyFormat::Json])) {
         // Controls, NEL, U+2028/U+2029 and bidi controls: TAB alone may separate LEEF 1.0
         // attributes, as the format requires.
-        let options = FormatOptions { body, ..FormatOptions::default() };
+        let options = FormatOptions::default().body(body);
         for format in Format::ALL {
             let line = encode(format, &options, &e);
             let allowed = |c: char| format == Format::Leef1 && c == '\t';

@@ -41,10 +41,7 @@ fn cef_signature_is_the_canonical_type_and_cat_the_given_name() {
 
 #[test]
 fn cef_original_signature_keeps_the_canonical_type_in_cat() {
-    let options = FormatOptions {
-        signature: SignatureName::Original,
-        ..FormatOptions::default()
-    };
+    let options = FormatOptions::default().signature(SignatureName::Original);
     let cef = parse_cef(&encode(&options, Format::Cef, &login(Outcome::Failure))).unwrap();
     assert_eq!(cef.header[4], "authentication");
     assert_eq!(cef.header[5], "Security Event: authentication");
@@ -63,10 +60,7 @@ fn leef_event_id_is_the_canonical_type() {
         assert_eq!(failure.get("cat"), Some("authentication"));
         assert_eq!(failure.get("eventType"), Some("auth.failure"));
 
-        let original = FormatOptions {
-            signature: SignatureName::Original,
-            ..FormatOptions::default()
-        };
+        let original = FormatOptions::default().signature(SignatureName::Original);
         let leef = parse_leef(&encode(&original, format, &login(Outcome::Failure))).unwrap();
         assert_eq!(leef.header[4], "authentication");
         assert_eq!(leef.get("eventType"), Some("auth.failure"));
@@ -89,10 +83,7 @@ fn rfc5424_msgid_is_the_canonical_type_with_the_original_in_structured_data() {
         Some("authentication")
     );
 
-    let original = FormatOptions {
-        signature: SignatureName::Original,
-        ..FormatOptions::default()
-    };
+    let original = FormatOptions::default().signature(SignatureName::Original);
     let line = encode(&original, Format::Rfc5424, &login(Outcome::Success));
     let msg = syslog_rfc5424::parse_message(&line).unwrap();
     assert_eq!(msg.msgid.as_deref(), Some("authentication"));

@@ -121,8 +121,7 @@ fn encode_and_send(
 fn g12(c: &mut Criterion) {
     let events = sample_events();
     let encoder = build_encoder(Format::Json, &FormatOptions::default()).unwrap();
-    let mut tcp =
-        SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(tcp_blackhole())).unwrap();
+    let mut tcp = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(tcp_blackhole())).unwrap();
     let (port, requests_served) = http_sink();
     let mut hook = WebhookConfig::new(format!("http://127.0.0.1:{port}/bulk"));
     hook.body = WebhookBody::Ndjson;

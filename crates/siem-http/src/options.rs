@@ -17,6 +17,7 @@ use crate::chunk::Limits;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Compression {
     /// Bodies as they are.
     None,
@@ -36,6 +37,7 @@ pub enum Compression {
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct HttpOptions {
     /// Longest time for one request, from connecting to the end of the response (default 30 s).
     #[serde(deserialize_with = "siem_ship::units::duration")]
@@ -55,6 +57,95 @@ pub struct HttpOptions {
     /// Largest single record; a larger one is dead-lettered, never sent.
     #[serde(deserialize_with = "opt_byte_size")]
     pub max_entry_bytes: Option<usize>,
+}
+
+impl HttpOptions {
+    /// Sets `timeout`: longest time for one request, from connecting to the end of the response (default 30 s).
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// use std::time::Duration;
+    /// let c = HttpOptions::default().timeout(Duration::from_secs(30));
+    /// assert_eq!(c.timeout, Duration::from_secs(30));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> HttpOptions {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets `connect_timeout`: longest time to open a connection, TLS included (default 10 s).
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// use std::time::Duration;
+    /// let c = HttpOptions::default().connect_timeout(Duration::from_secs(30));
+    /// assert_eq!(c.connect_timeout, Duration::from_secs(30));
+    /// ```
+    pub fn connect_timeout(mut self, connect_timeout: Duration) -> HttpOptions {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// Sets `max_in_flight`: requests sent at once when a batch is split into several (default 4).
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// let c = HttpOptions::default().max_in_flight(4);
+    /// assert_eq!(c.max_in_flight, 4);
+    /// ```
+    pub fn max_in_flight(mut self, max_in_flight: usize) -> HttpOptions {
+        self.max_in_flight = max_in_flight;
+        self
+    }
+
+    /// Sets `compression`: body compression; unset: the destination's default (gzip where the API accepts it).
+    ///
+    /// ```
+    /// use siem_http::Compression;
+    /// use siem_http::HttpOptions;
+    /// let c = HttpOptions::default().compression(Compression::None);
+    /// assert_eq!(c.compression, Some(Compression::None));
+    /// ```
+    pub fn compression(mut self, compression: Compression) -> HttpOptions {
+        self.compression = Some(compression);
+        self
+    }
+
+    /// Sets `max_bytes`: largest request body before compression, in bytes (`1MB`, `5MiB`…).
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// let c = HttpOptions::default().max_bytes(1024);
+    /// assert_eq!(c.max_bytes, Some(1024));
+    /// ```
+    pub fn max_bytes(mut self, max_bytes: usize) -> HttpOptions {
+        self.max_bytes = Some(max_bytes);
+        self
+    }
+
+    /// Sets `max_entries`: most records in one request.
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// let c = HttpOptions::default().max_entries(1024);
+    /// assert_eq!(c.max_entries, Some(1024));
+    /// ```
+    pub fn max_entries(mut self, max_entries: usize) -> HttpOptions {
+        self.max_entries = Some(max_entries);
+        self
+    }
+
+    /// Sets `max_entry_bytes`: largest single record; a larger one is dead-lettered, never sent.
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// let c = HttpOptions::default().max_entry_bytes(1024);
+    /// assert_eq!(c.max_entry_bytes, Some(1024));
+    /// ```
+    pub fn max_entry_bytes(mut self, max_entry_bytes: usize) -> HttpOptions {
+        self.max_entry_bytes = Some(max_entry_bytes);
+        self
+    }
 }
 
 impl Default for HttpOptions {
@@ -117,7 +208,7 @@ pub(crate) fn check_url(
     allow_insecure_http: bool,
 ) -> Result<reqwest::Url, ConfigError> {
     let parsed = reqwest::Url::parse(url)
-        .map_err(|e| ConfigError::invalid("url", format!("not a URL: {e}")))?;
+        .map_err(|e| ConfigError::invalid("url", format!("not a URL: {e}")).with_source(e))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err(ConfigError::invalid(
             "url",

@@ -68,7 +68,10 @@ fn client(options: &HttpOptions) -> Result<Client, ConfigError> {
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("tracing-siem/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| ConfigError::invalid("http", format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| {
+            ConfigError::invalid("http", format!("cannot build the HTTP client: {e}"))
+                .with_source(e)
+        })
 }
 
 /// A request error as a message without the URL (whose query may hold a token) and with its

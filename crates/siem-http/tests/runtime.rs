@@ -27,11 +27,12 @@ fn ship(server: &Server, n: usize) -> Vec<String> {
     let mut c = WebhookConfig::new(server.url("/in"));
     c.body = WebhookBody::Ndjson;
     let encoder = build_encoder(Format::Json, &FormatOptions::default()).unwrap();
-    let dest = Destination::new("hook", encoder, c.open().unwrap()).with_batch(BatchConfig {
-        max_events: 10,
-        max_bytes: 1 << 20,
-        interval: Duration::from_millis(10),
-    });
+    let dest = Destination::new("hook", encoder, c.open().unwrap()).with_batch(
+        BatchConfig::default()
+            .max_events(10)
+            .max_bytes(1 << 20)
+            .interval(Duration::from_millis(10)),
+    );
     let p = Pipeline::start(PipelineConfig::default(), Messages, vec![dest]).unwrap();
     for i in 0..n {
         assert!(p.queue().push(format!("event {i}"), false));

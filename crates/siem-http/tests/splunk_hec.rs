@@ -40,12 +40,10 @@ fn config(server: &Server, token: &str, dir: &tempfile::TempDir) -> SplunkHecCon
 }
 
 fn hec_batch(n: usize) -> Batch {
-    let options = FormatOptions {
-        hec_index: Some("security".into()),
-        hec_sourcetype: Some("acme:security".into()),
-        hostname: Some("web01".into()),
-        ..FormatOptions::default()
-    };
+    let options = FormatOptions::default()
+        .hec_index("security")
+        .hec_sourcetype("acme:security")
+        .hostname("web01");
     let encoder = HecEncoder::new(&options).unwrap();
     let mut b = Batch::default();
     for i in 0..n {
@@ -198,10 +196,11 @@ fn probe_asks_the_health_endpoint() {
 
 fn with_ack(server: &Server, dir: &tempfile::TempDir, timeout_ms: u64) -> SplunkHecConfig {
     let mut c = config(server, TOKEN, dir);
-    c.indexer_ack = Some(IndexerAck {
-        timeout: Duration::from_millis(timeout_ms),
-        poll_interval: Duration::from_millis(10),
-    });
+    c.indexer_ack = Some(
+        IndexerAck::default()
+            .timeout(Duration::from_millis(timeout_ms))
+            .poll_interval(Duration::from_millis(10)),
+    );
     c
 }
 

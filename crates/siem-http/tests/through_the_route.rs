@@ -37,19 +37,16 @@ fn run(destination: Destination, messages: &[&str]) -> Pipeline<String> {
 }
 
 fn one_batch() -> BatchConfig {
-    BatchConfig {
-        max_events: 100,
-        max_bytes: 1 << 20,
-        interval: Duration::from_millis(50),
-    }
+    BatchConfig::default()
+        .max_events(100)
+        .max_bytes(1 << 20)
+        .interval(Duration::from_millis(50))
 }
 
 fn quick_retries() -> RetryConfig {
-    RetryConfig {
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-        max_attempts: None,
-    }
+    RetryConfig::default()
+        .initial_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(5))
 }
 
 fn messages_in(body: &[u8]) -> Vec<String> {

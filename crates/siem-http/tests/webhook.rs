@@ -64,12 +64,10 @@ fn batches_are_split_to_the_limits_and_oversized_records_dead_lettered() {
     let server = Server::start(|_, _| respond(200, ""));
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(&server, &dir);
-    c.http = HttpOptions {
-        max_bytes: Some(20),
-        max_entries: Some(2),
-        max_in_flight: 1,
-        ..HttpOptions::default()
-    };
+    c.http = HttpOptions::default()
+        .max_bytes(20)
+        .max_entries(2)
+        .max_in_flight(1);
     let mut sink = c.open().unwrap();
     let big = format!("{{\"x\":\"{}\"}}", "y".repeat(30));
     let e = sink

@@ -53,6 +53,7 @@ use crate::{AlertLevel, Condition, RulesError};
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RulesConfig {
     /// Evaluate rules at all (default true).
     pub enabled: bool,
@@ -79,6 +80,112 @@ pub struct RulesConfig {
     pub actions: BTreeMap<String, ActionConfig>,
 }
 
+impl RulesConfig {
+    /// Sets `enabled`: evaluate rules at all (default true).
+    ///
+    /// ```
+    /// use siem_rules::RulesConfig;
+    /// let c = RulesConfig::default().enabled(false);
+    /// assert!(!c.enabled);
+    /// ```
+    pub fn enabled(mut self, enabled: bool) -> RulesConfig {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Sets `defaults`: seed 000's eight default thresholds (default true).
+    ///
+    /// ```
+    /// use siem_rules::RulesConfig;
+    /// let c = RulesConfig::default().defaults(false);
+    /// assert!(!c.defaults);
+    /// ```
+    pub fn defaults(mut self, defaults: bool) -> RulesConfig {
+        self.defaults = defaults;
+        self
+    }
+
+    /// Sets `alerts`: alert rules, in any of the forms of [`AlertRuleConfig`].
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// use siem_rules::RulesConfig;
+    /// let c = RulesConfig::default().alerts([AlertRuleConfig::new("brute_force").condition("event_type:auth.failure count > 5")]);
+    /// assert_eq!(c.alerts[0].name, "brute_force");
+    /// ```
+    pub fn alerts(mut self, alerts: impl IntoIterator<Item = AlertRuleConfig>) -> RulesConfig {
+        self.alerts = alerts.into_iter().collect();
+        self
+    }
+
+    /// Sets `rules_dir`: a directory of rule files, read at start: `*.yml`/`*.yaml` files holding Sigma documents (detection rules, correlation rules, filters: a top-level `detection:`, `correlation:` or `filter:` key) or a list of alert rules (or a map with an `alerts:` list).
+    ///
+    /// ```
+    /// use siem_rules::RulesConfig;
+    /// let c = RulesConfig::default().rules_dir("/etc/siem/rules");
+    /// assert_eq!(c.rules_dir, Some("/etc/siem/rules".into()));
+    /// ```
+    pub fn rules_dir(mut self, rules_dir: impl Into<PathBuf>) -> RulesConfig {
+        self.rules_dir = Some(rules_dir.into());
+        self
+    }
+
+    /// Sets `correlation`: seed 000's attack-pattern correlation.
+    ///
+    /// ```
+    /// use siem_rules::CorrelationSettings;
+    /// use siem_rules::RulesConfig;
+    /// let c = RulesConfig::default().correlation(CorrelationSettings::default().enabled(false));
+    /// assert!(!c.correlation.enabled);
+    /// ```
+    pub fn correlation(mut self, correlation: CorrelationSettings) -> RulesConfig {
+        self.correlation = correlation;
+        self
+    }
+
+    /// Sets `sigma`: settings for the Sigma rules of the rules directory.
+    ///
+    /// ```
+    /// use siem_rules::RulesConfig;
+    /// use siem_rules::SigmaSettings;
+    /// use std::time::Duration;
+    /// let c = RulesConfig::default().sigma(SigmaSettings::default().cooldown(Duration::from_secs(30)));
+    /// assert_eq!(c.sigma.cooldown, Duration::from_secs(30));
+    /// ```
+    pub fn sigma(mut self, sigma: SigmaSettings) -> RulesConfig {
+        self.sigma = sigma;
+        self
+    }
+
+    /// Sets `max_groups`: groups tracked at most per rule (and per correlation pattern); beyond it the least recently seen are evicted and counted in `groups_evicted` (default 10 000).
+    ///
+    /// ```
+    /// use siem_rules::RulesConfig;
+    /// let c = RulesConfig::default().max_groups(50_000);
+    /// assert_eq!(c.max_groups, 50_000);
+    /// ```
+    pub fn max_groups(mut self, max_groups: usize) -> RulesConfig {
+        self.max_groups = max_groups;
+        self
+    }
+
+    /// Sets `actions`: what each rule `action` does (seed 003's `notify_security_team`, `block_user` …): route the alert to a destination, or run a handler the program registers.
+    ///
+    /// ```
+    /// use siem_rules::ActionConfig;
+    /// use siem_rules::RulesConfig;
+    /// let c = RulesConfig::default().actions([("page", ActionConfig::default().handler(true))]);
+    /// assert!(c.actions["page"].handler);
+    /// ```
+    pub fn actions(
+        mut self,
+        actions: impl IntoIterator<Item = (impl Into<String>, ActionConfig)>,
+    ) -> RulesConfig {
+        self.actions = actions.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        self
+    }
+}
+
 /// What one rule action does.
 ///
 /// ```
@@ -95,6 +202,7 @@ pub struct RulesConfig {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ActionConfig {
     /// The destination (by name) that receives this action's alert events. Alert events reach
     /// such a destination only through an action that routes them there; its other events
@@ -102,6 +210,32 @@ pub struct ActionConfig {
     pub destination: Option<String>,
     /// A handler registered by the program with `on_action(<name>, …)` runs for each alert.
     pub handler: bool,
+}
+
+impl ActionConfig {
+    /// Sets `destination`: the destination (by name) that receives this action's alert events.
+    ///
+    /// ```
+    /// use siem_rules::ActionConfig;
+    /// let c = ActionConfig::default().destination("alerts");
+    /// assert_eq!(c.destination.as_deref(), Some("alerts"));
+    /// ```
+    pub fn destination(mut self, destination: impl Into<String>) -> ActionConfig {
+        self.destination = Some(destination.into());
+        self
+    }
+
+    /// Sets `handler`: a handler registered by the program with `on_action(<name>, …)` runs for each alert.
+    ///
+    /// ```
+    /// use siem_rules::ActionConfig;
+    /// let c = ActionConfig::default().handler(true);
+    /// assert!(c.handler);
+    /// ```
+    pub fn handler(mut self, handler: bool) -> ActionConfig {
+        self.handler = handler;
+        self
+    }
 }
 
 impl Default for RulesConfig {
@@ -129,6 +263,7 @@ impl Default for RulesConfig {
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct CorrelationSettings {
     /// Detect the patterns at all (default true).
     pub enabled: bool,
@@ -143,6 +278,57 @@ pub struct CorrelationSettings {
     pub min_events: usize,
     /// How many recent events the escalating pattern looks at (default 10).
     pub history: usize,
+}
+
+impl CorrelationSettings {
+    /// Sets `enabled`: detect the patterns at all (default true).
+    ///
+    /// ```
+    /// use siem_rules::CorrelationSettings;
+    /// let c = CorrelationSettings::default().enabled(false);
+    /// assert!(!c.enabled);
+    /// ```
+    pub fn enabled(mut self, enabled: bool) -> CorrelationSettings {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Sets `window`: the window (seed 000's `correlation_window_seconds`, default 300 s).
+    ///
+    /// ```
+    /// use siem_rules::CorrelationSettings;
+    /// use std::time::Duration;
+    /// let c = CorrelationSettings::default().window(Duration::from_secs(30));
+    /// assert_eq!(c.window, Duration::from_secs(30));
+    /// ```
+    pub fn window(mut self, window: Duration) -> CorrelationSettings {
+        self.window = window;
+        self
+    }
+
+    /// Sets `min_events`: events (or distinct agents, or rising steps) that make a pattern (default 3).
+    ///
+    /// ```
+    /// use siem_rules::CorrelationSettings;
+    /// let c = CorrelationSettings::default().min_events(3);
+    /// assert_eq!(c.min_events, 3);
+    /// ```
+    pub fn min_events(mut self, min_events: usize) -> CorrelationSettings {
+        self.min_events = min_events;
+        self
+    }
+
+    /// Sets `history`: how many recent events the escalating pattern looks at (default 10).
+    ///
+    /// ```
+    /// use siem_rules::CorrelationSettings;
+    /// let c = CorrelationSettings::default().history(500);
+    /// assert_eq!(c.history, 500);
+    /// ```
+    pub fn history(mut self, history: usize) -> CorrelationSettings {
+        self.history = history;
+        self
+    }
 }
 
 impl Default for CorrelationSettings {
@@ -165,12 +351,28 @@ impl Default for CorrelationSettings {
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct SigmaSettings {
     /// After a Sigma rule alerts for a group (detections: one group per rule), further alerts
     /// of that rule and group are silenced this long and counted; the next alert carries the
     /// count. Default zero: every match alerts, as Sigma specifies.
     #[serde(deserialize_with = "siem_event::units::duration")]
     pub cooldown: Duration,
+}
+
+impl SigmaSettings {
+    /// Sets `cooldown`: after a Sigma rule alerts for a group (detections: one group per rule), further alerts of that rule and group are silenced this long and counted; the next alert carries the count.
+    ///
+    /// ```
+    /// use siem_rules::SigmaSettings;
+    /// use std::time::Duration;
+    /// let c = SigmaSettings::default().cooldown(Duration::from_secs(30));
+    /// assert_eq!(c.cooldown, Duration::from_secs(30));
+    /// ```
+    pub fn cooldown(mut self, cooldown: Duration) -> SigmaSettings {
+        self.cooldown = cooldown;
+        self
+    }
 }
 
 /// A scalar in a `where:` map (YAML numbers and booleans are compared as their text).
@@ -213,6 +415,7 @@ impl std::fmt::Display for ScalarValue {
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RealertConfig {
     /// The first wait (ElastAlert `realert`).
     #[serde(alias = "realert", deserialize_with = "siem_event::units::duration")]
@@ -223,6 +426,46 @@ pub struct RealertConfig {
         deserialize_with = "siem_event::units::duration"
     )]
     pub max: Duration,
+}
+
+impl RealertConfig {
+    /// Waits `base` after an alert, doubling up to `max`.
+    ///
+    /// ```
+    /// use siem_rules::RealertConfig;
+    /// use std::time::Duration;
+    /// let r = RealertConfig::new(Duration::from_secs(600), Duration::from_secs(3600));
+    /// assert_eq!(r.base, Duration::from_secs(600));
+    /// ```
+    pub fn new(base: Duration, max: Duration) -> RealertConfig {
+        RealertConfig { base, max }
+    }
+
+    /// Sets `base`: the first wait (ElastAlert `realert`).
+    ///
+    /// ```
+    /// use siem_rules::RealertConfig;
+    /// use std::time::Duration;
+    /// let c = RealertConfig::new(Duration::from_secs(600), Duration::from_secs(3600)).base(Duration::from_secs(30));
+    /// assert_eq!(c.base, Duration::from_secs(30));
+    /// ```
+    pub fn base(mut self, base: Duration) -> RealertConfig {
+        self.base = base;
+        self
+    }
+
+    /// Sets `max`: the cap (ElastAlert `exponential_realert`).
+    ///
+    /// ```
+    /// use siem_rules::RealertConfig;
+    /// use std::time::Duration;
+    /// let c = RealertConfig::new(Duration::from_secs(600), Duration::from_secs(3600)).max(Duration::from_secs(30));
+    /// assert_eq!(c.max, Duration::from_secs(30));
+    /// ```
+    pub fn max(mut self, max: Duration) -> RealertConfig {
+        self.max = max;
+        self
+    }
 }
 
 /// One alert rule. Three forms are accepted, and may be mixed:
@@ -250,6 +493,7 @@ pub struct RealertConfig {
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AlertRuleConfig {
     /// Unique name; shown in alerts.
     pub name: String,
@@ -316,6 +560,245 @@ pub struct AlertRuleConfig {
     /// Set false to keep a rule in the file but not load it.
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+impl AlertRuleConfig {
+    /// A rule named `name`, enabled, with every other key unset (as in YAML): add a
+    /// condition or an event type, and a threshold, with the setters below.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let rule = AlertRuleConfig::new("brute_force").event_type("auth.failure").threshold(5);
+    /// assert!(rule.enabled && rule.window.is_none());
+    /// ```
+    pub fn new(name: impl Into<String>) -> AlertRuleConfig {
+        AlertRuleConfig {
+            name: name.into(),
+            condition: None,
+            event_type: None,
+            where_fields: BTreeMap::new(),
+            threshold: None,
+            window: None,
+            group_by: Vec::new(),
+            severity: None,
+            level: None,
+            cooldown: None,
+            escalation_multiplier: None,
+            realert: None,
+            reset_count: None,
+            reportable: None,
+            action: None,
+            description: None,
+            enabled: true,
+        }
+    }
+
+    /// Sets `condition`: rule-language condition (see [`Condition`]).
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").condition("event_type:auth.failure");
+    /// assert_eq!(c.condition.as_deref(), Some("event_type:auth.failure"));
+    /// ```
+    pub fn condition(mut self, condition: impl Into<String>) -> AlertRuleConfig {
+        self.condition = Some(condition.into());
+        self
+    }
+
+    /// Sets `event_type`: event type, exact or glob (`auth.*`).
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").event_type("auth.failure");
+    /// assert_eq!(c.event_type.as_deref(), Some("auth.failure"));
+    /// ```
+    pub fn event_type(mut self, event_type: impl Into<String>) -> AlertRuleConfig {
+        self.event_type = Some(event_type.into());
+        self
+    }
+
+    /// Sets `where_fields`: field conditions, all of which must hold (values may be globs).
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// use siem_rules::ScalarValue;
+    /// let c = AlertRuleConfig::new("brute_force").where_fields([("user", ScalarValue::Text("admin".into()))]);
+    /// assert_eq!(c.where_fields["user"].to_string(), "admin");
+    /// ```
+    pub fn where_fields(
+        mut self,
+        where_fields: impl IntoIterator<Item = (impl Into<String>, ScalarValue)>,
+    ) -> AlertRuleConfig {
+        self.where_fields = where_fields
+            .into_iter()
+            .map(|(k, v)| (k.into(), v))
+            .collect();
+        self
+    }
+
+    /// Sets `threshold`: minimum number of events in the window.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").threshold(5);
+    /// assert_eq!(c.threshold, Some(5));
+    /// ```
+    pub fn threshold(mut self, threshold: u64) -> AlertRuleConfig {
+        self.threshold = Some(threshold);
+        self
+    }
+
+    /// Sets `window`: the sliding window.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// use std::time::Duration;
+    /// let c = AlertRuleConfig::new("brute_force").window(Duration::from_secs(30));
+    /// assert_eq!(c.window, Some(Duration::from_secs(30)));
+    /// ```
+    pub fn window(mut self, window: Duration) -> AlertRuleConfig {
+        self.window = Some(window);
+        self
+    }
+
+    /// Sets `group_by`: fields whose values split the count into groups (`user`, `source_ip`, `tenant_id` …).
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").group_by(["source_ip"]);
+    /// assert_eq!(c.group_by, ["source_ip"]);
+    /// ```
+    pub fn group_by(
+        mut self,
+        group_by: impl IntoIterator<Item = impl Into<String>>,
+    ) -> AlertRuleConfig {
+        self.group_by = group_by.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `severity`: seed 003/004 severity.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").severity("high");
+    /// assert_eq!(c.severity.as_deref(), Some("high"));
+    /// ```
+    pub fn severity(mut self, severity: impl Into<String>) -> AlertRuleConfig {
+        self.severity = Some(severity.into());
+        self
+    }
+
+    /// Sets `level`: alert level.
+    ///
+    /// ```
+    /// use siem_rules::AlertLevel;
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").level(AlertLevel::Page);
+    /// assert_eq!(c.level, Some(AlertLevel::Page));
+    /// ```
+    pub fn level(mut self, level: AlertLevel) -> AlertRuleConfig {
+        self.level = Some(level);
+        self
+    }
+
+    /// Sets `cooldown`: the silence after an alert.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// use std::time::Duration;
+    /// let c = AlertRuleConfig::new("brute_force").cooldown(Duration::from_secs(30));
+    /// assert_eq!(c.cooldown, Some(Duration::from_secs(30)));
+    /// ```
+    pub fn cooldown(mut self, cooldown: Duration) -> AlertRuleConfig {
+        self.cooldown = Some(cooldown);
+        self
+    }
+
+    /// Sets `escalation_multiplier`: seed 000's escalation multiplier (> 1).
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").escalation_multiplier(2.0);
+    /// assert_eq!(c.escalation_multiplier, Some(2.0));
+    /// ```
+    pub fn escalation_multiplier(mut self, escalation_multiplier: f64) -> AlertRuleConfig {
+        self.escalation_multiplier = Some(escalation_multiplier);
+        self
+    }
+
+    /// Sets `realert`: exponential re-alert instead of a fixed cooldown.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// use siem_rules::RealertConfig;
+    /// use std::time::Duration;
+    /// let c = AlertRuleConfig::new("brute_force").realert(RealertConfig::new(Duration::from_secs(600), Duration::from_secs(3600)));
+    /// assert_eq!(c.realert.unwrap().max, Duration::from_secs(3600));
+    /// ```
+    pub fn realert(mut self, realert: RealertConfig) -> AlertRuleConfig {
+        self.realert = Some(realert);
+        self
+    }
+
+    /// Sets `reset_count`: after an alert, empty the group's count and start again, with no cooldown: seed 004's `AlertManager`, which alerts on the 5th and the 10th failure of a threshold-5 rule inside the window.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").reset_count(false);
+    /// assert_eq!(c.reset_count, Some(false));
+    /// ```
+    pub fn reset_count(mut self, reset_count: bool) -> AlertRuleConfig {
+        self.reset_count = Some(reset_count);
+        self
+    }
+
+    /// Sets `reportable`: the rule's alerts open a reportable incident with NIS2 deadlines (24 h early warning).
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").reportable(false);
+    /// assert_eq!(c.reportable, Some(false));
+    /// ```
+    pub fn reportable(mut self, reportable: bool) -> AlertRuleConfig {
+        self.reportable = Some(reportable);
+        self
+    }
+
+    /// Sets `action`: seed 003's action: a handler registered with `on_action`, or a routing declared in `RulesConfig::actions`.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").action("page");
+    /// assert_eq!(c.action.as_deref(), Some("page"));
+    /// ```
+    pub fn action(mut self, action: impl Into<String>) -> AlertRuleConfig {
+        self.action = Some(action.into());
+        self
+    }
+
+    /// Sets `description`: free text appended to the alert message.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").description("Many failed logins");
+    /// assert_eq!(c.description.as_deref(), Some("Many failed logins"));
+    /// ```
+    pub fn description(mut self, description: impl Into<String>) -> AlertRuleConfig {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets `enabled`: set false to keep a rule in the file but not load it.
+    ///
+    /// ```
+    /// use siem_rules::AlertRuleConfig;
+    /// let c = AlertRuleConfig::new("brute_force").enabled(false);
+    /// assert!(!c.enabled);
+    /// ```
+    pub fn enabled(mut self, enabled: bool) -> AlertRuleConfig {
+        self.enabled = enabled;
+        self
+    }
 }
 
 fn yes() -> bool {

@@ -407,10 +407,7 @@ impl Engine {
     ///
     /// ```
     /// use siem_rules::{Engine, RulesConfig, Threshold};
-    /// let config = RulesConfig {
-    ///     alerts: vec![Threshold::new("r").matching("x").action("block_user").into()],
-    ///     ..RulesConfig::default()
-    /// };
+    /// let config = RulesConfig::default().alerts(vec![Threshold::new("r").matching("x").action("block_user").into()]);
     /// assert_eq!(Engine::new(&config).unwrap().rule_actions(), [("r", "block_user")]);
     /// ```
     pub fn rule_actions(&self) -> Vec<(&str, &str)> {

@@ -95,6 +95,8 @@ impl AlertLevel {
             Severity::Medium => AlertLevel::Notify,
             Severity::High => AlertLevel::Page,
             Severity::Critical => AlertLevel::Critical,
+            // A severity added to siem-event later notifies until it is given its own level.
+            _ => AlertLevel::Notify,
         }
     }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 /// assert_eq!(m.groups_evicted, 0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct EngineMetrics {
     /// Events the engine looked at.
     pub events_processed: u64,

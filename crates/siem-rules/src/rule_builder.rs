@@ -17,10 +17,7 @@ use crate::{AlertLevel, AlertRuleConfig, RealertConfig, ScalarValue};
 ///     .group_by(["source_ip"])
 ///     .level(AlertLevel::Page)
 ///     .action("block_user");
-/// let config = RulesConfig {
-///     alerts: vec![brute_force.into()],
-///     ..RulesConfig::default()
-/// };
+/// let config = RulesConfig::default().alerts(vec![brute_force.into()]);
 /// let engine = Engine::new(&config).unwrap();
 /// assert!(engine.rule_names().contains(&"brute_force"));
 /// ```
@@ -34,25 +31,7 @@ impl Threshold {
     /// field condition or a rule-language condition.
     pub fn new(name: impl Into<String>) -> Threshold {
         Threshold {
-            rule: AlertRuleConfig {
-                name: name.into(),
-                condition: None,
-                event_type: None,
-                where_fields: Default::default(),
-                threshold: None,
-                window: None,
-                group_by: Vec::new(),
-                severity: None,
-                level: None,
-                cooldown: None,
-                escalation_multiplier: None,
-                realert: None,
-                reset_count: None,
-                reportable: None,
-                action: None,
-                description: None,
-                enabled: true,
-            },
+            rule: AlertRuleConfig::new(name),
         }
     }
 

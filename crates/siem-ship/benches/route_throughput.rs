@@ -153,12 +153,8 @@ impl Harness {
         let syslog =
             |config: SyslogConfig| -> Box<dyn Sink> { Box::new(SyslogSink::new(config).unwrap()) };
         let sink = match peer {
-            Peer::Tcp(port) => syslog(SyslogConfig::tcp("127.0.0.1").with_port(*port)),
-            Peer::Tls(port, ca) => syslog(
-                SyslogConfig::tls("localhost")
-                    .with_port(*port)
-                    .with_ca_file(ca),
-            ),
+            Peer::Tcp(port) => syslog(SyslogConfig::tcp("127.0.0.1").port(*port)),
+            Peer::Tls(port, ca) => syslog(SyslogConfig::tls("localhost").port(*port).ca_file(ca)),
             Peer::Discard => Box::new(Discard),
         };
         let sink = Box::new(Gated {
@@ -166,11 +162,12 @@ impl Harness {
             sink,
         });
         let dest = Destination::new("g8", encoder(), sink)
-            .with_batch(BatchConfig {
-                max_events: BATCH,
-                max_bytes: 1 << 20,
-                interval: Duration::from_secs(3600),
-            })
+            .with_batch(
+                BatchConfig::default()
+                    .max_events(BATCH)
+                    .max_bytes(1 << 20)
+                    .interval(Duration::from_secs(3600)),
+            )
             .with_queue_capacity(EVENTS);
         let config = PipelineConfig {
             queue_capacity: EVENTS,

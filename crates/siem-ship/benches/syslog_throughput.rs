@@ -141,8 +141,7 @@ fn alternate(goal: &str, mut baseline: impl FnMut(), mut candidate: impl FnMut()
 fn g8_tcp(c: &mut Criterion) {
     let events = events();
     let encoder = encoder();
-    let mut sink =
-        SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(tcp_blackhole())).unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(tcp_blackhole())).unwrap();
     let mut batch = Batch::with_capacity(EVENTS, EVENTS * 512);
     let mut group = c.benchmark_group("syslog_g8_tcp");
     group.throughput(Throughput::Elements(EVENTS as u64));
@@ -197,8 +196,8 @@ fn g10_udp(c: &mut Criterion) {
     let payloads: Vec<&[u8]> = batch.records().collect();
     let (_peer, port) = udp_blackhole();
     let config = SyslogConfig::udp("127.0.0.1")
-        .with_port(port)
-        .with_max_datagram_size(65_507);
+        .port(port)
+        .max_datagram_size(65_507);
     let mut sink = SyslogSink::new(config).unwrap();
     let bare = UdpSocket::bind("127.0.0.1:0").unwrap();
     bare.connect(("127.0.0.1", port)).unwrap();
@@ -229,11 +228,8 @@ fn g11_tls(c: &mut Criterion) {
     let batch = encoded(&events(), encoder().as_ref());
     let dir = tempfile::tempdir().unwrap();
     let (tls_port, ca) = tls_blackhole(dir.path());
-    let mut tcp =
-        SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(tcp_blackhole())).unwrap();
-    let tls_config = SyslogConfig::tls("localhost")
-        .with_port(tls_port)
-        .with_ca_file(&ca);
+    let mut tcp = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(tcp_blackhole())).unwrap();
+    let tls_config = SyslogConfig::tls("localhost").port(tls_port).ca_file(&ca);
     let mut tls = SyslogSink::new(tls_config).unwrap();
     let mut group = c.benchmark_group("syslog_g11_tls");
     group.throughput(Throughput::Elements(EVENTS as u64));
@@ -280,8 +276,7 @@ fn g9_rsyslog(c: &mut Criterion) {
         }
     };
     let mut trivial = TcpStream::connect(("127.0.0.1", rsyslog.port())).unwrap();
-    let mut sink =
-        SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(rsyslog.port())).unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(rsyslog.port())).unwrap();
     let mut group = c.benchmark_group("syslog_g9_rsyslog");
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.sample_size(20);

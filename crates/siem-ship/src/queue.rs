@@ -23,6 +23,7 @@ use crate::DropReason;
 /// assert_eq!(OverflowPolicy::default(), OverflowPolicy::DropNewest);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum OverflowPolicy {
     /// Drop the event being logged (the default; the application never waits).
     #[default]
@@ -75,6 +76,7 @@ struct Counters {
 
 /// A snapshot of the queue's counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct QueueStats {
     /// Items accepted into the queue.
     pub accepted: u64,

@@ -606,16 +606,18 @@ fn a_refused_file_is_counted_by_the_pipeline() {
     fs::remove_file(&path).unwrap();
     std::os::unix::fs::symlink(&victim, &path).unwrap();
     let destination = Destination::new("audit-file", Box::new(Plain), Box::new(sink))
-        .with_batch(BatchConfig {
-            max_events: 10,
-            max_bytes: 1 << 20,
-            interval: Duration::from_millis(10),
-        })
-        .with_retry(RetryConfig {
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(2),
-            max_attempts: Some(2),
-        });
+        .with_batch(
+            BatchConfig::default()
+                .max_events(10)
+                .max_bytes(1 << 20)
+                .interval(Duration::from_millis(10)),
+        )
+        .with_retry(
+            RetryConfig::default()
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(2))
+                .max_attempts(2),
+        );
     let config = PipelineConfig {
         queue_capacity: 100,
         overflow: OverflowPolicy::DropNewest,

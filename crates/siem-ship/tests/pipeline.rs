@@ -94,11 +94,11 @@ impl Recorder {
 
 /// Backoff between `initial_ms` and `max_ms` milliseconds, giving up after `max_attempts`.
 fn retry(initial_ms: u64, max_ms: u64, max_attempts: Option<u32>) -> RetryConfig {
-    RetryConfig {
-        initial_backoff: Duration::from_millis(initial_ms),
-        max_backoff: Duration::from_millis(max_ms),
-        max_attempts,
-    }
+    let mut retry = RetryConfig::default()
+        .initial_backoff(Duration::from_millis(initial_ms))
+        .max_backoff(Duration::from_millis(max_ms));
+    retry.max_attempts = max_attempts;
+    retry
 }
 
 fn config(capacity: usize, overflow: OverflowPolicy) -> PipelineConfig {
@@ -111,11 +111,10 @@ fn config(capacity: usize, overflow: OverflowPolicy) -> PipelineConfig {
 }
 
 fn fast_batches() -> BatchConfig {
-    BatchConfig {
-        max_events: 10,
-        max_bytes: 1 << 20,
-        interval: Duration::from_millis(20),
-    }
+    BatchConfig::default()
+        .max_events(10)
+        .max_bytes(1 << 20)
+        .interval(Duration::from_millis(20))
 }
 
 #[test]
@@ -183,11 +182,12 @@ fn drop_oldest_and_block_policies_account_exactly() {
 fn flush_delivers_everything_queued_while_running() {
     let sink = Recorder::default();
     let got = Arc::clone(&sink.got);
-    let dest = Destination::new("d", Box::new(Plain), Box::new(sink)).with_batch(BatchConfig {
-        max_events: 1_000,
-        max_bytes: 1 << 20,
-        interval: Duration::from_secs(3600),
-    });
+    let dest = Destination::new("d", Box::new(Plain), Box::new(sink)).with_batch(
+        BatchConfig::default()
+            .max_events(1_000)
+            .max_bytes(1 << 20)
+            .interval(Duration::from_secs(3600)),
+    );
     let p = Pipeline::start(
         config(1_000, OverflowPolicy::DropNewest),
         Messages,

@@ -74,7 +74,7 @@ fn a_batch_cut_by_a_connection_reset_is_sent_again_whole() {
     for r in &records {
         batch.push(r.as_bytes());
     }
-    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(port)).unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(port)).unwrap();
     sink.send(&batch).unwrap();
     sink.close().unwrap();
 
@@ -106,12 +106,7 @@ fn closing_a_tls_sink_sends_close_notify() {
         (received, end)
     });
 
-    let mut sink = SyslogSink::new(
-        SyslogConfig::tls("localhost")
-            .with_port(port)
-            .with_ca_file(&ca),
-    )
-    .unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::tls("localhost").port(port).ca_file(&ca)).unwrap();
     let mut batch = Batch::default();
     batch.push(b"<34>1 - host app - - - over TLS");
     sink.send(&batch).unwrap();
@@ -143,8 +138,8 @@ fn a_collector_that_stops_reading_is_a_timeout_not_a_hang() {
         })
     };
     let config = SyslogConfig::tcp("127.0.0.1")
-        .with_port(port)
-        .with_write_timeout(std::time::Duration::from_millis(200));
+        .port(port)
+        .write_timeout(std::time::Duration::from_millis(200));
     let mut sink = SyslogSink::new(config).unwrap();
     let mut batch = Batch::default();
     let record = vec![b'x'; 64 * 1024];
@@ -192,7 +187,7 @@ fn a_collector_that_closes_every_connection_is_an_error_not_a_silent_loss() {
             refused
         })
     };
-    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(port)).unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(port)).unwrap();
     let mut batch = Batch::default();
     batch.push(b"<34>1 - host app - - - refused");
     let err = sink.send(&batch).unwrap_err();

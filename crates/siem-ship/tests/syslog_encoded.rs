@@ -37,10 +37,7 @@ fn events() -> Vec<SecurityEvent> {
 }
 
 fn encode(body: BodyFormat, events: &[SecurityEvent]) -> (Batch, Vec<String>) {
-    let options = FormatOptions {
-        body,
-        ..FormatOptions::default()
-    };
+    let options = FormatOptions::default().body(body);
     let encoder = build_encoder(Format::Rfc5424, &options).unwrap();
     let mut batch = Batch::default();
     for e in events {
@@ -85,8 +82,7 @@ fn rfc5424_events_over_tcp_keep_every_field_intact() {
         return;
     };
     let (batch, expected) = encode(BodyFormat::Message, &events());
-    let mut sink =
-        SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(rsyslog.port())).unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(rsyslog.port())).unwrap();
     sink.send(&batch).unwrap();
     sink.close().unwrap();
     check(&rsyslog, &expected);
@@ -100,8 +96,8 @@ fn cef_over_syslog_lf_framed_stays_one_message_per_event() {
     let (batch, expected) = encode(BodyFormat::Cef, &events());
     assert!(expected.iter().all(|m| m.contains(" CEF:0|")));
     let config = SyslogConfig::tcp("127.0.0.1")
-        .with_port(rsyslog.port())
-        .with_framing(Framing::Lf);
+        .port(rsyslog.port())
+        .framing(Framing::Lf);
     let mut sink = SyslogSink::new(config).unwrap();
     sink.send(&batch).unwrap();
     sink.close().unwrap();
@@ -117,8 +113,8 @@ fn leef_over_syslog_udp() {
     let (batch, expected) = encode(BodyFormat::Leef2, &events());
     assert!(expected.iter().all(|m| m.contains(" LEEF:2.0|")));
     let config = SyslogConfig::udp("127.0.0.1")
-        .with_port(rsyslog.port())
-        .with_max_datagram_size(8192);
+        .port(rsyslog.port())
+        .max_datagram_size(8192);
     let mut sink = SyslogSink::new(config).unwrap();
     sink.send(&batch).unwrap();
     check(&rsyslog, &expected);

@@ -17,9 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 fn a_verified_tls_handshake_is_reachable_and_a_wrong_ca_is_not() {
     let dir = tempfile::tempdir().unwrap();
     let (port, ca) = tls_blackhole(dir.path());
-    let config = SyslogConfig::tls("localhost")
-        .with_port(port)
-        .with_ca_file(&ca);
+    let config = SyslogConfig::tls("localhost").port(port).ca_file(&ca);
     let reached = config.probe(TIMEOUT).unwrap();
     assert!(
         reached.starts_with(&format!("syslog-tls localhost:{port} reachable at")),
@@ -29,8 +27,8 @@ fn a_verified_tls_handshake_is_reachable_and_a_wrong_ca_is_not() {
     let other = tempfile::tempdir().unwrap();
     let (_, wrong_ca) = tls_blackhole(other.path());
     let why = SyslogConfig::tls("localhost")
-        .with_port(port)
-        .with_ca_file(&wrong_ca)
+        .port(port)
+        .ca_file(&wrong_ca)
         .probe(TIMEOUT)
         .unwrap_err();
     assert!(
@@ -49,8 +47,8 @@ fn a_backup_answers_when_the_primary_does_not() {
         .port();
     let backup = tcp_blackhole();
     let reached = SyslogConfig::tcp("127.0.0.1")
-        .with_port(closed)
-        .with_backup("127.0.0.1", Some(backup))
+        .port(closed)
+        .backup("127.0.0.1", Some(backup))
         .probe(TIMEOUT)
         .unwrap();
     assert!(reached.ends_with("(a backup)"), "{reached}");
@@ -63,12 +61,12 @@ fn a_backup_answers_when_the_primary_does_not() {
 #[test]
 fn an_invalid_configuration_is_not_probed() {
     let why = SyslogConfig::udp("127.0.0.1")
-        .with_max_datagram_size(10)
+        .max_datagram_size(10)
         .probe(TIMEOUT)
         .unwrap_err();
     assert!(why.starts_with("max_datagram_size:"), "{why}");
     let udp = SyslogConfig::udp("127.0.0.1")
-        .with_port(5514)
+        .port(5514)
         .probe(TIMEOUT)
         .unwrap();
     assert!(udp.contains("resolves to 127.0.0.1:5514"), "{udp}");

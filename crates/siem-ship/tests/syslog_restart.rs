@@ -75,7 +75,7 @@ fn tcp_collector_restart_loses_nothing_after_the_failure_is_seen() {
     let Some(rsyslog) = Rsyslog::start(syslog_support::Input::Tcp) else {
         return;
     };
-    let config = SyslogConfig::tcp("127.0.0.1").with_port(rsyslog.port());
+    let config = SyslogConfig::tcp("127.0.0.1").port(rsyslog.port());
     restart_in_the_middle(rsyslog, config);
 }
 
@@ -87,7 +87,7 @@ fn tls_collector_restart_loses_nothing_after_the_failure_is_seen() {
         return;
     };
     let config = SyslogConfig::tls("localhost")
-        .with_port(rsyslog.port())
-        .with_ca_file(&pki.ca);
+        .port(rsyslog.port())
+        .ca_file(&pki.ca);
     restart_in_the_middle(rsyslog, config);
 }

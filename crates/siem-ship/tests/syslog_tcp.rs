@@ -15,8 +15,7 @@ fn octet_counted_messages_arrive_byte_for_byte_with_their_structured_data() {
     let Some(rsyslog) = Rsyslog::start(Input::Tcp) else {
         return;
     };
-    let mut sink =
-        SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(rsyslog.port())).unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(rsyslog.port())).unwrap();
     let messages: Vec<String> = (0..500)
         .map(|i| {
             rfc5424(
@@ -53,8 +52,7 @@ fn hostile_content_cannot_forge_a_message_or_a_field() {
     let Some(rsyslog) = Rsyslog::start(Input::Tcp) else {
         return;
     };
-    let mut sink =
-        SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(rsyslog.port())).unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(rsyslog.port())).unwrap();
     // SD values escaped as RFC 5424 §6.3.3 says (`"`, `\` and `]`); MSG carries raw bytes that
     // would end a frame or look like one: LF, CR, tab, a second octet-counted header, `|`, `=`.
     let evil_sd_escaped =
@@ -85,8 +83,8 @@ fn lf_framing_sends_embedded_line_breaks_as_spaces() {
         return;
     };
     let config = SyslogConfig::tcp("127.0.0.1")
-        .with_port(rsyslog.port())
-        .with_framing(Framing::Lf);
+        .port(rsyslog.port())
+        .framing(Framing::Lf);
     let mut sink = SyslogSink::new(config).unwrap();
     let messages: Vec<String> = (0..100)
         .map(|i| rfc5424(i, r#"[siem@32473 n="1"]"#, "two\nlines and a NUL\0here"))
@@ -108,9 +106,9 @@ fn an_unreachable_primary_fails_over_to_the_backup_and_back() {
     };
     let primary_port = free_port(false);
     let config = SyslogConfig::tcp("127.0.0.1")
-        .with_port(primary_port)
-        .with_backup("127.0.0.1", Some(backup.port()))
-        .with_failback_after(Duration::from_millis(200));
+        .port(primary_port)
+        .backup("127.0.0.1", Some(backup.port()))
+        .failback_after(Duration::from_millis(200));
     let mut sink = SyslogSink::new(config).unwrap();
 
     let first = vec![rfc5424(1, "-", "to the backup")];
@@ -136,8 +134,8 @@ fn no_collector_at_all_is_a_retryable_error_naming_every_host() {
     let primary = free_port(false);
     let backup = free_port(false);
     let config = SyslogConfig::tcp("127.0.0.1")
-        .with_port(primary)
-        .with_backup("127.0.0.1", Some(backup));
+        .port(primary)
+        .backup("127.0.0.1", Some(backup));
     let mut sink = SyslogSink::new(config).unwrap();
     let err = sink.send(&batch_of(&[rfc5424(1, "-", "x")])).unwrap_err();
     assert!(err.is_retryable());

@@ -21,8 +21,8 @@ fn verified_tls_delivers_every_message_byte_for_byte() {
     };
     // The certificate names `localhost` and 127.0.0.1; connect by name.
     let config = SyslogConfig::tls("localhost")
-        .with_port(rsyslog.port())
-        .with_ca_file(&pki.ca);
+        .port(rsyslog.port())
+        .ca_file(&pki.ca);
     let mut sink = SyslogSink::new(config).unwrap();
     assert!(sink.warnings().is_empty());
     let messages: Vec<String> = (0..300)
@@ -50,9 +50,9 @@ fn mutual_tls_presents_the_client_certificate() {
         return;
     };
     let config = SyslogConfig::tls("127.0.0.1")
-        .with_port(rsyslog.port())
-        .with_ca_file(&pki.ca)
-        .with_client_cert(&pki.client_cert, &pki.client_key);
+        .port(rsyslog.port())
+        .ca_file(&pki.ca)
+        .client_cert(&pki.client_cert, &pki.client_key);
     let mut sink = SyslogSink::new(config).unwrap();
     let debug = format!("{sink:?}");
     assert!(
@@ -71,8 +71,8 @@ fn a_certificate_from_another_ca_is_refused_with_a_clear_error() {
         return;
     };
     let config = SyslogConfig::tls("localhost")
-        .with_port(rsyslog.port())
-        .with_ca_file(&pki.other_ca);
+        .port(rsyslog.port())
+        .ca_file(&pki.other_ca);
     let mut sink = SyslogSink::new(config).unwrap();
     let err = sink
         .send(&batch_of(&[rfc5424(1, "-", "secret")]))
@@ -92,9 +92,9 @@ fn a_certificate_for_another_name_is_refused_with_a_clear_error() {
         return;
     };
     let config = SyslogConfig::tls("127.0.0.1")
-        .with_port(rsyslog.port())
-        .with_ca_file(&pki.ca)
-        .with_server_name("siem.example.com");
+        .port(rsyslog.port())
+        .ca_file(&pki.ca)
+        .server_name("siem.example.com");
     let mut sink = SyslogSink::new(config).unwrap();
     let err = sink
         .send(&batch_of(&[rfc5424(1, "-", "secret")]))
@@ -113,8 +113,8 @@ fn disabling_verification_takes_a_named_option_and_warns() {
         return;
     };
     let config = SyslogConfig::tls("127.0.0.1")
-        .with_port(rsyslog.port())
-        .with_dangerous_disable_verification();
+        .port(rsyslog.port())
+        .dangerous_disable_verification();
     let mut sink = SyslogSink::new(config).unwrap();
     assert_eq!(sink.warnings().len(), 1);
     assert!(sink.warnings()[0].contains("NOT verified"));
@@ -129,14 +129,14 @@ fn unreadable_or_malformed_tls_files_are_configuration_errors() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.pem");
     std::fs::write(&garbage, "not a certificate").unwrap();
-    let err = SyslogSink::new(SyslogConfig::tls("localhost").with_ca_file(&garbage)).unwrap_err();
+    let err = SyslogSink::new(SyslogConfig::tls("localhost").ca_file(&garbage)).unwrap_err();
     assert_eq!(err.key(), "tls.ca_file");
 
     let pki = Pki::generate();
     // The key of another certificate does not fit.
     let mismatched = SyslogConfig::tls("localhost")
-        .with_ca_file(&pki.ca)
-        .with_client_cert(&pki.client_cert, &pki.server_key);
+        .ca_file(&pki.ca)
+        .client_cert(&pki.client_cert, &pki.server_key);
     let err = SyslogSink::new(mismatched).unwrap_err();
     assert_eq!(err.key(), "tls.client_key");
     let text = err.to_string();
@@ -146,8 +146,8 @@ fn unreadable_or_malformed_tls_files_are_configuration_errors() {
     assert!(!text.contains(key_body), "the key never appears in errors");
 
     let missing = SyslogConfig::tls("localhost")
-        .with_ca_file(&pki.ca)
-        .with_client_cert(&pki.client_cert, dir.path().join("nope.pem"));
+        .ca_file(&pki.ca)
+        .client_cert(&pki.client_cert, dir.path().join("nope.pem"));
     let err = SyslogSink::new(missing).unwrap_err();
     assert_eq!(err.key(), "tls.client_key");
     assert!(err.to_string().contains("nope.pem"));
@@ -163,10 +163,10 @@ fn each_backup_is_verified_against_its_own_name() {
     // primary's name.
     let down = syslog_support::free_port(false);
     let config = SyslogConfig::tls("localhost")
-        .with_port(down)
-        .with_server_name("primary.example.com")
-        .with_ca_file(&pki.ca)
-        .with_backup("127.0.0.1", Some(rsyslog.port()));
+        .port(down)
+        .server_name("primary.example.com")
+        .ca_file(&pki.ca)
+        .backup("127.0.0.1", Some(rsyslog.port()));
     let mut sink = SyslogSink::new(config).unwrap();
     let messages = vec![rfc5424(1, "-", "via the backup")];
     sink.send(&batch_of(&messages)).unwrap();
@@ -183,8 +183,8 @@ fn a_collector_that_refuses_the_client_is_an_error_not_a_silent_loss() {
         return;
     };
     let config = SyslogConfig::tls("127.0.0.1")
-        .with_port(rsyslog.port())
-        .with_ca_file(&pki.ca);
+        .port(rsyslog.port())
+        .ca_file(&pki.ca);
     let mut sink = SyslogSink::new(config).unwrap();
     for _ in 0..2 {
         let err = sink

@@ -13,8 +13,7 @@ fn each_message_is_one_datagram_byte_for_byte() {
     let Some(rsyslog) = Rsyslog::start(Input::Udp) else {
         return;
     };
-    let mut sink =
-        SyslogSink::new(SyslogConfig::udp("127.0.0.1").with_port(rsyslog.port())).unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::udp("127.0.0.1").port(rsyslog.port())).unwrap();
     // 150 messages: more than two sendmmsg groups of 64. A line feed inside a message stays
     // inside its datagram: it cannot split it in two.
     let messages: Vec<String> = (0..150)
@@ -34,8 +33,8 @@ fn long_messages_are_truncated_and_still_parse() {
         return;
     };
     let config = SyslogConfig::udp("127.0.0.1")
-        .with_port(rsyslog.port())
-        .with_max_datagram_size(480);
+        .port(rsyslog.port())
+        .max_datagram_size(480);
     let mut sink = SyslogSink::new(config).unwrap();
     let long_value = "v".repeat(500);
     let header = rfc5424(0, "", "");
@@ -72,7 +71,7 @@ fn ipv6_loopback() {
         }
     };
     let port = collector.local_addr().unwrap().port();
-    let mut sink = SyslogSink::new(SyslogConfig::udp("::1").with_port(port)).unwrap();
+    let mut sink = SyslogSink::new(SyslogConfig::udp("::1").port(port)).unwrap();
     let messages = vec![rfc5424(1, "-", "over IPv6"), rfc5424(2, "-", "second")];
     sink.send(&batch_of(&messages)).unwrap();
     assert!(sink.peer().unwrap().is_ipv6());

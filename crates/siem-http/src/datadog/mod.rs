@@ -67,6 +67,7 @@ const API_KEY_HEADER: &str = "dd-api-key";
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DatadogConfig {
     /// The Datadog site (default `datadoghq.com`; one of [`SITES`]).
     #[serde(default = "default_site")]
@@ -98,6 +99,113 @@ pub struct DatadogConfig {
     /// Timeouts, requests in flight, compression (default gzip) and limits.
     #[serde(default)]
     pub http: HttpOptions,
+}
+
+impl DatadogConfig {
+    /// Sets `url`: sends to this URL instead of the site's intake (a proxy, an Observability Pipelines worker).
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::datadog::DatadogConfig;
+    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).url("https://127.0.0.1:8443/intake");
+    /// assert_eq!(c.url.as_deref(), Some("https://127.0.0.1:8443/intake"));
+    /// ```
+    pub fn url(mut self, url: impl Into<String>) -> DatadogConfig {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Sets `service`: `service` of every log.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::datadog::DatadogConfig;
+    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).service("payments");
+    /// assert_eq!(c.service.as_deref(), Some("payments"));
+    /// ```
+    pub fn service(mut self, service: impl Into<String>) -> DatadogConfig {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// Sets `source`: `ddsource` of every log (the integration name, e.g. your application's).
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::datadog::DatadogConfig;
+    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).source("rust");
+    /// assert_eq!(c.source.as_deref(), Some("rust"));
+    /// ```
+    pub fn source(mut self, source: impl Into<String>) -> DatadogConfig {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Sets `hostname`: `hostname` of every log.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::datadog::DatadogConfig;
+    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).hostname("web-1");
+    /// assert_eq!(c.hostname.as_deref(), Some("web-1"));
+    /// ```
+    pub fn hostname(mut self, hostname: impl Into<String>) -> DatadogConfig {
+        self.hostname = Some(hostname.into());
+        self
+    }
+
+    /// Sets `tags`: `ddtags` of every log, `key:value` each.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::datadog::DatadogConfig;
+    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).tags(["env:prod", "team:security"]);
+    /// assert_eq!(c.tags, ["env:prod", "team:security"]);
+    /// ```
+    pub fn tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> DatadogConfig {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `allow_insecure_http`: allows `http://` (with `url`) although the API key would travel in clear.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::datadog::DatadogConfig;
+    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).allow_insecure_http(true);
+    /// assert!(c.allow_insecure_http);
+    /// ```
+    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> DatadogConfig {
+        self.allow_insecure_http = allow_insecure_http;
+        self
+    }
+
+    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::datadog::DatadogConfig;
+    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).dead_letter("/var/spool/siem/dead.jsonl");
+    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
+    /// ```
+    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> DatadogConfig {
+        self.dead_letter = Some(dead_letter.into());
+        self
+    }
+
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// use siem_http::Secret;
+    /// use siem_http::datadog::DatadogConfig;
+    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).http(HttpOptions::default().max_in_flight(4));
+    /// assert_eq!(c.http.max_in_flight, 4);
+    /// ```
+    pub fn http(mut self, http: HttpOptions) -> DatadogConfig {
+        self.http = http;
+        self
+    }
 }
 
 fn default_site() -> String {
@@ -144,7 +252,7 @@ impl DatadogConfig {
                 "https://http-intake.logs.{}/api/v2/logs",
                 self.site
             ))
-            .map_err(|e| ConfigError::invalid("site", e.to_string()))?,
+            .map_err(|e| ConfigError::invalid("site", e.to_string()).with_source(e))?,
         };
         if self.api_key.expose().trim().is_empty() {
             return Err(ConfigError::invalid("api_key", "must not be empty"));

@@ -65,6 +65,7 @@ const FORBIDDEN_NAME_CHARS: &[char] =
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ElasticsearchConfig {
     /// The cluster (`https://es.example.com:9200`, a path prefix allowed).
     pub url: String,
@@ -96,6 +97,119 @@ pub struct ElasticsearchConfig {
     /// Timeouts, requests in flight, compression (default gzip) and limits.
     #[serde(default)]
     pub http: HttpOptions,
+}
+
+impl ElasticsearchConfig {
+    /// Sets `index`: the index to write to (exactly one of `index` and `data_stream`).
+    ///
+    /// ```
+    /// use siem_http::elasticsearch::ElasticsearchConfig;
+    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").index("siem-events");
+    /// assert_eq!(c.index.as_deref(), Some("siem-events"));
+    /// ```
+    pub fn index(mut self, index: impl Into<String>) -> ElasticsearchConfig {
+        self.index = Some(index.into());
+        self
+    }
+
+    /// Sets `data_stream`: the data stream to write to; takes `format: ecs` only (it needs `@timestamp`).
+    ///
+    /// ```
+    /// use siem_http::elasticsearch::ElasticsearchConfig;
+    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").data_stream("logs-siem-default");
+    /// assert_eq!(c.data_stream.as_deref(), Some("logs-siem-default"));
+    /// ```
+    pub fn data_stream(mut self, data_stream: impl Into<String>) -> ElasticsearchConfig {
+        self.data_stream = Some(data_stream.into());
+        self
+    }
+
+    /// Sets `api_key`: an API key, the base64 `id:api_key` Elasticsearch calls `encoded` (`Authorization: ApiKey …`).
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::elasticsearch::ElasticsearchConfig;
+    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").api_key(Secret::new("s3cr3t"));
+    /// assert_eq!(c.api_key.as_ref().map(|s| s.expose()), Some("s3cr3t"));
+    /// ```
+    pub fn api_key(mut self, api_key: Secret) -> ElasticsearchConfig {
+        self.api_key = Some(api_key);
+        self
+    }
+
+    /// Sets `username`: user for basic authentication (with `password`).
+    ///
+    /// ```
+    /// use siem_http::elasticsearch::ElasticsearchConfig;
+    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").username("elastic");
+    /// assert_eq!(c.username.as_deref(), Some("elastic"));
+    /// ```
+    pub fn username(mut self, username: impl Into<String>) -> ElasticsearchConfig {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// Sets `password`: password for basic authentication.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::elasticsearch::ElasticsearchConfig;
+    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").password(Secret::new("s3cr3t"));
+    /// assert_eq!(c.password.as_ref().map(|s| s.expose()), Some("s3cr3t"));
+    /// ```
+    pub fn password(mut self, password: Secret) -> ElasticsearchConfig {
+        self.password = Some(password);
+        self
+    }
+
+    /// Sets `pipeline`: an ingest pipeline to run the documents through.
+    ///
+    /// ```
+    /// use siem_http::elasticsearch::ElasticsearchConfig;
+    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").pipeline("siem");
+    /// assert_eq!(c.pipeline.as_deref(), Some("siem"));
+    /// ```
+    pub fn pipeline(mut self, pipeline: impl Into<String>) -> ElasticsearchConfig {
+        self.pipeline = Some(pipeline.into());
+        self
+    }
+
+    /// Sets `allow_insecure_http`: allows `http://` although credentials would travel in clear.
+    ///
+    /// ```
+    /// use siem_http::elasticsearch::ElasticsearchConfig;
+    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").allow_insecure_http(true);
+    /// assert!(c.allow_insecure_http);
+    /// ```
+    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> ElasticsearchConfig {
+        self.allow_insecure_http = allow_insecure_http;
+        self
+    }
+
+    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
+    ///
+    /// ```
+    /// use siem_http::elasticsearch::ElasticsearchConfig;
+    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").dead_letter("/var/spool/siem/dead.jsonl");
+    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
+    /// ```
+    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> ElasticsearchConfig {
+        self.dead_letter = Some(dead_letter.into());
+        self
+    }
+
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// use siem_http::elasticsearch::ElasticsearchConfig;
+    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").http(HttpOptions::default().max_in_flight(4));
+    /// assert_eq!(c.http.max_in_flight, 4);
+    /// ```
+    pub fn http(mut self, http: HttpOptions) -> ElasticsearchConfig {
+        self.http = http;
+        self
+    }
 }
 
 impl ElasticsearchConfig {

@@ -67,6 +67,7 @@ const LOGS_PATH: &str = "/v1/logs";
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct OtlpConfig {
     /// The collector's OTLP/HTTP endpoint; a URL without a path gets `/v1/logs`.
     pub url: String,
@@ -86,6 +87,73 @@ pub struct OtlpConfig {
     /// Timeouts, requests in flight, compression (default gzip) and limits.
     #[serde(default)]
     pub http: HttpOptions,
+}
+
+impl OtlpConfig {
+    /// Sets `service_name`: `service.name` of the resource (default `unknown_service`, as the semantic conventions say).
+    ///
+    /// ```
+    /// use siem_http::otlp::OtlpConfig;
+    /// let c = OtlpConfig::new("https://127.0.0.1:4318/v1/logs").service_name("payments");
+    /// assert_eq!(c.service_name.as_deref(), Some("payments"));
+    /// ```
+    pub fn service_name(mut self, service_name: impl Into<String>) -> OtlpConfig {
+        self.service_name = Some(service_name.into());
+        self
+    }
+
+    /// Sets `headers`: extra headers (authentication); values are treated as secrets and never shown.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::otlp::OtlpConfig;
+    /// let c = OtlpConfig::new("https://127.0.0.1:4318/v1/logs").headers([("X-Scope-OrgID", Secret::new("tenant-1"))]);
+    /// assert_eq!(c.headers["X-Scope-OrgID"].expose(), "tenant-1");
+    /// ```
+    pub fn headers(
+        mut self,
+        headers: impl IntoIterator<Item = (impl Into<String>, Secret)>,
+    ) -> OtlpConfig {
+        self.headers = headers.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        self
+    }
+
+    /// Sets `allow_insecure_http`: allows `http://` although headers are set.
+    ///
+    /// ```
+    /// use siem_http::otlp::OtlpConfig;
+    /// let c = OtlpConfig::new("https://127.0.0.1:4318/v1/logs").allow_insecure_http(true);
+    /// assert!(c.allow_insecure_http);
+    /// ```
+    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> OtlpConfig {
+        self.allow_insecure_http = allow_insecure_http;
+        self
+    }
+
+    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
+    ///
+    /// ```
+    /// use siem_http::otlp::OtlpConfig;
+    /// let c = OtlpConfig::new("https://127.0.0.1:4318/v1/logs").dead_letter("/var/spool/siem/dead.jsonl");
+    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
+    /// ```
+    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> OtlpConfig {
+        self.dead_letter = Some(dead_letter.into());
+        self
+    }
+
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// use siem_http::otlp::OtlpConfig;
+    /// let c = OtlpConfig::new("https://127.0.0.1:4318/v1/logs").http(HttpOptions::default().max_in_flight(4));
+    /// assert_eq!(c.http.max_in_flight, 4);
+    /// ```
+    pub fn http(mut self, http: HttpOptions) -> OtlpConfig {
+        self.http = http;
+        self
+    }
 }
 
 impl OtlpConfig {
@@ -211,6 +279,8 @@ fn severity_number(severity: Severity) -> u8 {
         Severity::Medium => 13,
         Severity::High => 17,
         Severity::Critical => 21,
+        // A severity added later is sent as WARN until it is given its own number.
+        _ => 13,
     }
 }
 

@@ -60,6 +60,7 @@ const CHANNEL_HEADER: &str = "x-splunk-request-channel";
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IndexerAck {
     /// How long to wait for a request's events to be indexed before sending them again
     /// (default 60 s).
@@ -68,6 +69,34 @@ pub struct IndexerAck {
     /// Time between two questions to `/services/collector/ack` (default 1 s).
     #[serde(deserialize_with = "siem_ship::units::duration")]
     pub poll_interval: Duration,
+}
+
+impl IndexerAck {
+    /// Sets `timeout`: how long to wait for a request's events to be indexed before sending them again (default 60 s).
+    ///
+    /// ```
+    /// use siem_http::splunk_hec::IndexerAck;
+    /// use std::time::Duration;
+    /// let c = IndexerAck::default().timeout(Duration::from_secs(30));
+    /// assert_eq!(c.timeout, Duration::from_secs(30));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> IndexerAck {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets `poll_interval`: time between two questions to `/services/collector/ack` (default 1 s).
+    ///
+    /// ```
+    /// use siem_http::splunk_hec::IndexerAck;
+    /// use std::time::Duration;
+    /// let c = IndexerAck::default().poll_interval(Duration::from_secs(30));
+    /// assert_eq!(c.poll_interval, Duration::from_secs(30));
+    /// ```
+    pub fn poll_interval(mut self, poll_interval: Duration) -> IndexerAck {
+        self.poll_interval = poll_interval;
+        self
+    }
 }
 
 impl Default for IndexerAck {
@@ -101,6 +130,7 @@ const DEFAULT_LIMITS: Limits = Limits {
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SplunkHecConfig {
     /// The collector (`https://splunk:8088`); a URL without a path gets
     /// `/services/collector/event`.
@@ -119,6 +149,63 @@ pub struct SplunkHecConfig {
     /// Timeouts, requests in flight, compression (default gzip) and limits.
     #[serde(default)]
     pub http: HttpOptions,
+}
+
+impl SplunkHecConfig {
+    /// Sets `indexer_ack`: waits for the indexer acknowledgement of every request (off by default).
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::splunk_hec::IndexerAck;
+    /// use siem_http::splunk_hec::SplunkHecConfig;
+    /// use std::time::Duration;
+    /// let c = SplunkHecConfig::new("https://127.0.0.1:8088", Secret::new("hec-token")).indexer_ack(IndexerAck::default().poll_interval(Duration::from_millis(500)));
+    /// assert_eq!(c.indexer_ack.unwrap().poll_interval, Duration::from_millis(500));
+    /// ```
+    pub fn indexer_ack(mut self, indexer_ack: IndexerAck) -> SplunkHecConfig {
+        self.indexer_ack = Some(indexer_ack);
+        self
+    }
+
+    /// Sets `allow_insecure_http`: allows `http://` although the token would travel in clear.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::splunk_hec::SplunkHecConfig;
+    /// let c = SplunkHecConfig::new("https://127.0.0.1:8088", Secret::new("hec-token")).allow_insecure_http(true);
+    /// assert!(c.allow_insecure_http);
+    /// ```
+    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> SplunkHecConfig {
+        self.allow_insecure_http = allow_insecure_http;
+        self
+    }
+
+    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::splunk_hec::SplunkHecConfig;
+    /// let c = SplunkHecConfig::new("https://127.0.0.1:8088", Secret::new("hec-token")).dead_letter("/var/spool/siem/dead.jsonl");
+    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
+    /// ```
+    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> SplunkHecConfig {
+        self.dead_letter = Some(dead_letter.into());
+        self
+    }
+
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// use siem_http::Secret;
+    /// use siem_http::splunk_hec::SplunkHecConfig;
+    /// let c = SplunkHecConfig::new("https://127.0.0.1:8088", Secret::new("hec-token")).http(HttpOptions::default().max_in_flight(4));
+    /// assert_eq!(c.http.max_in_flight, 4);
+    /// ```
+    pub fn http(mut self, http: HttpOptions) -> SplunkHecConfig {
+        self.http = http;
+        self
+    }
 }
 
 impl SplunkHecConfig {

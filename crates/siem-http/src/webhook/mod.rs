@@ -50,6 +50,7 @@ const CREDENTIAL_HEADER_WORDS: &[&str] = &[
 /// The HTTP method of a webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
 pub enum WebhookMethod {
     /// `POST` (the default).
     #[default]
@@ -63,6 +64,7 @@ pub enum WebhookMethod {
 /// How a webhook's body holds its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WebhookBody {
     /// `[r1,r2]` (`application/json`): a record that is a JSON object or array goes in as it
     /// is, any other record (CEF, LEEF, syslog) as a JSON string.
@@ -87,6 +89,7 @@ pub enum WebhookBody {
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct WebhookConfig {
     /// Where to send (`https://…`).
     pub url: String,
@@ -108,6 +111,87 @@ pub struct WebhookConfig {
     /// Timeouts, requests in flight, compression (default none) and limits.
     #[serde(default)]
     pub http: HttpOptions,
+}
+
+impl WebhookConfig {
+    /// Sets `method`: the method (default `POST`).
+    ///
+    /// ```
+    /// use siem_http::webhook::WebhookConfig;
+    /// use siem_http::webhook::WebhookMethod;
+    /// let c = WebhookConfig::new("https://127.0.0.1:8443/hook").method(WebhookMethod::Put);
+    /// assert_eq!(c.method, WebhookMethod::Put);
+    /// ```
+    pub fn method(mut self, method: WebhookMethod) -> WebhookConfig {
+        self.method = method;
+        self
+    }
+
+    /// Sets `headers`: extra headers; values may hold secrets (`${VAR}`) and are never shown.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::webhook::WebhookConfig;
+    /// let c = WebhookConfig::new("https://127.0.0.1:8443/hook").headers([("Authorization", Secret::new("Bearer t0k3n"))]);
+    /// assert_eq!(c.headers["Authorization"].expose(), "Bearer t0k3n");
+    /// ```
+    pub fn headers(
+        mut self,
+        headers: impl IntoIterator<Item = (impl Into<String>, Secret)>,
+    ) -> WebhookConfig {
+        self.headers = headers.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        self
+    }
+
+    /// Sets `body`: how records are laid out in the body (default `json_array`).
+    ///
+    /// ```
+    /// use siem_http::webhook::WebhookBody;
+    /// use siem_http::webhook::WebhookConfig;
+    /// let c = WebhookConfig::new("https://127.0.0.1:8443/hook").body(WebhookBody::Ndjson);
+    /// assert_eq!(c.body, WebhookBody::Ndjson);
+    /// ```
+    pub fn body(mut self, body: WebhookBody) -> WebhookConfig {
+        self.body = body;
+        self
+    }
+
+    /// Sets `allow_insecure_http`: allows `http://` although a header carries a credential.
+    ///
+    /// ```
+    /// use siem_http::webhook::WebhookConfig;
+    /// let c = WebhookConfig::new("https://127.0.0.1:8443/hook").allow_insecure_http(true);
+    /// assert!(c.allow_insecure_http);
+    /// ```
+    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> WebhookConfig {
+        self.allow_insecure_http = allow_insecure_http;
+        self
+    }
+
+    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
+    ///
+    /// ```
+    /// use siem_http::webhook::WebhookConfig;
+    /// let c = WebhookConfig::new("https://127.0.0.1:8443/hook").dead_letter("/var/spool/siem/dead.jsonl");
+    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
+    /// ```
+    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> WebhookConfig {
+        self.dead_letter = Some(dead_letter.into());
+        self
+    }
+
+    /// Sets `http`: timeouts, requests in flight, compression (default none) and limits.
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// use siem_http::webhook::WebhookConfig;
+    /// let c = WebhookConfig::new("https://127.0.0.1:8443/hook").http(HttpOptions::default().max_in_flight(4));
+    /// assert_eq!(c.http.max_in_flight, 4);
+    /// ```
+    pub fn http(mut self, http: HttpOptions) -> WebhookConfig {
+        self.http = http;
+        self
+    }
 }
 
 impl WebhookConfig {

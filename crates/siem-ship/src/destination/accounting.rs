@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 /// assert_eq!(DropReason::ALL.len(), 8);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DropReason {
     /// The application-side queue was full (drop-newest policy).
     QueueFull,
@@ -172,17 +173,16 @@ impl DestinationCounters {
 ///
 /// ```
 /// use siem_ship::{DestinationMetrics, DropReason};
-/// let m = DestinationMetrics {
-///     name: "audit".into(),
-///     received: 10,
-///     shipped: 9,
-///     dropped: vec![(DropReason::Rejected, 1)],
-///     ..Default::default()
-/// };
+/// // A snapshot comes from `Destination::metrics` or `SiemHandle::metrics`; built by hand here.
+/// let mut m = DestinationMetrics::default();
+/// m.name = "audit".into();
+/// (m.received, m.shipped) = (10, 9);
+/// m.dropped = vec![(DropReason::Rejected, 1)];
 /// assert_eq!(m.in_flight(), 0);
 /// assert_eq!(m.to_string(), "audit: shipped 9 of 10, filtered 0, dropped 1 (rejected 1), failed attempts 0");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct DestinationMetrics {
     /// The destination's configured name.
     pub name: String,

@@ -16,6 +16,7 @@ use crate::backoff;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct BatchConfig {
     /// Send when this many events are batched.
     pub max_events: usize,
@@ -25,6 +26,45 @@ pub struct BatchConfig {
     /// Send at the latest this long after the batch's first event.
     #[serde(deserialize_with = "crate::units::duration")]
     pub interval: Duration,
+}
+
+impl BatchConfig {
+    /// Sets `max_events`: send when this many events are batched.
+    ///
+    /// ```
+    /// use siem_ship::BatchConfig;
+    /// let c = BatchConfig::default().max_events(10);
+    /// assert_eq!(c.max_events, 10);
+    /// ```
+    pub fn max_events(mut self, max_events: usize) -> BatchConfig {
+        self.max_events = max_events;
+        self
+    }
+
+    /// Sets `max_bytes`: send when the encoded batch reaches this many bytes.
+    ///
+    /// ```
+    /// use siem_ship::BatchConfig;
+    /// let c = BatchConfig::default().max_bytes(1024);
+    /// assert_eq!(c.max_bytes, 1024);
+    /// ```
+    pub fn max_bytes(mut self, max_bytes: usize) -> BatchConfig {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Sets `interval`: send at the latest this long after the batch's first event.
+    ///
+    /// ```
+    /// use siem_ship::BatchConfig;
+    /// use std::time::Duration;
+    /// let c = BatchConfig::default().interval(Duration::from_millis(100));
+    /// assert_eq!(c.interval, Duration::from_millis(100));
+    /// ```
+    pub fn interval(mut self, interval: Duration) -> BatchConfig {
+        self.interval = interval;
+        self
+    }
 }
 
 impl Default for BatchConfig {
@@ -49,6 +89,7 @@ impl Default for BatchConfig {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RetryConfig {
     /// First wait after a failure.
     #[serde(deserialize_with = "crate::units::duration")]
@@ -59,6 +100,46 @@ pub struct RetryConfig {
     /// Give a batch up (dropped: retries exhausted) after this many attempts; `None` retries
     /// until shutdown.
     pub max_attempts: Option<u32>,
+}
+
+impl RetryConfig {
+    /// Sets `initial_backoff`: first wait after a failure.
+    ///
+    /// ```
+    /// use siem_ship::RetryConfig;
+    /// use std::time::Duration;
+    /// let c = RetryConfig::default().initial_backoff(Duration::from_secs(30));
+    /// assert_eq!(c.initial_backoff, Duration::from_secs(30));
+    /// ```
+    pub fn initial_backoff(mut self, initial_backoff: Duration) -> RetryConfig {
+        self.initial_backoff = initial_backoff;
+        self
+    }
+
+    /// Sets `max_backoff`: longest wait between attempts.
+    ///
+    /// ```
+    /// use siem_ship::RetryConfig;
+    /// use std::time::Duration;
+    /// let c = RetryConfig::default().max_backoff(Duration::from_secs(30));
+    /// assert_eq!(c.max_backoff, Duration::from_secs(30));
+    /// ```
+    pub fn max_backoff(mut self, max_backoff: Duration) -> RetryConfig {
+        self.max_backoff = max_backoff;
+        self
+    }
+
+    /// Sets `max_attempts`: give a batch up (dropped: retries exhausted) after this many attempts; `None` retries until shutdown.
+    ///
+    /// ```
+    /// use siem_ship::RetryConfig;
+    /// let c = RetryConfig::default().max_attempts(5);
+    /// assert_eq!(c.max_attempts, Some(5));
+    /// ```
+    pub fn max_attempts(mut self, max_attempts: u32) -> RetryConfig {
+        self.max_attempts = Some(max_attempts);
+        self
+    }
 }
 
 impl Default for RetryConfig {
@@ -77,11 +158,7 @@ impl RetryConfig {
     /// ```
     /// use std::time::Duration;
     /// use siem_ship::RetryConfig;
-    /// let r = RetryConfig {
-    ///     initial_backoff: Duration::from_millis(100),
-    ///     max_backoff: Duration::from_secs(1),
-    ///     max_attempts: None,
-    /// };
+    /// let r = RetryConfig::default().initial_backoff(Duration::from_millis(100)).max_backoff(Duration::from_secs(1));
     /// let third = r.backoff(3); // 400 ms ± 25 %
     /// assert!(third >= Duration::from_millis(300) && third <= Duration::from_millis(500));
     /// assert!(r.backoff(40) <= Duration::from_millis(1250)); // capped at max_backoff

@@ -4,6 +4,7 @@ use crate::{DestinationMetrics, DropReason, QueueStats};
 
 /// A snapshot of the pipeline's figures.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct PipelineMetrics {
     /// The application-side queue.
     pub queue: QueueStats,
@@ -67,6 +68,7 @@ impl PipelineMetrics {
 
 /// What a flush or shutdown achieved.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct DeliveryReport {
     /// True when every destination answered before the deadline.
     pub completed: bool,

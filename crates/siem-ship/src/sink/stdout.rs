@@ -20,6 +20,7 @@ use crate::{Batch, ConfigError, Sink, SinkError};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Stream {
     /// Standard output.
     #[default]
@@ -54,10 +55,26 @@ impl Stream {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct StdoutConfig {
     /// `stdout` (the default) or `stderr`.
     #[serde(default)]
     pub stream: Stream,
+}
+
+impl StdoutConfig {
+    /// Sets `stream`: `stdout` (the default) or `stderr`.
+    ///
+    /// ```
+    /// use siem_ship::sink::stdout::StdoutConfig;
+    /// use siem_ship::sink::stdout::Stream;
+    /// let c = StdoutConfig::default().stream(Stream::Stderr);
+    /// assert_eq!(c.stream, Stream::Stderr);
+    /// ```
+    pub fn stream(mut self, stream: Stream) -> StdoutConfig {
+        self.stream = stream;
+        self
+    }
 }
 
 /// Writes each record followed by `\n` to standard output or standard error.
@@ -88,7 +105,7 @@ impl StdoutSink {
     ///
     /// ```
     /// use siem_ship::sink::stdout::{StdoutConfig, StdoutSink, Stream};
-    /// let sink = StdoutSink::new(StdoutConfig { stream: Stream::Stderr });
+    /// let sink = StdoutSink::new(StdoutConfig::default().stream(Stream::Stderr));
     /// assert_eq!(sink.stream(), Stream::Stderr);
     /// ```
     pub fn new(config: StdoutConfig) -> StdoutSink {
@@ -190,7 +207,7 @@ impl Sink for StdoutSink {
 /// use siem_ship::sink::stdout::{StdoutConfig, Stream};
 /// use siem_ship::sink::SinkConfig;
 /// assert_eq!(StdoutConfig::default().type_name(), "stdout");
-/// assert_eq!(StdoutConfig { stream: Stream::Stderr }.type_name(), "stderr");
+/// assert_eq!(StdoutConfig::default().stream(Stream::Stderr).type_name(), "stderr");
 /// ```
 impl SinkConfig for StdoutConfig {
     fn type_name(&self) -> &'static str {

@@ -35,6 +35,7 @@ use crate::units;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FileConfig {
     /// The live file. Rotated files sit beside it as `<path>.1` (newest), `<path>.2`, … or
     /// `<path>.1.gz`, … when compressed. Missing parent directories are created.
@@ -60,6 +61,33 @@ pub struct FileConfig {
     pub reopen_check: Duration,
 }
 
+impl FileConfig {
+    /// Sets `path`: the live file.
+    ///
+    /// ```
+    /// use siem_ship::sink::file::FileConfig;
+    /// let c = FileConfig::new("events.jsonl").path("/var/log/siem/events.jsonl");
+    /// assert_eq!(c.path, std::path::PathBuf::from("/var/log/siem/events.jsonl"));
+    /// ```
+    pub fn path(mut self, path: impl Into<PathBuf>) -> FileConfig {
+        self.path = path.into();
+        self
+    }
+
+    /// Sets `rotation`: when to start a new file and how many old ones to keep.
+    ///
+    /// ```
+    /// use siem_ship::sink::file::FileConfig;
+    /// use siem_ship::sink::file::RotationConfig;
+    /// let c = FileConfig::new("events.jsonl").rotation(RotationConfig::default().max_files(3));
+    /// assert_eq!(c.rotation.max_files, 3);
+    /// ```
+    pub fn rotation(mut self, rotation: RotationConfig) -> FileConfig {
+        self.rotation = rotation;
+        self
+    }
+}
+
 /// Size-based rotation.
 ///
 /// ```
@@ -69,6 +97,7 @@ pub struct FileConfig {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RotationConfig {
     /// The size a file may reach (`100MB`, `64MiB`, or bytes). A batch that would push the file
     /// past it goes to a new file; a record is never split, and a record larger than this goes
@@ -81,6 +110,44 @@ pub struct RotationConfig {
     /// Whether rotated files are gzip-compressed (`<path>.1.gz`), on a background thread.
     #[serde(default = "default_compress")]
     pub compress: bool,
+}
+
+impl RotationConfig {
+    /// Sets `max_size`: the size a file may reach (`100MB`, `64MiB`, or bytes).
+    ///
+    /// ```
+    /// use siem_ship::sink::file::RotationConfig;
+    /// let c = RotationConfig::default().max_size(1 << 20);
+    /// assert_eq!(c.max_size, 1 << 20);
+    /// ```
+    pub fn max_size(mut self, max_size: u64) -> RotationConfig {
+        self.max_size = max_size;
+        self
+    }
+
+    /// Sets `max_files`: how many rotated files to keep; the oldest beyond this are deleted.
+    ///
+    /// ```
+    /// use siem_ship::sink::file::RotationConfig;
+    /// let c = RotationConfig::default().max_files(5);
+    /// assert_eq!(c.max_files, 5);
+    /// ```
+    pub fn max_files(mut self, max_files: u32) -> RotationConfig {
+        self.max_files = max_files;
+        self
+    }
+
+    /// Sets `compress`: whether rotated files are gzip-compressed (`<path>.1.gz`), on a background thread.
+    ///
+    /// ```
+    /// use siem_ship::sink::file::RotationConfig;
+    /// let c = RotationConfig::default().compress(false);
+    /// assert!(!c.compress);
+    /// ```
+    pub fn compress(mut self, compress: bool) -> RotationConfig {
+        self.compress = compress;
+        self
+    }
 }
 
 impl Default for RotationConfig {
@@ -104,6 +171,7 @@ impl Default for RotationConfig {
 /// assert_eq!(SyncPolicy::default(), SyncPolicy::OnFlush);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SyncPolicy {
     /// Leave it to the operating system (and to `close`).
     Never,

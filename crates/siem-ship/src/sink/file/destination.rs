@@ -21,7 +21,8 @@ impl FileConfig {
             Err(e) => Err(ConfigError::invalid(
                 "path",
                 format!("the file sink cannot open {shown}: {e}"),
-            )),
+            )
+            .with_source(e)),
         }
     }
 }
@@ -61,7 +62,7 @@ impl SinkConfig for FileConfig {
         match FileSink::open(self.clone()) {
             Ok(sink) => Ok(Box::new(sink)),
             Err(FileSinkError::Config(e)) => Err(ConfigError::invalid(e.key(), e.reason())),
-            Err(e) => Err(ConfigError::invalid("path", e.to_string())),
+            Err(e) => Err(ConfigError::invalid("path", e.to_string()).with_source(e)),
         }
     }
 

@@ -18,6 +18,7 @@ use crate::units;
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Transport {
     /// RFC 5426: one message per datagram, no acknowledgement, no failure detection.
     Udp,
@@ -65,6 +66,7 @@ impl Transport {
 /// ```
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Framing {
     /// `LEN SP MSG`: transparent, a message may contain any byte. Required by RFC 5425 (TLS).
     #[default]
@@ -78,11 +80,12 @@ pub enum Framing {
 ///
 /// ```
 /// use siem_ship::sink::syslog::BackupHost;
-/// let b = BackupHost::new("siem-backup.example.com").with_port(6515);
+/// let b = BackupHost::new("siem-backup.example.com").port(6515);
 /// assert_eq!(b.port, Some(6515));
 /// ```
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BackupHost {
     /// Host name or IP address.
     pub host: String,
@@ -114,9 +117,9 @@ impl BackupHost {
     ///
     /// ```
     /// use siem_ship::sink::syslog::BackupHost;
-    /// assert_eq!(BackupHost::new("b").with_port(1514).port, Some(1514));
+    /// assert_eq!(BackupHost::new("b").port(1514).port, Some(1514));
     /// ```
-    pub fn with_port(mut self, port: u16) -> BackupHost {
+    pub fn port(mut self, port: u16) -> BackupHost {
         self.port = Some(port);
         self
     }
@@ -125,10 +128,10 @@ impl BackupHost {
     ///
     /// ```
     /// use siem_ship::sink::syslog::BackupHost;
-    /// let b = BackupHost::new("10.0.0.2").with_server_name("siem-2.example.com");
+    /// let b = BackupHost::new("10.0.0.2").server_name("siem-2.example.com");
     /// assert_eq!(b.server_name.as_deref(), Some("siem-2.example.com"));
     /// ```
-    pub fn with_server_name(mut self, name: impl Into<String>) -> BackupHost {
+    pub fn server_name(mut self, name: impl Into<String>) -> BackupHost {
         self.server_name = Some(name.into());
         self
     }
@@ -145,6 +148,7 @@ impl BackupHost {
 /// ```
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TlsConfig {
     /// PEM file with the CA certificates that may sign the collector's certificate; the
     /// system's root certificates when absent.
@@ -166,6 +170,71 @@ pub struct TlsConfig {
     pub dangerous_disable_verification: bool,
 }
 
+impl TlsConfig {
+    /// Sets `ca_file`: PEM file with the CA certificates that may sign the collector's certificate; the system's root certificates when absent.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::TlsConfig;
+    /// let c = TlsConfig::default().ca_file("/etc/siem/ca.pem");
+    /// assert_eq!(c.ca_file, Some("/etc/siem/ca.pem".into()));
+    /// ```
+    pub fn ca_file(mut self, ca_file: impl Into<PathBuf>) -> TlsConfig {
+        self.ca_file = Some(ca_file.into());
+        self
+    }
+
+    /// Sets `client_cert`: PEM certificate chain presented to the collector (mutual TLS).
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::TlsConfig;
+    /// let c = TlsConfig::default().client_cert("/etc/siem/client.pem");
+    /// assert_eq!(c.client_cert, Some("/etc/siem/client.pem".into()));
+    /// ```
+    pub fn client_cert(mut self, client_cert: impl Into<PathBuf>) -> TlsConfig {
+        self.client_cert = Some(client_cert.into());
+        self
+    }
+
+    /// Sets `client_key`: PEM private key of `client_cert`.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::TlsConfig;
+    /// let c = TlsConfig::default().client_key("/etc/siem/client.key");
+    /// assert_eq!(c.client_key, Some("/etc/siem/client.key".into()));
+    /// ```
+    pub fn client_key(mut self, client_key: impl Into<PathBuf>) -> TlsConfig {
+        self.client_key = Some(client_key.into());
+        self
+    }
+
+    /// Sets `server_name`: name the primary's certificate must carry; `host` when absent.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::TlsConfig;
+    /// let c = TlsConfig::default().server_name("siem.example.com");
+    /// assert_eq!(c.server_name.as_deref(), Some("siem.example.com"));
+    /// ```
+    pub fn server_name(mut self, server_name: impl Into<String>) -> TlsConfig {
+        self.server_name = Some(server_name.into());
+        self
+    }
+
+    /// Sets `dangerous_disable_verification`: accepts any certificate from anyone, which lets a man in the middle read and change every event.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::TlsConfig;
+    /// let c = TlsConfig::default().dangerous_disable_verification(true);
+    /// assert!(c.dangerous_disable_verification);
+    /// ```
+    pub fn dangerous_disable_verification(
+        mut self,
+        dangerous_disable_verification: bool,
+    ) -> TlsConfig {
+        self.dangerous_disable_verification = dangerous_disable_verification;
+        self
+    }
+}
+
 /// Reconnection pacing: after each failed attempt to reach any host, the next attempt waits a
 /// random time between `initial` and `min(initial × 2^failures, max)` (exponential backoff with
 /// jitter, so many senders do not reconnect in lockstep after a collector restart).
@@ -177,6 +246,7 @@ pub struct TlsConfig {
 /// ```
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BackoffConfig {
     /// Shortest wait.
     #[serde(
@@ -187,6 +257,34 @@ pub struct BackoffConfig {
     /// Longest wait.
     #[serde(default = "default_backoff_max", deserialize_with = "units::duration")]
     pub max: Duration,
+}
+
+impl BackoffConfig {
+    /// Sets `initial`: the shortest wait.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::BackoffConfig;
+    /// use std::time::Duration;
+    /// let c = BackoffConfig::default().initial(Duration::from_secs(30));
+    /// assert_eq!(c.initial, Duration::from_secs(30));
+    /// ```
+    pub fn initial(mut self, initial: Duration) -> BackoffConfig {
+        self.initial = initial;
+        self
+    }
+
+    /// Sets `max`: longest wait.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::BackoffConfig;
+    /// use std::time::Duration;
+    /// let c = BackoffConfig::default().max(Duration::from_secs(30));
+    /// assert_eq!(c.max, Duration::from_secs(30));
+    /// ```
+    pub fn max(mut self, max: Duration) -> BackoffConfig {
+        self.max = max;
+        self
+    }
 }
 
 impl Default for BackoffConfig {
@@ -234,21 +332,22 @@ pub(super) const MIN_DATAGRAM: u64 = 480;
 /// use std::time::Duration;
 ///
 /// let config = SyslogConfig::tcp("collector.example.com")
-///     .with_framing(Framing::Lf)
-///     .with_backup("collector-2.example.com", None)
-///     .with_connect_timeout(Duration::from_secs(3));
+///     .framing(Framing::Lf)
+///     .backup("collector-2.example.com", None)
+///     .connect_timeout(Duration::from_secs(3));
 /// assert_eq!(config.effective_port(), 514);
 /// assert!(config.validate().is_ok());
 ///
-/// let tls = SyslogConfig::tls("siem.example.com").with_ca_file("/etc/siem/ca.pem");
+/// let tls = SyslogConfig::tls("siem.example.com").ca_file("/etc/siem/ca.pem");
 /// assert_eq!(tls.effective_port(), 6514);
 ///
 /// // LF framing is not allowed on TLS (RFC 5425 requires octet counting):
-/// let bad = SyslogConfig::tls("siem.example.com").with_framing(Framing::Lf);
+/// let bad = SyslogConfig::tls("siem.example.com").framing(Framing::Lf);
 /// assert_eq!(bad.validate().unwrap_err().key(), "framing");
 /// ```
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SyslogConfig {
     /// `udp`, `tcp` or `tls` (the default).
     #[serde(default)]
@@ -371,9 +470,9 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
-    /// assert_eq!(SyslogConfig::tls("h").with_port(10514).effective_port(), 10514);
+    /// assert_eq!(SyslogConfig::tls("h").port(10514).effective_port(), 10514);
     /// ```
-    pub fn with_port(mut self, port: u16) -> SyslogConfig {
+    pub fn port(mut self, port: u16) -> SyslogConfig {
         self.port = Some(port);
         self
     }
@@ -382,10 +481,10 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
-    /// let c = SyslogConfig::tcp("a").with_backup("b", None).with_backup("c", Some(601));
+    /// let c = SyslogConfig::tcp("a").backup("b", None).backup("c", Some(601));
     /// assert_eq!(c.backup.len(), 2);
     /// ```
-    pub fn with_backup(mut self, host: impl Into<String>, port: Option<u16>) -> SyslogConfig {
+    pub fn backup(mut self, host: impl Into<String>, port: Option<u16>) -> SyslogConfig {
         let mut backup = BackupHost::new(host);
         backup.port = port;
         self.backup.push(backup);
@@ -396,9 +495,9 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::{Framing, SyslogConfig};
-    /// assert_eq!(SyslogConfig::tcp("h").with_framing(Framing::Lf).effective_framing(), Framing::Lf);
+    /// assert_eq!(SyslogConfig::tcp("h").framing(Framing::Lf).effective_framing(), Framing::Lf);
     /// ```
-    pub fn with_framing(mut self, framing: Framing) -> SyslogConfig {
+    pub fn framing(mut self, framing: Framing) -> SyslogConfig {
         self.framing = Some(framing);
         self
     }
@@ -407,10 +506,10 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
-    /// assert!(SyslogConfig::udp("h").with_max_datagram_size(8192).validate().is_ok());
-    /// assert!(SyslogConfig::udp("h").with_max_datagram_size(100).validate().is_err());
+    /// assert!(SyslogConfig::udp("h").max_datagram_size(8192).validate().is_ok());
+    /// assert!(SyslogConfig::udp("h").max_datagram_size(100).validate().is_err());
     /// ```
-    pub fn with_max_datagram_size(mut self, bytes: u64) -> SyslogConfig {
+    pub fn max_datagram_size(mut self, bytes: u64) -> SyslogConfig {
         self.max_datagram_size = bytes;
         self
     }
@@ -423,10 +522,10 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
-    /// let c = SyslogConfig::tls("h").with_ca_file("/etc/siem/ca.pem");
+    /// let c = SyslogConfig::tls("h").ca_file("/etc/siem/ca.pem");
     /// assert!(c.tls.unwrap().ca_file.is_some());
     /// ```
-    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> SyslogConfig {
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> SyslogConfig {
         self.tls_mut().ca_file = Some(path.into());
         self
     }
@@ -435,10 +534,10 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
-    /// let c = SyslogConfig::tls("h").with_client_cert("/etc/siem/client.pem", "/etc/siem/client.key");
+    /// let c = SyslogConfig::tls("h").client_cert("/etc/siem/client.pem", "/etc/siem/client.key");
     /// assert!(c.validate().is_ok());
     /// ```
-    pub fn with_client_cert(
+    pub fn client_cert(
         mut self,
         cert: impl Into<PathBuf>,
         key: impl Into<PathBuf>,
@@ -453,10 +552,10 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
-    /// let c = SyslogConfig::tls("10.1.2.3").with_server_name("siem.example.com");
+    /// let c = SyslogConfig::tls("10.1.2.3").server_name("siem.example.com");
     /// assert_eq!(c.tls.unwrap().server_name.as_deref(), Some("siem.example.com"));
     /// ```
-    pub fn with_server_name(mut self, name: impl Into<String>) -> SyslogConfig {
+    pub fn server_name(mut self, name: impl Into<String>) -> SyslogConfig {
         self.tls_mut().server_name = Some(name.into());
         self
     }
@@ -465,10 +564,10 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
-    /// let c = SyslogConfig::tls("lab").with_dangerous_disable_verification();
+    /// let c = SyslogConfig::tls("lab").dangerous_disable_verification();
     /// assert!(c.tls.unwrap().dangerous_disable_verification);
     /// ```
-    pub fn with_dangerous_disable_verification(mut self) -> SyslogConfig {
+    pub fn dangerous_disable_verification(mut self) -> SyslogConfig {
         self.tls_mut().dangerous_disable_verification = true;
         self
     }
@@ -478,10 +577,10 @@ impl SyslogConfig {
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
     /// use std::time::Duration;
-    /// let c = SyslogConfig::tcp("h").with_connect_timeout(Duration::from_secs(2));
+    /// let c = SyslogConfig::tcp("h").connect_timeout(Duration::from_secs(2));
     /// assert_eq!(c.connect_timeout, Duration::from_secs(2));
     /// ```
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> SyslogConfig {
+    pub fn connect_timeout(mut self, timeout: Duration) -> SyslogConfig {
         self.connect_timeout = timeout;
         self
     }
@@ -491,10 +590,10 @@ impl SyslogConfig {
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
     /// use std::time::Duration;
-    /// let c = SyslogConfig::tcp("h").with_write_timeout(Duration::from_secs(5));
+    /// let c = SyslogConfig::tcp("h").write_timeout(Duration::from_secs(5));
     /// assert_eq!(c.write_timeout, Duration::from_secs(5));
     /// ```
-    pub fn with_write_timeout(mut self, timeout: Duration) -> SyslogConfig {
+    pub fn write_timeout(mut self, timeout: Duration) -> SyslogConfig {
         self.write_timeout = timeout;
         self
     }
@@ -504,10 +603,10 @@ impl SyslogConfig {
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
     /// use std::time::Duration;
-    /// let c = SyslogConfig::tcp("h").with_backoff(Duration::from_millis(50), Duration::from_secs(5));
+    /// let c = SyslogConfig::tcp("h").backoff(Duration::from_millis(50), Duration::from_secs(5));
     /// assert_eq!(c.backoff.max, Duration::from_secs(5));
     /// ```
-    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> SyslogConfig {
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> SyslogConfig {
         self.backoff = BackoffConfig { initial, max };
         self
     }
@@ -517,10 +616,10 @@ impl SyslogConfig {
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
     /// use std::time::Duration;
-    /// let c = SyslogConfig::tcp("h").with_failback_after(Duration::from_secs(60));
+    /// let c = SyslogConfig::tcp("h").failback_after(Duration::from_secs(60));
     /// assert_eq!(c.failback_after, Duration::from_secs(60));
     /// ```
-    pub fn with_failback_after(mut self, after: Duration) -> SyslogConfig {
+    pub fn failback_after(mut self, after: Duration) -> SyslogConfig {
         self.failback_after = after;
         self
     }
@@ -529,9 +628,9 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
-    /// assert!(SyslogConfig::tcp("h").with_write_buffer_size(16 * 1024).validate().is_ok());
+    /// assert!(SyslogConfig::tcp("h").write_buffer_size(16 * 1024).validate().is_ok());
     /// ```
-    pub fn with_write_buffer_size(mut self, bytes: u64) -> SyslogConfig {
+    pub fn write_buffer_size(mut self, bytes: u64) -> SyslogConfig {
         self.write_buffer_size = bytes;
         self
     }

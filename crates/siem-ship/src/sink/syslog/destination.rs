@@ -30,7 +30,7 @@ use crate::ConfigError;
 /// assert!(why.contains("format: rfc5424") && why.contains("body: cef"), "{why}");
 /// // RFC 3164 carries only its MSG: the plain message would drop every field.
 /// assert!(config.accepts(Format::Rfc3164, &plain).is_err());
-/// let cef_body = FormatOptions { body: BodyFormat::Cef, ..FormatOptions::default() };
+/// let cef_body = FormatOptions::default().body(BodyFormat::Cef);
 /// assert!(config.accepts(Format::Rfc3164, &cef_body).is_ok());
 ///
 /// let err = SinkConfig::validate(&SyslogConfig::tcp("127.0.0.1:514")).unwrap_err();

@@ -42,7 +42,7 @@
 //!
 //! let collector = std::net::TcpListener::bind("127.0.0.1:0")?;
 //! let port = collector.local_addr()?.port();
-//! let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").with_port(port))?;
+//! let mut sink = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(port))?;
 //!
 //! let mut batch = Batch::default();
 //! batch.push(b"<34>1 2026-01-02T03:04:05Z host app - - - one");
@@ -71,12 +71,12 @@
 //!
 //! let encoder = build_encoder(
 //!     Format::Rfc5424,
-//!     &FormatOptions { body: BodyFormat::Leef2, ..FormatOptions::default() },
+//!     &FormatOptions::default().body(BodyFormat::Leef2),
 //! )?;
 //! let sink = SyslogSink::new(
 //!     SyslogConfig::tls("qradar.example.com")
-//!         .with_ca_file("/etc/siem/qradar-ca.pem")
-//!         .with_backup("qradar-2.example.com", None),
+//!         .ca_file("/etc/siem/qradar-ca.pem")
+//!         .backup("qradar-2.example.com", None),
 //! )?;
 //! # let _ = (encoder, sink);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -93,10 +93,10 @@
 //!
 //! let encoder = build_encoder(
 //!     Format::Rfc3164,
-//!     &FormatOptions { body: BodyFormat::Cef, ..FormatOptions::default() },
+//!     &FormatOptions::default().body(BodyFormat::Cef),
 //! )?;
 //! let sink = SyslogSink::new(
-//!     SyslogConfig::tcp("arcsight-connector.example.com").with_framing(Framing::Lf),
+//!     SyslogConfig::tcp("arcsight-connector.example.com").framing(Framing::Lf),
 //! )?;
 //! # let _ = (encoder, sink);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -139,7 +139,7 @@ enum Sender {
 ///
 /// let collector = std::net::UdpSocket::bind("127.0.0.1:0")?;
 /// let port = collector.local_addr()?.port();
-/// let mut sink = SyslogSink::new(SyslogConfig::udp("127.0.0.1").with_port(port))?;
+/// let mut sink = SyslogSink::new(SyslogConfig::udp("127.0.0.1").port(port))?;
 /// assert_eq!(sink.kind(), "syslog-udp");
 ///
 /// let mut batch = Batch::default();
@@ -165,7 +165,7 @@ impl SyslogSink {
     /// ```
     /// use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
     /// # #[cfg(feature = "tls")] {
-    /// let err = SyslogSink::new(SyslogConfig::tls("siem.example.com").with_ca_file("/nonexistent.pem"))
+    /// let err = SyslogSink::new(SyslogConfig::tls("siem.example.com").ca_file("/nonexistent.pem"))
     ///     .unwrap_err();
     /// assert_eq!(err.key(), "tls.ca_file");
     /// assert!(err.to_string().contains("/nonexistent.pem"));
@@ -198,7 +198,7 @@ impl SyslogSink {
     /// ```
     /// use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
     /// # #[cfg(feature = "tls")] {
-    /// let sink = SyslogSink::new(SyslogConfig::tls("10.0.0.1").with_dangerous_disable_verification())?;
+    /// let sink = SyslogSink::new(SyslogConfig::tls("10.0.0.1").dangerous_disable_verification())?;
     /// assert!(sink.warnings()[0].contains("NOT verified"));
     /// # }
     /// # Ok::<(), siem_ship::ConfigError>(())

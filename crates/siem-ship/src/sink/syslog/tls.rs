@@ -41,7 +41,9 @@ pub(super) fn client_config(
     let provider = Arc::new(provider);
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::invalid("tls", format!("cannot set up TLS: {e}")))?;
+        .map_err(|e| {
+            ConfigError::invalid("tls", format!("cannot set up TLS: {e}")).with_source(e)
+        })?;
     let builder = if tls.dangerous_disable_verification {
         warnings.push(
             "syslog over TLS with tls.dangerous_disable_verification = true: the collector's \
@@ -79,6 +81,7 @@ pub(super) fn client_config(
                     "tls.client_key",
                     format!("does not fit tls.client_cert or is not usable: {e}"),
                 )
+                .with_source(e)
             })?
         }
         _ => builder.with_no_client_auth(),
@@ -94,7 +97,7 @@ fn pem_error(key: &str, path: &std::path::Path, e: rustls::pki_types::pem::Error
         }
         other => format!("{}: not a valid PEM file: {other:?}", path.display()),
     };
-    ConfigError::invalid(key, reason)
+    ConfigError::invalid(key, reason).with_source(e)
 }
 
 fn root_store(tls: &TlsConfig) -> Result<RootCertStore, ConfigError> {
@@ -119,6 +122,7 @@ fn root_store(tls: &TlsConfig) -> Result<RootCertStore, ConfigError> {
                             path.display()
                         ),
                     )
+                    .with_source(e)
                 })?;
             }
         }
@@ -148,6 +152,7 @@ pub(super) fn server_name(key: &str, name: &str) -> Result<ServerName<'static>, 
             key,
             format!("{name:?} is not a DNS name or IP address: {e}"),
         )
+        .with_source(e)
     })
 }
 

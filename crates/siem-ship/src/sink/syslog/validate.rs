@@ -14,11 +14,11 @@ impl SyslogConfig {
     ///
     /// ```
     /// use siem_ship::sink::syslog::SyslogConfig;
-    /// let err = SyslogConfig::tcp("h").with_port(0).validate().unwrap_err();
+    /// let err = SyslogConfig::tcp("h").port(0).validate().unwrap_err();
     /// assert_eq!(err.to_string(), "port: 0 is not a port a collector can listen on");
-    /// let err = SyslogConfig::tcp("h").with_backup("", None).validate().unwrap_err();
+    /// let err = SyslogConfig::tcp("h").backup("", None).validate().unwrap_err();
     /// assert_eq!(err.key(), "backup[0].host");
-    /// let err = SyslogConfig::tcp("h").with_ca_file("/ca.pem").validate().unwrap_err();
+    /// let err = SyslogConfig::tcp("h").ca_file("/ca.pem").validate().unwrap_err();
     /// assert_eq!(err.reason(), "only applies to transport tls (transport is tcp)");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -203,60 +203,52 @@ mod tests {
         assert_eq!(key_of(SyslogConfig::tcp("127.0.0.1:514")), "host");
         assert_eq!(key_of(SyslogConfig::tcp("siem.example.com:")), "host");
         assert_eq!(
-            key_of(SyslogConfig::tcp("h").with_backup("b.example.com:6514", None)),
+            key_of(SyslogConfig::tcp("h").backup("b.example.com:6514", None)),
             "backup[0].host"
         );
-        assert_eq!(key_of(SyslogConfig::tcp("h").with_port(0)), "port");
+        assert_eq!(key_of(SyslogConfig::tcp("h").port(0)), "port");
         assert_eq!(
-            key_of(SyslogConfig::tcp("h").with_backup("", None)),
+            key_of(SyslogConfig::tcp("h").backup("", None)),
             "backup[0].host"
         );
+        assert_eq!(key_of(SyslogConfig::udp("h").backup("b", None)), "backup");
         assert_eq!(
-            key_of(SyslogConfig::udp("h").with_backup("b", None)),
-            "backup"
-        );
-        assert_eq!(
-            key_of(SyslogConfig::udp("h").with_framing(Framing::Lf)),
+            key_of(SyslogConfig::udp("h").framing(Framing::Lf)),
             "framing"
         );
         assert_eq!(
-            key_of(SyslogConfig::tls("h").with_framing(Framing::Lf)),
+            key_of(SyslogConfig::tls("h").framing(Framing::Lf)),
             "framing"
         );
         assert_eq!(
-            key_of(SyslogConfig::udp("h").with_max_datagram_size(100)),
+            key_of(SyslogConfig::udp("h").max_datagram_size(100)),
             "max_datagram_size"
         );
         assert_eq!(
-            key_of(SyslogConfig::udp("h").with_max_datagram_size(70_000)),
+            key_of(SyslogConfig::udp("h").max_datagram_size(70_000)),
             "max_datagram_size"
         );
         assert_eq!(
-            key_of(SyslogConfig::tcp("h").with_write_buffer_size(10)),
+            key_of(SyslogConfig::tcp("h").write_buffer_size(10)),
             "write_buffer_size"
         );
         assert_eq!(
-            key_of(SyslogConfig::tcp("h").with_connect_timeout(Duration::ZERO)),
+            key_of(SyslogConfig::tcp("h").connect_timeout(Duration::ZERO)),
             "connect_timeout"
         );
         assert_eq!(
-            key_of(
-                SyslogConfig::tcp("h").with_backoff(Duration::from_secs(2), Duration::from_secs(1))
-            ),
+            key_of(SyslogConfig::tcp("h").backoff(Duration::from_secs(2), Duration::from_secs(1))),
             "backoff.max"
         );
-        assert_eq!(
-            key_of(SyslogConfig::tcp("h").with_ca_file("/ca.pem")),
-            "tls"
-        );
+        assert_eq!(key_of(SyslogConfig::tcp("h").ca_file("/ca.pem")), "tls");
         let mut only_cert = SyslogConfig::tls("h");
         only_cert.tls.as_mut().unwrap().client_cert = Some("/c.pem".into());
         assert_eq!(key_of(only_cert), "tls.client_key");
         assert_eq!(
             key_of(
                 SyslogConfig::tls("h")
-                    .with_ca_file("/ca.pem")
-                    .with_dangerous_disable_verification()
+                    .ca_file("/ca.pem")
+                    .dangerous_disable_verification()
             ),
             "tls.ca_file"
         );
