@@ -195,34 +195,22 @@ fn events_still_queued_at_the_deadline_are_counted_at_the_queue() {
 
 #[test]
 fn the_drop_report_reaches_a_full_destination_and_carries_the_static_fields() {
-    let sink = Collect {
-        delay: Duration::from_millis(5),
-        ..Collect::default()
-    };
-    let mut dest = DestinationConfig::stdout()
-        .name("small")
-        .batch(BatchConfig::default().max_events(5));
-    dest.queue_capacity = 5;
-    let (layer, guard) = SiemLayer::builder()
-        .app("payments")
-        .host("node-1")
-        .static_field("constitutional_hash", "cdd01ef066bc6cf2")
-        .rules(no_rules())
-        .queue_capacity(50_000)
-        .destination_with_sink(dest, Box::new(sink.clone()))
-        .build()
-        .unwrap();
-    let handle = guard.handle();
-    let subscriber = tracing_subscriber::registry().with(layer);
     let emitted = 20_000u64;
-    tracing::subscriber::with_default(subscriber, || {
-        for i in 0..emitted {
-            warn!(event_type = "auth.failure", n = i, "Failed");
-        }
-    });
-    let report = guard.shutdown(Duration::from_secs(30));
-    assert!(report.completed, "{report:?}");
-    let m = handle.metrics();
+    let (sink, m, completed) = support::Overflow {
+        delay: Duration::from_millis(5),
+        batch_events: 5,
+        destination_queue: 5,
+        emitted,
+    }
+    .run(
+        SiemLayer::builder()
+            .app("payments")
+            .host("node-1")
+            .static_field("constitutional_hash", "cdd01ef066bc6cf2")
+            .rules(no_rules())
+            .queue_capacity(50_000),
+    );
+    assert!(completed, "{m:?}");
     assert!(m.events_dropped > 0, "the destination queue must overflow");
     assert_every_event_accounted_for(&m, emitted);
     let reports: Vec<_> = sink

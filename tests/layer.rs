@@ -403,29 +403,15 @@ fn the_guard_delivers_everything_queued() {
 
 #[test]
 fn exact_accounting_under_overflow_with_a_slow_destination() {
-    let sink = Collect {
-        delay: Duration::from_millis(2),
-        ..Collect::default()
-    };
-    let batch = tracing_siem::BatchConfig::default().max_events(10);
-    let mut dest = DestinationConfig::stdout().name("slow").batch(batch);
-    dest.queue_capacity = 50;
-    let (layer, guard) = builder()
-        .queue_capacity(100)
-        .destination_with_sink(dest, Box::new(sink.clone()))
-        .build()
-        .unwrap();
-    let handle = guard.handle();
-    let subscriber = tracing_subscriber::registry().with(layer);
     let emitted = 20_000u64;
-    tracing::subscriber::with_default(subscriber, || {
-        for i in 0..emitted {
-            warn!(event_type = "auth.failure", n = i, "Failed");
-        }
-    });
-    let report = guard.shutdown(Duration::from_secs(60));
-    assert!(report.completed, "{report:?}");
-    let m = handle.metrics();
+    let (sink, m, completed) = support::Overflow {
+        delay: Duration::from_millis(2),
+        batch_events: 10,
+        destination_queue: 50,
+        emitted,
+    }
+    .run(builder().queue_capacity(100));
+    assert!(completed, "{m:?}");
     assert!(m.events_dropped > 0, "the test must overflow: {m:?}");
     let reports = sink
         .events()

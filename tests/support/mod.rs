@@ -28,6 +28,47 @@ pub fn run(builder: SiemBuilder, f: impl FnOnce()) -> (Collect, Metrics) {
     (sink, handle.metrics())
 }
 
+/// A slow destination behind small queues, so that it overflows: `emitted` security events
+/// (`auth.failure`, numbered `n`) are logged into it, then the pipeline is shut down. Returns the
+/// sink, the figures after shutdown, and whether shutdown delivered everything in time.
+pub struct Overflow {
+    /// The destination's time per batch.
+    pub delay: Duration,
+    /// Events per batch.
+    pub batch_events: usize,
+    /// The destination's queue.
+    pub destination_queue: usize,
+    /// Events logged.
+    pub emitted: u64,
+}
+
+impl Overflow {
+    /// Runs it through `builder` (which sets the application queue and anything else).
+    pub fn run(&self, builder: SiemBuilder) -> (Collect, Metrics, bool) {
+        let sink = Collect {
+            delay: self.delay,
+            ..Collect::default()
+        };
+        let mut dest = DestinationConfig::stdout()
+            .name("slow")
+            .batch(tracing_siem::BatchConfig::default().max_events(self.batch_events));
+        dest.queue_capacity = self.destination_queue;
+        let (layer, guard) = builder
+            .destination_with_sink(dest, Box::new(sink.clone()))
+            .build()
+            .unwrap();
+        let handle = guard.handle();
+        let emitted = self.emitted;
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            for i in 0..emitted {
+                tracing::warn!(event_type = "auth.failure", n = i, "Failed");
+            }
+        });
+        let report = guard.shutdown(Duration::from_secs(60));
+        (sink, handle.metrics(), report.completed)
+    }
+}
+
 /// Keeps every record it is sent; optionally slow.
 #[derive(Clone, Default)]
 pub struct Collect {
