@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tracing::warn;
 use tracing_siem::SyslogConfig;
-use tracing_siem::{DestinationConfig, SiemLayer};
+use tracing_siem::{Config, DestinationConfig, QueueConfig, SiemBuilder};
 use tracing_subscriber::prelude::*;
 
 /// Counts the bytes allocated and not yet freed, and the most there ever were.
@@ -77,10 +77,17 @@ fn memory_stays_bounded_with_a_destination_at_a_closed_port_under_a_saturating_l
     dest.queue_capacity = destination_queue;
     let rules = tracing_siem::rules::RulesConfig::default().enabled(false);
     let before = LIVE.load(Ordering::Relaxed);
-    let (layer, guard) = SiemLayer::builder()
+    // The pipeline thread looks at the queue only when woken (at half full) or every 200 ms, so
+    // each drain hands the destination full chunks of 256 events, as under saturation in a
+    // release build: chunks that outlived their use would then hold whole chunks' worth.
+    let config = Config::default().queue(
+        QueueConfig::default()
+            .capacity(queue)
+            .poll_interval(Duration::from_millis(200)),
+    );
+    let (layer, guard) = SiemBuilder::from_config(config)
         .app("memory")
         .rules(rules)
-        .queue_capacity(queue)
         .text_limits(512, max_event_bytes)
         .destination(dest)
         .build()
