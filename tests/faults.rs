@@ -260,3 +260,63 @@ fn the_blocking_timeout_is_read_from_yaml() {
         .unwrap_err();
     assert!(err.to_string().contains("queue.block_timeout"), "{err}");
 }
+
+/// A sink whose `send` blocks until the test lets it go (a write stuck in the kernel).
+struct Stuck(std::sync::mpsc::Receiver<()>);
+
+impl tracing_siem::Sink for Stuck {
+    fn kind(&self) -> &'static str {
+        "stuck"
+    }
+    fn send(&mut self, _: &tracing_siem::Batch) -> Result<(), tracing_siem::SinkError> {
+        let _ = self.0.recv();
+        Ok(())
+    }
+}
+
+#[test]
+fn a_stuck_destination_does_not_hold_the_pipeline_past_a_flush_timeout() {
+    let (release, stuck) = std::sync::mpsc::channel();
+    let healthy = Collect::default();
+    let fast = BatchConfig::default().interval(Duration::from_millis(10));
+    let (layer, guard) = SiemLayer::builder()
+        .rules(no_rules())
+        .destination_with_sink(
+            DestinationConfig::stdout().name("stuck").batch(fast),
+            Box::new(Stuck(stuck)),
+        )
+        .destination_with_sink(
+            DestinationConfig::stdout().name("healthy").batch(fast),
+            Box::new(healthy.clone()),
+        )
+        .build()
+        .unwrap();
+    let handle = guard.handle();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        warn!(event_type = "auth.failure", n = 0, "before the flush");
+        let report = handle.flush(Duration::from_millis(300));
+        assert!(
+            !report.completed,
+            "the stuck destination holds an event: {report:?}"
+        );
+        // The pipeline thread must be free again: later events still reach the healthy
+        // destination.
+        for n in 1..=10 {
+            warn!(event_type = "auth.failure", n, "after the flush");
+        }
+        let delivered = || healthy.records.lock().unwrap().len();
+        let end = Instant::now() + Duration::from_secs(10);
+        while delivered() < 11 && Instant::now() < end {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            delivered(),
+            11,
+            "the pipeline thread is held by the stuck destination"
+        );
+    });
+    drop(release);
+    let report = guard.shutdown(Duration::from_secs(5));
+    assert!(report.completed, "{report:?}");
+}
