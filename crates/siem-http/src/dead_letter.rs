@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::de::IgnoredAny;
 use siem_event::Timestamp;
 
-/// Where refused records go when a destination names no `dead_letter` path: this file in the
+/// Where refused records go when a destination names no `http.dead_letter` path: this file in the
 /// working directory, shared by the destinations (each line names its destination).
 ///
 /// ```

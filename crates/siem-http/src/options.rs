@@ -1,6 +1,8 @@
 //! The settings every HTTP destination shares (the `http:` key): timeouts, requests in
-//! flight, compression and the API's size limits.
+//! flight, compression, the API's size limits, the dead-letter file and consent to plain
+//! `http://`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -57,6 +59,11 @@ pub struct HttpOptions {
     /// Largest single record; a larger one is dead-lettered, never sent.
     #[serde(deserialize_with = "opt_byte_size")]
     pub max_entry_bytes: Option<usize>,
+    /// Allows plain `http://` although the destination's credentials would travel in clear
+    /// (default false).
+    pub allow_insecure_http: bool,
+    /// The dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
+    pub dead_letter: Option<PathBuf>,
 }
 
 impl HttpOptions {
@@ -146,6 +153,31 @@ impl HttpOptions {
         self.max_entry_bytes = Some(max_entry_bytes);
         self
     }
+
+    /// Sets `allow_insecure_http`: allows plain `http://` although the destination's
+    /// credentials would travel in clear (default false).
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// let c = HttpOptions::default().allow_insecure_http(true);
+    /// assert!(c.allow_insecure_http);
+    /// ```
+    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> HttpOptions {
+        self.allow_insecure_http = allow_insecure_http;
+        self
+    }
+
+    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// let c = HttpOptions::default().dead_letter("/var/spool/siem/dead.jsonl");
+    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
+    /// ```
+    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> HttpOptions {
+        self.dead_letter = Some(dead_letter.into());
+        self
+    }
 }
 
 impl Default for HttpOptions {
@@ -158,6 +190,8 @@ impl Default for HttpOptions {
             max_bytes: None,
             max_entries: None,
             max_entry_bytes: None,
+            allow_insecure_http: false,
+            dead_letter: None,
         }
     }
 }
@@ -201,7 +235,7 @@ impl HttpOptions {
 }
 
 /// Checks a destination's URL: `http` or `https` with a host, no password in it, and plain
-/// `http://` only when the destination carries no secret or `allow_insecure_http` says so.
+/// `http://` only when the destination carries no secret or `http.allow_insecure_http` says so.
 pub(crate) fn check_url(
     url: &str,
     carries_secret: bool,
@@ -225,7 +259,7 @@ pub(crate) fn check_url(
         return Err(ConfigError::invalid(
             "url",
             "plain http:// would send this destination's credentials in clear; use https:// \
-             or set allow_insecure_http: true",
+             or set http.allow_insecure_http: true",
         ));
     }
     Ok(parsed)
@@ -241,7 +275,10 @@ mod tests {
         assert!(check_url("http://h/x", false, false).is_ok());
         let e = check_url("http://h/x", true, false).unwrap_err();
         assert_eq!(e.key(), "url");
-        assert!(e.reason().contains("allow_insecure_http"));
+        assert!(
+            e.reason().contains("set http.allow_insecure_http: true"),
+            "{e}"
+        );
         assert!(check_url("http://h/x", true, true).is_ok());
         assert!(check_url("ftp://h/x", false, false).is_err());
         assert!(check_url("not a url", false, false).is_err());

@@ -81,7 +81,6 @@ pub(crate) struct SinkSettings<'a> {
     pub http: &'a HttpOptions,
     pub default_limits: Limits,
     pub default_compression: Compression,
-    pub dead_letter: Option<&'a std::path::Path>,
 }
 
 pub(crate) struct HttpSink<E> {
@@ -105,7 +104,7 @@ impl<E: Endpoint> HttpSink<E> {
                 .compression
                 .unwrap_or(settings.default_compression),
             max_in_flight: settings.http.max_in_flight,
-            dead_letter: DeadLetter::new(settings.dead_letter, kind),
+            dead_letter: DeadLetter::new(settings.http.dead_letter.as_deref(), kind),
         })
     }
 }

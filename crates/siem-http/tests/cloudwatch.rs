@@ -169,10 +169,10 @@ fn now() -> i64 {
 fn config(endpoint: &str, dir: &tempfile::TempDir, group: &str) -> CloudWatchConfig {
     let mut c = CloudWatchConfig::new("eu-west-1", group, "web01");
     c.endpoint = Some(endpoint.to_owned());
-    c.allow_insecure_http = true;
+    c.http.allow_insecure_http = true;
     c.access_key_id = Some(Secret::new("AKIDTESTTESTTEST"));
     c.secret_access_key = Some(Secret::new("testtesttesttesttesttesttesttest"));
-    c.dead_letter = Some(dir.path().join("dead.jsonl"));
+    c.http.dead_letter = Some(dir.path().join("dead.jsonl"));
     c
 }
 

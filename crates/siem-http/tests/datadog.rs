@@ -36,8 +36,8 @@ fn intake(
 fn config(server: &Server, dir: &tempfile::TempDir) -> DatadogConfig {
     let mut c = DatadogConfig::new("datadoghq.eu", Secret::new(KEY));
     c.url = Some(server.url("/api/v2/logs"));
-    c.allow_insecure_http = true;
-    c.dead_letter = Some(dir.path().join("dead.jsonl"));
+    c.http.allow_insecure_http = true;
+    c.http.dead_letter = Some(dir.path().join("dead.jsonl"));
     c
 }
 

@@ -36,8 +36,7 @@ fn config(server: &Server, dir: &tempfile::TempDir) -> ElasticsearchConfig {
         "url": server.url(""),
         "data_stream": "logs-appshield.security-default",
         "api_key": API_KEY,
-        "allow_insecure_http": true,
-        "dead_letter": dir.path().join("dead.jsonl"),
+        "http": {"allow_insecure_http": true, "dead_letter": dir.path().join("dead.jsonl")},
     }))
     .unwrap();
     c.http.compression = Some(siem_http::Compression::None);
@@ -152,8 +151,8 @@ fn basic_auth_and_gzip() {
     let mut c = ElasticsearchConfig::new(server.url("/prefix/"), "security-events");
     c.username = Some("elastic".into());
     c.password = Some(Secret::new("changeme"));
-    c.allow_insecure_http = true;
-    c.dead_letter = Some(dir.path().join("dead.jsonl"));
+    c.http.allow_insecure_http = true;
+    c.http.dead_letter = Some(dir.path().join("dead.jsonl"));
     c.open().unwrap().send(&batch(&[r#"{"id":"x1"}"#])).unwrap();
     let r = &server.requests()[0];
     assert!(

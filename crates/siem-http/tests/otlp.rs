@@ -41,7 +41,7 @@ fn events_become_log_records_with_semantic_convention_attributes() {
     c.service_name = Some("appshield".into());
     c.headers
         .insert("Authorization".into(), Secret::new("Bearer t0k"));
-    c.allow_insecure_http = true;
+    c.http.allow_insecure_http = true;
     c.http.compression = Some(Compression::None);
     c.validate().unwrap();
     let e = event();

@@ -34,8 +34,8 @@ fn collector(answer: impl Fn(&Request, usize) -> support::Reply + Send + Sync + 
 
 fn config(server: &Server, token: &str, dir: &tempfile::TempDir) -> SplunkHecConfig {
     let mut c = SplunkHecConfig::new(server.url(""), Secret::new(token));
-    c.allow_insecure_http = true;
-    c.dead_letter = Some(dir.path().join("dead.jsonl"));
+    c.http.allow_insecure_http = true;
+    c.http.dead_letter = Some(dir.path().join("dead.jsonl"));
     c
 }
 

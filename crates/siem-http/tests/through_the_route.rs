@@ -102,7 +102,7 @@ fn bulk_items_back_pressured_are_resent_alone_and_bad_ones_counted_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = ElasticsearchConfig::new(server.url(""), "security");
     c.http.compression = Some(Compression::None);
-    c.dead_letter = Some(dir.path().join("dead.jsonl"));
+    c.http.dead_letter = Some(dir.path().join("dead.jsonl"));
     let encoder = build_encoder(Format::Ecs, &FormatOptions::default()).unwrap();
     let dest = Destination::new("es", encoder, c.open().unwrap())
         .with_batch(one_batch())

@@ -14,7 +14,7 @@ use support::{batch, dead_letters, respond, respond_with, Reply, Server};
 
 fn config(server: &Server, dir: &tempfile::TempDir) -> WebhookConfig {
     let mut c = WebhookConfig::new(server.url("/hook"));
-    c.dead_letter = Some(dir.path().join("dead.jsonl"));
+    c.http.dead_letter = Some(dir.path().join("dead.jsonl"));
     c
 }
 
@@ -42,8 +42,7 @@ fn ndjson_body_gzip_and_put() {
     let dir = tempfile::tempdir().unwrap();
     let c: WebhookConfig = serde_json::from_value(serde_json::json!({
         "url": server.url("/in"), "method": "PUT", "body": "ndjson",
-        "http": {"compression": "gzip"},
-        "dead_letter": dir.path().join("dead.jsonl"),
+        "http": {"compression": "gzip", "dead_letter": dir.path().join("dead.jsonl")},
     }))
     .unwrap();
     assert_eq!(c.body, WebhookBody::Ndjson);
@@ -65,6 +64,7 @@ fn batches_are_split_to_the_limits_and_oversized_records_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(&server, &dir);
     c.http = HttpOptions::default()
+        .dead_letter(dir.path().join("dead.jsonl"))
         .max_bytes(20)
         .max_entries(2)
         .max_in_flight(1);
@@ -224,7 +224,7 @@ fn secrets_stay_out_of_debug_errors_and_plain_http_needs_consent() {
     assert!(!format!("{c:?}").contains("hunter2"));
     let e = c.validate().unwrap_err();
     assert_eq!(e.key(), "url");
-    c.allow_insecure_http = true;
+    c.http.allow_insecure_http = true;
     c.validate().unwrap();
     c.headers
         .insert("X-Key".into(), Secret::new("bad\nvalue hunter2"));
@@ -233,6 +233,10 @@ fn secrets_stay_out_of_debug_errors_and_plain_http_needs_consent() {
     assert!(!e.to_string().contains("hunter2"), "{e}");
     let unknown = serde_json::from_str::<WebhookConfig>(r#"{"url":"https://h","nope":1}"#);
     assert!(unknown.unwrap_err().to_string().contains("unknown field"));
+    let moved = serde_json::from_str::<WebhookConfig>(
+        r#"{"url":"https://h","allow_insecure_http":true,"dead_letter":"d.jsonl"}"#,
+    );
+    assert!(moved.unwrap_err().to_string().contains("unknown field"));
 }
 
 #[test]
@@ -245,7 +249,7 @@ fn probe_reports_what_answered() {
         }
     });
     let mut c = WebhookConfig::new(server.url("/x"));
-    c.allow_insecure_http = true;
+    c.http.allow_insecure_http = true;
     c.headers
         .insert("Authorization".into(), Secret::new("Bearer ok"));
     assert_eq!(c.probe(Duration::from_secs(5)).unwrap(), "HTTP 200 OK");

@@ -27,7 +27,6 @@ mod api;
 mod credentials;
 mod stream;
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,13 +98,8 @@ pub struct CloudWatchConfig {
     /// `default`); set, it is used rather than the environment's keys.
     #[serde(default)]
     pub profile: Option<String>,
-    /// Allows an `http://` endpoint although signed requests would travel in clear.
-    #[serde(default)]
-    pub allow_insecure_http: bool,
-    /// The dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    #[serde(default)]
-    pub dead_letter: Option<PathBuf>,
-    /// Timeouts, requests in flight and limits (compression: none; CloudWatch takes none).
+    /// Timeouts, requests in flight, limits, the dead-letter file and `allow_insecure_http`
+    /// (compression: none; CloudWatch takes none).
     #[serde(default)]
     pub http: HttpOptions,
 }
@@ -134,8 +128,6 @@ impl CloudWatchConfig {
             secret_access_key: None,
             session_token: None,
             profile: None,
-            allow_insecure_http: false,
-            dead_letter: None,
             http: HttpOptions::default(),
         }
     }
@@ -155,7 +147,7 @@ impl CloudWatchConfig {
         })?;
         check_name("log_stream", &self.log_stream, |c| !matches!(c, ':' | '*'))?;
         match &self.endpoint {
-            Some(url) => check_url(url, true, self.allow_insecure_http)
+            Some(url) => check_url(url, true, self.http.allow_insecure_http)
                 .map_err(|e| ConfigError::invalid("endpoint", e.reason())),
             None => {
                 let domain = if self.region.starts_with("cn-") {
@@ -248,7 +240,6 @@ impl SinkConfig for CloudWatchConfig {
                 http: &self.http,
                 default_limits: DEFAULT_LIMITS,
                 default_compression: Compression::None,
-                dead_letter: self.dead_letter.as_deref(),
             },
         )?;
         Ok(Box::new(LogStreamSink::new(
@@ -326,7 +317,7 @@ mod tests {
         }
         let mut c = config();
         c.endpoint = Some("http://127.0.0.1:4566".into());
-        c.allow_insecure_http = true;
+        c.http.allow_insecure_http = true;
         assert!(c.validate().is_ok());
         c.log_stream = "web 01/#x".into();
         assert!(c.validate().is_ok());

@@ -17,7 +17,6 @@
 //! dead-lettered rather than truncated by Datadog). 202 is delivered; 408, 429 and 5xx are
 //! retried; 413 splits the request; other 4xx (400 bad payload, 401/403 bad key) dead-letter it.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
@@ -90,13 +89,8 @@ pub struct DatadogConfig {
     /// `ddtags` of every log, `key:value` each.
     #[serde(default)]
     pub tags: Vec<String>,
-    /// Allows `http://` (with `url`) although the API key would travel in clear.
-    #[serde(default)]
-    pub allow_insecure_http: bool,
-    /// The dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    #[serde(default)]
-    pub dead_letter: Option<PathBuf>,
-    /// Timeouts, requests in flight, compression (default gzip) and limits.
+    /// Timeouts, requests in flight, compression (default gzip), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     #[serde(default)]
     pub http: HttpOptions,
 }
@@ -167,33 +161,8 @@ impl DatadogConfig {
         self
     }
 
-    /// Sets `allow_insecure_http`: allows `http://` (with `url`) although the API key would travel in clear.
-    ///
-    /// ```
-    /// use siem_http::Secret;
-    /// use siem_http::datadog::DatadogConfig;
-    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).allow_insecure_http(true);
-    /// assert!(c.allow_insecure_http);
-    /// ```
-    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> DatadogConfig {
-        self.allow_insecure_http = allow_insecure_http;
-        self
-    }
-
-    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    ///
-    /// ```
-    /// use siem_http::Secret;
-    /// use siem_http::datadog::DatadogConfig;
-    /// let c = DatadogConfig::new("datadoghq.eu", Secret::new("dd-key")).dead_letter("/var/spool/siem/dead.jsonl");
-    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
-    /// ```
-    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> DatadogConfig {
-        self.dead_letter = Some(dead_letter.into());
-        self
-    }
-
-    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     ///
     /// ```
     /// use siem_http::HttpOptions;
@@ -229,8 +198,6 @@ impl DatadogConfig {
             source: None,
             hostname: None,
             tags: Vec::new(),
-            allow_insecure_http: false,
-            dead_letter: None,
             http: HttpOptions::default(),
         }
     }
@@ -247,7 +214,7 @@ impl DatadogConfig {
             ));
         }
         let url = match &self.url {
-            Some(url) => check_url(url, true, self.allow_insecure_http)?,
+            Some(url) => check_url(url, true, self.http.allow_insecure_http)?,
             None => Url::parse(&format!(
                 "https://http-intake.logs.{}/api/v2/logs",
                 self.site
@@ -329,7 +296,6 @@ impl SinkConfig for DatadogConfig {
                 http: &self.http,
                 default_limits: DEFAULT_LIMITS,
                 default_compression: Compression::Gzip,
-                dead_letter: self.dead_letter.as_deref(),
             },
         )?;
         Ok(Box::new(sink))

@@ -20,7 +20,6 @@
 //! (400 mapping errors, 403, 404) dead-lettered with the item's error type and reason.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -88,13 +87,8 @@ pub struct ElasticsearchConfig {
     /// An ingest pipeline to run the documents through.
     #[serde(default)]
     pub pipeline: Option<String>,
-    /// Allows `http://` although credentials would travel in clear.
-    #[serde(default)]
-    pub allow_insecure_http: bool,
-    /// The dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    #[serde(default)]
-    pub dead_letter: Option<PathBuf>,
-    /// Timeouts, requests in flight, compression (default gzip) and limits.
+    /// Timeouts, requests in flight, compression (default gzip), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     #[serde(default)]
     pub http: HttpOptions,
 }
@@ -174,31 +168,8 @@ impl ElasticsearchConfig {
         self
     }
 
-    /// Sets `allow_insecure_http`: allows `http://` although credentials would travel in clear.
-    ///
-    /// ```
-    /// use siem_http::elasticsearch::ElasticsearchConfig;
-    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").allow_insecure_http(true);
-    /// assert!(c.allow_insecure_http);
-    /// ```
-    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> ElasticsearchConfig {
-        self.allow_insecure_http = allow_insecure_http;
-        self
-    }
-
-    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    ///
-    /// ```
-    /// use siem_http::elasticsearch::ElasticsearchConfig;
-    /// let c = ElasticsearchConfig::new("https://127.0.0.1:9200", "siem-events").dead_letter("/var/spool/siem/dead.jsonl");
-    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
-    /// ```
-    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> ElasticsearchConfig {
-        self.dead_letter = Some(dead_letter.into());
-        self
-    }
-
-    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     ///
     /// ```
     /// use siem_http::HttpOptions;
@@ -228,8 +199,6 @@ impl ElasticsearchConfig {
             username: None,
             password: None,
             pipeline: None,
-            allow_insecure_http: false,
-            dead_letter: None,
             http: HttpOptions::default(),
         }
     }
@@ -297,7 +266,7 @@ impl ElasticsearchConfig {
 
     fn endpoint(&self) -> Result<Bulk, ConfigError> {
         let auth = self.auth()?;
-        let base = check_url(&self.url, auth.is_some(), self.allow_insecure_http)?;
+        let base = check_url(&self.url, auth.is_some(), self.http.allow_insecure_http)?;
         let mut url = base.clone();
         url.path_segments_mut()
             .map_err(|_| ConfigError::invalid("url", "cannot hold a path"))?
@@ -348,7 +317,6 @@ impl SinkConfig for ElasticsearchConfig {
                 http: &self.http,
                 default_limits: DEFAULT_LIMITS,
                 default_compression: Compression::Gzip,
-                dead_letter: self.dead_letter.as_deref(),
             },
         )?;
         Ok(Box::new(sink))

@@ -28,7 +28,6 @@
 //! which, and says not to send them again).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -78,13 +77,8 @@ pub struct OtlpConfig {
     /// Extra headers (authentication); values are treated as secrets and never shown.
     #[serde(default)]
     pub headers: BTreeMap<String, Secret>,
-    /// Allows `http://` although headers are set.
-    #[serde(default)]
-    pub allow_insecure_http: bool,
-    /// The dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    #[serde(default)]
-    pub dead_letter: Option<PathBuf>,
-    /// Timeouts, requests in flight, compression (default gzip) and limits.
+    /// Timeouts, requests in flight, compression (default gzip), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     #[serde(default)]
     pub http: HttpOptions,
 }
@@ -118,31 +112,8 @@ impl OtlpConfig {
         self
     }
 
-    /// Sets `allow_insecure_http`: allows `http://` although headers are set.
-    ///
-    /// ```
-    /// use siem_http::otlp::OtlpConfig;
-    /// let c = OtlpConfig::new("https://127.0.0.1:4318/v1/logs").allow_insecure_http(true);
-    /// assert!(c.allow_insecure_http);
-    /// ```
-    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> OtlpConfig {
-        self.allow_insecure_http = allow_insecure_http;
-        self
-    }
-
-    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    ///
-    /// ```
-    /// use siem_http::otlp::OtlpConfig;
-    /// let c = OtlpConfig::new("https://127.0.0.1:4318/v1/logs").dead_letter("/var/spool/siem/dead.jsonl");
-    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
-    /// ```
-    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> OtlpConfig {
-        self.dead_letter = Some(dead_letter.into());
-        self
-    }
-
-    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     ///
     /// ```
     /// use siem_http::HttpOptions;
@@ -168,8 +139,6 @@ impl OtlpConfig {
             url: url.into(),
             service_name: None,
             headers: BTreeMap::new(),
-            allow_insecure_http: false,
-            dead_letter: None,
             http: HttpOptions::default(),
         }
     }
@@ -178,7 +147,7 @@ impl OtlpConfig {
         let mut url = check_url(
             &self.url,
             !self.headers.is_empty(),
-            self.allow_insecure_http,
+            self.http.allow_insecure_http,
         )?;
         if url.path() == "/" {
             url.set_path(LOGS_PATH);
@@ -236,7 +205,6 @@ impl SinkConfig for OtlpConfig {
                 http: &self.http,
                 default_limits: DEFAULT_LIMITS,
                 default_compression: Compression::Gzip,
-                dead_letter: self.dead_letter.as_deref(),
             },
         )?;
         Ok(Box::new(sink))

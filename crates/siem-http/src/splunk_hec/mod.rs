@@ -24,7 +24,6 @@
 //! retried. Every other code (bad token, unknown index, …) refuses the request's events, which
 //! go to the dead-letter file.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
@@ -140,13 +139,8 @@ pub struct SplunkHecConfig {
     /// Waits for the indexer acknowledgement of every request (off by default).
     #[serde(default)]
     pub indexer_ack: Option<IndexerAck>,
-    /// Allows `http://` although the token would travel in clear.
-    #[serde(default)]
-    pub allow_insecure_http: bool,
-    /// The dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    #[serde(default)]
-    pub dead_letter: Option<PathBuf>,
-    /// Timeouts, requests in flight, compression (default gzip) and limits.
+    /// Timeouts, requests in flight, compression (default gzip), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     #[serde(default)]
     pub http: HttpOptions,
 }
@@ -167,33 +161,8 @@ impl SplunkHecConfig {
         self
     }
 
-    /// Sets `allow_insecure_http`: allows `http://` although the token would travel in clear.
-    ///
-    /// ```
-    /// use siem_http::Secret;
-    /// use siem_http::splunk_hec::SplunkHecConfig;
-    /// let c = SplunkHecConfig::new("https://127.0.0.1:8088", Secret::new("hec-token")).allow_insecure_http(true);
-    /// assert!(c.allow_insecure_http);
-    /// ```
-    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> SplunkHecConfig {
-        self.allow_insecure_http = allow_insecure_http;
-        self
-    }
-
-    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    ///
-    /// ```
-    /// use siem_http::Secret;
-    /// use siem_http::splunk_hec::SplunkHecConfig;
-    /// let c = SplunkHecConfig::new("https://127.0.0.1:8088", Secret::new("hec-token")).dead_letter("/var/spool/siem/dead.jsonl");
-    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
-    /// ```
-    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> SplunkHecConfig {
-        self.dead_letter = Some(dead_letter.into());
-        self
-    }
-
-    /// Sets `http`: timeouts, requests in flight, compression (default gzip) and limits.
+    /// Sets `http`: timeouts, requests in flight, compression (default gzip), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     ///
     /// ```
     /// use siem_http::HttpOptions;
@@ -221,14 +190,12 @@ impl SplunkHecConfig {
             url: url.into(),
             token,
             indexer_ack: None,
-            allow_insecure_http: false,
-            dead_letter: None,
             http: HttpOptions::default(),
         }
     }
 
     fn endpoint(&self) -> Result<Hec, ConfigError> {
-        let mut url = check_url(&self.url, true, self.allow_insecure_http)?;
+        let mut url = check_url(&self.url, true, self.http.allow_insecure_http)?;
         if url.path() == "/" {
             url.set_path(EVENT_PATH);
         }
@@ -299,7 +266,6 @@ impl SinkConfig for SplunkHecConfig {
                 http: &self.http,
                 default_limits: DEFAULT_LIMITS,
                 default_compression: Compression::Gzip,
-                dead_letter: self.dead_letter.as_deref(),
             },
         )?;
         Ok(Box::new(sink))

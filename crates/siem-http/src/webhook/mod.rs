@@ -12,7 +12,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -36,7 +35,7 @@ const DEFAULT_LIMITS: Limits = Limits {
 };
 
 /// Header names whose values are credentials: a webhook sending one refuses plain `http://`
-/// unless `allow_insecure_http` is set.
+/// unless `http.allow_insecure_http` is set.
 const CREDENTIAL_HEADER_WORDS: &[&str] = &[
     "auth",
     "token",
@@ -102,13 +101,8 @@ pub struct WebhookConfig {
     /// How records are laid out in the body (default `json_array`).
     #[serde(default)]
     pub body: WebhookBody,
-    /// Allows `http://` although a header carries a credential.
-    #[serde(default)]
-    pub allow_insecure_http: bool,
-    /// The dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    #[serde(default)]
-    pub dead_letter: Option<PathBuf>,
-    /// Timeouts, requests in flight, compression (default none) and limits.
+    /// Timeouts, requests in flight, compression (default none), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     #[serde(default)]
     pub http: HttpOptions,
 }
@@ -156,31 +150,8 @@ impl WebhookConfig {
         self
     }
 
-    /// Sets `allow_insecure_http`: allows `http://` although a header carries a credential.
-    ///
-    /// ```
-    /// use siem_http::webhook::WebhookConfig;
-    /// let c = WebhookConfig::new("https://127.0.0.1:8443/hook").allow_insecure_http(true);
-    /// assert!(c.allow_insecure_http);
-    /// ```
-    pub fn allow_insecure_http(mut self, allow_insecure_http: bool) -> WebhookConfig {
-        self.allow_insecure_http = allow_insecure_http;
-        self
-    }
-
-    /// Sets `dead_letter`: the dead-letter file (default [`crate::DEFAULT_DEAD_LETTER_PATH`]).
-    ///
-    /// ```
-    /// use siem_http::webhook::WebhookConfig;
-    /// let c = WebhookConfig::new("https://127.0.0.1:8443/hook").dead_letter("/var/spool/siem/dead.jsonl");
-    /// assert_eq!(c.dead_letter, Some("/var/spool/siem/dead.jsonl".into()));
-    /// ```
-    pub fn dead_letter(mut self, dead_letter: impl Into<PathBuf>) -> WebhookConfig {
-        self.dead_letter = Some(dead_letter.into());
-        self
-    }
-
-    /// Sets `http`: timeouts, requests in flight, compression (default none) and limits.
+    /// Sets `http`: timeouts, requests in flight, compression (default none), limits,
+    /// the dead-letter file and `allow_insecure_http`.
     ///
     /// ```
     /// use siem_http::HttpOptions;
@@ -207,8 +178,6 @@ impl WebhookConfig {
             method: WebhookMethod::default(),
             headers: BTreeMap::new(),
             body: WebhookBody::default(),
-            allow_insecure_http: false,
-            dead_letter: None,
             http: HttpOptions::default(),
         }
     }
@@ -243,7 +212,11 @@ impl WebhookConfig {
             WebhookMethod::Patch => Method::PATCH,
         };
         Ok(Webhook {
-            url: check_url(&self.url, self.carries_secret(), self.allow_insecure_http)?,
+            url: check_url(
+                &self.url,
+                self.carries_secret(),
+                self.http.allow_insecure_http,
+            )?,
             method,
             headers: self.header_map()?,
             body: self.body,
@@ -272,7 +245,6 @@ impl SinkConfig for WebhookConfig {
                 http: &self.http,
                 default_limits: DEFAULT_LIMITS,
                 default_compression: Compression::None,
-                dead_letter: self.dead_letter.as_deref(),
             },
         )?;
         Ok(Box::new(sink))
