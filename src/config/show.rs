@@ -2,8 +2,11 @@
 //! interpolation and overrides, with the defaults of every key left out filled in.
 //!
 //! Written values keep their spelling (`100MB` stays `100MB`); only keys that were left out
-//! are added, in the schema's order. The sinks' own keys (`transport`, `port`, `rotation` …)
-//! are shown as written.
+//! are added, in the schema's order, the destination types' own keys (`transport`, `port`,
+//! `rotation` …) included, from each type's [`SinkConfig::settings`]. Secrets are masked by
+//! the caller.
+//!
+//! [`SinkConfig::settings`]: siem_ship::sink::SinkConfig::settings
 
 use std::time::Duration;
 
@@ -50,12 +53,15 @@ fn fill(written: &Value, effective: &Value) -> Value {
 
 /// Builds a mapping from key-value pairs, in order.
 fn mapping<const N: usize>(entries: [(&str, Value); N]) -> Value {
-    Value::Mapping(
-        entries
-            .into_iter()
-            .map(|(k, v)| (Value::from(k), v))
-            .collect(),
-    )
+    Value::Mapping(keys(entries))
+}
+
+/// The key-value pairs as a YAML mapping, in order.
+fn keys<const N: usize>(entries: [(&str, Value); N]) -> Mapping {
+    entries
+        .into_iter()
+        .map(|(k, v)| (Value::from(k), v))
+        .collect()
 }
 
 /// A duration as the configuration accepts it (`10s`, `100ms`, `1m 30s`).
@@ -192,12 +198,18 @@ fn effective(config: &Config) -> Value {
     ])
 }
 
-/// The keys every destination has, whatever its type.
+/// A destination's keys: those every destination has, and its type's own settings after
+/// `type`.
 fn destination(d: &DestinationConfig, name: &str) -> Value {
     let (b, r) = (&d.batch, &d.retry);
-    mapping([
-        ("name", Value::from(name)),
-        ("type", Value::from(d.sink.type_name())),
+    let mut out = Mapping::new();
+    out.insert("name".into(), Value::from(name));
+    out.insert("type".into(), Value::from(d.sink.type_name()));
+    // A settings value that is not a mapping (no type returns one) adds nothing.
+    if let Ok(Value::Mapping(settings)) = serde_yaml_ng::to_value(d.sink.settings()) {
+        out.extend(settings);
+    }
+    out.extend(keys([
         ("format", Value::from(d.format.to_string())),
         (
             "batch",
@@ -220,7 +232,8 @@ fn destination(d: &DestinationConfig, name: &str) -> Value {
             ]),
         ),
         ("queue_capacity", number(d.queue_capacity)),
-    ])
+    ]));
+    Value::Mapping(out)
 }
 
 #[cfg(test)]

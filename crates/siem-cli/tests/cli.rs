@@ -609,6 +609,11 @@ fn the_readme_snippets_are_a_valid_destinations_list() {
     for (_, secret) in credentials {
         assert!(!text(&out.stdout).contains(secret), "a credential is shown");
     }
+    // Printed with every type's defaults, it is itself a configuration check accepts.
+    let again = dir.path().join("again.yaml");
+    std::fs::write(&again, text(&out.stdout)).unwrap();
+    let out = check_from_repo_root_with(&again, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -639,6 +644,51 @@ fn check_prints_the_defaults_of_what_was_left_out() {
     }
     assert!(!shown.contains("s3cr3t-k3y"), "{shown}");
     // What check prints is itself a configuration that check accepts.
+    let again = write_config(&dir, &shown);
+    let out = siem(&["check", &again], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_prints_the_defaults_of_each_destination_types_own_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "destinations:\n  - type: file\n    path: {}\n  - type: syslog\n    transport: tcp\n    host: 127.0.0.1\n  - type: syslog\n    transport: udp\n    host: 127.0.0.1\n  - type: splunk_hec\n    url: https://127.0.0.1:8088\n    token: hec-t0ken-value\n",
+            events.display()
+        ),
+    );
+    let out = siem(&["check", &cfg], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    for line in [
+        // file
+        "    max_size: 100000000",
+        "    max_files: 10",
+        "  fsync: on_flush",
+        "  mode: '0600'",
+        "  reopen_check: 1s",
+        // syslog over TCP: the transport's port and framing
+        "  port: 514",
+        "  framing: octet-counting",
+        "  write_timeout: 5s",
+        "    initial: 100ms",
+        // HTTP
+        "    timeout: 30s",
+        "    allow_insecure_http: false",
+    ] {
+        assert!(
+            shown.lines().any(|l| l == line),
+            "{line:?} missing:\n{shown}"
+        );
+    }
+    assert!(!shown.contains("hec-t0ken-value"), "{shown}");
+    // UDP refuses `framing`, so none is shown for it.
+    let udp = shown.split("transport: udp").nth(1).unwrap();
+    let udp = udp.split("- name:").next().unwrap();
+    assert!(!udp.contains("framing: o"), "{udp}");
     let again = write_config(&dir, &shown);
     let out = siem(&["check", &again], "", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

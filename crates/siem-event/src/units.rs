@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use serde::{de, Deserialize, Deserializer};
+use serde::{de, Deserialize, Deserializer, Serializer};
 
 /// Parses a byte size: a whole number, optionally followed by `B`, `KB`/`MB`/`GB`/`TB` (powers
 /// of 1000) or `KiB`/`MiB`/`GiB`/`TiB` (powers of 1024), case-insensitive, blanks allowed between.
@@ -66,7 +66,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a number, or a text such as 100MB or 5s")]
 enum NumberOrText {
     Int(u64),
     Float(f64),
@@ -116,6 +116,66 @@ pub fn byte_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 pub fn byte_size_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     let n = byte_size(d)?;
     usize::try_from(n).map_err(|_| de::Error::custom("byte size too large for this platform"))
+}
+
+/// `deserialize_with` for an optional byte size held in a `usize`: `null` (or, with
+/// `#[serde(default)]`, an absent key) is `None`.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct C {
+///     #[serde(default, deserialize_with = "siem_event::units::opt_byte_size_usize")]
+///     max_bytes: Option<usize>,
+/// }
+/// let c: C = serde_json::from_str(r#"{"max_bytes": "1MiB"}"#).unwrap();
+/// assert_eq!(c.max_bytes, Some(1 << 20));
+/// let c: C = serde_json::from_str(r#"{"max_bytes": null}"#).unwrap();
+/// assert_eq!(c.max_bytes, None);
+/// ```
+pub fn opt_byte_size_usize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrap(#[serde(deserialize_with = "byte_size_usize")] usize);
+    Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+}
+
+/// `serialize_with` for a [`Duration`]: the text [`duration`] reads back (`5s`, `1m 30s`,
+/// `250ms`), for configuration shown to a person.
+///
+/// ```
+/// use std::time::Duration;
+/// #[derive(serde::Serialize)]
+/// struct C {
+///     #[serde(serialize_with = "siem_event::units::serialize_duration")]
+///     timeout: Duration,
+/// }
+/// let text = serde_json::to_string(&C { timeout: Duration::from_millis(1500) }).unwrap();
+/// assert_eq!(text, r#"{"timeout":"1s 500ms"}"#);
+/// ```
+pub fn serialize_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_duration(*d))
+}
+
+/// `serialize_with` for an optional [`Duration`]: `None` is `null`, a value as
+/// [`serialize_duration`] writes it.
+///
+/// ```
+/// use std::time::Duration;
+/// #[derive(serde::Serialize)]
+/// struct C {
+///     #[serde(serialize_with = "siem_event::units::serialize_opt_duration")]
+///     cooldown: Option<Duration>,
+/// }
+/// let text = serde_json::to_string(&C { cooldown: Some(Duration::from_secs(600)) }).unwrap();
+/// assert_eq!(text, r#"{"cooldown":"10m"}"#);
+/// ```
+pub fn serialize_opt_duration<S: Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => serialize_duration(d, s),
+        None => s.serialize_none(),
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use siem_ship::ConfigError;
 
 use crate::chunk::Limits;
@@ -17,7 +17,7 @@ use crate::chunk::Limits;
 /// let c: Compression = serde_json::from_str("\"gzip\"").unwrap();
 /// assert_eq!(c, Compression::Gzip);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Compression {
@@ -37,27 +37,33 @@ pub enum Compression {
 /// assert_eq!(o.timeout, Duration::from_secs(5));
 /// assert_eq!(o.connect_timeout, Duration::from_secs(10));
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct HttpOptions {
     /// Longest time for one request, from connecting to the end of the response (default 30 s).
-    #[serde(deserialize_with = "siem_ship::units::duration")]
+    #[serde(
+        deserialize_with = "siem_ship::units::duration",
+        serialize_with = "siem_ship::units::serialize_duration"
+    )]
     pub timeout: Duration,
     /// Longest time to open a connection, TLS included (default 10 s).
-    #[serde(deserialize_with = "siem_ship::units::duration")]
+    #[serde(
+        deserialize_with = "siem_ship::units::duration",
+        serialize_with = "siem_ship::units::serialize_duration"
+    )]
     pub connect_timeout: Duration,
     /// Requests sent at once when a batch is split into several (default 4).
     pub max_in_flight: usize,
     /// Body compression; unset: the destination's default (gzip where the API accepts it).
     pub compression: Option<Compression>,
     /// Largest request body before compression, in bytes (`1MB`, `5MiB`…).
-    #[serde(deserialize_with = "opt_byte_size")]
+    #[serde(deserialize_with = "siem_ship::units::opt_byte_size_usize")]
     pub max_bytes: Option<usize>,
     /// Most records in one request.
     pub max_entries: Option<usize>,
     /// Largest single record; a larger one is dead-lettered, never sent.
-    #[serde(deserialize_with = "opt_byte_size")]
+    #[serde(deserialize_with = "siem_ship::units::opt_byte_size_usize")]
     pub max_entry_bytes: Option<usize>,
     /// Allows plain `http://` although the destination's credentials would travel in clear
     /// (default false).
@@ -194,10 +200,6 @@ impl Default for HttpOptions {
             dead_letter: None,
         }
     }
-}
-
-fn opt_byte_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    siem_ship::units::byte_size_usize(d).map(Some)
 }
 
 impl HttpOptions {

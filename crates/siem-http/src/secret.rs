@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A secret string (a token, an API key, a password). Its `Debug` shows `***`, and the sinks
 /// never put it in an error message, a metric or a dead-letter record.
@@ -12,6 +12,8 @@ use serde::Deserialize;
 /// let s = Secret::new("hunter2");
 /// assert_eq!(format!("{s:?}"), "***");
 /// assert_eq!(s.expose(), "hunter2");
+/// // Serialized (`siem check` showing the configuration) it is masked too.
+/// assert_eq!(serde_json::to_string(&s).unwrap(), r#""***""#);
 /// ```
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -26,6 +28,12 @@ impl Secret {
     /// The value, for the one place that sends it (a request header).
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
     }
 }
 

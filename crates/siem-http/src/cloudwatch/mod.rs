@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use siem_format::{Format, FormatOptions};
 use siem_ship::sink::{Sink, SinkConfig};
 use siem_ship::ConfigError;
@@ -68,7 +68,7 @@ const MAX_NAME_CHARS: usize = 512;
 /// assert!(c.validate().is_ok());
 /// assert!(!format!("{c:?}").contains("wJalrXUtnFEMI"));
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloudWatchConfig {
     /// The AWS region (`eu-west-1`).
@@ -220,6 +220,10 @@ fn check_name(key: &str, name: &str, allowed: impl Fn(char) -> bool) -> Result<(
 impl SinkConfig for CloudWatchConfig {
     fn type_name(&self) -> &'static str {
         "cloudwatch"
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        siem_ship::sink::settings_of(self)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use siem_format::{Format, FormatOptions};
 use siem_ship::sink::{Sink, SinkConfig};
 use siem_ship::ConfigError;
@@ -64,7 +64,7 @@ const API_KEY_HEADER: &str = "dd-api-key";
 /// assert!(c.validate().is_ok());
 /// assert!(!format!("{c:?}").contains("0123abcd"));
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DatadogConfig {
@@ -278,6 +278,10 @@ impl DatadogConfig {
 impl SinkConfig for DatadogConfig {
     fn type_name(&self) -> &'static str {
         "datadog"
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        siem_ship::sink::settings_of(self)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

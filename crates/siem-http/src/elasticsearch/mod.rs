@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use siem_format::{Format, FormatOptions};
 use siem_ship::sink::{Sink, SinkConfig};
 use siem_ship::ConfigError;
@@ -62,7 +62,7 @@ const FORBIDDEN_NAME_CHARS: &[char] =
 /// assert_eq!(c.default_format(), siem_format::Format::Ecs);
 /// assert!(!format!("{c:?}").contains("c2VjcmV0"));
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ElasticsearchConfig {
@@ -285,6 +285,10 @@ impl ElasticsearchConfig {
 impl SinkConfig for ElasticsearchConfig {
     fn type_name(&self) -> &'static str {
         "elasticsearch"
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        siem_ship::sink::settings_of(self)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

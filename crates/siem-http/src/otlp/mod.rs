@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 use siem_event::{SecurityEvent, Severity, Value};
 use siem_format::{Format, FormatOptions};
@@ -64,7 +64,7 @@ const LOGS_PATH: &str = "/v1/logs";
 /// assert!(c.validate().is_ok());
 /// assert!(c.accepts(siem_format::Format::Json, &Default::default()).is_ok());
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct OtlpConfig {
@@ -181,6 +181,10 @@ impl OtlpConfig {
 impl SinkConfig for OtlpConfig {
     fn type_name(&self) -> &'static str {
         "otlp"
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        siem_ship::sink::settings_of(self)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

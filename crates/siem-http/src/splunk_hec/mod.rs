@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use siem_format::{Format, FormatOptions};
 use siem_ship::sink::{Sink, SinkConfig};
 use siem_ship::ConfigError;
@@ -57,16 +57,22 @@ const CHANNEL_HEADER: &str = "x-splunk-request-channel";
 /// assert_eq!(a.timeout, Duration::from_secs(120));
 /// assert_eq!(a.poll_interval, Duration::from_secs(1));
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct IndexerAck {
     /// How long to wait for a request's events to be indexed before sending them again
     /// (default 60 s).
-    #[serde(deserialize_with = "siem_ship::units::duration")]
+    #[serde(
+        deserialize_with = "siem_ship::units::duration",
+        serialize_with = "siem_ship::units::serialize_duration"
+    )]
     pub timeout: Duration,
     /// Time between two questions to `/services/collector/ack` (default 1 s).
-    #[serde(deserialize_with = "siem_ship::units::duration")]
+    #[serde(
+        deserialize_with = "siem_ship::units::duration",
+        serialize_with = "siem_ship::units::serialize_duration"
+    )]
     pub poll_interval: Duration,
 }
 
@@ -127,7 +133,7 @@ const DEFAULT_LIMITS: Limits = Limits {
 /// assert_eq!(c.default_format(), siem_format::Format::Hec);
 /// assert!(!format!("{c:?}").contains("12345678"));
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SplunkHecConfig {
@@ -238,6 +244,10 @@ impl SplunkHecConfig {
 impl SinkConfig for SplunkHecConfig {
     fn type_name(&self) -> &'static str {
         "splunk_hec"
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        siem_ship::sink::settings_of(self)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::{Client, Method, RequestBuilder, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use siem_format::{Format, FormatOptions};
 use siem_ship::sink::{Sink, SinkConfig};
 use siem_ship::ConfigError;
@@ -47,7 +47,7 @@ const CREDENTIAL_HEADER_WORDS: &[&str] = &[
 ];
 
 /// The HTTP method of a webhook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "UPPERCASE")]
 #[non_exhaustive]
 pub enum WebhookMethod {
@@ -61,7 +61,7 @@ pub enum WebhookMethod {
 }
 
 /// How a webhook's body holds its records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum WebhookBody {
@@ -86,7 +86,7 @@ pub enum WebhookBody {
 /// assert!(c.validate().is_ok());
 /// assert!(!format!("{c:?}").contains("s3cr3t"));
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct WebhookConfig {
@@ -227,6 +227,10 @@ impl WebhookConfig {
 impl SinkConfig for WebhookConfig {
     fn type_name(&self) -> &'static str {
         "webhook"
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        siem_ship::sink::settings_of(self)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

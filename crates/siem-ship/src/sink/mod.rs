@@ -88,6 +88,7 @@ pub trait Sink: Send + 'static {
 ///     fn type_name(&self) -> &'static str { "null" }
 ///     fn validate(&self) -> Result<(), ConfigError> { Ok(()) }
 ///     fn accepts(&self, _: Format, _: &FormatOptions) -> Result<(), String> { Ok(()) }
+///     fn settings(&self) -> serde_json::Value { serde_json::json!({}) }
 ///     fn open(&self) -> Result<Box<dyn Sink>, ConfigError> { Ok(Box::new(Null)) }
 ///     fn clone_box(&self) -> Box<dyn SinkConfig> { Box::new(self.clone()) }
 /// }
@@ -110,6 +111,12 @@ pub trait SinkConfig: fmt::Debug + Send + Sync + 'static {
     /// needs a syslog header: use `format: rfc5424` with `body: cef`).
     fn accepts(&self, format: Format, options: &FormatOptions) -> Result<(), String>;
 
+    /// Every setting of this destination type with the value it takes, defaults included
+    /// (durations as `5s`, secrets masked), keyed as in YAML: what `siem check` prints. What it
+    /// returns reads back into the same configuration. Implemented with [`settings_of`] by
+    /// types that derive `serde::Serialize`.
+    fn settings(&self) -> serde_json::Value;
+
     /// The format used when the destination names none.
     fn default_format(&self) -> Format {
         Format::Json
@@ -131,6 +138,19 @@ pub trait SinkConfig: fmt::Debug + Send + Sync + 'static {
 
     /// A boxed copy (configurations are cloned with the `Config` that holds them).
     fn clone_box(&self) -> Box<dyn SinkConfig>;
+}
+
+/// The settings of a configuration that derives `serde::Serialize`, for
+/// [`SinkConfig::settings`]: a configuration whose serialization fails (a map with non-string
+/// keys) shows as `null`, never as a panic.
+///
+/// ```
+/// use siem_ship::sink::settings_of;
+/// use siem_ship::sink::stdout::StdoutConfig;
+/// assert_eq!(settings_of(&StdoutConfig::default())["stream"], "stdout");
+/// ```
+pub fn settings_of(config: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(config).unwrap_or(serde_json::Value::Null)
 }
 
 impl Clone for Box<dyn SinkConfig> {

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use siem_format::{Format, FormatOptions};
 
@@ -18,7 +18,7 @@ use crate::{Batch, ConfigError, Sink, SinkError};
 /// assert_eq!(Stream::default(), Stream::Stdout);
 /// assert_eq!(Stream::Stderr.name(), "stderr");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Stream {
@@ -53,7 +53,7 @@ impl Stream {
 /// assert_eq!(serde_json::from_str::<StdoutConfig>("{}").unwrap(), StdoutConfig::default());
 /// assert!(serde_json::from_str::<StdoutConfig>(r#"{"steam": "stdout"}"#).is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct StdoutConfig {
@@ -216,6 +216,10 @@ impl SinkConfig for StdoutConfig {
 
     fn validate(&self) -> Result<(), ConfigError> {
         Ok(())
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        super::settings_of(self)
     }
 
     fn accepts(&self, _: Format, _: &FormatOptions) -> Result<(), String> {

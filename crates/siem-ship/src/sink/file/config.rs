@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{de, Deserialize, Deserializer};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::units;
 
@@ -33,7 +33,7 @@ use crate::units;
 ///     .compress(true);
 /// assert_eq!(built, config);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct FileConfig {
@@ -45,7 +45,11 @@ pub struct FileConfig {
     pub rotation: RotationConfig,
     /// When written data is forced to disk (`fsync`): `never`, `on_flush` or `every_batch`;
     /// `true` means `every_batch` and `false` means `never`.
-    #[serde(default, deserialize_with = "sync_policy")]
+    #[serde(
+        default,
+        deserialize_with = "sync_policy",
+        serialize_with = "sync_policy_text"
+    )]
     pub fsync: SyncPolicy,
     /// Unix permission bits of the files the sink creates (ignored elsewhere), set exactly,
     /// whatever the umask, and the widest mode an existing file may have: a file at `path` that
@@ -53,11 +57,19 @@ pub struct FileConfig {
     /// not tightened. Must give the owner read and write (`0600`): the sink reopens the file to
     /// append and reads its last byte to repair a torn line. Written as an octal string
     /// (`"0640"`) or an integer (`0o640` in YAML 1.2 or TOML).
-    #[serde(default = "default_mode", deserialize_with = "file_mode")]
+    #[serde(
+        default = "default_mode",
+        deserialize_with = "file_mode",
+        serialize_with = "file_mode_text"
+    )]
     pub mode: u32,
     /// How often, at most, the sink checks that `path` is still the file it has open (an
     /// external rotation renames or deletes it) and reopens it if not. `0s` checks every batch.
-    #[serde(default = "default_reopen_check", deserialize_with = "units::duration")]
+    #[serde(
+        default = "default_reopen_check",
+        deserialize_with = "units::duration",
+        serialize_with = "units::serialize_duration"
+    )]
     pub reopen_check: Duration,
 }
 
@@ -95,7 +107,7 @@ impl FileConfig {
 /// let rotation = RotationConfig::default();
 /// assert_eq!((rotation.max_size, rotation.max_files, rotation.compress), (100_000_000, 10, true));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RotationConfig {
@@ -429,6 +441,20 @@ fn sync_policy<'de, D: Deserializer<'de>>(d: D) -> Result<SyncPolicy, D::Error> 
             "invalid fsync policy {n}: expected never, on_flush, every_batch, true or false"
         ))),
     }
+}
+
+/// `fsync` as the configuration writes it.
+fn sync_policy_text<S: Serializer>(policy: &SyncPolicy, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match policy {
+        SyncPolicy::Never => "never",
+        SyncPolicy::OnFlush => "on_flush",
+        SyncPolicy::EveryBatch => "every_batch",
+    })
+}
+
+/// `mode` as an octal string (`"0600"`), the way people write permission bits.
+fn file_mode_text<S: Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{mode:04o}"))
 }
 
 fn file_mode<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {

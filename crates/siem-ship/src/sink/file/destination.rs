@@ -49,6 +49,10 @@ impl SinkConfig for FileConfig {
         "file"
     }
 
+    fn settings(&self) -> serde_json::Value {
+        crate::sink::settings_of(self)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         FileConfig::validate(self).map_err(|e| ConfigError::invalid(e.key(), e.reason()))?;
         self.check_path().map(drop)

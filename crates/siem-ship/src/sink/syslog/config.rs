@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::units;
 
@@ -16,7 +16,7 @@ use crate::units;
 /// assert_eq!(Transport::Udp.default_port(), 514);
 /// assert_eq!(Transport::Tcp.as_str(), "tcp");
 /// ```
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Transport {
@@ -64,7 +64,7 @@ impl Transport {
 /// use siem_ship::sink::syslog::Framing;
 /// assert_eq!(Framing::default(), Framing::OctetCounting);
 /// ```
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Framing {
@@ -83,7 +83,7 @@ pub enum Framing {
 /// let b = BackupHost::new("siem-backup.example.com").port(6515);
 /// assert_eq!(b.port, Some(6515));
 /// ```
-#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct BackupHost {
@@ -146,7 +146,7 @@ impl BackupHost {
 /// assert!(!tls.dangerous_disable_verification);
 /// assert!(tls.ca_file.is_none(), "no CA file: the system's root certificates are used");
 /// ```
-#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Deserialize, Serialize, Debug, Clone, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsConfig {
@@ -244,18 +244,23 @@ impl TlsConfig {
 /// let b = BackoffConfig::default();
 /// assert!(b.initial < b.max);
 /// ```
-#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct BackoffConfig {
     /// Shortest wait.
     #[serde(
         default = "default_backoff_initial",
-        deserialize_with = "units::duration"
+        deserialize_with = "units::duration",
+        serialize_with = "units::serialize_duration"
     )]
     pub initial: Duration,
     /// Longest wait.
-    #[serde(default = "default_backoff_max", deserialize_with = "units::duration")]
+    #[serde(
+        default = "default_backoff_max",
+        deserialize_with = "units::duration",
+        serialize_with = "units::serialize_duration"
+    )]
     pub max: Duration,
 }
 
@@ -345,7 +350,7 @@ pub(super) const MIN_DATAGRAM: u64 = 480;
 /// let bad = SyslogConfig::tls("siem.example.com").framing(Framing::Lf);
 /// assert_eq!(bad.validate().unwrap_err().key(), "framing");
 /// ```
-#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SyslogConfig {
@@ -378,14 +383,16 @@ pub struct SyslogConfig {
     /// Time allowed to open a connection (TCP connect plus TLS handshake) to one host.
     #[serde(
         default = "default_connect_timeout",
-        deserialize_with = "units::duration"
+        deserialize_with = "units::duration",
+        serialize_with = "units::serialize_duration"
     )]
     pub connect_timeout: Duration,
     /// Time a write may make no progress before the destination counts as failing (the error
     /// shows in its metrics) and the batch is retried on a new connection (default 5 s).
     #[serde(
         default = "default_write_timeout",
-        deserialize_with = "units::duration"
+        deserialize_with = "units::duration",
+        serialize_with = "units::serialize_duration"
     )]
     pub write_timeout: Duration,
     /// Pacing of reconnection attempts.
@@ -395,7 +402,8 @@ pub struct SyslogConfig {
     /// happens before a batch and may take up to `connect_timeout` if the primary is still down).
     #[serde(
         default = "default_failback_after",
-        deserialize_with = "units::duration"
+        deserialize_with = "units::duration",
+        serialize_with = "units::serialize_duration"
     )]
     pub failback_after: Duration,
     /// Stream transports: records are framed into a buffer of this size and written with one

@@ -41,6 +41,17 @@ impl SinkConfig for SyslogConfig {
         "syslog"
     }
 
+    /// The settings with the transport's port, and its framing on stream transports (UDP
+    /// refuses a `framing` key).
+    fn settings(&self) -> serde_json::Value {
+        let mut settings = crate::sink::settings_of(self);
+        settings["port"] = self.effective_port().into();
+        if self.transport != Transport::Udp {
+            settings["framing"] = crate::sink::settings_of(&self.effective_framing());
+        }
+        settings
+    }
+
     /// Everything [`SyslogSink::new`] checks: the keys, the TLS files (read and parsed) and the
     /// names certificates are verified against.
     fn validate(&self) -> Result<(), ConfigError> {
