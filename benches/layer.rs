@@ -134,15 +134,16 @@ fn g2_non_security(c: &mut Criterion) {
     drop(guard);
 }
 
-/// Times `iters` events in batches of `BATCH`, calling `drain` untimed after each batch.
-fn timed_batches(iters: u64, mut drain: impl FnMut(u64)) -> Duration {
+/// Times `iters` calls of `event` in batches of `BATCH`, calling `drain` untimed after each
+/// batch.
+fn timed_batches(iters: u64, event: fn(u64), mut drain: impl FnMut(u64)) -> Duration {
     let mut total = Duration::ZERO;
     let mut done = 0;
     while done < iters {
         let n = BATCH.min(iters - done);
         let start = Instant::now();
         for i in done..done + n {
-            security_event(i);
+            event(i);
         }
         total += start.elapsed();
         done += n;
@@ -220,7 +221,9 @@ fn g1_security_event(c: &mut Criterion) {
     let handle = guard.handle();
     tracing::dispatcher::with_default(&siem, || {
         g.bench_function("registry_siem", |b| {
-            b.iter_custom(|iters| timed_batches(iters, |_| common::drain_siem(&handle)))
+            b.iter_custom(|iters| {
+                timed_batches(iters, security_event, |_| common::drain_siem(&handle))
+            })
         });
     });
     let m = handle.metrics();
@@ -242,7 +245,7 @@ fn g1_security_event(c: &mut Criterion) {
     tracing::dispatcher::with_default(&dispatch, || {
         g.bench_function("registry_fmt_json_non_blocking", |b| {
             b.iter_custom(|iters| {
-                timed_batches(iters, |n| {
+                timed_batches(iters, security_event, |n| {
                     appender.emitted += n;
                     appender.drain();
                 })
@@ -255,11 +258,89 @@ fn g1_security_event(c: &mut Criterion) {
     let floor = Dispatch::new(tracing_subscriber::registry().with(VisitOnly));
     tracing::dispatcher::with_default(&floor, || {
         g.bench_function("registry_visit_floor", |b| {
-            b.iter_custom(|iters| timed_batches(iters, |_| {}))
+            b.iter_custom(|iters| timed_batches(iters, security_event, |_| {}))
         });
     });
     g.finish();
 }
 
-criterion_group!(benches, g3_filtered, g2_non_security, g1_security_event);
+/// Why the audited login below fails.
+struct LoginError;
+
+impl fmt::Display for LoginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("bad password")
+    }
+}
+
+/// A failing login audited by the attribute.
+#[inline(never)]
+#[tracing_siem::security_audit(event_type = "authentication", action = "login", fields(source_ip = %ip))]
+fn login_audited(user: &str, ip: std::net::IpAddr) -> Result<(), LoginError> {
+    std::hint::black_box((user, ip));
+    Err(LoginError)
+}
+
+/// The same login with the event the attribute emits written by hand: the same fields, level,
+/// message and clock reads.
+#[inline(never)]
+fn login_by_hand(user: &str, ip: std::net::IpAddr) -> Result<(), LoginError> {
+    let start = Instant::now();
+    std::hint::black_box((user, ip));
+    let returned = Err(LoginError);
+    if let Err(reason) = &returned {
+        tracing::warn!(
+            outcome = "failure",
+            reason = %reason,
+            event_type = "authentication",
+            action = "login",
+            duration_ms = start.elapsed().as_secs_f64() * 1000.0,
+            function = "login_audited",
+            source_ip = %ip,
+            user = %user,
+            "login failed"
+        );
+    }
+    returned
+}
+
+fn audited_event(i: u64) {
+    let _ = login_audited(common::USERS[(i % 4) as usize], common::SOURCE);
+}
+
+fn hand_written_event(i: u64) {
+    let _ = login_by_hand(common::USERS[(i % 4) as usize], common::SOURCE);
+}
+
+/// Issue 14: `#[security_audit]` costs no more than the `warn!` it stands for.
+fn g1_security_audit(c: &mut Criterion) {
+    let mut g = c.benchmark_group("g1_security_audit");
+    let (siem, guard) = common::siem_dispatch();
+    let handle = guard.handle();
+    tracing::dispatcher::with_default(&siem, || {
+        for (id, event) in [
+            ("hand_written_warn", hand_written_event as fn(u64)),
+            ("security_audit_macro", audited_event),
+        ] {
+            g.bench_function(id, |b| {
+                b.iter_custom(|iters| timed_batches(iters, event, |_| common::drain_siem(&handle)))
+            });
+        }
+    });
+    let m = handle.metrics();
+    assert_eq!(
+        m.events_dropped, 0,
+        "events dropped: {:?}",
+        m.drops_by_reason
+    );
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    g3_filtered,
+    g2_non_security,
+    g1_security_event,
+    g1_security_audit
+);
 criterion_main!(benches);

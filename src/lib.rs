@@ -59,6 +59,7 @@
 #![warn(missing_docs)]
 
 mod actions;
+mod audit;
 mod builder;
 mod capture;
 mod classify;
@@ -72,6 +73,9 @@ mod prometheus;
 mod redact;
 mod sampling;
 
+#[doc(hidden)]
+pub use audit::__private;
+pub use audit::{AuditOutcome, Verdict};
 pub use builder::SiemBuilder;
 pub use classify::{ClassificationRule, FieldCondition};
 pub use config::{
@@ -87,6 +91,40 @@ pub use sampling::{SampleRule, SamplingConfig};
 pub use siem_format::{
     BodyFormat, FacilitySetting, Format, FormatOptions, HecEventFormat, SignatureName,
 };
+/// One security event each time a function returns, its outcome judged from the returned
+/// value.
+///
+/// ```
+/// use tracing_siem::security_audit;
+///
+/// #[derive(Debug)]
+/// struct Denied;
+/// impl std::fmt::Display for Denied {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("wrong password")
+///     }
+/// }
+///
+/// // Emits `auth.failure` (WARN, reason "wrong password") or `auth.success` (INFO), with
+/// // `user`, `source_ip`, `duration_ms` and `function`; `password` is redacted by its name.
+/// #[security_audit(event_type = "authentication", action = "login", fields(source_ip = %ip))]
+/// fn login(user: &str, password: &str, ip: std::net::IpAddr) -> Result<(), Denied> {
+///     if password == "letmein" { Ok(()) } else { Err(Denied) }
+/// }
+///
+/// assert!(login("alice", "guess", "203.0.113.7".parse().unwrap()).is_err());
+/// ```
+///
+/// A return type that says nothing about success needs `outcome = …` or an [`AuditOutcome`]
+/// implementation:
+///
+/// ```compile_fail
+/// #[tracing_siem::security_audit(event_type = "configuration")]
+/// fn set_limit(limit: u32) -> u32 {
+///     limit.min(100)
+/// }
+/// ```
+pub use siem_macros::security_audit;
 pub use siem_ship::sink::file::{FileConfig, RotationConfig, SyncPolicy};
 pub use siem_ship::sink::stdout::{StdoutConfig, Stream};
 pub use siem_ship::sink::syslog::{

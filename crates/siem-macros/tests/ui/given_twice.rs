@@ -1,0 +1,8 @@
+use siem_macros::security_audit;
+
+#[security_audit(event_type = "authentication", event_type = "authorization")]
+fn login(user: &str) -> bool {
+    !user.is_empty()
+}
+
+fn main() {}
