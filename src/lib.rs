@@ -66,6 +66,8 @@ mod classify;
 mod config;
 mod handle;
 mod layer;
+#[cfg(feature = "middleware")]
+pub mod middleware;
 mod normalize;
 mod processor;
 #[cfg(feature = "prometheus")]
