@@ -127,14 +127,16 @@ pub use siem_format::{
 /// }
 /// ```
 pub use siem_macros::security_audit;
-pub use siem_ship::sink::file::{FileConfig, RotationConfig, SyncPolicy};
+pub use siem_ship::sink::file::{
+    read_maybe_gzip, ChainConfig, FileConfig, RotationConfig, SyncPolicy, Tamper, Verifier,
+};
 pub use siem_ship::sink::stdout::{StdoutConfig, Stream};
 pub use siem_ship::sink::syslog::{
     BackoffConfig, BackupHost, Framing, SyslogConfig, TlsConfig, Transport,
 };
 pub use siem_ship::{
     Batch, BatchConfig, DeliveryReport, DestinationMetrics, DropReason, OverflowPolicy,
-    RetryConfig, Sink, SinkError,
+    RetryConfig, Secret, Sink, SinkError,
 };
 
 /// The event model (re-exported from `siem-event`).

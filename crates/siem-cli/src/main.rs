@@ -3,8 +3,8 @@
 //!
 //! Exit codes a script can rely on:
 //! - 0: success;
-//! - 1: events could not all be delivered (`send-test`), or a destination is unreachable
-//!   (`check --connect`);
+//! - 1: events could not all be delivered (`send-test`), a destination is unreachable
+//!   (`check --connect`), or a chain is broken (`verify`);
 //! - 2: wrong usage (unknown option, missing argument, a file that does not exist or cannot
 //!   be read);
 //! - 3: the configuration is invalid (the message names the key and the reason);
@@ -24,6 +24,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod rules_test;
+mod verify;
 use tracing_siem::format::{build_encoder, decode_json, Format, FormatOptions};
 use tracing_siem::{Config, SiemBuilder};
 use tracing_subscriber::prelude::*;
@@ -88,6 +89,8 @@ enum Command {
     /// Test alert rules on recorded events.
     #[command(subcommand)]
     Rules(rules_test::RulesCommand),
+    /// Check the tamper-evident chain of a file destination's output (`chain:`).
+    Verify(verify::VerifyArgs),
 }
 
 /// The configuration file, as the first argument or with `--config`: every subcommand takes
@@ -157,6 +160,7 @@ fn main() -> ExitCode {
             config,
         } => encode(&format, &options, config.given()),
         Command::Rules(command) => rules_test::run(command),
+        Command::Verify(args) => verify::run(args),
     }
 }
 

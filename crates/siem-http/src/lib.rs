@@ -41,8 +41,8 @@
     allow(dead_code)
 )]
 
-mod secret;
-pub use secret::Secret;
+/// Tokens, keys and passwords in configuration: masked in `Debug` and when serialized.
+pub use siem_ship::Secret;
 
 #[cfg(feature = "client")]
 mod chunk;

@@ -15,6 +15,7 @@ mod config_error;
 mod destination;
 mod pipeline;
 mod queue;
+mod secret;
 pub mod sink;
 
 pub use config_error::ConfigError;
@@ -29,6 +30,7 @@ pub use pipeline::{Pipeline, PipelineConfig, Processor};
 pub use queue::OverflowPolicy;
 #[doc(hidden)]
 pub use queue::{EventQueue, QueueStats};
+pub use secret::Secret;
 /// Units in configuration (durations, byte sizes): the shared helpers of `siem-event`.
 pub use siem_event::units;
 pub use sink::{Sink, SinkError};

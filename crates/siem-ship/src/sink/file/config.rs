@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::units;
+use crate::{units, Secret};
 
 /// Where and how the file sink writes, as read from configuration.
 ///
@@ -71,6 +71,45 @@ pub struct FileConfig {
         serialize_with = "units::serialize_duration"
     )]
     pub reopen_check: Duration,
+    /// A tamper-evident chain over the lines (JSON formats only): every line gets `seq`, the
+    /// previous line's MAC and its own HMAC-SHA256 under `key`, which `siem verify` checks.
+    /// Off by default.
+    #[serde(default)]
+    pub chain: Option<ChainConfig>,
+}
+
+/// The key of a file destination's tamper-evident chain (`chain: { key: "${SIEM_CHAIN_KEY}" }`).
+///
+/// Keep the key away from the files it protects (an environment variable, a secret store):
+/// whoever holds it can rewrite the chain.
+///
+/// ```
+/// use siem_ship::sink::file::{ChainConfig, FileConfig};
+/// let config: FileConfig = serde_json::from_str(
+///     r#"{"path": "audit.jsonl", "chain": {"key": "0123456789abcdef-audit"}}"#,
+/// ).unwrap();
+/// assert_eq!(config.chain.unwrap().key.expose(), "0123456789abcdef-audit");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ChainConfig {
+    /// The HMAC key: at least 16 bytes.
+    pub key: Secret,
+}
+
+impl ChainConfig {
+    /// A chain under `key`.
+    ///
+    /// ```
+    /// use siem_ship::sink::file::ChainConfig;
+    /// use siem_ship::Secret;
+    /// let chain = ChainConfig::new(Secret::new("0123456789abcdef"));
+    /// assert_eq!(chain.key.expose().len(), 16);
+    /// ```
+    pub fn new(key: Secret) -> ChainConfig {
+        ChainConfig { key }
+    }
 }
 
 impl FileConfig {
@@ -260,7 +299,21 @@ impl FileConfig {
             fsync: SyncPolicy::default(),
             mode: default_mode(),
             reopen_check: default_reopen_check(),
+            chain: None,
         }
+    }
+
+    /// Sets `chain`: a tamper-evident chain over the lines under `key` (at least 16 bytes).
+    ///
+    /// ```
+    /// use siem_ship::sink::file::FileConfig;
+    /// use siem_ship::Secret;
+    /// let c = FileConfig::new("audit.jsonl").chain(Secret::new("0123456789abcdef-audit"));
+    /// assert!(c.chain.is_some());
+    /// ```
+    pub fn chain(mut self, key: Secret) -> FileConfig {
+        self.chain = Some(ChainConfig::new(key));
+        self
     }
 
     /// Sets the size at which the file is rotated, in bytes.
@@ -384,9 +437,20 @@ impl FileConfig {
                 ),
             );
         }
+        if let Some(chain) = &self.chain {
+            if chain.key.expose().len() < MIN_CHAIN_KEY {
+                return invalid(
+                    "chain.key",
+                    "must be at least 16 bytes (a random string from a secret store, e.g. `openssl rand -hex 32`)",
+                );
+            }
+        }
         Ok(())
     }
 }
+
+/// The shortest chain key accepted.
+const MIN_CHAIN_KEY: usize = 16;
 
 /// The final component of `path`, when it names a file.
 pub(crate) fn file_name_of(path: &Path) -> Option<&std::ffi::OsStr> {

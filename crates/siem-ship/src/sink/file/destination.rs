@@ -58,8 +58,17 @@ impl SinkConfig for FileConfig {
         self.check_path().map(drop)
     }
 
-    fn accepts(&self, _: Format, _: &FormatOptions) -> Result<(), String> {
-        Ok(())
+    /// Any format, except that a chain needs lines that are JSON objects.
+    fn accepts(&self, format: Format, _: &FormatOptions) -> Result<(), String> {
+        match (&self.chain, format) {
+            (None, _) | (Some(_), Format::Json | Format::Ecs | Format::Ocsf | Format::Hec) => {
+                Ok(())
+            }
+            (Some(_), other) => Err(format!(
+                "`chain` adds its fields to JSON lines; format {other} is not JSON \
+                 (use json, ecs, ocsf or hec)"
+            )),
+        }
     }
 
     fn open(&self) -> Result<Box<dyn Sink>, ConfigError> {

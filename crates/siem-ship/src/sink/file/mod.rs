@@ -31,6 +31,7 @@
 //! assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
 //! ```
 
+mod chain;
 mod compress;
 mod config;
 mod destination;
@@ -43,11 +44,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use config::{FileConfig, InvalidFileConfig, RotationConfig, SyncPolicy};
+pub use chain::{read_maybe_gzip, Tamper, Verifier};
+pub use config::{ChainConfig, FileConfig, InvalidFileConfig, RotationConfig, SyncPolicy};
 pub use lines::has_line_break;
 pub(crate) use lines::{frame_batch, refused_error};
 
 use crate::{Batch, Sink, SinkError};
+use chain::Chain;
 use compress::Compressor;
 use lines::push_line;
 use live::LiveFile;
@@ -108,6 +111,7 @@ pub struct FileSink {
     buffer: Vec<u8>,
     compressor: Compressor,
     compression_failures: Vec<String>,
+    chain: Option<Chain>,
 }
 
 impl FileSink {
@@ -126,8 +130,15 @@ impl FileSink {
                 path: config.path.clone(),
                 source,
             })?;
+        // After the live file is open: opening repairs a torn last line, so the chain resumes
+        // from a complete one.
+        let chain = config
+            .chain
+            .as_ref()
+            .map(|c| Chain::resume(c.key.expose().as_bytes(), &config.path));
         Ok(FileSink {
             config,
+            chain,
             live: Some(live),
             last_check: Instant::now(),
             buffer: Vec::new(),
@@ -239,6 +250,19 @@ impl FileSink {
         ))
     }
 
+    /// [`write_buffer`](Self::write_buffer), rewinding the chain to `from` when the lines are
+    /// not written.
+    fn write_chained(&mut self, from: Option<chain::Position>) -> Result<(), SinkError> {
+        let written = self.write_buffer();
+        if written.is_err() {
+            self.buffer.clear();
+            if let (Some(chain), Some(from)) = (&mut self.chain, from) {
+                chain.rewind(from);
+            }
+        }
+        written
+    }
+
     /// Moves the live file to `<path>.1`, renumbering older ones, and opens a fresh one.
     fn rotate(&mut self) -> Result<(), SinkError> {
         let waited = self.compressor.wait();
@@ -329,6 +353,9 @@ impl Sink for FileSink {
         let max_size = self.config.rotation.max_size;
         let mut refused = Vec::new();
         let mut first_unwritten = 0;
+        // Where the chain was before the lines not yet written: it goes back there when they
+        // fail, so that their retry gets the same sequence numbers and leaves no gap.
+        let mut unwritten_from = self.chain.as_ref().map(Chain::position);
         self.buffer.clear();
         self.buffer.reserve(batch.byte_len() + batch.len());
         for (i, record) in batch.records().enumerate() {
@@ -338,17 +365,26 @@ impl Sink for FileSink {
             }
             let size = self.live.as_ref().map_or(0, LiveFile::size);
             let filled = size + self.buffer.len() as u64;
-            let line = record.len() as u64 + 1;
+            let chained = if self.chain.is_some() {
+                chain::LINE_OVERHEAD
+            } else {
+                0
+            };
+            let line = record.len() as u64 + 1 + chained;
             if filled > 0 && filled.saturating_add(line) > max_size {
-                self.write_buffer()
+                self.write_chained(unwritten_from)
                     .map_err(|e| undelivered(e, &refused, first_unwritten, batch.len()))?;
                 first_unwritten = i;
+                unwritten_from = self.chain.as_ref().map(Chain::position);
                 self.rotate()
                     .map_err(|e| undelivered(e, &refused, first_unwritten, batch.len()))?;
             }
-            push_line(&mut self.buffer, record);
+            match &mut self.chain {
+                Some(chain) => chain.push_line(&mut self.buffer, record),
+                None => push_line(&mut self.buffer, record),
+            }
         }
-        self.write_buffer()
+        self.write_chained(unwritten_from)
             .map_err(|e| undelivered(e, &refused, first_unwritten, batch.len()))?;
         if self.config.fsync == SyncPolicy::EveryBatch {
             // Written but perhaps not durable: resending the batch risks duplicates, which the
@@ -401,6 +437,40 @@ mod tests {
     fn undelivered_lists_earlier_refusals_and_the_unwritten_tail() {
         let e = undelivered(SinkError::retryable("x"), &[0, 2, 5], 3, 6);
         assert_eq!(e.failed_records(), Some(&[0usize, 2, 3, 4, 5][..]));
+    }
+
+    #[test]
+    fn records_retried_after_a_failed_write_keep_the_chain_without_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.jsonl");
+        let key = "0123456789abcdef-test";
+        let config = FileConfig::new(&path)
+            .max_size(120)
+            .compress(false)
+            .chain(crate::Secret::new(key));
+        let mut sink = FileSink::open(config).unwrap();
+        std::fs::create_dir(dir.path().join("e.jsonl.1")).unwrap();
+        std::fs::write(dir.path().join("e.jsonl.1/keep"), b"").unwrap();
+        let records: [&[u8]; 3] = [br#"{"n":1}"#, br#"{"n":2}"#, br#"{"n":3}"#];
+        let err = sink.send(&batch(&records)).unwrap_err();
+        let failed = err.failed_records().unwrap().to_vec();
+        assert!(!failed.is_empty() && failed.len() < 3, "{failed:?}");
+        // The obstacle goes; the route resends what failed.
+        std::fs::remove_dir_all(dir.path().join("e.jsonl.1")).unwrap();
+        let retry: Vec<&[u8]> = failed.iter().map(|&i| records[i]).collect();
+        sink.send(&batch(&retry)).unwrap();
+        sink.close().unwrap();
+        let mut verifier = Verifier::new(key.as_bytes());
+        // Oldest first: one line per file at this size.
+        for file in ["e.jsonl.2", "e.jsonl.1", "e.jsonl"] {
+            for line in std::fs::read_to_string(dir.path().join(file))
+                .unwrap()
+                .lines()
+            {
+                verifier.check(line.as_bytes()).unwrap();
+            }
+        }
+        assert_eq!(verifier.verified(), 3);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// never put it in an error message, a metric or a dead-letter record.
 ///
 /// ```
-/// use siem_http::Secret;
+/// use siem_ship::Secret;
 /// let s = Secret::new("hunter2");
 /// assert_eq!(format!("{s:?}"), "***");
 /// assert_eq!(s.expose(), "hunter2");
