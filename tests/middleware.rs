@@ -15,7 +15,9 @@ use support::Collect;
 use tower::{service_fn, ServiceExt};
 use tower_layer::Layer;
 use tracing_siem::format::Format;
-use tracing_siem::middleware::{AuthenticatedUser, SecurityEventsLayer, TestEventEndpoint};
+use tracing_siem::middleware::{
+    Audited, AuthenticatedUser, SecurityEventsLayer, TestEventEndpoint,
+};
 use tracing_siem::{DestinationConfig, SiemLayer};
 use tracing_subscriber::prelude::*;
 
@@ -89,6 +91,9 @@ async fn app(request: Request<String>) -> Result<Response<String>, Infallible> {
             .extensions_mut()
             .insert(AuthenticatedUser("bob".into()));
     }
+    if request.headers().contains_key("x-audited") {
+        response.extensions_mut().insert(Audited);
+    }
     Ok(response)
 }
 
@@ -103,6 +108,10 @@ fn statuses_become_the_security_events_a_siem_expects() {
             req.headers_mut().insert("x-user", "alice".parse().unwrap());
             service.clone().oneshot(req).await.unwrap();
         }
+        // A handler that logged the failure itself marks its response: no second event.
+        let mut audited = request("/status/401", "203.0.113.7:5122");
+        audited.headers_mut().insert("x-audited", "1".parse().unwrap());
+        service.clone().oneshot(audited).await.unwrap();
     });
     let types: Vec<&str> = shipped.iter().map(|e| text(e, "event_type")).collect();
     assert_eq!(
@@ -112,7 +121,7 @@ fn statuses_become_the_security_events_a_siem_expects() {
             "authz.access_denied",
             "security.rate_limit_exceeded"
         ],
-        "200 and 404 give nothing without access events"
+        "200 and 404 give nothing without access events, nor an Audited response"
     );
     let failure = &shipped[0];
     assert_eq!(text(failure, "ip_address"), "203.0.113.7", "{failure}");

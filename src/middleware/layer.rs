@@ -35,6 +35,19 @@ type PeerFn = dyn Fn(&Extensions) -> Option<IpAddr> + Send + Sync;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedUser(pub String);
 
+/// A marker a handler puts in its response's extensions when it has logged the security event
+/// itself (a login handler with `#[security_audit]` answering 401): the middleware then emits
+/// nothing for that response, so one failed login is one event.
+///
+/// ```
+/// use tracing_siem::middleware::Audited;
+/// let mut response = http::Response::new(());
+/// *response.status_mut() = http::StatusCode::UNAUTHORIZED;
+/// response.extensions_mut().insert(Audited);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audited;
+
 /// A `tower::Layer` that turns HTTP responses into security events: `auth.failure` on 401,
 /// `authz.access_denied` on 403, `security.rate_limit_exceeded` on 429, and — when
 /// [`access_events`](SecurityEventsLayer::access_events) is on — `access.http_request` for
@@ -261,6 +274,9 @@ impl RequestFacts {
     }
 
     fn emit(self, status: StatusCode, response: &Extensions, access_events: bool) {
+        if response.get::<Audited>().is_some() {
+            return;
+        }
         let user = response
             .get::<AuthenticatedUser>()
             .map(|u| u.0.as_str())
