@@ -110,7 +110,9 @@ fn statuses_become_the_security_events_a_siem_expects() {
         }
         // A handler that logged the failure itself marks its response: no second event.
         let mut audited = request("/status/401", "203.0.113.7:5122");
-        audited.headers_mut().insert("x-audited", "1".parse().unwrap());
+        audited
+            .headers_mut()
+            .insert("x-audited", "1".parse().unwrap());
         service.clone().oneshot(audited).await.unwrap();
     });
     let types: Vec<&str> = shipped.iter().map(|e| text(e, "event_type")).collect();

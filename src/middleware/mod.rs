@@ -19,7 +19,5 @@ mod client_ip;
 mod layer;
 mod test_event;
 
-pub use layer::{
-    Audited, AuthenticatedUser, ResponseFuture, SecurityEvents, SecurityEventsLayer,
-};
+pub use layer::{Audited, AuthenticatedUser, ResponseFuture, SecurityEvents, SecurityEventsLayer};
 pub use test_event::TestEventEndpoint;
