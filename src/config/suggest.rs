@@ -162,6 +162,21 @@ const SEED_SPELLINGS: &[SeedSpelling] = &[
         hint: "seed 003's `security.monitoring.siem` block is written at the top level here (docs/configuration.md maps each key)",
     },
     SeedSpelling {
+        seed: "workspace_id",
+        target: "dcr_immutable_id",
+        hint: "seed 003's `workspace_id`/`shared_key` are for Azure's HTTP Data Collector API, retired on 2026-09-14; the Logs Ingestion API takes a data collection endpoint (`endpoint`), a data collection rule (`dcr_immutable_id`) and its stream (`stream`), which you create for the workspace (docs/http-destinations.md, \"Azure Monitor\")",
+    },
+    SeedSpelling {
+        seed: "shared_key",
+        target: "client_secret",
+        hint: "seed 003's `shared_key` (the retired HTTP Data Collector API's workspace key) has no counterpart: the Logs Ingestion API authenticates an Entra ID app (`tenant_id`, `client_id`, `client_secret`) with the Monitoring Metrics Publisher role on the data collection rule (docs/http-destinations.md, \"Azure Monitor\")",
+    },
+    SeedSpelling {
+        seed: "log_type",
+        target: "stream",
+        hint: "seed 003's `log_type: X` (the retired HTTP Data Collector API's table X_CL) is `stream: Custom-X_CL` here, the stream a data collection rule declares for the table X_CL (docs/http-destinations.md, \"Azure Monitor\")",
+    },
+    SeedSpelling {
         seed: "siem",
         target: "destinations",
         hint: "the keys of a `siem:` block are written at the top level here (docs/configuration.md maps each key)",
@@ -258,6 +273,19 @@ mod tests {
         let hint = suggestion("tls_verify", &["host", "tls"]).unwrap();
         assert!(hint.contains("dangerous_disable_verification"), "{hint}");
         assert_eq!(suggestion("tls_verify", &["capacity"]), None);
+    }
+
+    #[test]
+    fn the_retired_azure_keys_point_to_the_logs_ingestion_api() {
+        let keys = ["endpoint", "dcr_immutable_id", "stream", "client_secret"];
+        let hint = suggestion("workspace_id", &keys).unwrap();
+        assert!(hint.contains("retired on 2026-09-14"), "{hint}");
+        assert!(hint.contains("`dcr_immutable_id`"), "{hint}");
+        let hint = suggestion("shared_key", &keys).unwrap();
+        assert!(hint.contains("`client_secret`"), "{hint}");
+        let hint = suggestion("log_type", &keys).unwrap();
+        assert!(hint.contains("`stream: Custom-X_CL`"), "{hint}");
+        assert_eq!(suggestion("shared_key", &["host", "port"]), None);
     }
 
     #[test]
