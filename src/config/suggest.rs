@@ -228,8 +228,10 @@ pub(crate) fn with_suggestion(reason: String) -> String {
         return reason;
     };
     match suggestion(unknown, &expected) {
-        Some(hint) => format!("{reason}; {hint}"),
-        None => reason,
+        // A destination's own keys are read inside the destination, so its message passes here
+        // twice; the hint is given once.
+        Some(hint) if !reason.ends_with(&hint) => format!("{reason}; {hint}"),
+        _ => reason,
     }
 }
 
@@ -302,6 +304,8 @@ mod tests {
             "unknown variant `drop_newst`, expected one of `drop-newest`, `block`".to_owned(),
         );
         assert!(reason.ends_with("did you mean `drop-newest`?"), "{reason}");
+        let once = with_suggestion(reason.clone());
+        assert_eq!(once, reason, "a hint is not given twice");
         let plain = "invalid type: string \"x\", expected u16".to_owned();
         assert_eq!(with_suggestion(plain.clone()), plain);
     }

@@ -120,6 +120,18 @@ pub(crate) async fn read_at_most(
     Ok((status, headers, body))
 }
 
+// The OAuth destinations probe through `probe_with`.
+#[cfg_attr(
+    not(any(
+        feature = "webhook",
+        feature = "splunk",
+        feature = "elasticsearch",
+        feature = "datadog",
+        feature = "otlp",
+        feature = "cloudwatch"
+    )),
+    allow(dead_code)
+)]
 /// Sends one request built by `request` within `timeout` and says what answered, for
 /// `siem check --connect`. It runs on a thread of its own with a runtime of its own, so it
 /// works from synchronous code and from inside an application's runtime alike. Credentials
