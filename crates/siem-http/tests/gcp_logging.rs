@@ -536,3 +536,21 @@ fn the_probe_fetches_a_token_and_writes_a_dry_run() {
     let body: Value = serde_json::from_slice(&writes[0].body).unwrap();
     assert_eq!(body["entries"][0]["textPayload"], "tracing-siem probe");
 }
+
+#[test]
+fn an_assertion_the_token_endpoint_rejects_dead_letters_with_its_reason() {
+    let google = Google::start(token, ok);
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(&google, &dir);
+    // The same key under another account's name: the claims no longer match.
+    let path = c.credentials_path.clone().unwrap();
+    let mut key: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    key["client_email"] = "intruder@elsewhere.iam.gserviceaccount.com".into();
+    std::fs::write(&path, key.to_string()).unwrap();
+    let e = c.open().unwrap().send(&batch(&[JSON_RECORD])).unwrap_err();
+    assert!(!e.is_retryable(), "{e}");
+    assert!(e.message().contains("invalid_grant"), "{e}");
+    assert_eq!(google.tokens_issued(), 0);
+    assert!(google.writes().is_empty());
+    assert_eq!(dead_letters(&dir.path().join("dead.jsonl")).len(), 1);
+}
