@@ -120,6 +120,10 @@ pub(crate) async fn read_at_most(
     Ok((status, headers, body))
 }
 
+/// Sends one request built by `request` within `timeout` and says what answered, for
+/// `siem check --connect`. It runs on a thread of its own with a runtime of its own, so it
+/// works from synchronous code and from inside an application's runtime alike. Credentials
+/// refused (401, 403) and server errors (5xx) count as failures.
 // The OAuth destinations probe through `probe_with`.
 #[cfg_attr(
     not(any(
@@ -132,10 +136,6 @@ pub(crate) async fn read_at_most(
     )),
     allow(dead_code)
 )]
-/// Sends one request built by `request` within `timeout` and says what answered, for
-/// `siem check --connect`. It runs on a thread of its own with a runtime of its own, so it
-/// works from synchronous code and from inside an application's runtime alike. Credentials
-/// refused (401, 403) and server errors (5xx) count as failures.
 pub(crate) fn probe(
     options: &HttpOptions,
     timeout: Duration,
