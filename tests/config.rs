@@ -445,3 +445,143 @@ fn errors_keep_their_underlying_cause_without_changing_the_message() {
     let e = err("queue: { capacity: [987654321] }");
     assert!(e.source().is_some(), "{e}");
 }
+
+/// A Google service-account key file with the test-only key of crates/siem-http/tests/fixtures.
+#[cfg(feature = "gcp")]
+fn gcp_key_file(dir: &tempfile::TempDir, private_key: &str) -> String {
+    let path = dir.path().join("key.json");
+    let json = serde_json::json!({
+        "type": "service_account",
+        "project_id": "acme-sec",
+        "private_key": private_key,
+        "client_email": "shipper@acme-sec.iam.gserviceaccount.com",
+    });
+    std::fs::write(&path, json.to_string()).unwrap();
+    path.display().to_string()
+}
+
+#[cfg(feature = "gcp")]
+#[test]
+fn check_validates_every_gcp_logging_key() {
+    let key = include_str!("../crates/siem-http/tests/fixtures/test-only-rsa-key.pem");
+    let dir = tempfile::tempdir().unwrap();
+    let good = gcp_key_file(&dir, key);
+    let ok = format!("destinations: [ {{ type: gcp_logging, log_name: appshield/security, credentials_path: {good} }} ]");
+    parse(&ok).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let bad_key = gcp_key_file(
+        &other,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let cases = [
+        (
+            "destinations: [ { type: gcp_logging, log_name: sec, credentials_path: /nonexistent/key.json } ]".to_owned(),
+            "destinations[0].credentials_path",
+            "cannot be read",
+        ),
+        (
+            format!("destinations: [ {{ type: gcp_logging, log_name: sec, credentials_path: {bad_key} }} ]"),
+            "destinations[0].credentials_path",
+            "private_key",
+        ),
+        (
+            format!("destinations: [ {{ type: gcp_logging, log_name: 'a log', credentials_path: {good} }} ]"),
+            "destinations[0].log_name",
+            "not allowed",
+        ),
+        (
+            format!("destinations: [ {{ type: gcp_logging, log_name: sec, credentials_path: {good}, endpoint: 'not a url' }} ]"),
+            "destinations[0].endpoint",
+            "not a URL",
+        ),
+        (
+            format!("destinations: [ {{ type: gcp_logging, log_name: sec, credentials_path: {good}, endpoint: 'http://127.0.0.1:9/v2/entries:write' }} ]"),
+            "destinations[0].endpoint",
+            "allow_insecure_http",
+        ),
+        (
+            format!("destinations: [ {{ type: gcp_logging, credentials_path: {good} }} ]"),
+            "destinations[0]",
+            "missing field `log_name`",
+        ),
+        (
+            format!("destinations: [ {{ type: gcp_logging, log_name: sec, credentials_path: {good}, log_type: x }} ]"),
+            "destinations[0].log_type",
+            "unknown field `log_type`",
+        ),
+    ];
+    for (yaml, key, reason) in cases {
+        let e = err(&yaml);
+        assert_eq!(e.key(), key, "{yaml}: {e}");
+        assert!(e.to_string().contains(reason), "{yaml}: {e}");
+        assert!(!e.to_string().contains("AAAA"), "{e}");
+    }
+}
+
+#[cfg(feature = "azure")]
+#[test]
+fn check_validates_every_azure_monitor_key_and_explains_the_retired_api() {
+    let valid = "type: azure_monitor, endpoint: 'https://dce-1.westeurope-1.ingest.monitor.azure.com', \
+                 dcr_immutable_id: dcr-0123456789abcdef0123456789abcdef, stream: Custom-AppShield_CL, \
+                 tenant_id: contoso.onmicrosoft.com, client_id: 00000000-0000-0000-0000-000000000001, \
+                 client_secret: '${TOKEN}'";
+    parse(&format!("destinations: [ {{ {valid} }} ]")).unwrap();
+    let with = |extra: &str| format!("destinations: [ {{ {valid}, {extra} }} ]");
+    let cases = [
+        (
+            "destinations: [ { type: azure_monitor, endpoint: 'https://d', dcr_immutable_id: dcr-0, stream: s, client_id: c, client_secret: x } ]".to_owned(),
+            "destinations[0]",
+            "missing field `tenant_id`",
+        ),
+        (
+            valid.replace("https://dce-1.westeurope-1.ingest.monitor.azure.com", "dce-1 westeurope"),
+            "destinations[0].endpoint",
+            "not a URL",
+        ),
+        (
+            valid.replace("tenant_id: contoso.onmicrosoft.com", "tenant_id: ''"),
+            "destinations[0].tenant_id",
+            "must not be empty",
+        ),
+        (
+            valid.replace("dcr-0123456789abcdef0123456789abcdef", "/subscriptions/1/dcr"),
+            "destinations[0].dcr_immutable_id",
+            "immutableId",
+        ),
+        (
+            with("authority: 'http://127.0.0.1:9'"),
+            "destinations[0].authority",
+            "allow_insecure_http",
+        ),
+        (
+            with("workspace_id: 0f9a"),
+            "destinations[0].workspace_id",
+            "retired on 2026-09-14",
+        ),
+        (
+            with("shared_key: c2VjcmV0"),
+            "destinations[0].shared_key",
+            "`client_secret`",
+        ),
+        (
+            with("log_type: AppShield"),
+            "destinations[0].log_type",
+            "`stream: Custom-X_CL`",
+        ),
+    ];
+    for (yaml, key, reason) in cases {
+        let yaml = if yaml.starts_with("destinations") {
+            yaml
+        } else {
+            format!("destinations: [ {{ {yaml} }} ]")
+        };
+        let e = err(&yaml);
+        assert_eq!(e.key(), key, "{yaml}: {e}");
+        assert!(e.to_string().contains(reason), "{yaml}: {e}");
+        assert!(!e.to_string().contains("t0k3n"), "{e}");
+        assert!(
+            e.to_string().matches("docs/http-destinations.md").count() <= 1,
+            "a hint given twice: {e}"
+        );
+    }
+}

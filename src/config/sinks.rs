@@ -41,6 +41,13 @@ const DESTINATION_TYPES: &[(&str, Read)] = &[
         "cloudwatch",
         read::<siem_http::cloudwatch::CloudWatchConfig>,
     ),
+    #[cfg(feature = "gcp")]
+    ("gcp_logging", read::<siem_http::gcp::GcpLoggingConfig>),
+    #[cfg(feature = "azure")]
+    (
+        "azure_monitor",
+        read::<siem_http::azure::AzureMonitorConfig>,
+    ),
 ];
 
 /// Reads the keys of a destination of type `type_name`; an unknown type lists the known ones.

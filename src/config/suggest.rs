@@ -162,6 +162,21 @@ const SEED_SPELLINGS: &[SeedSpelling] = &[
         hint: "seed 003's `security.monitoring.siem` block is written at the top level here (docs/configuration.md maps each key)",
     },
     SeedSpelling {
+        seed: "workspace_id",
+        target: "dcr_immutable_id",
+        hint: "seed 003's `workspace_id`/`shared_key` are for Azure's HTTP Data Collector API, retired on 2026-09-14; the Logs Ingestion API takes a data collection endpoint (`endpoint`), a data collection rule (`dcr_immutable_id`) and its stream (`stream`), which you create for the workspace (docs/http-destinations.md, \"Azure Monitor\")",
+    },
+    SeedSpelling {
+        seed: "shared_key",
+        target: "client_secret",
+        hint: "seed 003's `shared_key` (the retired HTTP Data Collector API's workspace key) has no counterpart: the Logs Ingestion API authenticates an Entra ID app (`tenant_id`, `client_id`, `client_secret`) with the Monitoring Metrics Publisher role on the data collection rule (docs/http-destinations.md, \"Azure Monitor\")",
+    },
+    SeedSpelling {
+        seed: "log_type",
+        target: "stream",
+        hint: "seed 003's `log_type: X` (the retired HTTP Data Collector API's table X_CL) is `stream: Custom-X_CL` here, the stream a data collection rule declares for the table X_CL (docs/http-destinations.md, \"Azure Monitor\")",
+    },
+    SeedSpelling {
         seed: "siem",
         target: "destinations",
         hint: "the keys of a `siem:` block are written at the top level here (docs/configuration.md maps each key)",
@@ -213,8 +228,10 @@ pub(crate) fn with_suggestion(reason: String) -> String {
         return reason;
     };
     match suggestion(unknown, &expected) {
-        Some(hint) => format!("{reason}; {hint}"),
-        None => reason,
+        // A destination's own keys are read inside the destination, so its message passes here
+        // twice; the hint is given once.
+        Some(hint) if !reason.ends_with(&hint) => format!("{reason}; {hint}"),
+        _ => reason,
     }
 }
 
@@ -261,6 +278,19 @@ mod tests {
     }
 
     #[test]
+    fn the_retired_azure_keys_point_to_the_logs_ingestion_api() {
+        let keys = ["endpoint", "dcr_immutable_id", "stream", "client_secret"];
+        let hint = suggestion("workspace_id", &keys).unwrap();
+        assert!(hint.contains("retired on 2026-09-14"), "{hint}");
+        assert!(hint.contains("`dcr_immutable_id`"), "{hint}");
+        let hint = suggestion("shared_key", &keys).unwrap();
+        assert!(hint.contains("`client_secret`"), "{hint}");
+        let hint = suggestion("log_type", &keys).unwrap();
+        assert!(hint.contains("`stream: Custom-X_CL`"), "{hint}");
+        assert_eq!(suggestion("shared_key", &["host", "port"]), None);
+    }
+
+    #[test]
     fn serde_messages_get_a_suggestion_and_others_are_kept() {
         let reason = with_suggestion(
             "unknown field `protocol`, expected one of `transport`, `host`".to_owned(),
@@ -274,6 +304,8 @@ mod tests {
             "unknown variant `drop_newst`, expected one of `drop-newest`, `block`".to_owned(),
         );
         assert!(reason.ends_with("did you mean `drop-newest`?"), "{reason}");
+        let once = with_suggestion(reason.clone());
+        assert_eq!(once, reason, "a hint is not given twice");
         let plain = "invalid type: string \"x\", expected u16".to_owned();
         assert_eq!(with_suggestion(plain.clone()), plain);
     }

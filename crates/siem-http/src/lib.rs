@@ -1,7 +1,7 @@
 //! HTTP destinations of `tracing-siem`: a generic webhook, Splunk HEC, Elasticsearch /
-//! OpenSearch `_bulk`, Datadog Logs, OTLP logs over HTTP and AWS CloudWatch Logs, each behind
-//! its own cargo feature (`webhook`, `splunk`, `elasticsearch`, `datadog`, `otlp`,
-//! `cloudwatch`).
+//! OpenSearch `_bulk`, Datadog Logs, OTLP logs over HTTP, AWS CloudWatch Logs, Google Cloud
+//! Logging and the Azure Monitor Logs Ingestion API, each behind its own cargo feature
+//! (`webhook`, `splunk`, `elasticsearch`, `datadog`, `otlp`, `cloudwatch`, `gcp`, `azure`).
 //!
 //! Every destination is a configuration struct implementing [`siem_ship::sink::SinkConfig`];
 //! its sink shares one machinery ([`HttpOptions`]): the destination's own single-threaded tokio
@@ -36,7 +36,9 @@
         feature = "elasticsearch",
         feature = "datadog",
         feature = "otlp",
-        feature = "cloudwatch"
+        feature = "cloudwatch",
+        feature = "gcp",
+        feature = "azure"
     )),
     allow(dead_code)
 )]
@@ -48,8 +50,12 @@ pub use siem_ship::Secret;
 mod chunk;
 #[cfg(feature = "client")]
 mod dead_letter;
+#[cfg(feature = "oauth")]
+mod oauth;
 #[cfg(feature = "client")]
 mod options;
+#[cfg(any(feature = "cloudwatch", feature = "gcp", feature = "azure"))]
+mod record;
 #[cfg(feature = "client")]
 mod reply;
 #[cfg(feature = "client")]
@@ -62,12 +68,16 @@ pub use dead_letter::DEFAULT_DEAD_LETTER_PATH;
 #[cfg(feature = "client")]
 pub use options::{Compression, HttpOptions};
 
+#[cfg(feature = "azure")]
+pub mod azure;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 #[cfg(feature = "datadog")]
 pub mod datadog;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 #[cfg(feature = "splunk")]

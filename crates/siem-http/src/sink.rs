@@ -10,15 +10,19 @@ use std::time::Duration;
 
 use flate2::write::GzEncoder;
 use futures_util::stream::{self, StreamExt};
+#[cfg(feature = "oauth")]
+use reqwest::header::AUTHORIZATION;
 use reqwest::header::{HeaderMap, CONTENT_ENCODING};
 use reqwest::{Client, RequestBuilder, StatusCode};
 use siem_ship::{Batch, ConfigError, Sink, SinkError};
 
 use crate::chunk::{self, Envelope, Limits};
 use crate::dead_letter::{DeadLetter, Refusal};
+#[cfg(feature = "oauth")]
+use crate::oauth::Bearer;
 use crate::options::{Compression, HttpOptions};
 use crate::reply::{by_status, Outcome, Verdict};
-use crate::transport::{describe, read, Transport};
+use crate::transport::{describe, read, Answer, Transport};
 
 /// What one HTTP API needs to say about itself: how records travel in a body, how a request
 /// is addressed and authenticated, and what a response means.
@@ -43,6 +47,13 @@ pub(crate) trait Endpoint: Send + Sync + 'static {
     fn authorize(&self, request: RequestBuilder, body: &[u8]) -> RequestBuilder {
         let _ = body;
         request
+    }
+
+    /// For APIs authenticated by OAuth bearer tokens: where the `Authorization` comes from. A
+    /// request answered 401 is sent once more with a token fetched anew.
+    #[cfg(feature = "oauth")]
+    fn bearer(&self) -> Option<&dyn Bearer> {
+        None
     }
 
     /// For APIs that bound what one request may span (CloudWatch's 24 hours): whether
@@ -165,24 +176,59 @@ impl<E: Endpoint> Sender<'_, E> {
                 gzip(&body)
             }
         };
-        let request = self.endpoint.authorize(request, &body);
-        match request.body(body).send().await {
-            Ok(response) => match read(response).await {
-                Ok((status, headers, body)) => {
-                    match self.endpoint.judge(status, &headers, &body, records.len()) {
-                        Verdict::All(Outcome::Delivered) => {
-                            match self.endpoint.confirm(&self.client, &body) {
-                                Some(confirmation) => Verdict::All(confirmation.await),
-                                None => Verdict::All(Outcome::Delivered),
-                            }
-                        }
-                        verdict => verdict,
-                    }
-                }
-                Err(e) => retry(describe(e)),
+        let request = self.endpoint.authorize(request, &body).body(body);
+        let answer = match self.exchange(request).await {
+            Ok(answer) => answer,
+            Err(verdict) => return verdict,
+        };
+        let (status, headers, body) = answer;
+        match self.endpoint.judge(status, &headers, &body, records.len()) {
+            Verdict::All(Outcome::Delivered) => match self.endpoint.confirm(&self.client, &body) {
+                Some(confirmation) => Verdict::All(confirmation.await),
+                None => Verdict::All(Outcome::Delivered),
             },
-            Err(e) => retry(describe(e)),
+            verdict => verdict,
         }
+    }
+
+    /// Sends the request and reads the answer.
+    #[cfg(not(feature = "oauth"))]
+    async fn exchange(&self, request: RequestBuilder) -> Result<Answer, Verdict> {
+        send_and_read(request).await
+    }
+
+    /// Sends the request with the endpoint's bearer token, if it has one, and reads the
+    /// answer; a 401 forgets the token and sends the request once more with a new one.
+    #[cfg(feature = "oauth")]
+    async fn exchange(&self, request: RequestBuilder) -> Result<Answer, Verdict> {
+        let Some(bearer) = self.endpoint.bearer() else {
+            return send_and_read(request).await;
+        };
+        // Bodies are bytes in memory, so the request can always be copied.
+        let again = request.try_clone();
+        let token = bearer
+            .authorization(&self.client)
+            .await
+            .map_err(Verdict::All)?;
+        let answer = send_and_read(request.header(AUTHORIZATION, token.clone())).await?;
+        match again {
+            Some(again) if answer.0 == StatusCode::UNAUTHORIZED => {
+                bearer.invalidate(&token);
+                let token = bearer
+                    .authorization(&self.client)
+                    .await
+                    .map_err(Verdict::All)?;
+                send_and_read(again.header(AUTHORIZATION, token)).await
+            }
+            _ => Ok(answer),
+        }
+    }
+}
+
+async fn send_and_read(request: RequestBuilder) -> Result<Answer, Verdict> {
+    match request.send().await {
+        Ok(response) => read(response).await.map_err(|e| retry(describe(e))),
+        Err(e) => Err(retry(describe(e))),
     }
 }
 

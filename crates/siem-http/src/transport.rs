@@ -94,17 +94,26 @@ pub(crate) fn describe(e: reqwest::Error) -> String {
     message
 }
 
+/// A response's status, headers and (the start of) its body.
+pub(crate) type Answer = (reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>);
+
 /// Reads a response's status, headers and at most [`MAX_RESPONSE_BYTES`] of its body.
-pub(crate) async fn read(
+pub(crate) async fn read(response: reqwest::Response) -> Result<Answer, reqwest::Error> {
+    read_at_most(response, MAX_RESPONSE_BYTES).await
+}
+
+/// Reads a response's status, headers and at most `limit` bytes of its body.
+pub(crate) async fn read_at_most(
     mut response: reqwest::Response,
-) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>), reqwest::Error> {
+    limit: usize,
+) -> Result<Answer, reqwest::Error> {
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
-        let room = MAX_RESPONSE_BYTES - body.len();
+        let room = limit - body.len();
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() == MAX_RESPONSE_BYTES {
+        if body.len() == limit {
             break;
         }
     }
@@ -115,11 +124,38 @@ pub(crate) async fn read(
 /// `siem check --connect`. It runs on a thread of its own with a runtime of its own, so it
 /// works from synchronous code and from inside an application's runtime alike. Credentials
 /// refused (401, 403) and server errors (5xx) count as failures.
+// The OAuth destinations probe through `probe_with`.
+#[cfg_attr(
+    not(any(
+        feature = "webhook",
+        feature = "splunk",
+        feature = "elasticsearch",
+        feature = "datadog",
+        feature = "otlp",
+        feature = "cloudwatch"
+    )),
+    allow(dead_code)
+)]
 pub(crate) fn probe(
     options: &HttpOptions,
     timeout: Duration,
     request: impl FnOnce(&Client) -> RequestBuilder + Send,
 ) -> Result<String, String> {
+    probe_with(options, timeout, |client| {
+        std::future::ready(Ok::<_, String>(request(&client)))
+    })
+}
+
+/// [`probe`] for a request whose building takes a call of its own (an OAuth token first);
+/// an error building it is the probe's failure.
+pub(crate) fn probe_with<F>(
+    options: &HttpOptions,
+    timeout: Duration,
+    request: impl FnOnce(Client) -> F + Send,
+) -> Result<String, String>
+where
+    F: Future<Output = Result<RequestBuilder, String>>,
+{
     let options = HttpOptions {
         timeout,
         connect_timeout: timeout,
@@ -128,11 +164,16 @@ pub(crate) fn probe(
     std::thread::scope(|s| {
         s.spawn(move || {
             let mut transport = Transport::new(&options).map_err(|e| e.to_string())?;
-            let request = request(transport.client());
+            let request = request(transport.client().clone());
             let response = transport
-                .block_on(async { read(request.send().await?).await })
-                .map_err(|e| e.to_string())?
-                .map_err(describe)?;
+                .block_on(async {
+                    let request = request.await?;
+                    match request.send().await {
+                        Ok(response) => read(response).await.map_err(describe),
+                        Err(e) => Err(describe(e)),
+                    }
+                })
+                .map_err(|e| e.to_string())??;
             let (status, _, body) = response;
             if status.is_server_error() || matches!(status.as_u16(), 401 | 403) {
                 Err(status_reason(status, &body))

@@ -11,9 +11,9 @@ use aws_sigv4::sign::v4;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
 use serde::Deserialize;
-use siem_event::Timestamp;
 
 use crate::chunk::Envelope;
+use crate::record::time_millis;
 use crate::reply::{by_status, quote, retry_after, Outcome, Verdict};
 use crate::sink::Endpoint;
 
@@ -134,30 +134,6 @@ pub(crate) fn signing_headers(
         .collect()
 }
 
-/// The timestamp of a record in milliseconds: its `timestamp` or `@timestamp` (RFC 3339, as
-/// the JSON and ECS formats write it) or `time` (milliseconds, as OCSF writes it); else
-/// `fallback`.
-pub(crate) fn record_time(record: &[u8], fallback: i64) -> i64 {
-    #[derive(Deserialize)]
-    struct Times {
-        timestamp: Option<String>,
-        #[serde(rename = "@timestamp")]
-        at_timestamp: Option<String>,
-        time: Option<serde_json::Value>,
-    }
-    if record.first() != Some(&b'{') {
-        return fallback;
-    }
-    let Ok(times) = serde_json::from_slice::<Times>(record) else {
-        return fallback;
-    };
-    let text = times.timestamp.or(times.at_timestamp);
-    if let Some(t) = text.and_then(|t| Timestamp::parse_rfc3339(&t).ok()) {
-        return t.unix_millis();
-    }
-    times.time.and_then(|t| t.as_i64()).unwrap_or(fallback)
-}
-
 /// What `PutLogEvents` says about events it refused while taking the rest.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -226,7 +202,7 @@ impl Endpoint for LogsApi {
     }
 
     fn frame(&self, record: &[u8], body: &mut Vec<u8>) {
-        let time = record_time(record, self.batch_time.load(Ordering::Relaxed));
+        let time = time_millis(record, self.batch_time.load(Ordering::Relaxed));
         body.extend_from_slice(b"{\"timestamp\":");
         body.extend_from_slice(time.to_string().as_bytes());
         body.extend_from_slice(b",\"message\":");
@@ -245,7 +221,7 @@ impl Endpoint for LogsApi {
 
     fn same_request(&self, first: &[u8], record: &[u8]) -> bool {
         let fallback = self.batch_time.load(Ordering::Relaxed);
-        record_time(record, fallback) - record_time(first, fallback) <= MAX_SPAN_MILLIS
+        time_millis(record, fallback) - time_millis(first, fallback) <= MAX_SPAN_MILLIS
     }
 
     fn judge(
@@ -301,24 +277,6 @@ mod tests {
         .unwrap();
         let refused: Vec<bool> = (0..6).map(|i| r.reason(i).is_some()).collect();
         assert_eq!(refused, [true, true, false, false, true, true]);
-    }
-
-    #[test]
-    fn record_times_come_from_the_formats_fields_or_the_fallback() {
-        assert_eq!(
-            record_time(br#"{"timestamp":"2024-06-20T10:40:00.123Z"}"#, 7),
-            1_718_880_000_123
-        );
-        assert_eq!(
-            record_time(br#"{"@timestamp":"2024-06-20T10:40:00Z","x":1}"#, 7),
-            1_718_880_000_000
-        );
-        assert_eq!(
-            record_time(br#"{"time":1718880000123}"#, 7),
-            1_718_880_000_123
-        );
-        assert_eq!(record_time(b"CEF:0|a|b", 7), 7);
-        assert_eq!(record_time(br#"{"timestamp":"yesterday"}"#, 7), 7);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use reqwest::StatusCode;
 use siem_event::Timestamp;
 use siem_ship::{Batch, Sink, SinkError};
 
-use super::api::{error_type, record_time, LogsApi, RETRYABLE};
+use super::api::{error_type, LogsApi, RETRYABLE};
+use crate::record::time_millis;
 use crate::reply::status_reason;
 use crate::sink::HttpSink;
 
@@ -87,7 +88,7 @@ impl Sink for LogStreamSink {
         }
         let now = Timestamp::now().unix_millis();
         self.batch_time.store(now, Ordering::Relaxed);
-        let times: Vec<i64> = batch.records().map(|r| record_time(r, now)).collect();
+        let times: Vec<i64> = batch.records().map(|r| time_millis(r, now)).collect();
         let mut order: Vec<usize> = (0..batch.len()).collect();
         // Stable: records of the same millisecond keep their order.
         order.sort_by_key(|&i| times[i]);
