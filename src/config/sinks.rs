@@ -41,6 +41,11 @@ const DESTINATION_TYPES: &[(&str, Read)] = &[
         "cloudwatch",
         read::<siem_http::cloudwatch::CloudWatchConfig>,
     ),
+    #[cfg(feature = "alert_webhook")]
+    (
+        "alert_webhook",
+        read::<siem_http::alert_webhook::AlertWebhookConfig>,
+    ),
 ];
 
 /// Reads the keys of a destination of type `type_name`; an unknown type lists the known ones.

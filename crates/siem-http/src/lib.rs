@@ -36,7 +36,8 @@
         feature = "elasticsearch",
         feature = "datadog",
         feature = "otlp",
-        feature = "cloudwatch"
+        feature = "cloudwatch",
+        feature = "alert_webhook"
     )),
     allow(dead_code)
 )]
@@ -62,6 +63,8 @@ pub use dead_letter::DEFAULT_DEAD_LETTER_PATH;
 #[cfg(feature = "client")]
 pub use options::{Compression, HttpOptions};
 
+#[cfg(feature = "alert_webhook")]
+pub mod alert_webhook;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
 #[cfg(feature = "datadog")]
