@@ -1,7 +1,7 @@
 //! HTTP destinations of `tracing-siem`: a generic webhook, Splunk HEC, Elasticsearch /
-//! OpenSearch `_bulk`, Datadog Logs, OTLP logs over HTTP and AWS CloudWatch Logs, each behind
-//! its own cargo feature (`webhook`, `splunk`, `elasticsearch`, `datadog`, `otlp`,
-//! `cloudwatch`).
+//! OpenSearch `_bulk`, Datadog Logs, OTLP logs over HTTP, AWS CloudWatch Logs and alert
+//! notifications (Slack, Teams, PagerDuty), each behind its own cargo feature (`webhook`,
+//! `splunk`, `elasticsearch`, `datadog`, `otlp`, `cloudwatch`, `alert_webhook`).
 //!
 //! Every destination is a configuration struct implementing [`siem_ship::sink::SinkConfig`];
 //! its sink shares one machinery ([`HttpOptions`]): the destination's own single-threaded tokio
