@@ -46,7 +46,7 @@ fn batch_of(events: &[SecurityEvent]) -> Batch {
 
 fn config(template: AlertTemplate, server: &Server) -> AlertWebhookConfig {
     AlertWebhookConfig::new(template)
-        .url(server.url("/hook"))
+        .url(Secret::new(server.url("/hook")))
         .http(HttpOptions::default().allow_insecure_http(true))
 }
 
@@ -147,8 +147,8 @@ fn pagerduty_gets_an_events_v2_trigger_deduplicated_by_the_alert_id() {
             r#"{"status":"success","message":"Event processed","dedup_key":"01923f1e-aaaa-7bbb-8ccc-000000000001"}"#,
         )
     });
-    let c =
-        config(AlertTemplate::Pagerduty, &server).routing_key("R0UT1NGK3Y0000000000000000000000");
+    let c = config(AlertTemplate::Pagerduty, &server)
+        .routing_key(Secret::new("R0UT1NGK3Y0000000000000000000000"));
     let body = sent(&c, &server, &alert("6 failed logins in 5m", "alice"));
     assert_eq!(
         body,
@@ -199,7 +199,7 @@ fn hostile_field_values_never_change_the_body_shape() {
         let server = Server::start(|_, _| respond(200, ""));
         let mut c = config(template, &server);
         match template {
-            AlertTemplate::Pagerduty => c = c.routing_key("K"),
+            AlertTemplate::Pagerduty => c = c.routing_key(Secret::new("K")),
             AlertTemplate::Custom => {
                 c = c.custom_template(r#"{"text": "{{message}}", "user": "{{user}}", "n": 1}"#)
             }
@@ -283,7 +283,7 @@ fn a_refused_alert_goes_to_the_dead_letter_file_without_the_routing_key() {
         )
     });
     let c = config(AlertTemplate::Pagerduty, &server)
-        .routing_key("sh0rtK3y")
+        .routing_key(Secret::new("sh0rtK3y"))
         .http(
             HttpOptions::default()
                 .allow_insecure_http(true)
@@ -316,45 +316,48 @@ fn configurations_missing_what_their_template_needs_are_refused() {
         "routing_key"
     );
     assert!(AlertWebhookConfig::new(AlertTemplate::Pagerduty)
-        .routing_key("k")
+        .routing_key(Secret::new("k"))
         .validate()
         .is_ok());
     assert_eq!(
         key_of(
             AlertWebhookConfig::new(AlertTemplate::Slack)
-                .url("https://h/x")
-                .routing_key("k")
+                .url(Secret::new("https://h/x"))
+                .routing_key(Secret::new("k"))
         ),
         "routing_key"
     );
     assert_eq!(
-        key_of(AlertWebhookConfig::new(AlertTemplate::Custom).url("https://h/x")),
+        key_of(AlertWebhookConfig::new(AlertTemplate::Custom).url(Secret::new("https://h/x"))),
         "custom_template"
     );
     assert_eq!(
         key_of(
             AlertWebhookConfig::new(AlertTemplate::Custom)
-                .url("https://h/x")
+                .url(Secret::new("https://h/x"))
                 .custom_template(r#"{"a": {{rule}}}"#)
         ),
         "custom_template"
     );
     assert_eq!(
-        key_of(AlertWebhookConfig::new(AlertTemplate::Slack).url("http://hooks.example.com/x")),
+        key_of(
+            AlertWebhookConfig::new(AlertTemplate::Slack)
+                .url(Secret::new("http://hooks.example.com/x"))
+        ),
         "url",
         "the URL is a credential: plain http needs consent"
     );
     assert_eq!(
         key_of(
             AlertWebhookConfig::new(AlertTemplate::Slack)
-                .url("https://h/x")
+                .url(Secret::new("https://h/x"))
                 .http(HttpOptions::default().max_entries(10))
         ),
         "http.max_entries"
     );
     let c = AlertWebhookConfig::new(AlertTemplate::Pagerduty)
-        .url("https://h/s3cr3t-path")
-        .routing_key("r0ut1ng")
+        .url(Secret::new("https://h/s3cr3t-path"))
+        .routing_key(Secret::new("r0ut1ng"))
         .headers([("X-Token", Secret::new("t0k3n"))]);
     let shown = format!("{c:?} {}", c.settings());
     for secret in ["s3cr3t-path", "r0ut1ng", "t0k3n"] {

@@ -116,8 +116,9 @@ impl AlertWebhookConfig {
     /// Alerts sent with `template` to `url`.
     ///
     /// ```
+    /// use siem_http::Secret;
     /// use siem_http::alert_webhook::{AlertTemplate, AlertWebhookConfig};
-    /// let c = AlertWebhookConfig::new(AlertTemplate::Teams).url("https://example.webhook.office.com/x");
+    /// let c = AlertWebhookConfig::new(AlertTemplate::Teams).url(Secret::new("https://example.webhook.office.com/x"));
     /// assert_eq!(c.url.unwrap().expose(), "https://example.webhook.office.com/x");
     /// ```
     pub fn new(template: AlertTemplate) -> AlertWebhookConfig {
@@ -134,34 +135,37 @@ impl AlertWebhookConfig {
     /// Sets `url`: where to send (a secret).
     ///
     /// ```
+    /// use siem_http::Secret;
     /// use siem_http::alert_webhook::{AlertTemplate, AlertWebhookConfig};
-    /// let c = AlertWebhookConfig::new(AlertTemplate::Slack).url("https://hooks.slack.com/services/T0/B0/x");
+    /// let c = AlertWebhookConfig::new(AlertTemplate::Slack).url(Secret::new("https://hooks.slack.com/services/T0/B0/x"));
     /// assert!(c.url.is_some());
     /// ```
-    pub fn url(mut self, url: impl Into<String>) -> AlertWebhookConfig {
-        self.url = Some(Secret::new(url));
+    pub fn url(mut self, url: Secret) -> AlertWebhookConfig {
+        self.url = Some(url);
         self
     }
 
     /// Sets `routing_key`: PagerDuty's integration key.
     ///
     /// ```
+    /// use siem_http::Secret;
     /// use siem_http::alert_webhook::{AlertTemplate, AlertWebhookConfig};
-    /// let c = AlertWebhookConfig::new(AlertTemplate::Pagerduty).routing_key("R0UT1NGK3Y");
+    /// let c = AlertWebhookConfig::new(AlertTemplate::Pagerduty).routing_key(Secret::new("R0UT1NGK3Y"));
     /// assert_eq!(c.routing_key.unwrap().expose(), "R0UT1NGK3Y");
     /// ```
-    pub fn routing_key(mut self, routing_key: impl Into<String>) -> AlertWebhookConfig {
-        self.routing_key = Some(Secret::new(routing_key));
+    pub fn routing_key(mut self, routing_key: Secret) -> AlertWebhookConfig {
+        self.routing_key = Some(routing_key);
         self
     }
 
     /// Sets `custom_template`: the JSON body of `template: custom`.
     ///
     /// ```
+    /// use siem_http::Secret;
     /// use siem_http::alert_webhook::{AlertTemplate, AlertWebhookConfig};
     /// use siem_ship::sink::SinkConfig;
     /// let c = AlertWebhookConfig::new(AlertTemplate::Custom)
-    ///     .url("https://tickets.example.com/api")
+    ///     .url(Secret::new("https://tickets.example.com/api"))
     ///     .custom_template(r#"{"title": "{{rule}}", "text": "{{message}}"}"#);
     /// assert!(c.validate().is_ok());
     /// ```
