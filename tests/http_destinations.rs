@@ -133,7 +133,7 @@ destinations:
   - name: security-alerts
     type: alert_webhook
     template: slack
-    url: http://127.0.0.1:{port}/services/T0/B0/x
+    webhook_url: http://127.0.0.1:{port}/services/T0/B0/x
     http: {{ allow_insecure_http: true }}
     batch: {{ interval: 100ms }}
 rules:

@@ -46,7 +46,7 @@ fn batch_of(events: &[SecurityEvent]) -> Batch {
 
 fn config(template: AlertTemplate, server: &Server) -> AlertWebhookConfig {
     AlertWebhookConfig::new(template)
-        .url(Secret::new(server.url("/hook")))
+        .webhook_url(Secret::new(server.url("/hook")))
         .http(HttpOptions::default().allow_insecure_http(true))
 }
 
@@ -310,7 +310,10 @@ fn a_refused_alert_goes_to_the_dead_letter_file_without_the_routing_key() {
 #[test]
 fn configurations_missing_what_their_template_needs_are_refused() {
     let key_of = |c: AlertWebhookConfig| c.validate().unwrap_err().key().to_owned();
-    assert_eq!(key_of(AlertWebhookConfig::new(AlertTemplate::Slack)), "url");
+    assert_eq!(
+        key_of(AlertWebhookConfig::new(AlertTemplate::Slack)),
+        "webhook_url"
+    );
     assert_eq!(
         key_of(AlertWebhookConfig::new(AlertTemplate::Pagerduty)),
         "routing_key"
@@ -322,19 +325,21 @@ fn configurations_missing_what_their_template_needs_are_refused() {
     assert_eq!(
         key_of(
             AlertWebhookConfig::new(AlertTemplate::Slack)
-                .url(Secret::new("https://h/x"))
+                .webhook_url(Secret::new("https://h/x"))
                 .routing_key(Secret::new("k"))
         ),
         "routing_key"
     );
     assert_eq!(
-        key_of(AlertWebhookConfig::new(AlertTemplate::Custom).url(Secret::new("https://h/x"))),
+        key_of(
+            AlertWebhookConfig::new(AlertTemplate::Custom).webhook_url(Secret::new("https://h/x"))
+        ),
         "custom_template"
     );
     assert_eq!(
         key_of(
             AlertWebhookConfig::new(AlertTemplate::Custom)
-                .url(Secret::new("https://h/x"))
+                .webhook_url(Secret::new("https://h/x"))
                 .custom_template(r#"{"a": {{rule}}}"#)
         ),
         "custom_template"
@@ -342,21 +347,21 @@ fn configurations_missing_what_their_template_needs_are_refused() {
     assert_eq!(
         key_of(
             AlertWebhookConfig::new(AlertTemplate::Slack)
-                .url(Secret::new("http://hooks.example.com/x"))
+                .webhook_url(Secret::new("http://hooks.example.com/x"))
         ),
-        "url",
+        "webhook_url",
         "the URL is a credential: plain http needs consent"
     );
     assert_eq!(
         key_of(
             AlertWebhookConfig::new(AlertTemplate::Slack)
-                .url(Secret::new("https://h/x"))
+                .webhook_url(Secret::new("https://h/x"))
                 .http(HttpOptions::default().max_entries(10))
         ),
         "http.max_entries"
     );
     let c = AlertWebhookConfig::new(AlertTemplate::Pagerduty)
-        .url(Secret::new("https://h/s3cr3t-path"))
+        .webhook_url(Secret::new("https://h/s3cr3t-path"))
         .routing_key(Secret::new("r0ut1ng"))
         .headers([("X-Token", Secret::new("t0k3n"))]);
     let shown = format!("{c:?} {}", c.settings());

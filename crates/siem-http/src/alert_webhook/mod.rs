@@ -6,15 +6,15 @@
 //! - name: security-alerts
 //!   type: alert_webhook
 //!   template: slack                  # slack | teams | pagerduty | custom
-//!   url: ${SLACK_WEBHOOK_URL}        # a secret: the URL is the credential
+//!   webhook_url: ${SLACK_WEBHOOK_URL}   # a secret: the URL is the credential
 //! - name: on-call
 //!   type: alert_webhook
-//!   template: pagerduty              # url defaults to https://events.pagerduty.com/v2/enqueue
+//!   template: pagerduty              # webhook_url defaults to https://events.pagerduty.com/v2/enqueue
 //!   routing_key: ${PAGERDUTY_ROUTING_KEY}
 //! - name: ticketing
 //!   type: alert_webhook
 //!   template: custom
-//!   url: https://tickets.example.com/api/issues
+//!   webhook_url: https://tickets.example.com/api/issues
 //!   headers: { Authorization: "Bearer ${TICKETS_TOKEN}" }
 //!   custom_template: '{"title": "{{rule}} on {{host}}", "body": "{{message}}"}'
 //! ```
@@ -79,7 +79,7 @@ pub enum AlertTemplate {
 /// use siem_http::alert_webhook::{AlertTemplate, AlertWebhookConfig};
 /// use siem_ship::sink::SinkConfig;
 /// let c: AlertWebhookConfig = serde_json::from_str(r#"{
-///     "template": "slack", "url": "https://hooks.slack.com/services/T0/B0/s3cr3t"
+///     "template": "slack", "webhook_url": "https://hooks.slack.com/services/T0/B0/s3cr3t"
 /// }"#).unwrap();
 /// assert_eq!(c.template, AlertTemplate::Slack);
 /// assert!(c.validate().is_ok());
@@ -94,7 +94,7 @@ pub struct AlertWebhookConfig {
     /// Where to send; a secret, since a Slack or Teams webhook URL is its own credential.
     /// Required except for `pagerduty` (default [`PAGERDUTY_EVENTS_URL`]).
     #[serde(default)]
-    pub url: Option<Secret>,
+    pub webhook_url: Option<Secret>,
     /// PagerDuty's integration (routing) key; `pagerduty` only, and required there.
     #[serde(default)]
     pub routing_key: Option<Secret>,
@@ -113,18 +113,18 @@ pub struct AlertWebhookConfig {
 }
 
 impl AlertWebhookConfig {
-    /// Alerts sent with `template` to `url`.
+    /// Alerts sent with `template`; set the URL with [`webhook_url`](AlertWebhookConfig::webhook_url).
     ///
     /// ```
     /// use siem_http::Secret;
     /// use siem_http::alert_webhook::{AlertTemplate, AlertWebhookConfig};
-    /// let c = AlertWebhookConfig::new(AlertTemplate::Teams).url(Secret::new("https://example.webhook.office.com/x"));
-    /// assert_eq!(c.url.unwrap().expose(), "https://example.webhook.office.com/x");
+    /// let c = AlertWebhookConfig::new(AlertTemplate::Teams).webhook_url(Secret::new("https://example.webhook.office.com/x"));
+    /// assert_eq!(c.webhook_url.unwrap().expose(), "https://example.webhook.office.com/x");
     /// ```
     pub fn new(template: AlertTemplate) -> AlertWebhookConfig {
         AlertWebhookConfig {
             template,
-            url: None,
+            webhook_url: None,
             routing_key: None,
             custom_template: None,
             headers: BTreeMap::new(),
@@ -132,16 +132,16 @@ impl AlertWebhookConfig {
         }
     }
 
-    /// Sets `url`: where to send (a secret).
+    /// Sets `webhook_url`: where to send (a secret).
     ///
     /// ```
     /// use siem_http::Secret;
     /// use siem_http::alert_webhook::{AlertTemplate, AlertWebhookConfig};
-    /// let c = AlertWebhookConfig::new(AlertTemplate::Slack).url(Secret::new("https://hooks.slack.com/services/T0/B0/x"));
-    /// assert!(c.url.is_some());
+    /// let c = AlertWebhookConfig::new(AlertTemplate::Slack).webhook_url(Secret::new("https://hooks.slack.com/services/T0/B0/x"));
+    /// assert!(c.webhook_url.is_some());
     /// ```
-    pub fn url(mut self, url: Secret) -> AlertWebhookConfig {
-        self.url = Some(url);
+    pub fn webhook_url(mut self, webhook_url: Secret) -> AlertWebhookConfig {
+        self.webhook_url = Some(webhook_url);
         self
     }
 
@@ -165,7 +165,7 @@ impl AlertWebhookConfig {
     /// use siem_http::alert_webhook::{AlertTemplate, AlertWebhookConfig};
     /// use siem_ship::sink::SinkConfig;
     /// let c = AlertWebhookConfig::new(AlertTemplate::Custom)
-    ///     .url(Secret::new("https://tickets.example.com/api"))
+    ///     .webhook_url(Secret::new("https://tickets.example.com/api"))
     ///     .custom_template(r#"{"title": "{{rule}}", "text": "{{message}}"}"#);
     /// assert!(c.validate().is_ok());
     /// ```
@@ -242,12 +242,12 @@ impl AlertWebhookConfig {
                 "an alert webhook sends one alert per request: leave it out or set 1",
             ));
         }
-        let url = match (&self.url, self.template) {
+        let url = match (&self.webhook_url, self.template) {
             (Some(url), _) => url.expose(),
             (None, AlertTemplate::Pagerduty) => PAGERDUTY_EVENTS_URL,
             (None, other) => {
                 return Err(ConfigError::invalid(
-                    "url",
+                    "webhook_url",
                     format!(
                         "the webhook URL is required (template: {})",
                         template_name(other)
@@ -268,7 +268,8 @@ impl AlertWebhookConfig {
         }
         Ok(Notifier {
             // The URL itself (Slack, Teams) or the routing key is a credential.
-            url: check_url(url, true, self.http.allow_insecure_http)?,
+            url: check_url(url, true, self.http.allow_insecure_http)
+                .map_err(|e| ConfigError::invalid("webhook_url", e.reason()))?,
             headers,
             body: self.body()?,
         })
