@@ -121,7 +121,11 @@ fn teams_gets_an_adaptive_card_message() {
         ("Alert id", "01923f1e-aaaa-7bbb-8ccc-000000000001"),
     ]
     .iter()
-    .map(|(t, v)| format!(r#"{{"title":"{t}","value":"{v}"}}"#))
+    .map(|(label, value)| {
+        format!(
+            r#"{{"type":"RichTextBlock","inlines":[{{"type":"TextRun","text":"{label}: ","weight":"Bolder"}},{{"type":"TextRun","text":"{value}"}}]}}"#
+        )
+    })
     .collect::<Vec<_>>()
     .join(",");
     assert_eq!(
@@ -130,9 +134,9 @@ fn teams_gets_an_adaptive_card_message() {
             concat!(
                 r#"{{"type":"message","attachments":[{{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"#,
                 r#""content":{{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","body":["#,
-                r#"{{"type":"TextBlock","text":"[HIGH] Multiple Auth Failures","wrap":true,"weight":"Bolder","size":"Medium","color":"Attention"}},"#,
-                r#"{{"type":"TextBlock","text":"6 failed logins in 5m","wrap":true}},"#,
-                r#"{{"type":"FactSet","facts":[{}]}}]}}}}]}}"#,
+                r#"{{"type":"RichTextBlock","inlines":[{{"type":"TextRun","text":"[HIGH] Multiple Auth Failures","weight":"Bolder","size":"Medium","color":"Attention"}}]}},"#,
+                r#"{{"type":"RichTextBlock","inlines":[{{"type":"TextRun","text":"6 failed logins in 5m"}}]}},"#,
+                r#"{}]}}}}]}}"#,
             ),
             facts
         )
@@ -214,9 +218,12 @@ fn hostile_field_values_never_change_the_body_shape() {
                 assert_eq!(body.as_object().unwrap().len(), 2);
             }
             AlertTemplate::Teams => {
-                let card = &body["attachments"][0]["content"]["body"];
-                assert_eq!(card[1]["text"], hostile_message);
-                assert_eq!(card.as_array().unwrap().len(), 3);
+                // Rich text runs only: Teams reads no Markdown link in them.
+                let card = body["attachments"][0]["content"]["body"]
+                    .as_array()
+                    .unwrap();
+                assert!(card.iter().all(|b| b["type"] == "RichTextBlock"), "{body}");
+                assert_eq!(card[1]["inlines"][0]["text"], hostile_message);
             }
             AlertTemplate::Pagerduty => {
                 assert_eq!(body["routing_key"], "K");

@@ -123,71 +123,82 @@ struct AdaptiveCard {
     #[serde(rename = "type")]
     kind: &'static str,
     version: &'static str,
-    body: Vec<CardElement>,
+    body: Vec<RichTextBlock>,
+}
+
+/// A `RichTextBlock`: unlike `TextBlock`, Teams reads no Markdown (`[link](url)`, `**`) and
+/// no `{{DATE()}}` functions in it, so field values show as they are.
+#[derive(Serialize)]
+struct RichTextBlock {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    inlines: Vec<TextRun>,
 }
 
 #[derive(Serialize)]
-#[serde(tag = "type")]
-enum CardElement {
-    TextBlock {
-        text: String,
-        wrap: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        weight: Option<&'static str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        size: Option<&'static str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        color: Option<&'static str>,
-    },
-    FactSet {
-        facts: Vec<TeamsFact>,
-    },
+struct TextRun {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weight: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color: Option<&'static str>,
 }
 
-#[derive(Serialize)]
-struct TeamsFact {
-    title: &'static str,
-    value: String,
+impl TextRun {
+    fn plain(text: impl Into<String>) -> TextRun {
+        TextRun {
+            kind: "TextRun",
+            text: text.into(),
+            weight: None,
+            size: None,
+            color: None,
+        }
+    }
+}
+
+fn rich(inlines: Vec<TextRun>) -> RichTextBlock {
+    RichTextBlock {
+        kind: "RichTextBlock",
+        inlines,
+    }
 }
 
 /// A Teams message holding one Adaptive Card (1.4): the title (coloured by severity), the
-/// message, and the facts as a FactSet — what Teams' Workflows incoming webhooks accept.
+/// message, and a line per fact (`Rule: brute_force`), all as rich text runs — what Teams'
+/// Workflows incoming webhooks accept.
 pub(crate) fn teams(alert: &AlertFacts<'_>, out: &mut Vec<u8>) {
     let color = match alert.severity() {
         Severity::Critical | Severity::High => "Attention",
         Severity::Medium => "Warning",
         _ => "Default",
     };
+    let mut body = vec![
+        rich(vec![TextRun {
+            weight: Some("Bolder"),
+            size: Some("Medium"),
+            color: Some(color),
+            ..TextRun::plain(alert.title())
+        }]),
+        rich(vec![TextRun::plain(alert.message())]),
+    ];
+    for fact in alert.facts() {
+        body.push(rich(vec![
+            TextRun {
+                weight: Some("Bolder"),
+                ..TextRun::plain(format!("{}: ", fact.label))
+            },
+            TextRun::plain(fact.value),
+        ]));
+    }
     let card = AdaptiveCard {
         schema: "http://adaptivecards.io/schemas/adaptive-card.json",
         kind: "AdaptiveCard",
         version: "1.4",
-        body: vec![
-            CardElement::TextBlock {
-                text: alert.title(),
-                wrap: true,
-                weight: Some("Bolder"),
-                size: Some("Medium"),
-                color: Some(color),
-            },
-            CardElement::TextBlock {
-                text: alert.message().to_owned(),
-                wrap: true,
-                weight: None,
-                size: None,
-                color: None,
-            },
-            CardElement::FactSet {
-                facts: alert
-                    .facts()
-                    .into_iter()
-                    .map(|f| TeamsFact {
-                        title: f.label,
-                        value: f.value,
-                    })
-                    .collect(),
-            },
-        ],
+        body,
     };
     let message = TeamsMessage {
         kind: "message",

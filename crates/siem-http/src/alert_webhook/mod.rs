@@ -62,8 +62,8 @@ pub enum AlertTemplate {
     /// A Slack incoming-webhook message: `{"text": …, "blocks": [header, message, fields]}`,
     /// values escaped for Slack's `mrkdwn` (`<!channel>` cannot ping anyone).
     Slack,
-    /// A Teams message holding an Adaptive Card (title, message, a FactSet), as Teams'
-    /// Workflows incoming webhooks take it.
+    /// A Teams message holding an Adaptive Card (title, message, a line per fact, all rich
+    /// text runs, where Teams reads no Markdown), as Teams' Workflows incoming webhooks take it.
     Teams,
     /// A PagerDuty Events API v2 `trigger`: `routing_key`, `dedup_key` (the alert's id),
     /// `payload.summary`, `severity` (critical, error, warning, info), `source` (the host),
