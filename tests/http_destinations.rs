@@ -149,6 +149,7 @@ rules:
     );
     let config = Config::from_yaml_str(&yaml).unwrap();
     let (layer, guard) = SiemBuilder::from_config(config).build().unwrap();
+    let handle = guard.handle();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for _ in 0..3 {
             warn!(event_type = "auth.failure", user = "alice", "Failed login");
@@ -166,8 +167,12 @@ rules:
         message["blocks"][0]["text"]["text"], "[HIGH] Multiple Auth Failures",
         "{message}"
     );
-    assert!(
-        requests.try_recv().is_err(),
-        "only the alert is posted, not the events behind it"
+    let metrics = handle.metrics();
+    let alerts = &metrics.destinations[0];
+    assert_eq!(
+        (alerts.shipped, alerts.filtered),
+        (1, 3),
+        "only the alert is posted, not the events behind it: {alerts}"
     );
+    assert!(requests.try_recv().is_err());
 }

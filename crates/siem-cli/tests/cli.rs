@@ -716,8 +716,8 @@ fn check_shows_values_from_the_environment_as_the_type_they_took() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
-/// An HTTP/1.1 server on loopback that answers every request 200 and hands each request's
-/// first line and body to the test, until the test drops the receiver.
+/// An HTTP/1.1 server on loopback that hands each request's first line and body to the test,
+/// then answers 200, until the test drops the receiver.
 fn http_server() -> (u16, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
     use std::io::{BufRead, BufReader, Read};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -749,15 +749,17 @@ fn http_server() -> (u16, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
                         })
                         .unwrap_or(0);
                     let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err()
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    // Handed over before the answer, so that a request the command saw
+                    // answered is always there when it exits.
+                    let first = head.lines().next().unwrap_or_default().to_owned();
+                    if tx.send((first, body)).is_err()
                         || writer
                             .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
                             .is_err()
                     {
-                        return;
-                    }
-                    let first = head.lines().next().unwrap_or_default().to_owned();
-                    if tx.send((first, body)).is_err() {
                         return;
                     }
                 }
