@@ -18,6 +18,9 @@ use siem_ship::sink::SinkConfig;
 use siem_ship::Batch;
 use support::{dead_letters, respond, respond_with, Server};
 
+/// A PagerDuty integration key (32 letters and digits).
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
 /// An alert event as the rules engine makes it (`Alert::to_event`).
 fn alert(message: &str, user: &str) -> SecurityEvent {
     let mut e = SecurityEvent::new(EventType::parse("alert.threshold"), message);
@@ -203,7 +206,7 @@ fn hostile_field_values_never_change_the_body_shape() {
         let server = Server::start(|_, _| respond(200, ""));
         let mut c = config(template, &server);
         match template {
-            AlertTemplate::Pagerduty => c = c.routing_key(Secret::new("K")),
+            AlertTemplate::Pagerduty => c = c.routing_key(Secret::new(KEY)),
             AlertTemplate::Custom => {
                 c = c.custom_template(r#"{"text": "{{message}}", "user": "{{user}}", "n": 1}"#)
             }
@@ -226,7 +229,7 @@ fn hostile_field_values_never_change_the_body_shape() {
                 assert_eq!(card[1]["inlines"][0]["text"], hostile_message);
             }
             AlertTemplate::Pagerduty => {
-                assert_eq!(body["routing_key"], "K");
+                assert_eq!(body["routing_key"], KEY);
                 assert_eq!(
                     body["payload"]["custom_details"]["message"],
                     hostile_message
@@ -286,11 +289,11 @@ fn a_refused_alert_goes_to_the_dead_letter_file_without_the_routing_key() {
     let server = Server::start(|_, _| {
         respond(
             400,
-            r#"{"status":"invalid event","message":"Event object is invalid","errors":["Length of 'routing_key' is incorrect (should be 32 characters)"]}"#,
+            r#"{"status":"invalid event","message":"Event object is invalid","errors":["'payload.source' is missing or blank"]}"#,
         )
     });
     let c = config(AlertTemplate::Pagerduty, &server)
-        .routing_key(Secret::new("sh0rtK3y"))
+        .routing_key(Secret::new("sh0rtK3y000000000000000000000000"))
         .http(
             HttpOptions::default()
                 .allow_insecure_http(true)
@@ -326,14 +329,18 @@ fn configurations_missing_what_their_template_needs_are_refused() {
         "routing_key"
     );
     assert!(AlertWebhookConfig::new(AlertTemplate::Pagerduty)
-        .routing_key(Secret::new("k"))
+        .routing_key(Secret::new(KEY))
         .validate()
         .is_ok());
+    assert_eq!(
+        key_of(AlertWebhookConfig::new(AlertTemplate::Pagerduty).routing_key(Secret::new("short"))),
+        "routing_key"
+    );
     assert_eq!(
         key_of(
             AlertWebhookConfig::new(AlertTemplate::Slack)
                 .webhook_url(Secret::new("https://h/x"))
-                .routing_key(Secret::new("k"))
+                .routing_key(Secret::new(KEY))
         ),
         "routing_key"
     );
@@ -369,7 +376,7 @@ fn configurations_missing_what_their_template_needs_are_refused() {
     );
     let c = AlertWebhookConfig::new(AlertTemplate::Pagerduty)
         .webhook_url(Secret::new("https://h/s3cr3t-path"))
-        .routing_key(Secret::new("r0ut1ng"))
+        .routing_key(Secret::new("r0ut1ng0000000000000000000000000"))
         .headers([("X-Token", Secret::new("t0k3n"))]);
     let shown = format!("{c:?} {}", c.settings());
     for secret in ["s3cr3t-path", "r0ut1ng", "t0k3n"] {

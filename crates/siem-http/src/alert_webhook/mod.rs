@@ -95,7 +95,8 @@ pub struct AlertWebhookConfig {
     /// Required except for `pagerduty` (default [`PAGERDUTY_EVENTS_URL`]).
     #[serde(default)]
     pub webhook_url: Option<Secret>,
-    /// PagerDuty's integration (routing) key; `pagerduty` only, and required there.
+    /// PagerDuty's integration (routing) key, 32 letters and digits; `pagerduty` only, and
+    /// required there.
     #[serde(default)]
     pub routing_key: Option<Secret>,
     /// The body of `template: custom`: a JSON document whose strings may hold `{{field}}`
@@ -150,8 +151,9 @@ impl AlertWebhookConfig {
     /// ```
     /// use siem_http::Secret;
     /// use siem_http::alert_webhook::{AlertTemplate, AlertWebhookConfig};
-    /// let c = AlertWebhookConfig::new(AlertTemplate::Pagerduty).routing_key(Secret::new("R0UT1NGK3Y"));
-    /// assert_eq!(c.routing_key.unwrap().expose(), "R0UT1NGK3Y");
+    /// let c = AlertWebhookConfig::new(AlertTemplate::Pagerduty)
+    ///     .routing_key(Secret::new("0123456789abcdef0123456789abcdef"));
+    /// assert_eq!(c.routing_key.unwrap().expose(), "0123456789abcdef0123456789abcdef");
     /// ```
     pub fn routing_key(mut self, routing_key: Secret) -> AlertWebhookConfig {
         self.routing_key = Some(routing_key);
@@ -220,8 +222,14 @@ impl AlertWebhookConfig {
             AlertTemplate::Slack => Body::Slack,
             AlertTemplate::Teams => Body::Teams,
             AlertTemplate::Pagerduty => match &self.routing_key {
-                Some(key) if !key.expose().trim().is_empty() => Body::Pagerduty(key.clone()),
-                _ => {
+                Some(key) if is_routing_key(key.expose()) => Body::Pagerduty(key.clone()),
+                Some(_) => {
+                    return Err(refuse(
+                        "routing_key",
+                        "not an Events API v2 integration key (32 letters and digits)",
+                    ))
+                }
+                None => {
                     return Err(refuse(
                         "routing_key",
                         "PagerDuty's integration key is required",
@@ -275,6 +283,14 @@ impl AlertWebhookConfig {
         })
     }
 }
+
+/// Whether `key` looks like an Events API v2 integration key, which PagerDuty refuses unless
+/// it is 32 characters long (`400 Length of 'routing_key' is incorrect`).
+fn is_routing_key(key: &str) -> bool {
+    key.len() == ROUTING_KEY_CHARS && key.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+const ROUTING_KEY_CHARS: usize = 32;
 
 fn template_name(template: AlertTemplate) -> &'static str {
     match template {
