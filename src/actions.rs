@@ -97,3 +97,13 @@ impl ActionRoutes {
         })
     }
 }
+
+/// `own` narrowed to alert events, for destinations that take nothing else
+/// (`SinkConfig::alerts_only`: chat and paging notifications).
+pub(crate) fn only_alerts(own: Option<EventFilter>) -> EventFilter {
+    let is_alert = |e: &SecurityEvent| e.event_type.category() == "alert";
+    match own {
+        Some(own) => Box::new(move |e: &SecurityEvent| is_alert(e) && own(e)),
+        None => Box::new(is_alert),
+    }
+}

@@ -260,6 +260,9 @@ impl SiemBuilder {
                 .map_err(|e| e.within(&format!("destinations[{i}]")))?;
             let mut parts = parts;
             parts.filter = actions.filter_for(&name, parts.filter.take());
+            if d.sink.alerts_only() {
+                parts.filter = Some(crate::actions::only_alerts(parts.filter.take()));
+            }
             destinations.push(route(d, name, sink, parts));
         }
         for (j, c) in custom.into_iter().enumerate() {

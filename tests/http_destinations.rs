@@ -119,3 +119,60 @@ destinations:
         "registered types are listed: {unknown}"
     );
 }
+
+/// Seed 003's `notify_security_team` action, routed to a Slack-style alert webhook: the
+/// alert arrives as one Slack message, and the events that raised it do not.
+#[cfg(feature = "alert_webhook")]
+#[test]
+fn seed_003_notify_security_team_posts_the_alert_to_its_webhook() {
+    let (port, requests) = server(2);
+    let yaml = format!(
+        r#"
+app: payments
+destinations:
+  - name: security-alerts
+    type: alert_webhook
+    template: slack
+    webhook_url: http://127.0.0.1:{port}/services/T0/B0/x
+    http: {{ allow_insecure_http: true }}
+    batch: {{ interval: 100ms }}
+rules:
+  defaults: false
+  alerts:
+    - name: Multiple Auth Failures
+      condition: "event_type == 'auth.failure' AND count > 2 in 5m"
+      severity: high
+      action: notify_security_team
+  actions:
+    notify_security_team: {{ destination: security-alerts }}
+"#
+    );
+    let config = Config::from_yaml_str(&yaml).unwrap();
+    let (layer, guard) = SiemBuilder::from_config(config).build().unwrap();
+    let handle = guard.handle();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        for _ in 0..3 {
+            warn!(event_type = "auth.failure", user = "alice", "Failed login");
+        }
+    });
+    let report = guard.shutdown(Duration::from_secs(10));
+    assert!(report.completed, "{report:?}");
+    let (head, body) = requests.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        head.starts_with("POST /services/T0/B0/x HTTP/1.1"),
+        "{head}"
+    );
+    let message: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        message["blocks"][0]["text"]["text"], "[HIGH] Multiple Auth Failures",
+        "{message}"
+    );
+    let metrics = handle.metrics();
+    let alerts = &metrics.destinations[0];
+    assert_eq!(
+        (alerts.shipped, alerts.filtered),
+        (1, 3),
+        "only the alert is posted, not the events behind it: {alerts}"
+    );
+    assert!(requests.try_recv().is_err());
+}

@@ -36,8 +36,9 @@ fn is_secret_key(name: &str) -> bool {
 }
 
 /// Keys whose every value is treated as a secret whatever its own name: HTTP headers carry
-/// credentials under names no list can foresee (`X-Tenant-Auth`, `DD-APPLICATION-KEY`).
-const HELD_SECRETS: &[&str] = &["headers"];
+/// credentials under names no list can foresee (`X-Tenant-Auth`, `DD-APPLICATION-KEY`), and a
+/// Slack or Teams `webhook_url` is its own credential.
+const HELD_SECRETS: &[&str] = &["headers", "webhook_url"];
 
 /// `reason`, the message of an error about the value at `path`, with the value left out when
 /// the key holds a secret: serde quotes the value it refused (``invalid type: integer

@@ -48,6 +48,11 @@ const DESTINATION_TYPES: &[(&str, Read)] = &[
         "azure_monitor",
         read::<siem_http::azure::AzureMonitorConfig>,
     ),
+    #[cfg(feature = "alert_webhook")]
+    (
+        "alert_webhook",
+        read::<siem_http::alert_webhook::AlertWebhookConfig>,
+    ),
 ];
 
 /// Reads the keys of a destination of type `type_name`; an unknown type lists the known ones.

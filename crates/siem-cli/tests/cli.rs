@@ -715,3 +715,193 @@ fn check_shows_values_from_the_environment_as_the_type_they_took() {
     let out = siem(&["check", &again], "", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// An HTTP/1.1 server on loopback that hands each request's first line and body to the test,
+/// then answers 200, until the test drops the receiver.
+fn http_server() -> (u16, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut writer = conn;
+                loop {
+                    let mut head = String::new();
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                        head.push_str(&line);
+                        line.clear();
+                    }
+                    if head.is_empty() {
+                        return;
+                    }
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    // Handed over before the answer, so that a request the command saw
+                    // answered is always there when it exits.
+                    let first = head.lines().next().unwrap_or_default().to_owned();
+                    if tx.send((first, body)).is_err()
+                        || writer
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn send_test_delivers_to_an_http_destination() {
+    let (port, requests) = http_server();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "destinations:\n  - name: hook\n    type: webhook\n    url: http://127.0.0.1:{port}/in\n    body: ndjson\n"
+        ),
+    );
+    let out = siem(&["send-test", "--config", &cfg, "--count", "3"], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("hook: shipped 3 of 3,"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut events = Vec::new();
+    while let Ok((first, body)) = requests.try_recv() {
+        assert_eq!(first, "POST /in HTTP/1.1");
+        for line in text(&body).lines() {
+            events.push(serde_json::from_str::<serde_json::Value>(line).unwrap());
+        }
+    }
+    assert_eq!(events.len(), 3);
+    assert!(events.iter().all(|e| e["metadata"]["test"] == true));
+}
+
+#[test]
+fn send_test_posts_test_alerts_to_an_alert_webhook() {
+    let (port, requests) = http_server();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        &dir,
+        &format!(
+            r#"destinations:
+  - name: alerts
+    type: alert_webhook
+    template: custom
+    webhook_url: http://127.0.0.1:{port}/notify
+    http: {{ allow_insecure_http: true }}
+    custom_template: '{{"title": "{{{{event_type}}}}", "text": "{{{{message}}}}"}}'
+"#
+        ),
+    );
+    let out = siem(
+        &[
+            "send-test",
+            "--config",
+            &cfg,
+            "--type",
+            "alert.test",
+            "--count",
+            "2",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bodies: Vec<serde_json::Value> = requests
+        .try_iter()
+        .map(|(_, body)| serde_json::from_slice(&body).unwrap())
+        .collect();
+    let expected =
+        serde_json::json!({"title": "alert.test", "text": "SIEM integration test event"});
+    assert_eq!(
+        bodies,
+        [expected.clone(), expected],
+        "one request per alert"
+    );
+}
+
+#[test]
+fn every_http_destination_example_in_the_docs_passes_check() {
+    let docs = include_str!("../../../docs/http-destinations.md");
+    let snippets: Vec<&str> = docs
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .collect();
+    let credentials = [
+        ("HOOK_TOKEN", "hook-t0ken"),
+        ("SPLUNK_HEC_TOKEN", "00000000-0000-0000-0000-000000000000"),
+        ("ES_API_KEY", "ZXMtYXBpLWtleQ=="),
+        ("DD_API_KEY", "dd-api-k3y"),
+        ("OTEL_TOKEN", "0tel-t0ken"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+        ),
+        (
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T0/B0/sl4ck",
+        ),
+        (
+            "TEAMS_WORKFLOW_URL",
+            "https://prod-00.westeurope.logic.azure.com/workflows/t3ams",
+        ),
+        ("PAGERDUTY_ROUTING_KEY", "R0UT1NGK3Y0000000000000000000000"),
+        ("TICKETS_TOKEN", "t1ck3ts"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut types = std::collections::BTreeSet::new();
+    for (i, yaml) in snippets.iter().enumerate() {
+        let file = dir.path().join(format!("snippet{i}.yaml"));
+        std::fs::write(&file, yaml).unwrap();
+        let out = check_from_repo_root_with(&file, &credentials);
+        assert_eq!(out.status.code(), Some(0), "{yaml}\n{}", text(&out.stderr));
+        for (_, secret) in credentials {
+            assert!(
+                !text(&out.stdout).contains(secret),
+                "a credential is shown: {yaml}"
+            );
+        }
+        for line in yaml.lines() {
+            if let Some(t) = line.trim().strip_prefix("type: ") {
+                types.insert(t.split_whitespace().next().unwrap().to_owned());
+            }
+        }
+    }
+    let http_types = [
+        "alert_webhook",
+        "cloudwatch",
+        "datadog",
+        "elasticsearch",
+        "otlp",
+        "splunk_hec",
+        "webhook",
+    ];
+    assert_eq!(
+        types.into_iter().collect::<Vec<_>>(),
+        http_types,
+        "an example per HTTP destination"
+    );
+}

@@ -1,7 +1,8 @@
 //! HTTP destinations of `tracing-siem`: a generic webhook, Splunk HEC, Elasticsearch /
 //! OpenSearch `_bulk`, Datadog Logs, OTLP logs over HTTP, AWS CloudWatch Logs, Google Cloud
-//! Logging and the Azure Monitor Logs Ingestion API, each behind its own cargo feature
-//! (`webhook`, `splunk`, `elasticsearch`, `datadog`, `otlp`, `cloudwatch`, `gcp`, `azure`).
+//! Logging, the Azure Monitor Logs Ingestion API and alert notifications (Slack, Teams,
+//! PagerDuty), each behind its own cargo feature (`webhook`, `splunk`, `elasticsearch`,
+//! `datadog`, `otlp`, `cloudwatch`, `gcp`, `azure`, `alert_webhook`).
 //!
 //! Every destination is a configuration struct implementing [`siem_ship::sink::SinkConfig`];
 //! its sink shares one machinery ([`HttpOptions`]): the destination's own single-threaded tokio
@@ -38,7 +39,8 @@
         feature = "otlp",
         feature = "cloudwatch",
         feature = "gcp",
-        feature = "azure"
+        feature = "azure",
+        feature = "alert_webhook"
     )),
     allow(dead_code)
 )]
@@ -68,6 +70,8 @@ pub use dead_letter::DEFAULT_DEAD_LETTER_PATH;
 #[cfg(feature = "client")]
 pub use options::{Compression, HttpOptions};
 
+#[cfg(feature = "alert_webhook")]
+pub mod alert_webhook;
 #[cfg(feature = "azure")]
 pub mod azure;
 #[cfg(feature = "cloudwatch")]

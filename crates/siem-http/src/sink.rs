@@ -39,6 +39,12 @@ pub(crate) trait Endpoint: Send + Sync + 'static {
     /// Appends `record` as it travels in the body.
     fn frame(&self, record: &[u8], body: &mut Vec<u8>);
 
+    /// For APIs whose body nests the records in length-prefixed framing (OTLP protobuf): the
+    /// request body made of the framed records. The default sends them as framed.
+    fn finish(&self, body: Vec<u8>) -> Vec<u8> {
+        body
+    }
+
     /// The request (method, URL, authentication, content type), without its body.
     fn request(&self, client: &Client) -> RequestBuilder;
 
@@ -143,7 +149,7 @@ impl<E: Endpoint> Sender<'_, E> {
             self.endpoint.frame(record, &mut body);
         }
         body.extend_from_slice(envelope.close);
-        body
+        self.endpoint.finish(body)
     }
 
     /// Sends the records as one request; a 413 splits them in halves, each sent in turn.

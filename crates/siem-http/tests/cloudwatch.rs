@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use siem_event::Timestamp;
 use siem_http::cloudwatch::CloudWatchConfig;
-use siem_http::Secret;
+use siem_http::{HttpOptions, Secret};
 use siem_ship::sink::SinkConfig;
 use support::{batch, dead_letters, respond, respond_with, Request, Server};
 
@@ -167,21 +167,22 @@ fn now() -> i64 {
 }
 
 fn config(endpoint: &str, dir: &tempfile::TempDir, group: &str) -> CloudWatchConfig {
-    let mut c = CloudWatchConfig::new("eu-west-1", group, "web01");
-    c.endpoint = Some(endpoint.to_owned());
-    c.http.allow_insecure_http = true;
-    c.access_key_id = Some(Secret::new("AKIDTESTTESTTEST"));
-    c.secret_access_key = Some(Secret::new("testtesttesttesttesttesttesttest"));
-    c.http.dead_letter = Some(dir.path().join("dead.jsonl"));
-    c
+    CloudWatchConfig::new("eu-west-1", group, "web01")
+        .endpoint(endpoint)
+        .access_key_id(Secret::new("AKIDTESTTESTTEST"))
+        .secret_access_key(Secret::new("testtesttesttesttesttesttesttest"))
+        .http(
+            HttpOptions::default()
+                .allow_insecure_http(true)
+                .dead_letter(dir.path().join("dead.jsonl")),
+        )
 }
 
 #[test]
 fn events_arrive_in_timestamp_order() {
     let Some(moto) = Moto::start(&[]) else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut c = config(&moto.url(), &dir, "/acme/security");
-    c.create_group = true;
+    let c = config(&moto.url(), &dir, "/acme/security").create_group(true);
     c.validate().unwrap();
     let t = now() - 60_000;
     let offsets = [300, 0, 200, 100];
@@ -273,8 +274,7 @@ fn signed_requests_are_accepted_and_a_wrong_secret_is_not() {
     let secret = between("<SecretAccessKey>", "</SecretAccessKey>");
 
     let dir = tempfile::tempdir().unwrap();
-    let mut c = config(&moto.url(), &dir, "/acme/signed");
-    c.create_group = true;
+    let mut c = config(&moto.url(), &dir, "/acme/signed").create_group(true);
     c.access_key_id = Some(Secret::new(id));
     c.secret_access_key = Some(Secret::new(secret));
     c.open()

@@ -70,6 +70,7 @@ const MAX_NAME_CHARS: usize = 512;
 /// ```
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CloudWatchConfig {
     /// The AWS region (`eu-west-1`).
     pub region: String,
@@ -130,6 +131,102 @@ impl CloudWatchConfig {
             profile: None,
             http: HttpOptions::default(),
         }
+    }
+
+    /// Sets `endpoint`: sends to this URL instead of `https://logs.<region>.amazonaws.com`
+    /// (a VPC endpoint, a local emulator).
+    ///
+    /// ```
+    /// use siem_http::cloudwatch::CloudWatchConfig;
+    /// let c = CloudWatchConfig::new("eu-west-1", "/acme/security", "web01")
+    ///     .endpoint("https://vpce-0123.logs.eu-west-1.vpce.amazonaws.com");
+    /// assert_eq!(c.endpoint.as_deref(), Some("https://vpce-0123.logs.eu-west-1.vpce.amazonaws.com"));
+    /// ```
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> CloudWatchConfig {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets `create_group`: creates the log group and stream before the first batch, and
+    /// again when CloudWatch says they are missing.
+    ///
+    /// ```
+    /// use siem_http::cloudwatch::CloudWatchConfig;
+    /// let c = CloudWatchConfig::new("eu-west-1", "/acme/security", "web01").create_group(true);
+    /// assert!(c.create_group);
+    /// ```
+    pub fn create_group(mut self, create_group: bool) -> CloudWatchConfig {
+        self.create_group = create_group;
+        self
+    }
+
+    /// Sets `access_key_id`: with `secret_access_key`, overrides the environment and the file.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::cloudwatch::CloudWatchConfig;
+    /// let c = CloudWatchConfig::new("eu-west-1", "/acme/security", "web01")
+    ///     .access_key_id(Secret::new("AKIDEXAMPLE"));
+    /// assert_eq!(c.access_key_id.unwrap().expose(), "AKIDEXAMPLE");
+    /// ```
+    pub fn access_key_id(mut self, access_key_id: Secret) -> CloudWatchConfig {
+        self.access_key_id = Some(access_key_id);
+        self
+    }
+
+    /// Sets `secret_access_key`: the secret access key.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::cloudwatch::CloudWatchConfig;
+    /// let c = CloudWatchConfig::new("eu-west-1", "/acme/security", "web01")
+    ///     .secret_access_key(Secret::new("wJalrXUtnFEMI"));
+    /// assert_eq!(c.secret_access_key.unwrap().expose(), "wJalrXUtnFEMI");
+    /// ```
+    pub fn secret_access_key(mut self, secret_access_key: Secret) -> CloudWatchConfig {
+        self.secret_access_key = Some(secret_access_key);
+        self
+    }
+
+    /// Sets `session_token`: the session token of temporary credentials.
+    ///
+    /// ```
+    /// use siem_http::Secret;
+    /// use siem_http::cloudwatch::CloudWatchConfig;
+    /// let c = CloudWatchConfig::new("eu-west-1", "/acme/security", "web01")
+    ///     .session_token(Secret::new("FwoGZXIvYXdzE"));
+    /// assert_eq!(c.session_token.unwrap().expose(), "FwoGZXIvYXdzE");
+    /// ```
+    pub fn session_token(mut self, session_token: Secret) -> CloudWatchConfig {
+        self.session_token = Some(session_token);
+        self
+    }
+
+    /// Sets `profile`: the profile of the shared credentials file to use.
+    ///
+    /// ```
+    /// use siem_http::cloudwatch::CloudWatchConfig;
+    /// let c = CloudWatchConfig::new("eu-west-1", "/acme/security", "web01").profile("ops");
+    /// assert_eq!(c.profile.as_deref(), Some("ops"));
+    /// ```
+    pub fn profile(mut self, profile: impl Into<String>) -> CloudWatchConfig {
+        self.profile = Some(profile.into());
+        self
+    }
+
+    /// Sets `http`: timeouts, requests in flight, limits, the dead-letter file and
+    /// `allow_insecure_http` (compression: none).
+    ///
+    /// ```
+    /// use siem_http::HttpOptions;
+    /// use siem_http::cloudwatch::CloudWatchConfig;
+    /// let c = CloudWatchConfig::new("eu-west-1", "/acme/security", "web01")
+    ///     .http(HttpOptions::default().max_in_flight(1));
+    /// assert_eq!(c.http.max_in_flight, 1);
+    /// ```
+    pub fn http(mut self, http: HttpOptions) -> CloudWatchConfig {
+        self.http = http;
+        self
     }
 
     /// Checks every key but the credentials.

@@ -1,11 +1,13 @@
 //! `type: otlp` — security events as OpenTelemetry log records, OTLP over HTTP with the JSON
-//! encoding (`POST …/v1/logs`), for any OpenTelemetry Collector and the backends behind it.
+//! or the protobuf encoding (`POST …/v1/logs`), for any OpenTelemetry Collector and the
+//! backends behind it.
 //!
 //! ```yaml
 //! - type: otlp
 //!   url: https://otel-collector.example.com:4318    # /v1/logs is added to a bare URL
 //!   service_name: appshield
 //!   headers: { Authorization: "Bearer ${OTEL_TOKEN}" }
+//!   encoding: protobuf                               # json (default) | protobuf
 //!   format: json                                     # the only format it takes
 //! ```
 //!
@@ -24,25 +26,33 @@
 //! | `host.name` | the host |
 //! | `siem.*` | `category`, `outcome`, `action`, `reason`, `tenant_id`, `agent_id`, `correlation_id`, `source`, `target.resource`, `target.resource_type`, `metadata.<name>` (typed), `label.<name>` |
 //!
-//! A `partialSuccess` answer counts as delivered (OTLP names how many records were refused, not
-//! which, and says not to send them again).
+//! Both encodings carry the same log records: one mapping from the event, written either as
+//! protobuf (`application/x-protobuf`) or as OTLP/JSON (`application/json`).
+//!
+//! A `partialSuccess` answer (`rejectedLogRecords`) that refuses some of a request's records
+//! counts as delivered: OTLP names how many were refused, not which, and says not to send them
+//! again. One that refuses them all dead-letters them with the collector's `errorMessage`.
+
+mod proto;
+mod record;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
-use reqwest::{Client, RequestBuilder, Url};
+use reqwest::{Client, RequestBuilder, StatusCode, Url};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value as Json};
-use siem_event::{SecurityEvent, Severity, Value};
 use siem_format::{Format, FormatOptions};
 use siem_ship::sink::{Sink, SinkConfig};
 use siem_ship::ConfigError;
 
 use crate::chunk::{Envelope, Limits};
 use crate::options::{check_url, Compression, HttpOptions};
+use crate::reply::{by_status, Outcome, Verdict};
 use crate::sink::{Endpoint, HttpSink, SinkSettings};
 use crate::Secret;
+use proto::{AnyValue, InstrumentationScope, KeyValue, Resource, Wrapper};
 
 /// OTLP names no limit; the Collector's receivers take several MiB, so requests stay well below.
 const DEFAULT_LIMITS: Limits = Limits {
@@ -52,6 +62,26 @@ const DEFAULT_LIMITS: Limits = Limits {
 };
 
 const LOGS_PATH: &str = "/v1/logs";
+
+/// How an OTLP request body is encoded.
+///
+/// ```
+/// use siem_http::otlp::OtlpEncoding;
+/// let e: OtlpEncoding = serde_json::from_str("\"protobuf\"").unwrap();
+/// assert_eq!(e, OtlpEncoding::Protobuf);
+/// assert_eq!(OtlpEncoding::default(), OtlpEncoding::Json);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OtlpEncoding {
+    /// OTLP/JSON, `Content-Type: application/json` (the default).
+    #[default]
+    Json,
+    /// Binary protobuf, `Content-Type: application/x-protobuf`: smaller, and what every
+    /// OTLP/HTTP receiver must accept.
+    Protobuf,
+}
 
 /// Settings of an OTLP/HTTP logs destination (`type: otlp`).
 ///
@@ -77,6 +107,9 @@ pub struct OtlpConfig {
     /// Extra headers (authentication); values are treated as secrets and never shown.
     #[serde(default)]
     pub headers: BTreeMap<String, Secret>,
+    /// The body's encoding (default `json`).
+    #[serde(default)]
+    pub encoding: OtlpEncoding,
     /// Timeouts, requests in flight, compression (default gzip), limits,
     /// the dead-letter file and `allow_insecure_http`.
     #[serde(default)]
@@ -125,6 +158,18 @@ impl OtlpConfig {
         self.http = http;
         self
     }
+
+    /// Sets `encoding`: the body's encoding (default `json`).
+    ///
+    /// ```
+    /// use siem_http::otlp::{OtlpConfig, OtlpEncoding};
+    /// let c = OtlpConfig::new("https://127.0.0.1:4318").encoding(OtlpEncoding::Protobuf);
+    /// assert_eq!(c.encoding, OtlpEncoding::Protobuf);
+    /// ```
+    pub fn encoding(mut self, encoding: OtlpEncoding) -> OtlpConfig {
+        self.encoding = encoding;
+        self
+    }
 }
 
 impl OtlpConfig {
@@ -139,6 +184,7 @@ impl OtlpConfig {
             url: url.into(),
             service_name: None,
             headers: BTreeMap::new(),
+            encoding: OtlpEncoding::default(),
             http: HttpOptions::default(),
         }
     }
@@ -164,17 +210,37 @@ impl OtlpConfig {
             headers.insert(header, value);
         }
         let service = self.service_name.as_deref().unwrap_or("unknown_service");
-        let open = format!(
-            "{{\"resourceLogs\":[{{\"resource\":{{\"attributes\":[{}]}},\"scopeLogs\":[{{\"scope\":\
-             {{\"name\":\"tracing-siem\",\"version\":\"{}\"}},\"logRecords\":[",
-            attribute("service.name", json!({ "stringValue": service })),
-            env!("CARGO_PKG_VERSION")
-        );
-        Ok(Logs {
-            url,
-            headers,
-            open: open.into_bytes(),
-        })
+        let resource = Resource {
+            attributes: vec![KeyValue::new("service.name", AnyValue::string(service))],
+        };
+        let scope = InstrumentationScope {
+            name: "tracing-siem".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        let body = match self.encoding {
+            OtlpEncoding::Json => Encoding::Json {
+                open: format!(
+                    "{{\"resourceLogs\":[{{\"resource\":{{\"attributes\":[{}]}},\"scopeLogs\":[{{\"scope\":\
+                     {{\"name\":\"tracing-siem\",\"version\":\"{}\"}},\"logRecords\":[",
+                    resource.attributes[0].to_json(),
+                    scope.version
+                )
+                .into_bytes(),
+            },
+            OtlpEncoding::Protobuf => Encoding::Protobuf(Wrapper::new(resource, scope)),
+        };
+        Ok(Logs { url, headers, body })
+    }
+
+    /// The `http:` settings the sink splits by: for protobuf, `max_bytes` less what the
+    /// request's nesting adds around the records, so that whole bodies keep to it.
+    fn split_options(&self, logs: &Logs) -> HttpOptions {
+        let mut http = self.http.clone();
+        if let Encoding::Protobuf(wrapper) = &logs.body {
+            let max = self.http.max_bytes.unwrap_or(DEFAULT_LIMITS.max_bytes);
+            http.max_bytes = Some(max.saturating_sub(wrapper.overhead(max)).max(1));
+        }
+        http
     }
 }
 
@@ -203,10 +269,12 @@ impl SinkConfig for OtlpConfig {
     }
 
     fn open(&self) -> Result<Box<dyn Sink>, ConfigError> {
+        let endpoint = self.endpoint()?;
+        let http = self.split_options(&endpoint);
         let sink = HttpSink::new(
-            self.endpoint()?,
+            endpoint,
             SinkSettings {
-                http: &self.http,
+                http: &http,
                 default_limits: DEFAULT_LIMITS,
                 default_compression: Compression::Gzip,
             },
@@ -218,7 +286,11 @@ impl SinkConfig for OtlpConfig {
     fn probe(&self, timeout: Duration) -> Result<String, String> {
         let endpoint = self.endpoint().map_err(|e| e.to_string())?;
         crate::transport::probe(&self.http, timeout, |client| {
-            endpoint.request(client).body("{\"resourceLogs\":[]}")
+            let empty = match endpoint.body {
+                Encoding::Json { .. } => b"{\"resourceLogs\":[]}".to_vec(),
+                Encoding::Protobuf(_) => proto::ExportLogsServiceRequest::default().encode_to_vec(),
+            };
+            endpoint.request(client).body(empty)
         })
     }
 
@@ -230,91 +302,42 @@ impl SinkConfig for OtlpConfig {
 struct Logs {
     url: Url,
     headers: HeaderMap,
+    body: Encoding,
+}
+
+enum Encoding {
     /// The request up to the first log record.
-    open: Vec<u8>,
+    Json {
+        open: Vec<u8>,
+    },
+    Protobuf(Wrapper),
 }
 
-/// `{"key": …, "value": …}`.
-fn attribute(key: &str, value: Json) -> Json {
-    json!({ "key": key, "value": value })
-}
-
-fn text(value: &str) -> Json {
-    json!({ "stringValue": value })
-}
-
-/// OpenTelemetry's severity number for ours.
-fn severity_number(severity: Severity) -> u8 {
-    match severity {
-        Severity::Info => 9,
-        Severity::Low => 10,
-        Severity::Medium => 13,
-        Severity::High => 17,
-        Severity::Critical => 21,
-        // A severity added later is sent as WARN until it is given its own number.
-        _ => 13,
-    }
-}
-
-/// An `AnyValue` for a metadata value (64-bit integers as decimal strings, as the protobuf
-/// JSON mapping writes them).
-fn any_value(value: &Value) -> Json {
-    match value {
-        Value::Str(s) => text(s),
-        Value::I64(n) => json!({ "intValue": n.to_string() }),
-        Value::U64(n) if i64::try_from(*n).is_ok() => json!({ "intValue": n.to_string() }),
-        Value::U64(n) => text(&n.to_string()),
-        Value::F64(f) if f.is_finite() => json!({ "doubleValue": f }),
-        Value::F64(f) => text(&f.to_string()),
-        Value::Bool(b) => json!({ "boolValue": b }),
-    }
-}
-
-/// The log record of an event.
-fn log_record(e: &SecurityEvent) -> Json {
-    let mut attributes = vec![attribute("log.record.uid", text(&e.id.to_string()))];
-    let mut optional = |key: &str, value: Option<&str>| {
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            attributes.push(attribute(key, text(v)));
+impl Logs {
+    /// `partial_success` of a 2xx response, in the request's encoding: the records refused
+    /// and the collector's message.
+    fn partial_success(&self, body: &[u8]) -> Option<(i64, String)> {
+        match &self.body {
+            Encoding::Protobuf(_) => {
+                let p = proto::ExportLogsServiceResponse::decode(body)
+                    .ok()?
+                    .partial_success?;
+                Some((p.rejected_log_records, p.error_message))
+            }
+            Encoding::Json { .. } => {
+                let reply: serde_json::Value = serde_json::from_slice(body).ok()?;
+                let p = reply.get("partialSuccess")?;
+                // int64 travels as a decimal string in OTLP/JSON; a number is read too.
+                let rejected = match p.get("rejectedLogRecords") {
+                    Some(serde_json::Value::String(s)) => s.parse().ok()?,
+                    Some(n) => n.as_i64()?,
+                    None => 0,
+                };
+                let message = p.get("errorMessage").and_then(|m| m.as_str());
+                Some((rejected, message.unwrap_or_default().to_owned()))
+            }
         }
-    };
-    optional("user.name", e.actor.user.as_deref());
-    optional("user.id", e.actor.user_id.as_deref());
-    optional("client.address", e.actor.source_ip.as_deref());
-    optional("user_agent.original", e.actor.user_agent.as_deref());
-    optional("server.address", e.target.destination_ip.as_deref());
-    optional("http.request.method", e.target.method.as_deref());
-    optional("host.name", Some(&e.host));
-    optional("siem.category", Some(e.event_type.category()));
-    optional("siem.outcome", Some(&e.outcome.to_string()));
-    optional("siem.action", e.action.as_deref());
-    optional("siem.reason", e.reason.as_deref());
-    optional("siem.tenant_id", e.tenant_id.as_deref());
-    optional("siem.agent_id", e.agent_id.as_deref());
-    optional("siem.correlation_id", e.correlation_id.as_deref());
-    optional("siem.source", e.source.as_deref());
-    optional("siem.target.resource", e.target.resource.as_deref());
-    optional(
-        "siem.target.resource_type",
-        e.target.resource_type.as_deref(),
-    );
-    for field in &e.metadata {
-        attributes.push(attribute(
-            &format!("siem.metadata.{}", field.name),
-            any_value(&field.value),
-        ));
     }
-    for (name, value) in e.labels.iter() {
-        attributes.push(attribute(&format!("siem.label.{name}"), text(value)));
-    }
-    json!({
-        "timeUnixNano": e.timestamp.unix_nanos().to_string(),
-        "severityNumber": severity_number(e.severity),
-        "severityText": e.severity.to_string(),
-        "eventName": e.event_type.as_str(),
-        "body": text(&e.message),
-        "attributes": attributes,
-    })
 }
 
 impl Endpoint for Logs {
@@ -323,33 +346,78 @@ impl Endpoint for Logs {
     }
 
     fn envelope(&self) -> Envelope<'_> {
-        Envelope {
-            open: &self.open,
-            separator: b",",
-            close: b"]}]}]}",
+        match &self.body {
+            Encoding::Json { open } => Envelope {
+                open,
+                separator: b",",
+                close: b"]}]}]}",
+            },
+            Encoding::Protobuf(_) => Envelope {
+                open: b"",
+                separator: b"",
+                close: b"",
+            },
         }
     }
 
     fn framed_len(&self, record: &[u8]) -> usize {
-        let mut framed = Vec::with_capacity(record.len() * 2);
-        self.frame(record, &mut framed);
-        framed.len()
+        let log = record::from_canonical_json(record);
+        match self.body {
+            Encoding::Json { .. } => log.to_json().to_string().len(),
+            Encoding::Protobuf(_) => log.member_len(),
+        }
     }
 
     fn frame(&self, record: &[u8], body: &mut Vec<u8>) {
-        let record = match siem_format::decode_json(record) {
-            Ok(event) => log_record(&event),
-            // Only canonical JSON reaches this sink; anything else still travels, as the body.
-            Err(_) => json!({ "body": text(&String::from_utf8_lossy(record)) }),
-        };
-        // Writing a JSON value into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *body, &record);
+        let log = record::from_canonical_json(record);
+        match self.body {
+            // Writing a JSON value into a Vec cannot fail.
+            Encoding::Json { .. } => {
+                let _ = serde_json::to_writer(&mut *body, &log.to_json());
+            }
+            Encoding::Protobuf(_) => log.encode_as_member(body),
+        }
+    }
+
+    fn finish(&self, body: Vec<u8>) -> Vec<u8> {
+        match &self.body {
+            Encoding::Json { .. } => body,
+            Encoding::Protobuf(wrapper) => wrapper.wrap(&body),
+        }
     }
 
     fn request(&self, client: &Client) -> RequestBuilder {
+        let content_type = match self.body {
+            Encoding::Json { .. } => "application/json",
+            Encoding::Protobuf(_) => "application/x-protobuf",
+        };
         client
             .post(self.url.clone())
             .headers(self.headers.clone())
-            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_TYPE, content_type)
+    }
+
+    fn judge(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        records: usize,
+    ) -> Verdict {
+        let outcome = by_status(status, headers, body);
+        if outcome != Outcome::Delivered {
+            return Verdict::All(outcome);
+        }
+        match self.partial_success(body) {
+            Some((rejected, message)) if rejected > 0 && rejected as u64 >= records as u64 => {
+                Verdict::All(Outcome::Reject {
+                    status: Some(status.as_u16()),
+                    reason: format!(
+                        "the collector rejected all {records} log records (partial success): {message}"
+                    ),
+                })
+            }
+            _ => Verdict::All(Outcome::Delivered),
+        }
     }
 }

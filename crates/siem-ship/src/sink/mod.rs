@@ -122,6 +122,12 @@ pub trait SinkConfig: fmt::Debug + Send + Sync + 'static {
         Format::Json
     }
 
+    /// Whether the destination takes alert events (`alert.*`) only, as a notification channel
+    /// does: the pipeline passes it nothing else, whatever its filter. Default false.
+    fn alerts_only(&self) -> bool {
+        false
+    }
+
     /// Opens the sink. Files may be created here; network sinks connect lazily, on their first
     /// batch. Called only after [`validate`](SinkConfig::validate) passed.
     fn open(&self) -> Result<Box<dyn Sink>, ConfigError>;
