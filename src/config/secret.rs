@@ -30,8 +30,13 @@ pub(crate) fn is_secret_path(path: &str) -> bool {
         .any(is_secret_key)
 }
 
-/// Whether one key's value is a secret.
+/// Whether one key's value is a secret. A key naming where a secret is kept (`_path`,
+/// `_file`: `credentials_path`, `ca_file`) holds a path, which is shown: hiding it would
+/// make the printed configuration fail `check` and hide what an operator must see.
 fn is_secret_key(name: &str) -> bool {
+    if name.ends_with("_path") || name.ends_with("_file") {
+        return false;
+    }
     HELD_SECRETS.contains(&name) || SECRET_KEYS.is_sensitive(name)
 }
 
@@ -116,6 +121,8 @@ mod tests {
             "classify.keywords",
             "destinations[0].host",
             "redact.mode",
+            "destinations[0].credentials_path",
+            "destinations[0].tls.ca_file",
             "",
         ] {
             assert!(!is_secret_path(path), "{path}");
