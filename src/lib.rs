@@ -64,6 +64,7 @@ mod builder;
 mod capture;
 mod classify;
 mod config;
+mod exit;
 mod handle;
 mod layer;
 #[cfg(feature = "middleware")]

@@ -870,13 +870,33 @@ fn every_http_destination_example_in_the_docs_passes_check() {
         ),
         ("PAGERDUTY_ROUTING_KEY", "R0UT1NGK3Y0000000000000000000000"),
         ("TICKETS_TOKEN", "t1ck3ts"),
+        ("AZURE_CLIENT_SECRET", "az-cl1ent-s3cret"),
     ];
+    // Identifiers, not credentials: shown like any setting.
+    let identifiers = [
+        ("AZURE_TENANT_ID", "00000000-0000-0000-0000-00000000aaaa"),
+        ("AZURE_CLIENT_ID", "00000000-0000-0000-0000-00000000bbbb"),
+    ];
+    let environment: Vec<(&str, &str)> = credentials.iter().chain(&identifiers).copied().collect();
     let dir = tempfile::tempdir().unwrap();
     let mut types = std::collections::BTreeSet::new();
+    // The Google example names a service-account key file: a key file around siem-http's
+    // test-only RSA key stands in for it.
+    let pem = include_str!("../../siem-http/tests/fixtures/test-only-rsa-key.pem");
+    let key = dir.path().join("gcp-key.json");
+    let key_file = serde_json::json!({
+        "type": "service_account",
+        "project_id": "acme-prod",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": "shipper@acme-prod.iam.gserviceaccount.com",
+    });
+    std::fs::write(&key, key_file.to_string()).unwrap();
     for (i, yaml) in snippets.iter().enumerate() {
         let file = dir.path().join(format!("snippet{i}.yaml"));
-        std::fs::write(&file, yaml).unwrap();
-        let out = check_from_repo_root_with(&file, &credentials);
+        let yaml = yaml.replace("/etc/siem/gcp-key.json", key.to_str().unwrap());
+        std::fs::write(&file, &yaml).unwrap();
+        let out = check_from_repo_root_with(&file, &environment);
         assert_eq!(out.status.code(), Some(0), "{yaml}\n{}", text(&out.stderr));
         for (_, secret) in credentials {
             assert!(
@@ -892,9 +912,11 @@ fn every_http_destination_example_in_the_docs_passes_check() {
     }
     let http_types = [
         "alert_webhook",
+        "azure_monitor",
         "cloudwatch",
         "datadog",
         "elasticsearch",
+        "gcp_logging",
         "otlp",
         "splunk_hec",
         "webhook",
