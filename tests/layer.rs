@@ -330,6 +330,28 @@ fn static_fields_are_added_to_every_event() {
 }
 
 #[test]
+fn alerts_carry_the_static_fields_too() {
+    // Seed 000's default `authentication_failure` rule fires at the tenth failure.
+    let sink = capture(
+        builder().static_field("constitutional_hash", "cdd01ef066bc6cf2"),
+        || {
+            for _ in 0..10 {
+                warn!(event_type = "auth.failure", user = "alice", "a");
+            }
+        },
+    );
+    let events = sink.events();
+    let alert = events
+        .iter()
+        .find(|e| e.event_type.as_str() == "alert.threshold")
+        .expect("the default rule alerts");
+    assert_eq!(
+        alert.field_text("constitutional_hash").as_deref(),
+        Some("cdd01ef066bc6cf2")
+    );
+}
+
+#[test]
 fn hostile_field_values_pass_through_intact_and_never_panic() {
     let huge = "x".repeat(1 << 20);
     let hostile = "a|b=c\\d\"e]f\r\ng\0h\ti\u{2028}";
