@@ -27,6 +27,10 @@ pub enum Input {
     /// For throughput runs: `imptcp` (rsyslog's faster plain-TCP input) and a single output
     /// file with one raw message per line and no JSON work (`plain.log`).
     TcpThroughput,
+    /// RELP (`imrelp`), in TLS with these files (CA, certificate, key) when given. Its ruleset
+    /// runs in the input's thread (a direct queue), so a message is in the output file before
+    /// its acknowledgement goes out: killing rsyslog then loses nothing it acknowledged.
+    Relp { tls: Option<(PathBuf, PathBuf, PathBuf)> },
     /// TLS with the test CA; `require_client_cert` turns on `x509/certvalid`.
     Tls {
         ca: PathBuf,
@@ -62,6 +66,20 @@ fn rsyslogd() -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
+/// Whether rsyslog's RELP input module is installed where rsyslogd looks for modules (its
+/// `lib*/rsyslog` directories, `SIEM_RSYSLOGD` pointing elsewhere included).
+fn imrelp_installed(binary: &Path) -> bool {
+    let prefix = binary
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/usr"));
+    let mut dirs = vec![prefix.join("lib/rsyslog"), prefix.join("lib64/rsyslog")];
+    if let Ok(entries) = fs::read_dir(prefix.join("lib")) {
+        dirs.extend(entries.flatten().map(|e| e.path().join("rsyslog")));
+    }
+    dirs.iter().any(|dir| dir.join("imrelp.so").is_file())
+}
+
 pub fn free_port(udp: bool) -> u16 {
     if udp {
         UdpSocket::bind("127.0.0.1:0")
@@ -92,6 +110,12 @@ impl Rsyslog {
                 "install it (apt-get install rsyslog rsyslog-gnutls) to run this test",
             );
         };
+        if matches!(input, Input::Relp { .. }) && !imrelp_installed(&binary) {
+            return skips::peer_missing(
+                "rsyslog's imrelp not found",
+                "install it (apt-get install rsyslog-relp) to run this test",
+            );
+        }
         let udp = matches!(input, Input::Udp);
         // A port found free may be taken by another test before rsyslog binds it: then try
         // another one (unless the caller asked for this port).
@@ -134,6 +158,20 @@ impl Rsyslog {
                 "module(load=\"imptcp\" threads=\"2\")\n\
                  input(type=\"imptcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"fast\")"
             ),
+            Input::Relp { tls } => {
+                let tls = tls.as_ref().map_or(String::new(), |(ca, cert, key)| {
+                    format!(
+                        " tls=\"on\" tls.caCert=\"{}\" tls.myCert=\"{}\" tls.myPrivKey=\"{}\"",
+                        ca.display(),
+                        cert.display(),
+                        key.display()
+                    )
+                });
+                format!(
+                    "module(load=\"imrelp\")\n\
+                     input(type=\"imrelp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"acked\"{tls})"
+                )
+            }
             Input::Tls {
                 ca,
                 cert,
@@ -168,6 +206,9 @@ impl Rsyslog {
                action(type=\"omfile\" file=\"{d}/raw.log\" template=\"raw\")\n\
                action(type=\"mmpstrucdata\" sd_name.lowercase=\"off\")\n\
                action(type=\"omfile\" file=\"{d}/sd.log\" template=\"sd\")\n\
+             }}\n\
+             ruleset(name=\"acked\" queue.type=\"Direct\") {{\n\
+               action(type=\"omfile\" file=\"{d}/raw.log\" template=\"raw\")\n\
              }}\n\
              template(name=\"plain\" type=\"string\" string=\"%rawmsg%\\n\")\n\
              ruleset(name=\"fast\" queue.type=\"fixedArray\" queue.size=\"250000\" \
@@ -268,6 +309,14 @@ impl Rsyslog {
             unsafe {
                 libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
             }
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills rsyslog (SIGKILL: no chance to finish anything) and waits until it has exited.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
             let _ = child.wait();
         }
     }
@@ -480,6 +529,38 @@ pub fn assert_received(received: &[String], expected: &[String]) {
                 .map_or("", |s| s.as_str())
         )
     );
+}
+
+/// Asserts that every message of `expected` was received at least once and nothing else was
+/// (at-least-once delivery: a message sent again after a broken connection may come twice);
+/// returns the messages received more than once.
+pub fn assert_each_at_least_once(received: &[String], expected: &[String]) -> Vec<String> {
+    use std::collections::HashMap;
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for m in received {
+        *seen.entry(m.as_str()).or_default() += 1;
+    }
+    let missing: Vec<&String> = expected
+        .iter()
+        .filter(|m| !seen.contains_key(m.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} messages never arrived, the first: {:?}",
+        missing.len(),
+        expected.len(),
+        missing[0]
+    );
+    let wanted: std::collections::HashSet<&str> = expected.iter().map(String::as_str).collect();
+    let unexpected = received.iter().find(|m| !wanted.contains(m.as_str()));
+    assert!(unexpected.is_none(), "an unexpected message: {unexpected:?}");
+    let mut twice: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(m, _)| m.to_owned())
+        .collect();
+    twice.sort();
+    twice
 }
 
 /// `n` authentication failures with the usual fields (user, source IP, resource, tenant,

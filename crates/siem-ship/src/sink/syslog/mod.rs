@@ -104,8 +104,11 @@
 
 mod backoff;
 mod config;
+mod connection;
 mod destination;
 mod framing;
+mod relp;
+mod resend;
 mod socket;
 mod stream;
 #[cfg(feature = "tls")]
@@ -118,15 +121,21 @@ use crate::ConfigError;
 use std::fmt;
 use std::net::SocketAddr;
 
-pub use config::{BackoffConfig, BackupHost, Framing, SyslogConfig, TlsConfig, Transport};
+pub use config::{
+    BackoffConfig, BackupHost, Framing, RelpConfig, ResendConfig, SyslogConfig, TlsConfig,
+    Transport,
+};
 
 use crate::{Batch, Sink, SinkError};
-use stream::{StreamSender, TlsSettings};
+use connection::TlsSettings;
+use relp::RelpSender;
+use stream::StreamSender;
 use udp::UdpSender;
 
 enum Sender {
     Udp(UdpSender),
     Stream(StreamSender),
+    Relp(RelpSender),
 }
 
 /// Delivers encoded records to a syslog collector over UDP, TCP or TLS.
@@ -175,12 +184,13 @@ impl SyslogSink {
         config.validate()?;
         let mut warnings = Vec::new();
         let tls = security(&config, &mut warnings)?;
-        let kind = transport_kind(config.transport);
+        let kind = transport_kind(&config);
         let sender = match config.transport {
             Transport::Udp => Sender::Udp(UdpSender::new(&config)),
             Transport::Tcp | Transport::Tls => {
                 Sender::Stream(StreamSender::new(&config, kind, tls)?)
             }
+            Transport::Relp => Sender::Relp(RelpSender::new(&config, kind, tls)?),
         };
         for warning in &warnings {
             eprintln!("tracing-siem: warning: {warning}");
@@ -220,24 +230,27 @@ impl SyslogSink {
         match &self.sender {
             Sender::Udp(udp) => udp.peer(),
             Sender::Stream(stream) => stream.peer(),
+            Sender::Relp(relp) => relp.peer(),
         }
     }
 }
 
-/// The sink's kind for a transport, as metrics and errors name it.
-fn transport_kind(transport: Transport) -> &'static str {
-    match transport {
+/// The sink's kind for a destination's transport, as metrics and errors name it.
+fn transport_kind(config: &SyslogConfig) -> &'static str {
+    match config.transport {
         Transport::Udp => "syslog-udp",
         Transport::Tcp => "syslog-tcp",
         Transport::Tls => "syslog-tls",
+        Transport::Relp if config.in_tls() => "syslog-relp-tls",
+        Transport::Relp => "syslog-relp",
     }
 }
 
-/// The TLS client configuration when the transport is TLS, built from the configured files
+/// The TLS client configuration when connections run in TLS, built from the configured files
 /// (so that a missing or malformed CA file, certificate or key is a configuration error, with
 /// its key, before anything is sent); nothing otherwise. Warnings are pushed, not printed.
 fn security(config: &SyslogConfig, warnings: &mut Vec<String>) -> Result<TlsSettings, ConfigError> {
-    if config.transport != Transport::Tls {
+    if !config.in_tls() {
         return Ok(None);
     }
     #[cfg(feature = "tls")]
@@ -250,7 +263,7 @@ fn security(config: &SyslogConfig, warnings: &mut Vec<String>) -> Result<TlsSett
         let _ = warnings;
         Err(ConfigError::invalid(
             "transport",
-            "tls needs the `tls` feature of siem-ship, which this build leaves out",
+            "TLS needs the `tls` feature of siem-ship, which this build leaves out",
         ))
     }
 }
@@ -275,13 +288,23 @@ impl Sink for SyslogSink {
         match &mut self.sender {
             Sender::Udp(udp) => udp.send(batch),
             Sender::Stream(stream) => stream.send(batch),
+            Sender::Relp(relp) => relp.send(batch),
         }
     }
 
     fn close(&mut self) -> Result<(), SinkError> {
-        if let Sender::Stream(stream) = &mut self.sender {
-            stream.close();
+        match &mut self.sender {
+            Sender::Stream(stream) => stream.close(),
+            Sender::Relp(relp) => relp.close(),
+            Sender::Udp(_) => {}
         }
         Ok(())
+    }
+
+    fn take_unconfirmed(&mut self) -> u64 {
+        match &mut self.sender {
+            Sender::Stream(stream) => stream.take_unconfirmed(),
+            Sender::Relp(_) | Sender::Udp(_) => 0,
+        }
     }
 }
