@@ -61,6 +61,7 @@ fn relp_in_tls_delivers_every_record_once_in_order() {
     let config = SyslogConfig::relp("localhost")
         .port(rsyslog.port())
         .ca_file(&pki.ca)
+        .client_cert(&pki.client_cert, &pki.client_key)
         .relp_window(7);
     assert_eq!(SyslogSink::new(config.clone()).unwrap().kind(), "syslog-relp-tls");
     delivers_every_record(&rsyslog, config);
@@ -177,6 +178,7 @@ fn relp_in_tls_collector_killed_mid_stream_loses_nothing() {
     let config = SyslogConfig::relp("localhost")
         .port(rsyslog.port())
         .ca_file(&pki.ca)
+        .client_cert(&pki.client_cert, &pki.client_key)
         .backoff(Duration::from_millis(20), Duration::from_millis(200));
     killed_mid_stream(rsyslog, config);
 }

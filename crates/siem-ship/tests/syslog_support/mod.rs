@@ -27,7 +27,8 @@ pub enum Input {
     /// For throughput runs: `imptcp` (rsyslog's faster plain-TCP input) and a single output
     /// file with one raw message per line and no JSON work (`plain.log`).
     TcpThroughput,
-    /// RELP (`imrelp`), in TLS with these files (CA, certificate, key) when given. Its ruleset
+    /// RELP (`imrelp`), in TLS with these files (CA, certificate, key) when given; `imrelp`
+    /// then wants a client certificate signed by that CA (`tls.authMode="certvalid"`). Its ruleset
     /// runs in the input's thread (a direct queue), so a message is in the output file before
     /// its acknowledgement goes out: killing rsyslog then loses nothing it acknowledged.
     Relp { tls: Option<(PathBuf, PathBuf, PathBuf)> },
@@ -161,7 +162,8 @@ impl Rsyslog {
             Input::Relp { tls } => {
                 let tls = tls.as_ref().map_or(String::new(), |(ca, cert, key)| {
                     format!(
-                        " tls=\"on\" tls.caCert=\"{}\" tls.myCert=\"{}\" tls.myPrivKey=\"{}\"",
+                        " tls=\"on\" tls.caCert=\"{}\" tls.myCert=\"{}\" tls.myPrivKey=\"{}\" \
+                         tls.authMode=\"certvalid\"",
                         ca.display(),
                         cert.display(),
                         key.display()
