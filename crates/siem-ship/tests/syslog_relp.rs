@@ -6,15 +6,13 @@ mod syslog_support;
 
 use std::time::Duration;
 
-use siem_event::{EventType, SecurityEvent};
-use siem_format::Encoder;
 use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
 use siem_ship::sink::SinkConfig;
-use siem_ship::{
-    BatchConfig, Destination, OverflowPolicy, Pipeline, PipelineConfig, Processor, RetryConfig,
-    Sink,
+use siem_ship::Sink;
+use syslog_support::{
+    assert_each_at_least_once, assert_received, batch_of, numbered, rfc5424, ship_numbered, Input,
+    Rsyslog,
 };
-use syslog_support::{assert_each_at_least_once, assert_received, batch_of, rfc5424, Input, Rsyslog};
 
 fn messages(range: std::ops::Range<usize>) -> Vec<String> {
     range
@@ -63,7 +61,10 @@ fn relp_in_tls_delivers_every_record_once_in_order() {
         .ca_file(&pki.ca)
         .client_cert(&pki.client_cert, &pki.client_key)
         .relp_window(7);
-    assert_eq!(SyslogSink::new(config.clone()).unwrap().kind(), "syslog-relp-tls");
+    assert_eq!(
+        SyslogSink::new(config.clone()).unwrap().kind(),
+        "syslog-relp-tls"
+    );
     delivers_every_record(&rsyslog, config);
 }
 
@@ -77,25 +78,6 @@ fn relp_probe_opens_a_session() {
     assert!(reached.starts_with("syslog-relp 127.0.0.1:"), "{reached}");
 }
 
-struct Numbered;
-impl Processor<usize> for Numbered {
-    fn process(&mut self, i: usize, out: &mut Vec<SecurityEvent>) {
-        out.push(SecurityEvent::new(
-            EventType::parse("auth.failure"),
-            format!("event {i}"),
-        ));
-    }
-}
-
-/// The message rsyslog stores for an event: its number is all that matters here.
-struct Line;
-impl Encoder for Line {
-    fn encode(&self, e: &SecurityEvent, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"<36>1 - host.test tracing-siem - - - ");
-        out.extend_from_slice(e.message.as_bytes());
-    }
-}
-
 /// Ships `total` numbered events through a pipeline to rsyslog over RELP, kills rsyslog with
 /// SIGKILL after `kill_after` and starts it again on the same port: every event must arrive at
 /// least once and count as shipped, none as dropped.
@@ -103,31 +85,7 @@ fn killed_mid_stream(mut rsyslog: Rsyslog, config: SyslogConfig) {
     let total = 6_000usize;
     let kill_after = 2_000usize;
     let sink = SyslogSink::new(config).unwrap();
-    let destination = Destination::new("relp", Box::new(Line), Box::new(sink))
-        .with_batch(
-            BatchConfig::default()
-                .max_events(100)
-                .interval(Duration::from_millis(5)),
-        )
-        .with_retry(
-            RetryConfig::default()
-                .initial_backoff(Duration::from_millis(20))
-                .max_backoff(Duration::from_millis(200)),
-        )
-        .with_queue_capacity(total);
-    let pipeline = Pipeline::start(
-        PipelineConfig {
-            queue_capacity: total,
-            overflow: OverflowPolicy::Block {
-                timeout: Duration::from_secs(60),
-            },
-            ..PipelineConfig::default()
-        },
-        Numbered,
-        vec![destination],
-    )
-    .unwrap();
-    for i in 0..total {
+    let d = ship_numbered(Box::new(sink), total, |i| {
         if i == kill_after {
             // Some of what came before is on the wire or awaiting its acknowledgement.
             rsyslog.kill();
@@ -135,22 +93,15 @@ fn killed_mid_stream(mut rsyslog: Rsyslog, config: SyslogConfig) {
         if i == kill_after + 1_000 {
             rsyslog.start_again();
         }
-        assert!(pipeline.queue().push(i, false));
-        if i % 50 == 0 {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-    let report = pipeline.shutdown(Duration::from_secs(60));
-    assert!(report.completed, "{report:?}");
-    let m = pipeline.metrics();
-    let d = &m.destinations[0];
+    });
     assert_eq!(d.shipped, total as u64, "{d}");
     assert_eq!(d.dropped_total(), 0, "{d}");
-    assert!(d.ship_failures > 0, "the collector was down for a while: {d}");
+    assert!(
+        d.ship_failures > 0,
+        "the collector was down for a while: {d}"
+    );
 
-    let expected: Vec<String> = (0..total)
-        .map(|i| format!("<36>1 - host.test tracing-siem - - - event {i}"))
-        .collect();
+    let expected: Vec<String> = (0..total).map(numbered).collect();
     let twice = assert_each_at_least_once(&rsyslog.messages(total), &expected);
     // Only records awaiting their acknowledgement when rsyslog died can come twice: at most a
     // window's worth (here the default, 128) per broken session.

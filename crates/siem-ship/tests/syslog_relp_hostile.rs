@@ -55,7 +55,7 @@ fn hostile_collector(acked: usize, hostile: fn(u32) -> Vec<u8>) -> (u16, Arc<Ato
             };
             assert_eq!(open, "open");
             let offer = "200 OK\nrelp_version=0\nrelp_software=test\ncommands=syslog";
-            let _ = write!(out, "1 rsp {} {offer}\n", offer.len());
+            let _ = writeln!(out, "1 rsp {} {offer}", offer.len());
             let mut taken = 0;
             while let Some((txnr, command)) = read_frame(&mut reader) {
                 assert_eq!(command, "syslog");
@@ -149,7 +149,11 @@ fn silence_is_a_timeout_reported_at_once() {
     let mut sink = SyslogSink::new(config).unwrap();
     let e = sink.send(&batch(10)).expect_err("a silent collector");
     assert!(e.message().contains("did not answer within 300ms"), "{e}");
-    assert_eq!(e.failed_records(), Some(&[4usize, 5, 6, 7, 8, 9][..]), "{e}");
+    assert_eq!(
+        e.failed_records(),
+        Some(&[4usize, 5, 6, 7, 8, 9][..]),
+        "{e}"
+    );
     // A stalled collector is reported (within write_timeout), not replaced at once.
     assert_eq!(connections.load(Ordering::SeqCst), 1);
 }

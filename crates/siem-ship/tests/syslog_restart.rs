@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
 use siem_ship::{Batch, Sink};
-use syslog_support::{assert_each_at_least_once, rfc5424, Rsyslog};
+use syslog_support::{assert_each_at_least_once, numbered, rfc5424, ship_numbered, Input, Rsyslog};
 
 fn batch(range: std::ops::Range<usize>) -> (Batch, Vec<String>) {
     let messages: Vec<String> = range
@@ -68,7 +68,11 @@ fn restart_in_the_middle(mut rsyslog: Rsyslog, config: SyslogConfig) {
     expected.extend(messages);
     sink.send(&third).unwrap();
     sink.close().unwrap();
-    assert_eq!(sink.take_unconfirmed(), 0, "everything was resent or confirmed");
+    assert_eq!(
+        sink.take_unconfirmed(),
+        0,
+        "everything was resent or confirmed"
+    );
     let twice = assert_each_at_least_once(&rsyslog.messages(800), &expected);
     // The first batch was written within the resend window before the restart: it is sent
     // again, since the sink cannot know that the collector had read it.
@@ -99,4 +103,59 @@ fn tls_collector_restart_loses_nothing_after_the_failure_is_seen() {
         .port(rsyslog.port())
         .ca_file(&pki.ca);
     restart_in_the_middle(rsyslog, config);
+}
+
+/// How the collector goes away in the middle of the stream.
+#[derive(Clone, Copy, Debug)]
+enum Restart {
+    /// SIGTERM, as a service manager stops it: rsyslog closes its sockets, accepting bytes for
+    /// a few milliseconds more without reading them.
+    Stop,
+    /// SIGKILL: the kernel resets the connections and discards what was unread.
+    Kill,
+}
+
+/// Ships 6 000 numbered events through a pipeline over plain stream syslog while rsyslog is
+/// stopped or killed and started again on the same port: every event arrives at least once
+/// and counts as shipped, none as dropped.
+fn restarted_mid_stream(mut rsyslog: Rsyslog, config: SyslogConfig, how: Restart) {
+    let total = 6_000usize;
+    let sink = SyslogSink::new(config).unwrap();
+    let d = ship_numbered(Box::new(sink), total, |i| {
+        if i == 2_000 {
+            match how {
+                Restart::Stop => rsyslog.stop(),
+                Restart::Kill => rsyslog.kill(),
+            }
+        }
+        if i == 2_500 {
+            rsyslog.start_again();
+        }
+    });
+    assert_eq!(d.shipped, total as u64, "{how:?}: {d}");
+    assert_eq!(d.dropped_total(), 0, "{how:?}: {d}");
+    let expected: Vec<String> = (0..total).map(numbered).collect();
+    assert_each_at_least_once(&rsyslog.messages(total), &expected);
+}
+
+#[test]
+fn tcp_collector_stopped_mid_stream_loses_nothing() {
+    let Some(rsyslog) = Rsyslog::start(Input::TcpDirect) else {
+        return;
+    };
+    let config = SyslogConfig::tcp("127.0.0.1")
+        .port(rsyslog.port())
+        .backoff(Duration::from_millis(20), Duration::from_millis(200));
+    restarted_mid_stream(rsyslog, config, Restart::Stop);
+}
+
+#[test]
+fn tcp_collector_killed_mid_stream_loses_nothing() {
+    let Some(rsyslog) = Rsyslog::start(Input::TcpDirect) else {
+        return;
+    };
+    let config = SyslogConfig::tcp("127.0.0.1")
+        .port(rsyslog.port())
+        .backoff(Duration::from_millis(20), Duration::from_millis(200));
+    restarted_mid_stream(rsyslog, config, Restart::Kill);
 }

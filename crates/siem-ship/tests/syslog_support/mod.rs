@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 pub enum Input {
     Udp,
     Tcp,
+    /// Plain TCP (`imtcp`) into a ruleset that runs in the input's thread (a direct queue): a
+    /// message is in the output file before rsyslog reads the next, so stopping or killing it
+    /// loses only what it had not read.
+    TcpDirect,
     /// For throughput runs: `imptcp` (rsyslog's faster plain-TCP input) and a single output
     /// file with one raw message per line and no JSON work (`plain.log`).
     TcpThroughput,
@@ -31,7 +35,9 @@ pub enum Input {
     /// then wants a client certificate signed by that CA (`tls.authMode="certvalid"`). Its ruleset
     /// runs in the input's thread (a direct queue), so a message is in the output file before
     /// its acknowledgement goes out: killing rsyslog then loses nothing it acknowledged.
-    Relp { tls: Option<(PathBuf, PathBuf, PathBuf)> },
+    Relp {
+        tls: Option<(PathBuf, PathBuf, PathBuf)>,
+    },
     /// TLS with the test CA; `require_client_cert` turns on `x509/certvalid`.
     Tls {
         ca: PathBuf,
@@ -154,6 +160,10 @@ impl Rsyslog {
             Input::Tcp => format!(
                 "module(load=\"imtcp\" maxSessions=\"100\" maxFrameSize=\"4000000\")\n\
                  input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"out\")"
+            ),
+            Input::TcpDirect => format!(
+                "module(load=\"imtcp\" maxSessions=\"100\")\n\
+                 input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"acked\")"
             ),
             Input::TcpThroughput => format!(
                 "module(load=\"imptcp\" threads=\"2\")\n\
@@ -533,6 +543,78 @@ pub fn assert_received(received: &[String], expected: &[String]) {
     );
 }
 
+/// The events of [`ship_numbered`]: event `i` carries its number.
+struct Numbered;
+impl siem_ship::Processor<usize> for Numbered {
+    fn process(&mut self, i: usize, out: &mut Vec<siem_event::SecurityEvent>) {
+        out.push(siem_event::SecurityEvent::new(
+            siem_event::EventType::parse("auth.failure"),
+            format!("event {i}"),
+        ));
+    }
+}
+
+/// The message rsyslog stores for event `i` of [`ship_numbered`].
+pub fn numbered(i: usize) -> String {
+    format!("<36>1 - host.test tracing-siem - - - event {i}")
+}
+
+/// Encodes the events of [`ship_numbered`] as [`numbered`] says.
+struct Line;
+impl siem_format::Encoder for Line {
+    fn encode(&self, e: &siem_event::SecurityEvent, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"<36>1 - host.test tracing-siem - - - ");
+        out.extend_from_slice(e.message.as_bytes());
+    }
+}
+
+/// Ships events 0 to `total - 1` through a pipeline to `sink` (batches of 100, retried without
+/// limit, nothing dropped for lack of room), running `before(i)` before event `i` is queued,
+/// then shuts down and returns the destination's figures.
+pub fn ship_numbered(
+    sink: Box<dyn siem_ship::Sink>,
+    total: usize,
+    mut before: impl FnMut(usize),
+) -> siem_ship::DestinationMetrics {
+    use siem_ship::{
+        BatchConfig, Destination, OverflowPolicy, Pipeline, PipelineConfig, RetryConfig,
+    };
+    let destination = Destination::new("collector", Box::new(Line), sink)
+        .with_batch(
+            BatchConfig::default()
+                .max_events(100)
+                .interval(Duration::from_millis(5)),
+        )
+        .with_retry(
+            RetryConfig::default()
+                .initial_backoff(Duration::from_millis(20))
+                .max_backoff(Duration::from_millis(200)),
+        )
+        .with_queue_capacity(total);
+    let pipeline = Pipeline::start(
+        PipelineConfig {
+            queue_capacity: total,
+            overflow: OverflowPolicy::Block {
+                timeout: Duration::from_secs(60),
+            },
+            ..PipelineConfig::default()
+        },
+        Numbered,
+        vec![destination],
+    )
+    .unwrap();
+    for i in 0..total {
+        before(i);
+        assert!(pipeline.queue().push(i, false));
+        if i % 50 == 0 {
+            sleep(Duration::from_millis(2));
+        }
+    }
+    let report = pipeline.shutdown(Duration::from_secs(60));
+    assert!(report.completed, "{report:?}");
+    pipeline.metrics().destinations.remove(0)
+}
+
 /// Asserts that every message of `expected` was received at least once and nothing else was
 /// (at-least-once delivery: a message sent again after a broken connection may come twice);
 /// returns the messages received more than once.
@@ -555,7 +637,10 @@ pub fn assert_each_at_least_once(received: &[String], expected: &[String]) -> Ve
     );
     let wanted: std::collections::HashSet<&str> = expected.iter().map(String::as_str).collect();
     let unexpected = received.iter().find(|m| !wanted.contains(m.as_str()));
-    assert!(unexpected.is_none(), "an unexpected message: {unexpected:?}");
+    assert!(
+        unexpected.is_none(),
+        "an unexpected message: {unexpected:?}"
+    );
     let mut twice: Vec<String> = seen
         .into_iter()
         .filter(|(_, n)| *n > 1)

@@ -306,11 +306,17 @@ fn default_relp_window() -> u32 {
 pub struct ResendConfig {
     /// How long after a write a healthy connection confirms it (2 s by default; up to 10 min):
     /// longer than the collector may take to read what it accepted.
-    #[serde(default = "default_resend_interval", deserialize_with = "units::duration")]
+    #[serde(
+        default = "default_resend_interval",
+        deserialize_with = "units::duration"
+    )]
     pub interval: Duration,
     /// Most bytes kept (8 MiB by default; 0 to 1 GiB). Sized for the socket buffers on both
     /// ends, which is what a dying collector can discard.
-    #[serde(default = "default_resend_max_size", deserialize_with = "units::byte_size")]
+    #[serde(
+        default = "default_resend_max_size",
+        deserialize_with = "units::byte_size"
+    )]
     pub max_size: u64,
 }
 

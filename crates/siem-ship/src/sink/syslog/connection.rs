@@ -51,7 +51,11 @@ impl Link {
     /// Reads what the collector sent into `buf`, waiting until `until` at the latest, or not at
     /// all when `None`. `Ok(None)`: nothing arrived in time; `Ok(Some(0))`: end of stream (for
     /// TLS: `close_notify` too).
-    pub(super) fn read(&mut self, buf: &mut [u8], until: Option<Instant>) -> io::Result<Option<usize>> {
+    pub(super) fn read(
+        &mut self,
+        buf: &mut [u8],
+        until: Option<Instant>,
+    ) -> io::Result<Option<usize>> {
         match self {
             Link::Plain(sock) => read_some(sock, buf, until),
             #[cfg(feature = "tls")]

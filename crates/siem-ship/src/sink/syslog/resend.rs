@@ -111,7 +111,10 @@ mod tests {
     use super::*;
 
     fn window() -> (ResendWindow, Instant) {
-        (ResendWindow::new(Duration::from_secs(2), 10), Instant::now())
+        (
+            ResendWindow::new(Duration::from_secs(2), 10),
+            Instant::now(),
+        )
     }
 
     #[test]

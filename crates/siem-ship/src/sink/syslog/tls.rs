@@ -214,7 +214,11 @@ impl TlsLink {
     /// latest, or not at all when `None` (TLS 1.3 session tickets and other records without
     /// data are handled on the way). `Ok(None)`: nothing arrived in time; `Ok(Some(0))`: the
     /// collector ended the stream (`close_notify` or end of stream). A TLS alert is an error.
-    pub(super) fn read(&mut self, buf: &mut [u8], until: Option<Instant>) -> io::Result<Option<usize>> {
+    pub(super) fn read(
+        &mut self,
+        buf: &mut [u8],
+        until: Option<Instant>,
+    ) -> io::Result<Option<usize>> {
         let mut raw = [0u8; 4096];
         loop {
             match self.conn.reader().read(buf) {
@@ -233,10 +237,15 @@ impl TlsLink {
             let mut data = &raw[..n];
             while !data.is_empty() {
                 if self.conn.read_tls(&mut data)? == 0 {
-                    return Err(io::Error::other("the collector sent more than the TLS buffers hold"));
+                    return Err(io::Error::other(
+                        "the collector sent more than the TLS buffers hold",
+                    ));
                 }
                 self.conn.process_new_packets().map_err(|e| {
-                    io::Error::new(io::ErrorKind::InvalidData, format!("TLS error from the collector: {e}"))
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("TLS error from the collector: {e}"),
+                    )
                 })?;
             }
             // Session tickets and key updates may call for an answer.

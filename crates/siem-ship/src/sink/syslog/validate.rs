@@ -7,7 +7,6 @@ use crate::ConfigError;
 
 use super::config::{Framing, SyslogConfig, TlsConfig, Transport, MAX_UDP_PAYLOAD, MIN_DATAGRAM};
 
-
 impl SyslogConfig {
     /// Checks every key; the error names the first bad key and why it is bad. Reading the TLS
     /// files (CA, client certificate and key) is left to [`SinkConfig::validate`] and
@@ -124,7 +123,10 @@ impl SyslogConfig {
             if !(1..=65_536).contains(&relp.window) {
                 return Err(ConfigError::invalid(
                     "relp.window",
-                    format!("{} is out of range: must be between 1 and 65536", relp.window),
+                    format!(
+                        "{} is out of range: must be between 1 and 65536",
+                        relp.window
+                    ),
                 ));
             }
         }
@@ -321,7 +323,10 @@ mod tests {
             "framing"
         );
         assert_eq!(key_of(SyslogConfig::tcp("h").relp_window(8)), "relp");
-        assert_eq!(key_of(SyslogConfig::relp("h").relp_window(0)), "relp.window");
+        assert_eq!(
+            key_of(SyslogConfig::relp("h").relp_window(0)),
+            "relp.window"
+        );
         assert_eq!(
             key_of(SyslogConfig::relp("h").resend(Default::default())),
             "resend"
@@ -335,10 +340,14 @@ mod tests {
             "resend.max_size"
         );
         let mut relp_tls_backup = SyslogConfig::relp("h").ca_file("/ca.pem");
-        relp_tls_backup.backup.push(BackupHost::new("b").server_name("b.example.com"));
+        relp_tls_backup
+            .backup
+            .push(BackupHost::new("b").server_name("b.example.com"));
         relp_tls_backup.validate().unwrap();
         let mut relp_plain_backup = SyslogConfig::relp("h");
-        relp_plain_backup.backup.push(BackupHost::new("b").server_name("b.example.com"));
+        relp_plain_backup
+            .backup
+            .push(BackupHost::new("b").server_name("b.example.com"));
         assert_eq!(key_of(relp_plain_backup), "backup[0].server_name");
         let mut only_cert = SyslogConfig::tls("h");
         only_cert.tls.as_mut().unwrap().client_cert = Some("/c.pem".into());

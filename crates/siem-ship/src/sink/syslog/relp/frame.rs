@@ -65,7 +65,9 @@ pub(super) fn parse(input: &[u8]) -> Result<Option<(Frame<'_>, usize)>, BadFrame
         return Ok(None);
     };
     if txnr > u64::from(MAX_TXNR) {
-        return Err(bad(format!("transaction number {txnr} is above {MAX_TXNR}")));
+        return Err(bad(format!(
+            "transaction number {txnr} is above {MAX_TXNR}"
+        )));
     }
     if !space(input, &mut at, "after the transaction number")? {
         return Ok(None);
@@ -81,7 +83,10 @@ pub(super) fn parse(input: &[u8]) -> Result<Option<(Frame<'_>, usize)>, BadFrame
         return Ok(None);
     }
     if at == start {
-        return Err(bad(format!("expected a command, found {}", shown(input[at]))));
+        return Err(bad(format!(
+            "expected a command, found {}",
+            shown(input[at])
+        )));
     }
     let command = std::str::from_utf8(&input[start..at]).expect("ASCII letters");
     if !space(input, &mut at, "after the command")? {
@@ -155,7 +160,10 @@ fn space(input: &[u8], at: &mut usize, after: &str) -> Result<bool, BadFrame> {
             *at += 1;
             Ok(true)
         }
-        Some(&other) => Err(bad(format!("expected a space {after}, found {}", shown(other)))),
+        Some(&other) => Err(bad(format!(
+            "expected a space {after}, found {}",
+            shown(other)
+        ))),
     }
 }
 
@@ -192,9 +200,7 @@ pub(super) fn reply(payload: &[u8]) -> Result<Reply<'_>, BadFrame> {
         .filter(|d| d.iter().all(u8::is_ascii_digit))
         .filter(|_| matches!(line.get(3), None | Some(b' ')))
         .ok_or_else(|| bad("a reply does not start with a three-digit status code"))?;
-    let code = code
-        .iter()
-        .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+    let code = code.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
     let text = String::from_utf8_lossy(line.get(4..).unwrap_or_default())
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -239,7 +245,10 @@ mod tests {
             }
         );
         let refused = reply(whole(b"1 rsp 20 500 command disabled\n").data).unwrap();
-        assert_eq!((refused.code, refused.text.as_str()), (500, "command disabled"));
+        assert_eq!(
+            (refused.code, refused.text.as_str()),
+            (500, "command disabled")
+        );
     }
 
     #[test]
@@ -256,14 +265,23 @@ mod tests {
     #[test]
     fn hostile_replies_are_errors() {
         let cases: &[(&[u8], &str)] = &[
-            (b"HTTP/1.1 400 Bad Request\r\n", "expected the transaction number, found 'H'"),
+            (
+                b"HTTP/1.1 400 Bad Request\r\n",
+                "expected the transaction number, found 'H'",
+            ),
             (b"1234567890 rsp 6 200 OK\n", "more than 9 digits"),
             (b"1 rsp 999999999 ", "announces 999999999 bytes"),
             (b"1 rsp 65537 ", "announces 65537 bytes"),
-            (b"1 rsp 6 200 OKX\n", "expected a line feed after 6 bytes of data, found 'X'"),
+            (
+                b"1 rsp 6 200 OKX\n",
+                "expected a line feed after 6 bytes of data, found 'X'",
+            ),
             (b"1 rsp 6 200 OK\r\n", "found byte 0x0d"),
             (b"1  rsp", "expected a command, found byte 0x20"),
-            (b"1 r\x00sp", "expected a space after the command, found byte 0x00"),
+            (
+                b"1 r\x00sp",
+                "expected a space after the command, found byte 0x00",
+            ),
             (b"1 rsp -1", "expected the data length, found '-'"),
             (b"1 rsp 6\n", "expected a space after the data length"),
             (b"1\trsp", "expected a space after the transaction number"),

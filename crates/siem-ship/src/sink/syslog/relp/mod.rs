@@ -158,7 +158,18 @@ impl RelpSender {
         }
         let session = session.as_mut().expect("opened above");
         let mut unacked: VecDeque<(u32, usize)> = VecDeque::with_capacity(*window);
-        let result = pump(conn, session, batch, pending, &mut unacked, out, *out_limit, *window, inbox, timeout);
+        let result = pump(
+            conn,
+            session,
+            batch,
+            pending,
+            &mut unacked,
+            out,
+            *out_limit,
+            *window,
+            inbox,
+            timeout,
+        );
         if result.is_err() {
             // Not acknowledged: they go out again, first, on the next session.
             for (_, index) in unacked.into_iter().rev() {
@@ -245,7 +256,11 @@ fn with_failed(e: SinkError, pending: &VecDeque<usize>, batch_len: usize) -> Sin
 }
 
 /// Writes `open`, and checks the collector's answer: `200` and `syslog` among its commands.
-fn open_session(conn: &mut Connection, inbox: &mut Vec<u8>, timeout: Duration) -> Result<Session, Broken> {
+fn open_session(
+    conn: &mut Connection,
+    inbox: &mut Vec<u8>,
+    timeout: Duration,
+) -> Result<Session, Broken> {
     let mut frame = Vec::new();
     encode(1, "open", offers().as_bytes(), &mut frame);
     conn.link
@@ -294,7 +309,10 @@ fn pump(
     timeout: Duration,
 ) -> Result<(), Broken> {
     let write_error = |e: io::Error| {
-        let stalled = matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut);
+        let stalled = matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        );
         Broken {
             why: if stalled {
                 format!("writing made no progress for {timeout:?} (write_timeout)")
@@ -337,7 +355,9 @@ fn pump(
 /// Takes one answer: it must be the `rsp` to the oldest record awaiting one, and say `200`.
 fn acknowledge(frame: Frame<'_>, unacked: &mut VecDeque<(u32, usize)>) -> Result<(), Broken> {
     if frame.command == "serverclose" {
-        return Err(Broken::new("the collector closed the RELP session (serverclose)"));
+        return Err(Broken::new(
+            "the collector closed the RELP session (serverclose)",
+        ));
     }
     if frame.command != "rsp" {
         return Err(Broken::new(format!(
