@@ -7,8 +7,8 @@ mod syslog_support;
 use std::thread::sleep;
 use std::time::Duration;
 
-use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
-use siem_ship::{Batch, Sink};
+use siem_ship::sink::syslog::{ResendConfig, SyslogConfig, SyslogSink};
+use siem_ship::{Batch, DropReason, Sink};
 use syslog_support::{assert_each_at_least_once, numbered, rfc5424, ship_numbered, Input, Rsyslog};
 
 fn batch(range: std::ops::Range<usize>) -> (Batch, Vec<String>) {
@@ -158,4 +158,46 @@ fn tcp_collector_killed_mid_stream_loses_nothing() {
         .port(rsyslog.port())
         .backoff(Duration::from_millis(20), Duration::from_millis(200));
     restarted_mid_stream(rsyslog, config, Restart::Kill);
+}
+
+#[test]
+fn what_the_resend_window_cannot_hold_counts_as_unconfirmed_not_shipped() {
+    let Some(mut rsyslog) = Rsyslog::start(Input::TcpDirect) else {
+        return;
+    };
+    // A window that keeps nothing: every record written within `interval` before the break is
+    // at risk, and must be reported so.
+    let config = SyslogConfig::tcp("127.0.0.1")
+        .port(rsyslog.port())
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .resend(ResendConfig::default().max_size(0));
+    let total = 6_000usize;
+    let sink = SyslogSink::new(config).unwrap();
+    let d = ship_numbered(Box::new(sink), total, |i| {
+        if i == 2_000 {
+            rsyslog.kill();
+        }
+        if i == 2_500 {
+            rsyslog.start_again();
+        }
+    });
+    let unconfirmed = d
+        .dropped
+        .iter()
+        .find(|(reason, _)| *reason == DropReason::Unconfirmed)
+        .map_or(0, |(_, n)| *n);
+    assert!(unconfirmed > 0, "{d}");
+    assert_eq!(d.dropped_total(), unconfirmed, "{d}");
+    assert_eq!(d.in_flight(), 0, "{d}");
+    let received: std::collections::HashSet<String> = rsyslog
+        .messages(total - unconfirmed as usize)
+        .into_iter()
+        .collect();
+    let missing = (0..total)
+        .filter(|&i| !received.contains(&numbered(i)))
+        .count() as u64;
+    assert!(
+        missing <= unconfirmed,
+        "{missing} events missing, only {unconfirmed} reported unconfirmed: {d}"
+    );
 }
