@@ -531,8 +531,8 @@ pub struct SyslogConfig {
         deserialize_with = "units::duration"
     )]
     pub failback_after: Duration,
-    /// Stream transports: records are framed into a buffer of this size and written with one
-    /// call each time it fills (64 KiB by default; 1 KiB to 16 MiB).
+    /// Stream transports (RELP too): framed records are written in chunks of up to this size,
+    /// one call each (64 KiB by default; 1 KiB to 16 MiB).
     #[serde(
         default = "default_write_buffer_size",
         deserialize_with = "units::byte_size"

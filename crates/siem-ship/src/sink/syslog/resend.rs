@@ -24,7 +24,12 @@ pub(super) struct ResendWindow {
     size: usize,
     /// Writes pushed out by `max_size` before they were confirmed: when, and how many records.
     pushed_out: VecDeque<(Instant, u64)>,
+    /// Buffers of forgotten writes, for the next ones (a batch then costs no allocation).
+    spare: Vec<Vec<u8>>,
 }
+
+/// Spare buffers kept, at most.
+const SPARE: usize = 2;
 
 impl ResendWindow {
     pub(super) fn new(interval: Duration, max_size: usize) -> ResendWindow {
@@ -34,6 +39,19 @@ impl ResendWindow {
             kept: VecDeque::new(),
             size: 0,
             pushed_out: VecDeque::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// An empty buffer for the next write, reusing a forgotten one when there is one.
+    pub(super) fn buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    fn recycle(&mut self, mut bytes: Vec<u8>) {
+        if self.spare.len() < SPARE {
+            bytes.clear();
+            self.spare.push(bytes);
         }
     }
 
@@ -51,15 +69,18 @@ impl ResendWindow {
             };
             self.size -= oldest.bytes.len();
             self.pushed_out.push_back((oldest.at, oldest.records));
+            self.recycle(oldest.bytes);
         }
     }
 
     /// The connection was healthy at `now`: forgets the writes made `interval` or more before.
     pub(super) fn confirm(&mut self, now: Instant) {
-        let due = |at: Instant| now.saturating_duration_since(at) >= self.interval;
+        let interval = self.interval;
+        let due = |at: Instant| now.saturating_duration_since(at) >= interval;
         while self.kept.front().is_some_and(|w| due(w.at)) {
             let w = self.kept.pop_front().expect("checked above");
             self.size -= w.bytes.len();
+            self.recycle(w.bytes);
         }
         while self.pushed_out.front().is_some_and(|(at, _)| due(*at)) {
             self.pushed_out.pop_front();
@@ -87,7 +108,11 @@ impl ResendWindow {
     /// Gives up on everything still unconfirmed (the connection broke and no new one can be
     /// had): how many records that is.
     pub(super) fn abandon(&mut self) -> u64 {
-        let kept: u64 = self.kept.drain(..).map(|w| w.records).sum();
+        let mut kept = 0;
+        while let Some(w) = self.kept.pop_front() {
+            kept += w.records;
+            self.recycle(w.bytes);
+        }
         self.size = 0;
         kept + self.take_pushed_out()
     }
@@ -148,6 +173,19 @@ mod tests {
         w.push(vec![b'x'; 20], 5, t0);
         w.confirm(t0 + Duration::from_secs(2));
         assert_eq!(w.take_pushed_out(), 0);
+    }
+
+    #[test]
+    fn forgotten_buffers_are_reused() {
+        let (mut w, t0) = window();
+        let mut first = w.buffer();
+        first.extend_from_slice(b"abc");
+        let address = first.as_ptr();
+        w.push(first, 1, t0);
+        w.confirm(t0 + Duration::from_secs(2));
+        let again = w.buffer();
+        assert!(again.is_empty());
+        assert_eq!(again.as_ptr(), address);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::{Batch, SinkError};
 pub(super) struct StreamSender {
     connector: Connector,
     framing: Framing,
-    buffer: Vec<u8>,
+    /// Largest single write.
     buffer_limit: usize,
     window: ResendWindow,
     /// The connection broke since the window was last written: write it again first.
@@ -32,13 +32,11 @@ impl StreamSender {
         kind: &'static str,
         tls: TlsSettings,
     ) -> Result<StreamSender, ConfigError> {
-        let buffer_limit = config.write_buffer_size as usize;
         let resend = config.resend.clone().unwrap_or_default();
         Ok(StreamSender {
             connector: Connector::new(config, kind, tls)?,
             framing: config.effective_framing(),
-            buffer: Vec::with_capacity(buffer_limit),
-            buffer_limit,
+            buffer_limit: config.write_buffer_size as usize,
             window: ResendWindow::new(resend.interval, resend.max_size as usize),
             resend_due: false,
             unconfirmed: 0,
@@ -109,7 +107,6 @@ impl StreamSender {
         let StreamSender {
             connector,
             framing,
-            buffer,
             buffer_limit,
             window,
             resend_due,
@@ -125,15 +122,17 @@ impl StreamSender {
             window.rewritten(Instant::now());
             *resend_due = false;
         }
-        let mut written = Vec::new();
-        // Records are framed into one buffer and written in large contiguous chunks: the
-        // kernel (and rustls) copy one long slice much faster than a vectored write of
-        // headers and records (BENCHMARKS.md, G8 and G11).
-        write_framed(*framing, batch.records(), *buffer_limit, buffer, |chunk| {
-            conn.link.write_all(chunk)?;
-            written.extend_from_slice(chunk);
-            Ok(())
-        })
+        // Records are framed into the buffer the window keeps and written in large contiguous
+        // chunks: the kernel (and rustls) copy one long slice much faster than a vectored
+        // write of headers and records (BENCHMARKS.md, G8 and G11).
+        let mut written = window.buffer();
+        write_framed(
+            *framing,
+            batch.records(),
+            *buffer_limit,
+            &mut written,
+            |chunk| conn.link.write_all(chunk),
+        )
         .map_err(|e| fail(conn, e))?;
         Ok(written)
     }

@@ -157,7 +157,8 @@ impl RelpSender {
             *session = Some(open_session(conn, inbox, timeout).map_err(Failure::Session)?);
         }
         let session = session.as_mut().expect("opened above");
-        let mut unacked: VecDeque<(u32, usize)> = VecDeque::with_capacity(*window);
+        let mut unacked: VecDeque<(u32, usize)> =
+            VecDeque::with_capacity((*window).min(pending.len()));
         let result = pump(
             conn,
             session,
