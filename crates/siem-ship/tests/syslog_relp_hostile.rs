@@ -2,6 +2,8 @@
 //! records of the first connection, then says something a RELP collector must not (garbage, an
 //! oversized frame, the wrong transaction, a refusal, `serverclose`): the sink returns a clear
 //! retryable error naming exactly the records that were not acknowledged, and never panics.
+//! And one that drops the first connection after some acknowledgements, then takes everything:
+//! exactly the records not acknowledged go out again, on the new session.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,8 +14,8 @@ use std::time::Duration;
 use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
 use siem_ship::{Batch, Sink};
 
-/// Reads one client frame: its transaction number and command.
-fn read_frame(reader: &mut BufReader<TcpStream>) -> Option<(u32, String)> {
+/// Reads one client frame: its transaction number, command and data (as text).
+fn read_frame(reader: &mut BufReader<TcpStream>) -> Option<(u32, String, String)> {
     let mut head = Vec::new();
     for _ in 0..2 {
         reader.read_until(b' ', &mut head).ok()?;
@@ -32,10 +34,15 @@ fn read_frame(reader: &mut BufReader<TcpStream>) -> Option<(u32, String)> {
         len.push(b[0]);
     }
     let len: usize = String::from_utf8(len).ok()?.parse().ok()?;
-    // DATA (when there is any: the space before it was read above) and the trailing LF.
-    let mut rest = vec![0u8; if len > 0 { len + 1 } else { 0 }];
-    reader.read_exact(&mut rest).ok()?;
-    Some((txnr, command))
+    if len == 0 {
+        // The LF that ended the length was read above.
+        return Some((txnr, command, String::new()));
+    }
+    // DATA (the space before it was read above) and the trailing LF.
+    let mut data = vec![0u8; len + 1];
+    reader.read_exact(&mut data).ok()?;
+    data.pop();
+    Some((txnr, command, String::from_utf8(data).ok()?))
 }
 
 /// Serves RELP on loopback: the first connection acknowledges `acked` records, then every
@@ -50,14 +57,14 @@ fn hostile_collector(acked: usize, hostile: fn(u32) -> Vec<u8>) -> (u16, Arc<Ato
             let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
             let mut out = stream.try_clone().unwrap();
             let mut reader = BufReader::new(stream);
-            let Some((1, open)) = read_frame(&mut reader) else {
+            let Some((1, open, _)) = read_frame(&mut reader) else {
                 continue;
             };
             assert_eq!(open, "open");
             let offer = "200 OK\nrelp_version=0\nrelp_software=test\ncommands=syslog";
             let _ = writeln!(out, "1 rsp {} {offer}", offer.len());
             let mut taken = 0;
-            while let Some((txnr, command)) = read_frame(&mut reader) {
+            while let Some((txnr, command, _)) = read_frame(&mut reader) {
                 assert_eq!(command, "syslog");
                 if first && taken < acked {
                     taken += 1;
@@ -156,4 +163,55 @@ fn silence_is_a_timeout_reported_at_once() {
     );
     // A stalled collector is reported (within write_timeout), not replaced at once.
     assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn records_not_acknowledged_when_the_connection_drops_go_out_again_on_a_new_session() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Per connection: the records (their text) it received and acknowledged.
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<String>>();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().flatten().enumerate() {
+            let mut out = stream.try_clone().unwrap();
+            let mut reader = BufReader::new(stream);
+            let Some((1, _, _)) = read_frame(&mut reader) else {
+                continue;
+            };
+            let offer = "200 OK\nrelp_version=0\nrelp_software=test\ncommands=syslog";
+            let _ = writeln!(out, "1 rsp {} {offer}", offer.len());
+            let mut acked = Vec::new();
+            while let Some((txnr, command, record)) = read_frame(&mut reader) {
+                if command == "close" {
+                    let _ = writeln!(out, "{txnr} rsp 0");
+                    break;
+                }
+                // The first connection takes 4 records, then the collector "crashes".
+                if n == 0 && acked.len() == 4 {
+                    break;
+                }
+                let _ = writeln!(out, "{txnr} rsp 6 200 OK");
+                acked.push(record);
+            }
+            let _ = tx.send(acked);
+        }
+    });
+    let config = SyslogConfig::relp("127.0.0.1").port(port).relp_window(3);
+    let mut sink = SyslogSink::new(config).unwrap();
+    sink.send(&batch(10))
+        .expect("delivered on the second session");
+    sink.close().unwrap();
+    let first = rx.recv().unwrap();
+    let second = rx.recv().unwrap();
+    let text = |range: std::ops::Range<usize>| -> Vec<String> {
+        range
+            .map(|i| format!("<13>1 - h app - - - record {i}"))
+            .collect()
+    };
+    assert_eq!(first, text(0..4));
+    assert_eq!(
+        second,
+        text(4..10),
+        "exactly the unacknowledged records, in order"
+    );
 }

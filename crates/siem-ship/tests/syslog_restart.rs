@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use siem_ship::sink::syslog::{ResendConfig, SyslogConfig, SyslogSink};
 use siem_ship::{Batch, DropReason, Sink};
-use syslog_support::{assert_each_at_least_once, numbered, rfc5424, ship_numbered, Input, Rsyslog};
+use syslog_support::{
+    assert_each_at_least_once, numbered, rfc5424, ship_numbered, Input, Pace, Rsyslog,
+};
 
 fn batch(range: std::ops::Range<usize>) -> (Batch, Vec<String>) {
     let messages: Vec<String> = range
@@ -121,7 +123,7 @@ enum Restart {
 fn restarted_mid_stream(mut rsyslog: Rsyslog, config: SyslogConfig, how: Restart) {
     let total = 6_000usize;
     let sink = SyslogSink::new(config).unwrap();
-    let d = ship_numbered(Box::new(sink), total, |i| {
+    let d = ship_numbered(Box::new(sink), total, Pace::Paced, |i| {
         if i == 2_000 {
             match how {
                 Restart::Stop => rsyslog.stop(),
@@ -173,7 +175,7 @@ fn what_the_resend_window_cannot_hold_counts_as_unconfirmed_not_shipped() {
         .resend(ResendConfig::default().max_size(0));
     let total = 6_000usize;
     let sink = SyslogSink::new(config).unwrap();
-    let d = ship_numbered(Box::new(sink), total, |i| {
+    let d = ship_numbered(Box::new(sink), total, Pace::Paced, |i| {
         if i == 2_000 {
             rsyslog.kill();
         }

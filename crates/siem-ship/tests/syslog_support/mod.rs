@@ -568,12 +568,22 @@ impl siem_format::Encoder for Line {
     }
 }
 
+/// How fast [`ship_numbered`] queues its events.
+#[derive(Clone, Copy)]
+pub enum Pace {
+    /// A pause of 2 ms every 50 events: the sink sends a batch now and then.
+    Paced,
+    /// As fast as the queue takes them: the sink sends batch after batch.
+    Flat,
+}
+
 /// Ships events 0 to `total - 1` through a pipeline to `sink` (batches of 100, retried without
 /// limit, nothing dropped for lack of room), running `before(i)` before event `i` is queued,
 /// then shuts down and returns the destination's figures.
 pub fn ship_numbered(
     sink: Box<dyn siem_ship::Sink>,
     total: usize,
+    pace: Pace,
     mut before: impl FnMut(usize),
 ) -> siem_ship::DestinationMetrics {
     use siem_ship::{
@@ -606,7 +616,7 @@ pub fn ship_numbered(
     for i in 0..total {
         before(i);
         assert!(pipeline.queue().push(i, false));
-        if i % 50 == 0 {
+        if matches!(pace, Pace::Paced) && i % 50 == 0 {
             sleep(Duration::from_millis(2));
         }
     }
