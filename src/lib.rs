@@ -133,7 +133,8 @@ pub use siem_ship::sink::file::{
 };
 pub use siem_ship::sink::stdout::{StdoutConfig, Stream};
 pub use siem_ship::sink::syslog::{
-    BackoffConfig, BackupHost, Framing, SyslogConfig, TlsConfig, Transport,
+    BackoffConfig, BackupHost, Framing, RelpConfig, ResendConfig, SyslogConfig, TlsConfig,
+    Transport,
 };
 pub use siem_ship::{
     Batch, BatchConfig, DeliveryReport, DestinationMetrics, DropReason, OverflowPolicy,

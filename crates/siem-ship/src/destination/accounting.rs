@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 /// ```
 /// use siem_ship::DropReason;
 /// assert_eq!(DropReason::QueueFull.as_str(), "queue_full");
-/// assert_eq!(DropReason::ALL.len(), 8);
+/// assert_eq!(DropReason::ALL.len(), 9);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -31,11 +31,14 @@ pub enum DropReason {
     RetriesExhausted,
     /// Still undelivered when the shutdown deadline passed.
     ShutdownDeadline,
+    /// Written to a plain syslog stream (TCP, TLS) whose connection then broke, and no longer
+    /// in the sink's resend window: it may or may not have reached the collector.
+    Unconfirmed,
 }
 
 impl DropReason {
     /// Every reason, in a stable order (the index is the reason's slot in counters).
-    pub const ALL: [DropReason; 8] = [
+    pub const ALL: [DropReason; 9] = [
         DropReason::QueueFull,
         DropReason::Evicted,
         DropReason::BlockTimeout,
@@ -44,6 +47,7 @@ impl DropReason {
         DropReason::Rejected,
         DropReason::RetriesExhausted,
         DropReason::ShutdownDeadline,
+        DropReason::Unconfirmed,
     ];
 
     /// The snake-case name used in metrics and drop reports.
@@ -57,6 +61,7 @@ impl DropReason {
             DropReason::Rejected => "rejected",
             DropReason::RetriesExhausted => "retries_exhausted",
             DropReason::ShutdownDeadline => "shutdown_deadline",
+            DropReason::Unconfirmed => "unconfirmed",
         }
     }
 
@@ -82,7 +87,7 @@ pub(crate) struct DestinationCounters {
     received: AtomicU64,
     shipped: AtomicU64,
     filtered: AtomicU64,
-    dropped: [AtomicU64; 8],
+    dropped: [AtomicU64; DropReason::ALL.len()],
     /// True once settled.
     settled: Mutex<bool>,
     pub ship_failures: AtomicU64,
@@ -128,6 +133,21 @@ impl DestinationCounters {
 
     pub fn count_drop(&self, reason: DropReason, n: u64) {
         self.count(&self.dropped[reason.index()], n);
+    }
+
+    /// Moves `n` events counted as shipped to dropped for `reason` (a sink learned later that
+    /// they may not have arrived).
+    pub fn unship(&self, reason: DropReason, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let settled = self.settled.lock();
+        if !*settled {
+            let shipped = self.shipped.load(Ordering::Relaxed);
+            let n = n.min(shipped);
+            self.shipped.fetch_sub(n, Ordering::Relaxed);
+            self.dropped[reason.index()].fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// Counts every event still in flight as dropped at the shutdown deadline and freezes the

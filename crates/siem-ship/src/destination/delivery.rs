@@ -92,6 +92,7 @@ impl Delivery {
             match job {
                 Job::Send(mut batch) => {
                     self.send(&mut batch);
+                    self.count_unconfirmed();
                     batch.clear();
                     let _ = self.spent.try_send(batch);
                     self.unreturned.fetch_sub(1, Ordering::AcqRel);
@@ -107,6 +108,13 @@ impl Delivery {
         if let Err(e) = self.sink.close() {
             self.note_error(&e);
         }
+        self.count_unconfirmed();
+    }
+
+    /// Moves what the sink now says may not have arrived from shipped to dropped.
+    fn count_unconfirmed(&mut self) {
+        let n = self.sink.take_unconfirmed();
+        self.counters.unship(DropReason::Unconfirmed, n);
     }
 
     fn note_error(&self, e: &SinkError) {

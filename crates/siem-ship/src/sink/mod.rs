@@ -58,6 +58,26 @@ pub trait Sink: Send + 'static {
     fn close(&mut self) -> Result<(), SinkError> {
         self.flush()
     }
+
+    /// How many records this sink reported delivered (by returning `Ok` from
+    /// [`send`](Sink::send)) that it has learned since may not have reached the destination and
+    /// cannot send again; the count starts again from zero. The route asks after every call and
+    /// moves them from shipped to dropped, reason [`unconfirmed`](crate::DropReason::Unconfirmed),
+    /// so that "shipped" never claims what the destination may not have. Transports that only
+    /// report delivery once the destination confirmed it keep the default, 0.
+    ///
+    /// ```
+    /// use siem_ship::{Batch, Sink, SinkError};
+    /// struct Fire;
+    /// impl Sink for Fire {
+    ///     fn kind(&self) -> &'static str { "fire" }
+    ///     fn send(&mut self, _: &Batch) -> Result<(), SinkError> { Ok(()) }
+    /// }
+    /// assert_eq!(Fire.take_unconfirmed(), 0);
+    /// ```
+    fn take_unconfirmed(&mut self) -> u64 {
+        0
+    }
 }
 
 /// A destination type's own settings — the keys beside `type:` in a destination's YAML — and

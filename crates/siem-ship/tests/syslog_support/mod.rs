@@ -24,9 +24,20 @@ use std::time::{Duration, Instant};
 pub enum Input {
     Udp,
     Tcp,
+    /// Plain TCP (`imtcp`) into a ruleset that runs in the input's thread (a direct queue): a
+    /// message is in the output file before rsyslog reads the next, so stopping or killing it
+    /// loses only what it had not read.
+    TcpDirect,
     /// For throughput runs: `imptcp` (rsyslog's faster plain-TCP input) and a single output
     /// file with one raw message per line and no JSON work (`plain.log`).
     TcpThroughput,
+    /// RELP (`imrelp`), in TLS with these files (CA, certificate, key) when given; `imrelp`
+    /// then wants a client certificate signed by that CA (`tls.authMode="certvalid"`). Its ruleset
+    /// runs in the input's thread (a direct queue), so a message is in the output file before
+    /// its acknowledgement goes out: killing rsyslog then loses nothing it acknowledged.
+    Relp {
+        tls: Option<(PathBuf, PathBuf, PathBuf)>,
+    },
     /// TLS with the test CA; `require_client_cert` turns on `x509/certvalid`.
     Tls {
         ca: PathBuf,
@@ -62,6 +73,20 @@ fn rsyslogd() -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
+/// Whether rsyslog's RELP input module is installed where rsyslogd looks for modules (its
+/// `lib*/rsyslog` directories, `SIEM_RSYSLOGD` pointing elsewhere included).
+fn imrelp_installed(binary: &Path) -> bool {
+    let prefix = binary
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/usr"));
+    let mut dirs = vec![prefix.join("lib/rsyslog"), prefix.join("lib64/rsyslog")];
+    if let Ok(entries) = fs::read_dir(prefix.join("lib")) {
+        dirs.extend(entries.flatten().map(|e| e.path().join("rsyslog")));
+    }
+    dirs.iter().any(|dir| dir.join("imrelp.so").is_file())
+}
+
 pub fn free_port(udp: bool) -> u16 {
     if udp {
         UdpSocket::bind("127.0.0.1:0")
@@ -92,6 +117,12 @@ impl Rsyslog {
                 "install it (apt-get install rsyslog rsyslog-gnutls) to run this test",
             );
         };
+        if matches!(input, Input::Relp { .. }) && !imrelp_installed(&binary) {
+            return skips::peer_missing(
+                "rsyslog's imrelp not found",
+                "install it (apt-get install rsyslog-relp) to run this test",
+            );
+        }
         let udp = matches!(input, Input::Udp);
         // A port found free may be taken by another test before rsyslog binds it: then try
         // another one (unless the caller asked for this port).
@@ -130,10 +161,29 @@ impl Rsyslog {
                 "module(load=\"imtcp\" maxSessions=\"100\" maxFrameSize=\"4000000\")\n\
                  input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"out\")"
             ),
+            Input::TcpDirect => format!(
+                "module(load=\"imtcp\" maxSessions=\"100\")\n\
+                 input(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"acked\")"
+            ),
             Input::TcpThroughput => format!(
                 "module(load=\"imptcp\" threads=\"2\")\n\
                  input(type=\"imptcp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"fast\")"
             ),
+            Input::Relp { tls } => {
+                let tls = tls.as_ref().map_or(String::new(), |(ca, cert, key)| {
+                    format!(
+                        " tls=\"on\" tls.caCert=\"{}\" tls.myCert=\"{}\" tls.myPrivKey=\"{}\" \
+                         tls.authMode=\"certvalid\"",
+                        ca.display(),
+                        cert.display(),
+                        key.display()
+                    )
+                });
+                format!(
+                    "module(load=\"imrelp\")\n\
+                     input(type=\"imrelp\" port=\"{port}\" address=\"127.0.0.1\" ruleset=\"acked\"{tls})"
+                )
+            }
             Input::Tls {
                 ca,
                 cert,
@@ -168,6 +218,9 @@ impl Rsyslog {
                action(type=\"omfile\" file=\"{d}/raw.log\" template=\"raw\")\n\
                action(type=\"mmpstrucdata\" sd_name.lowercase=\"off\")\n\
                action(type=\"omfile\" file=\"{d}/sd.log\" template=\"sd\")\n\
+             }}\n\
+             ruleset(name=\"acked\" queue.type=\"Direct\") {{\n\
+               action(type=\"omfile\" file=\"{d}/raw.log\" template=\"raw\")\n\
              }}\n\
              template(name=\"plain\" type=\"string\" string=\"%rawmsg%\\n\")\n\
              ruleset(name=\"fast\" queue.type=\"fixedArray\" queue.size=\"250000\" \
@@ -268,6 +321,14 @@ impl Rsyslog {
             unsafe {
                 libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
             }
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills rsyslog (SIGKILL: no chance to finish anything) and waits until it has exited.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
             let _ = child.wait();
         }
     }
@@ -480,6 +541,123 @@ pub fn assert_received(received: &[String], expected: &[String]) {
                 .map_or("", |s| s.as_str())
         )
     );
+}
+
+/// The events of [`ship_numbered`]: event `i` carries its number.
+struct Numbered;
+impl siem_ship::Processor<usize> for Numbered {
+    fn process(&mut self, i: usize, out: &mut Vec<siem_event::SecurityEvent>) {
+        out.push(siem_event::SecurityEvent::new(
+            siem_event::EventType::parse("auth.failure"),
+            format!("event {i}"),
+        ));
+    }
+}
+
+/// The message rsyslog stores for event `i` of [`ship_numbered`].
+pub fn numbered(i: usize) -> String {
+    format!("<36>1 - host.test tracing-siem - - - event {i}")
+}
+
+/// Encodes the events of [`ship_numbered`] as [`numbered`] says.
+struct Line;
+impl siem_format::Encoder for Line {
+    fn encode(&self, e: &siem_event::SecurityEvent, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"<36>1 - host.test tracing-siem - - - ");
+        out.extend_from_slice(e.message.as_bytes());
+    }
+}
+
+/// How fast [`ship_numbered`] queues its events.
+#[derive(Clone, Copy)]
+pub enum Pace {
+    /// A pause of 2 ms every 50 events: the sink sends a batch now and then.
+    Paced,
+    /// As fast as the queue takes them: the sink sends batch after batch.
+    Flat,
+}
+
+/// Ships events 0 to `total - 1` through a pipeline to `sink` (batches of 100, retried without
+/// limit, nothing dropped for lack of room), running `before(i)` before event `i` is queued,
+/// then shuts down and returns the destination's figures.
+pub fn ship_numbered(
+    sink: Box<dyn siem_ship::Sink>,
+    total: usize,
+    pace: Pace,
+    mut before: impl FnMut(usize),
+) -> siem_ship::DestinationMetrics {
+    use siem_ship::{
+        BatchConfig, Destination, OverflowPolicy, Pipeline, PipelineConfig, RetryConfig,
+    };
+    let destination = Destination::new("collector", Box::new(Line), sink)
+        .with_batch(
+            BatchConfig::default()
+                .max_events(100)
+                .interval(Duration::from_millis(5)),
+        )
+        .with_retry(
+            RetryConfig::default()
+                .initial_backoff(Duration::from_millis(20))
+                .max_backoff(Duration::from_millis(200)),
+        )
+        .with_queue_capacity(total);
+    let pipeline = Pipeline::start(
+        PipelineConfig {
+            queue_capacity: total,
+            overflow: OverflowPolicy::Block {
+                timeout: Duration::from_secs(60),
+            },
+            ..PipelineConfig::default()
+        },
+        Numbered,
+        vec![destination],
+    )
+    .unwrap();
+    for i in 0..total {
+        before(i);
+        assert!(pipeline.queue().push(i, false));
+        if matches!(pace, Pace::Paced) && i % 50 == 0 {
+            sleep(Duration::from_millis(2));
+        }
+    }
+    let report = pipeline.shutdown(Duration::from_secs(60));
+    assert!(report.completed, "{report:?}");
+    pipeline.metrics().destinations.remove(0)
+}
+
+/// Asserts that every message of `expected` was received at least once and nothing else was
+/// (at-least-once delivery: a message sent again after a broken connection may come twice);
+/// returns the messages received more than once.
+pub fn assert_each_at_least_once(received: &[String], expected: &[String]) -> Vec<String> {
+    use std::collections::HashMap;
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for m in received {
+        *seen.entry(m.as_str()).or_default() += 1;
+    }
+    let missing: Vec<&String> = expected
+        .iter()
+        .filter(|m| !seen.contains_key(m.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} messages never arrived, the first: {:?}",
+        missing.len(),
+        expected.len(),
+        missing[0]
+    );
+    let wanted: std::collections::HashSet<&str> = expected.iter().map(String::as_str).collect();
+    let unexpected = received.iter().find(|m| !wanted.contains(m.as_str()));
+    assert!(
+        unexpected.is_none(),
+        "an unexpected message: {unexpected:?}"
+    );
+    let mut twice: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(m, _)| m.to_owned())
+        .collect();
+    twice.sort();
+    twice
 }
 
 /// `n` authentication failures with the usual fields (user, source IP, resource, tenant,

@@ -27,18 +27,24 @@ pub enum Transport {
     /// RFC 5425: TCP with TLS, port 6514. The default: secure unless the user says otherwise.
     #[default]
     Tls,
+    /// RELP, rsyslog's Reliable Event Logging Protocol, port 2514: the collector acknowledges
+    /// every record. In TLS when a `tls:` section is given (`tls: {}` for the system's roots).
+    Relp,
 }
 
 impl Transport {
-    /// The port used when the configuration names none: 6514 for TLS, 514 otherwise.
+    /// The port used when the configuration names none: 6514 for TLS, 2514 for RELP (with or
+    /// without TLS, as rsyslog's `imrelp` examples use), 514 otherwise.
     ///
     /// ```
     /// use siem_ship::sink::syslog::Transport;
     /// assert_eq!(Transport::Tcp.default_port(), 514);
+    /// assert_eq!(Transport::Relp.default_port(), 2514);
     /// ```
     pub fn default_port(self) -> u16 {
         match self {
             Transport::Tls => 6514,
+            Transport::Relp => 2514,
             Transport::Udp | Transport::Tcp => 514,
         }
     }
@@ -54,6 +60,7 @@ impl Transport {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
             Transport::Tls => "tls",
+            Transport::Relp => "relp",
         }
     }
 }
@@ -235,6 +242,126 @@ impl TlsConfig {
     }
 }
 
+/// RELP settings (`relp:`, only with `transport: relp`).
+///
+/// ```
+/// use siem_ship::sink::syslog::RelpConfig;
+/// assert_eq!(RelpConfig::default().window, 128);
+/// assert_eq!(RelpConfig::default().window(16).window, 16);
+/// ```
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RelpConfig {
+    /// Records sent and not acknowledged yet, at most (1 to 65 536; 128 by default, as
+    /// rsyslog's own `omrelp`). A larger window hides more of the round trip; the records in it
+    /// are the ones sent again after a broken connection.
+    #[serde(default = "default_relp_window")]
+    pub window: u32,
+}
+
+impl RelpConfig {
+    /// Sets `window`: how many records may await their acknowledgement at a time.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::RelpConfig;
+    /// assert_eq!(RelpConfig::default().window(1).window, 1);
+    /// ```
+    pub fn window(mut self, window: u32) -> RelpConfig {
+        self.window = window;
+        self
+    }
+}
+
+impl Default for RelpConfig {
+    fn default() -> RelpConfig {
+        RelpConfig {
+            window: default_relp_window(),
+        }
+    }
+}
+
+fn default_relp_window() -> u32 {
+    128
+}
+
+/// The resend window of plain stream syslog (`resend:`, only with `transport: tcp` or `tls`).
+///
+/// Plain syslog has no acknowledgement: a collector that goes away discards what it accepted
+/// and had not read yet. So each batch's bytes are kept until the connection has been seen
+/// healthy `interval` after they were written, and written again on the new connection when
+/// the old one turns out to have broken (the collector may see them twice; events carry ids).
+/// At most `max_size` bytes are kept: records pushed out before they were confirmed are
+/// counted under the drop reason `unconfirmed` if the connection then breaks.
+///
+/// ```
+/// use std::time::Duration;
+/// use siem_ship::sink::syslog::ResendConfig;
+/// let r = ResendConfig::default();
+/// assert_eq!((r.interval, r.max_size), (Duration::from_secs(2), 8 * 1024 * 1024));
+/// ```
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ResendConfig {
+    /// How long after a write a healthy connection confirms it (2 s by default; up to 10 min):
+    /// longer than the collector may take to read what it accepted.
+    #[serde(
+        default = "default_resend_interval",
+        deserialize_with = "units::duration"
+    )]
+    pub interval: Duration,
+    /// Most bytes kept (8 MiB by default; 0 to 1 GiB). Sized for the socket buffers on both
+    /// ends, which is what a dying collector can discard.
+    #[serde(
+        default = "default_resend_max_size",
+        deserialize_with = "units::byte_size"
+    )]
+    pub max_size: u64,
+}
+
+impl ResendConfig {
+    /// Sets `interval`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use siem_ship::sink::syslog::ResendConfig;
+    /// let r = ResendConfig::default().interval(Duration::from_secs(5));
+    /// assert_eq!(r.interval, Duration::from_secs(5));
+    /// ```
+    pub fn interval(mut self, interval: Duration) -> ResendConfig {
+        self.interval = interval;
+        self
+    }
+
+    /// Sets `max_size`, in bytes.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::ResendConfig;
+    /// assert_eq!(ResendConfig::default().max_size(1024).max_size, 1024);
+    /// ```
+    pub fn max_size(mut self, bytes: u64) -> ResendConfig {
+        self.max_size = bytes;
+        self
+    }
+}
+
+impl Default for ResendConfig {
+    fn default() -> ResendConfig {
+        ResendConfig {
+            interval: default_resend_interval(),
+            max_size: default_resend_max_size(),
+        }
+    }
+}
+
+fn default_resend_interval() -> Duration {
+    Duration::from_secs(2)
+}
+fn default_resend_max_size() -> u64 {
+    8 * 1024 * 1024
+}
+
 /// Reconnection pacing: after each failed attempt to reach any host, the next attempt waits a
 /// random time between `initial` and `min(initial × 2^failures, max)` (exponential backoff with
 /// jitter, so many senders do not reconnect in lockstep after a collector restart).
@@ -354,12 +481,12 @@ pub(super) const MIN_DATAGRAM: u64 = 480;
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SyslogConfig {
-    /// `udp`, `tcp` or `tls` (the default).
+    /// `udp`, `tcp`, `tls` (the default) or `relp`.
     #[serde(default)]
     pub transport: Transport,
     /// The primary collector: host name or IP address (IPv4 or IPv6).
     pub host: String,
-    /// Port; 6514 for TLS and 514 otherwise when absent.
+    /// Port; when absent 6514 for TLS, 2514 for RELP and 514 otherwise.
     #[serde(default)]
     pub port: Option<u16>,
     /// Backup collectors for TCP and TLS, tried in order when the primary cannot be reached.
@@ -377,9 +504,15 @@ pub struct SyslogConfig {
         deserialize_with = "units::byte_size"
     )]
     pub max_datagram_size: u64,
-    /// TLS settings; only with `transport: tls`.
+    /// TLS settings; with `transport: tls`, or with `transport: relp` to run RELP in TLS.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// RELP settings; only with `transport: relp`.
+    #[serde(default)]
+    pub relp: Option<RelpConfig>,
+    /// The resend window of plain stream syslog; only with `transport: tcp` or `tls`.
+    #[serde(default)]
+    pub resend: Option<ResendConfig>,
     /// Time allowed to open a connection (TCP connect plus TLS handshake) to one host.
     #[serde(
         default = "default_connect_timeout",
@@ -406,8 +539,8 @@ pub struct SyslogConfig {
         serialize_with = "units::serialize_duration"
     )]
     pub failback_after: Duration,
-    /// Stream transports: records are framed into a buffer of this size and written with one
-    /// call each time it fills (64 KiB by default; 1 KiB to 16 MiB).
+    /// Stream transports (RELP too): framed records are written in chunks of up to this size,
+    /// one call each (64 KiB by default; 1 KiB to 16 MiB).
     #[serde(
         default = "default_write_buffer_size",
         deserialize_with = "units::byte_size"
@@ -432,6 +565,8 @@ impl SyslogConfig {
             framing: None,
             max_datagram_size: default_max_datagram_size(),
             tls: None,
+            relp: None,
+            resend: None,
             connect_timeout: default_connect_timeout(),
             write_timeout: default_write_timeout(),
             backoff: BackoffConfig::default(),
@@ -472,6 +607,46 @@ impl SyslogConfig {
         let mut config = SyslogConfig::new(Transport::Tls, host);
         config.tls = Some(TlsConfig::default());
         config
+    }
+
+    /// Syslog over RELP to `host`, port 2514, without TLS; add TLS settings (e.g.
+    /// [`ca_file`](SyslogConfig::ca_file)) to run it in TLS.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::{RelpConfig, SyslogConfig};
+    /// let c = SyslogConfig::relp("h").relp_window(64);
+    /// assert_eq!(c.effective_port(), 2514);
+    /// assert!(c.tls.is_none());
+    /// assert!(c.validate().is_ok());
+    /// let in_tls = SyslogConfig::relp("h").ca_file("/etc/siem/ca.pem");
+    /// assert!(in_tls.tls.is_some());
+    /// ```
+    pub fn relp(host: impl Into<String>) -> SyslogConfig {
+        SyslogConfig::new(Transport::Relp, host)
+    }
+
+    /// Sets how many RELP records may await their acknowledgement at a time.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// assert_eq!(SyslogConfig::relp("h").relp_window(8).relp.unwrap().window, 8);
+    /// ```
+    pub fn relp_window(mut self, window: u32) -> SyslogConfig {
+        self.relp = Some(RelpConfig::default().window(window));
+        self
+    }
+
+    /// Sets the resend window of plain stream syslog.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use siem_ship::sink::syslog::{ResendConfig, SyslogConfig};
+    /// let c = SyslogConfig::tcp("h").resend(ResendConfig::default().interval(Duration::from_secs(5)));
+    /// assert_eq!(c.resend.unwrap().interval, Duration::from_secs(5));
+    /// ```
+    pub fn resend(mut self, resend: ResendConfig) -> SyslogConfig {
+        self.resend = Some(resend);
+        self
     }
 
     /// Sets the primary's port.

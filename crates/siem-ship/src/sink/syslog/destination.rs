@@ -7,7 +7,9 @@ use std::time::Duration;
 use siem_format::{BodyFormat, Format, FormatOptions};
 
 use super::config::{SyslogConfig, Transport};
-use super::stream::{endpoints, StreamSender};
+use super::connection::endpoints;
+use super::relp::RelpSender;
+use super::stream::StreamSender;
 use super::udp;
 use super::{security, transport_kind, SyslogSink};
 use crate::sink::{Sink, SinkConfig};
@@ -91,15 +93,15 @@ impl SinkConfig for SyslogConfig {
         Ok(Box::new(SyslogSink::new(self.clone())?))
     }
 
-    /// Streams: connects to the primary, else to each backup in turn, with the TLS handshake,
-    /// within `timeout` per attempt, then closes. UDP has no connection to make: the host is
+    /// Streams: connects to the primary, else to each backup in turn, with the TLS handshake
+    /// (and for RELP the session's `open`), within `timeout` per attempt, then closes. UDP has no connection to make: the host is
     /// resolved and a socket connected to it, which says the address is routable, not that a
     /// collector listens.
     fn probe(&self, timeout: Duration) -> Result<String, String> {
         SinkConfig::validate(self).map_err(|e| e.to_string())?;
         let mut config = self.clone();
         config.connect_timeout = timeout;
-        let kind = transport_kind(config.transport);
+        let kind = transport_kind(&config);
         if config.transport == Transport::Udp {
             let port = config.effective_port();
             let (_, addr) = udp::connect(&config.host, port, timeout)
@@ -111,6 +113,11 @@ impl SinkConfig for SyslogConfig {
             ));
         }
         let tls = security(&config, &mut Vec::new()).map_err(|e| e.to_string())?;
+        if config.transport == Transport::Relp {
+            return RelpSender::new(&config, kind, tls)
+                .map_err(|e| e.to_string())?
+                .probe();
+        }
         StreamSender::new(&config, kind, tls)
             .map_err(|e| e.to_string())?
             .probe()

@@ -64,9 +64,10 @@ fn format_len(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
     &buf[i..]
 }
 
-/// Frames every record of `records` and hands the bytes to `write` in chunks of at most `limit`
-/// bytes (a single record longer than `limit` goes in a chunk of its own), so a batch costs a
-/// few large writes instead of one per event, and memory stays bounded by the chunk size.
+/// Frames every record of `records` onto the end of `out` and hands the new bytes to `write`
+/// in chunks of at most `limit` bytes (a single record longer than `limit` goes in a chunk of
+/// its own), so a batch costs a few large writes instead of one per event. `out` keeps every
+/// framed byte: the resend window holds on to them.
 ///
 /// Empty records carry no event and cannot be octet-counted (the length must not be zero), so
 /// they are skipped.
@@ -74,25 +75,20 @@ pub(super) fn write_framed<'a>(
     framing: Framing,
     records: impl Iterator<Item = &'a [u8]>,
     limit: usize,
-    buffer: &mut Vec<u8>,
+    out: &mut Vec<u8>,
     mut write: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
-    buffer.clear();
+    let mut written = out.len();
     for record in records.filter(|r| !r.is_empty()) {
         let framed_len = record.len() + overhead(framing, record.len());
-        if !buffer.is_empty() && buffer.len() + framed_len > limit {
-            write(buffer)?;
-            buffer.clear();
+        if out.len() > written && out.len() - written + framed_len > limit {
+            write(&out[written..])?;
+            written = out.len();
         }
-        frame(framing, record, buffer);
+        frame(framing, record, out);
     }
-    if !buffer.is_empty() {
-        write(buffer)?;
-    }
-    buffer.clear();
-    // One huge record may have grown the buffer; do not keep that memory for good.
-    if buffer.capacity() > 4 * limit {
-        buffer.shrink_to(limit);
+    if out.len() > written {
+        write(&out[written..])?;
     }
     Ok(())
 }
@@ -158,14 +154,19 @@ mod tests {
         let big = vec![b'x'; 1000];
         let records: Vec<&[u8]> = vec![b"a", b"", &big, b"b"];
         let mut writes = Vec::new();
-        let mut buffer = Vec::new();
-        write_framed(Framing::Lf, records.into_iter(), 100, &mut buffer, |w| {
+        let mut out = b"kept".to_vec();
+        write_framed(Framing::Lf, records.into_iter(), 100, &mut out, |w| {
             writes.push(w.len());
             Ok(())
         })
         .unwrap();
         assert_eq!(writes, vec![2, 1001, 2]);
-        assert!(buffer.capacity() <= 1001);
+        assert_eq!(
+            out.len(),
+            4 + 2 + 1001 + 2,
+            "everything framed stays in `out`"
+        );
+        assert!(out.starts_with(b"kepta\nxxx"));
     }
 
     #[test]

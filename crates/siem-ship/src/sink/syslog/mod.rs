@@ -1,9 +1,10 @@
-//! Syslog delivery over UDP (RFC 5426), TCP (RFC 6587) and TLS (RFC 5425).
+//! Syslog delivery over UDP (RFC 5426), TCP (RFC 6587), TLS (RFC 5425) and RELP (rsyslog's
+//! Reliable Event Logging Protocol, plain or in TLS).
 //!
 //! The sink receives records already encoded (RFC 5424, CEF, LEEF… one per event) and adds
 //! what the transport needs: octet counting (`LEN SP MSG`, the default, and the only framing
-//! RFC 5425 allows) or a trailing LF on streams; one datagram per message, truncated to
-//! `max_datagram_size` with respect for the format, on UDP.
+//! RFC 5425 allows) or a trailing LF on streams; a `syslog` command per record on RELP; one
+//! datagram per message, truncated to `max_datagram_size` with respect for the format, on UDP.
 //!
 //! Streams connect lazily (on the first batch), fail over to backup hosts in order, move back
 //! to the primary after `failback_after`, and reconnect with exponential backoff and jitter.
@@ -15,20 +16,22 @@
 //!   certificate it does not accept, or an address it does not allow) close the connection
 //!   only after accepting it, and anything written by then would vanish. Such a refusal is a
 //!   connection error that says so.
-//! - Before each batch the connection is checked without blocking for a collector that has
-//!   gone (end of stream, reset, TLS `close_notify` or alert), so a collector that closed or
-//!   restarted between two batches is noticed and the next batch goes to a new connection
-//!   instead of into a dead socket.
-//! - A write error or a `write_timeout` during a batch sends the whole batch again on a new
-//!   connection (to the next host if need be). The collector may then see the first part of
-//!   that batch twice; every event carries an id for de-duplication.
-//! - If that fails too, `send` returns a retryable error and the batch counts as not
-//!   delivered: the route retries it.
-//! - What remains: plain syslog (TCP or TLS) has no acknowledgement. `send` returning `Ok`
-//!   means the bytes reached this host's socket buffer. If the collector dies after that
-//!   without reading them, the kernel discards them and nobody can tell which records they
-//!   were. The window is what sat unread in the socket buffers at that moment: at most the
-//!   send buffer plus the collector's receive buffer. UDP has no delivery guarantee at all.
+//! - RELP: a batch is delivered when the collector has answered `200 OK` for each of its
+//!   records. Records not acknowledged when the session breaks go out again on a new
+//!   connection at once; if that fails too, the error names exactly those records, and the
+//!   route retries them.
+//! - TCP and TLS have no acknowledgement. Before each batch the connection is checked without
+//!   blocking for a collector that has gone (end of stream, reset, TLS `close_notify` or
+//!   alert). Each batch's bytes are kept (`resend`: 2 s, 8 MiB by default) until the
+//!   connection has been seen healthy `resend.interval` after they were written; after a
+//!   detected break the new connection first carries everything kept, then the batch. A write
+//!   error or a `write_timeout` during a batch does the same. The collector may see records
+//!   twice; every event carries an id for de-duplication.
+//! - What remains on TCP and TLS: records pushed out of the window by `resend.max_size`
+//!   before they were confirmed are reported through [`Sink::take_unconfirmed`] after a break,
+//!   and the route counts them as dropped (`unconfirmed`); a collector that holds bytes unread
+//!   for longer than `resend.interval` and then dies loses them without anybody knowing. UDP
+//!   has no delivery guarantee at all.
 //!
 //! The sink never logs through `tracing` (that would feed its own events back into the
 //! pipeline). The one warning it has, for `tls.dangerous_disable_verification`, is printed to
@@ -102,10 +105,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+//! # rsyslog: RFC 5424 over RELP, in TLS
+//!
+//! rsyslog's `imrelp` (`input(type="imrelp" port="2514" tls="on" …)`) acknowledges every
+//! record:
+//!
+//! ```no_run
+//! use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
+//!
+//! let sink = SyslogSink::new(
+//!     SyslogConfig::relp("rsyslog.example.com")
+//!         .ca_file("/etc/siem/ca.pem")
+//!         .relp_window(128),
+//! )?;
+//! # let _ = sink;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 mod backoff;
 mod config;
+mod connection;
 mod destination;
 mod framing;
+mod relp;
+mod resend;
 mod socket;
 mod stream;
 #[cfg(feature = "tls")]
@@ -118,18 +141,24 @@ use crate::ConfigError;
 use std::fmt;
 use std::net::SocketAddr;
 
-pub use config::{BackoffConfig, BackupHost, Framing, SyslogConfig, TlsConfig, Transport};
+pub use config::{
+    BackoffConfig, BackupHost, Framing, RelpConfig, ResendConfig, SyslogConfig, TlsConfig,
+    Transport,
+};
 
 use crate::{Batch, Sink, SinkError};
-use stream::{StreamSender, TlsSettings};
+use connection::TlsSettings;
+use relp::RelpSender;
+use stream::StreamSender;
 use udp::UdpSender;
 
 enum Sender {
     Udp(UdpSender),
     Stream(StreamSender),
+    Relp(RelpSender),
 }
 
-/// Delivers encoded records to a syslog collector over UDP, TCP or TLS.
+/// Delivers encoded records to a syslog collector over UDP, TCP, TLS or RELP.
 ///
 /// Created from a [`SyslogConfig`]; nothing touches the network until the first batch.
 ///
@@ -175,12 +204,13 @@ impl SyslogSink {
         config.validate()?;
         let mut warnings = Vec::new();
         let tls = security(&config, &mut warnings)?;
-        let kind = transport_kind(config.transport);
+        let kind = transport_kind(&config);
         let sender = match config.transport {
             Transport::Udp => Sender::Udp(UdpSender::new(&config)),
             Transport::Tcp | Transport::Tls => {
                 Sender::Stream(StreamSender::new(&config, kind, tls)?)
             }
+            Transport::Relp => Sender::Relp(RelpSender::new(&config, kind, tls)?),
         };
         for warning in &warnings {
             eprintln!("tracing-siem: warning: {warning}");
@@ -220,24 +250,27 @@ impl SyslogSink {
         match &self.sender {
             Sender::Udp(udp) => udp.peer(),
             Sender::Stream(stream) => stream.peer(),
+            Sender::Relp(relp) => relp.peer(),
         }
     }
 }
 
-/// The sink's kind for a transport, as metrics and errors name it.
-fn transport_kind(transport: Transport) -> &'static str {
-    match transport {
+/// The sink's kind for a destination's transport, as metrics and errors name it.
+fn transport_kind(config: &SyslogConfig) -> &'static str {
+    match config.transport {
         Transport::Udp => "syslog-udp",
         Transport::Tcp => "syslog-tcp",
         Transport::Tls => "syslog-tls",
+        Transport::Relp if config.in_tls() => "syslog-relp-tls",
+        Transport::Relp => "syslog-relp",
     }
 }
 
-/// The TLS client configuration when the transport is TLS, built from the configured files
+/// The TLS client configuration when connections run in TLS, built from the configured files
 /// (so that a missing or malformed CA file, certificate or key is a configuration error, with
 /// its key, before anything is sent); nothing otherwise. Warnings are pushed, not printed.
 fn security(config: &SyslogConfig, warnings: &mut Vec<String>) -> Result<TlsSettings, ConfigError> {
-    if config.transport != Transport::Tls {
+    if !config.in_tls() {
         return Ok(None);
     }
     #[cfg(feature = "tls")]
@@ -250,7 +283,7 @@ fn security(config: &SyslogConfig, warnings: &mut Vec<String>) -> Result<TlsSett
         let _ = warnings;
         Err(ConfigError::invalid(
             "transport",
-            "tls needs the `tls` feature of siem-ship, which this build leaves out",
+            "TLS needs the `tls` feature of siem-ship, which this build leaves out",
         ))
     }
 }
@@ -275,13 +308,23 @@ impl Sink for SyslogSink {
         match &mut self.sender {
             Sender::Udp(udp) => udp.send(batch),
             Sender::Stream(stream) => stream.send(batch),
+            Sender::Relp(relp) => relp.send(batch),
         }
     }
 
     fn close(&mut self) -> Result<(), SinkError> {
-        if let Sender::Stream(stream) = &mut self.sender {
-            stream.close();
+        match &mut self.sender {
+            Sender::Stream(stream) => stream.close(),
+            Sender::Relp(relp) => relp.close(),
+            Sender::Udp(_) => {}
         }
         Ok(())
+    }
+
+    fn take_unconfirmed(&mut self) -> u64 {
+        match &mut self.sender {
+            Sender::Stream(stream) => stream.take_unconfirmed(),
+            Sender::Relp(_) | Sender::Udp(_) => 0,
+        }
     }
 }

@@ -210,40 +210,52 @@ impl TlsLink {
         Ok(())
     }
 
-    /// Reads whatever the collector sent (TLS 1.3 session tickets, an alert, `close_notify`,
-    /// end of stream) until `until`, or without waiting when `None`, and says why the
-    /// connection is unusable, if it is.
-    pub(super) fn watch(&mut self, until: Option<Instant>) -> Result<(), String> {
-        let mut buf = [0u8; 4096];
+    /// Reads what the collector sent, decrypted, into `buf`, waiting until `until` at the
+    /// latest, or not at all when `None` (TLS 1.3 session tickets and other records without
+    /// data are handled on the way). `Ok(None)`: nothing arrived in time; `Ok(Some(0))`: the
+    /// collector ended the stream (`close_notify` or end of stream). A TLS alert is an error.
+    pub(super) fn read(
+        &mut self,
+        buf: &mut [u8],
+        until: Option<Instant>,
+    ) -> io::Result<Option<usize>> {
+        let mut raw = [0u8; 4096];
         loop {
-            let n = match read_some(&self.sock, &mut buf, until) {
-                Ok(None) => break,
-                Ok(Some(0)) => return Err("the collector closed the connection".to_string()),
-                Ok(Some(n)) => n,
-                Err(e) => return Err(e.to_string()),
-            };
-            let mut data = &buf[..n];
-            while !data.is_empty() {
-                if self.conn.read_tls(&mut data).map_err(|e| e.to_string())? == 0 {
-                    return Err("the collector sent more than the TLS buffers hold".to_string());
-                }
-                let state = self
-                    .conn
-                    .process_new_packets()
-                    .map_err(|e| format!("TLS error from the collector: {e}"))?;
-                if state.peer_has_closed() {
-                    return Err("the collector ended the TLS session (close_notify)".to_string());
-                }
-                // A syslog collector has nothing to say; discard anything it sends.
-                let mut scratch = [0u8; 512];
-                while matches!(self.conn.reader().read(&mut scratch), Ok(n) if n > 0) {}
+            match self.conn.reader().read(buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // End of stream without `close_notify`: as good as a close here, the
+                // connection cannot carry more.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Some(0)),
+                Err(e) => return Err(e),
             }
+            let n = match read_some(&self.sock, &mut raw, until)? {
+                None => return Ok(None),
+                Some(0) => return Ok(Some(0)),
+                Some(n) => n,
+            };
+            let mut data = &raw[..n];
+            while !data.is_empty() {
+                if self.conn.read_tls(&mut data)? == 0 {
+                    return Err(io::Error::other(
+                        "the collector sent more than the TLS buffers hold",
+                    ));
+                }
+                self.conn.process_new_packets().map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("TLS error from the collector: {e}"),
+                    )
+                })?;
+            }
+            // Session tickets and key updates may call for an answer.
+            self.flush_tls()?;
         }
-        self.flush_tls().map_err(|e| e.to_string())
     }
 
-    /// Sends `close_notify` so the collector knows nothing was cut off, then closes.
-    pub(super) fn close(mut self) {
+    /// Sends `close_notify` so the collector knows nothing was cut off, then ends the stream
+    /// in this direction.
+    pub(super) fn finish(&mut self) {
         self.conn.send_close_notify();
         let _ = self.flush_tls();
         let _ = self.sock.shutdown(std::net::Shutdown::Write);

@@ -1,6 +1,8 @@
 //! Validation of a syslog configuration: every mistake becomes an error that names the key at
 //! fault and says why, before anything touches the network.
 
+use std::time::Duration;
+
 use crate::ConfigError;
 
 use super::config::{Framing, SyslogConfig, TlsConfig, Transport, MAX_UDP_PAYLOAD, MIN_DATAGRAM};
@@ -19,7 +21,7 @@ impl SyslogConfig {
     /// let err = SyslogConfig::tcp("h").backup("", None).validate().unwrap_err();
     /// assert_eq!(err.key(), "backup[0].host");
     /// let err = SyslogConfig::tcp("h").ca_file("/ca.pem").validate().unwrap_err();
-    /// assert_eq!(err.reason(), "only applies to transport tls (transport is tcp)");
+    /// assert_eq!(err.reason(), "only applies to transport tls or relp (transport is tcp)");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_host("host", &self.host)?;
@@ -37,10 +39,10 @@ impl SyslogConfig {
                     "0 is not a port a collector can listen on",
                 ));
             }
-            if backup.server_name.is_some() && self.transport != Transport::Tls {
+            if backup.server_name.is_some() && !self.in_tls() {
                 return Err(ConfigError::invalid(
                     format!("backup[{i}].server_name"),
-                    "only applies to transport tls",
+                    "only applies in TLS (transport tls, or relp with a tls section)",
                 ));
             }
         }
@@ -49,6 +51,12 @@ impl SyslogConfig {
                 return Err(ConfigError::invalid(
                     "framing",
                     "does not apply to transport udp: each message is its own datagram",
+                ))
+            }
+            (Transport::Relp, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    "framing",
+                    "does not apply to transport relp: RELP frames each record itself",
                 ))
             }
             (Transport::Tls, Some(Framing::Lf)) => {
@@ -102,16 +110,82 @@ impl SyslogConfig {
                 ),
             ));
         }
+        if let Some(relp) = &self.relp {
+            if self.transport != Transport::Relp {
+                return Err(ConfigError::invalid(
+                    "relp",
+                    format!(
+                        "only applies to transport relp (transport is {})",
+                        self.transport.as_str()
+                    ),
+                ));
+            }
+            if !(1..=65_536).contains(&relp.window) {
+                return Err(ConfigError::invalid(
+                    "relp.window",
+                    format!(
+                        "{} is out of range: must be between 1 and 65536",
+                        relp.window
+                    ),
+                ));
+            }
+        }
+        if let Some(resend) = &self.resend {
+            if !matches!(self.transport, Transport::Tcp | Transport::Tls) {
+                let why = match self.transport {
+                    Transport::Relp => "RELP resends what the collector did not acknowledge",
+                    _ => "UDP never learns that a datagram was lost",
+                };
+                return Err(ConfigError::invalid(
+                    "resend",
+                    format!(
+                        "only applies to transport tcp or tls (transport is {}: {why})",
+                        self.transport.as_str()
+                    ),
+                ));
+            }
+            if resend.interval.is_zero() || resend.interval > Duration::from_secs(600) {
+                return Err(ConfigError::invalid(
+                    "resend.interval",
+                    format!(
+                        "{:?} is out of range: must be longer than zero and at most 10 minutes",
+                        resend.interval
+                    ),
+                ));
+            }
+            if resend.max_size > 1024 * 1024 * 1024 {
+                return Err(ConfigError::invalid(
+                    "resend.max_size",
+                    format!("{} is out of range: must be at most 1GiB", resend.max_size),
+                ));
+            }
+        }
         match (&self.tls, self.transport) {
             (Some(_), Transport::Udp | Transport::Tcp) => Err(ConfigError::invalid(
                 "tls",
                 format!(
-                    "only applies to transport tls (transport is {})",
+                    "only applies to transport tls or relp (transport is {})",
                     self.transport.as_str()
                 ),
             )),
-            (Some(tls), Transport::Tls) => check_tls(tls),
+            (Some(tls), Transport::Tls | Transport::Relp) => check_tls(tls),
             (None, _) => Ok(()),
+        }
+    }
+
+    /// Whether connections run in TLS: `transport: tls`, or `relp` with a `tls:` section.
+    ///
+    /// ```
+    /// use siem_ship::sink::syslog::SyslogConfig;
+    /// assert!(SyslogConfig::tls("h").in_tls());
+    /// assert!(!SyslogConfig::relp("h").in_tls());
+    /// assert!(SyslogConfig::relp("h").ca_file("/ca.pem").in_tls());
+    /// ```
+    pub fn in_tls(&self) -> bool {
+        match self.transport {
+            Transport::Tls => true,
+            Transport::Relp => self.tls.is_some(),
+            Transport::Udp | Transport::Tcp => false,
         }
     }
 }
@@ -176,6 +250,7 @@ fn check_tls(tls: &TlsConfig) -> Result<(), ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::config::{BackupHost, ResendConfig};
     use super::*;
     use std::time::Duration;
 
@@ -190,6 +265,8 @@ mod tests {
             SyslogConfig::tcp("::1"),
             SyslogConfig::tcp("fe80::1"),
             SyslogConfig::tls("collector.example.com"),
+            SyslogConfig::relp("127.0.0.1"),
+            SyslogConfig::relp("collector.example.com").ca_file("/ca.pem"),
         ] {
             config.validate().unwrap();
         }
@@ -241,6 +318,37 @@ mod tests {
             "backoff.max"
         );
         assert_eq!(key_of(SyslogConfig::tcp("h").ca_file("/ca.pem")), "tls");
+        assert_eq!(
+            key_of(SyslogConfig::relp("h").framing(Framing::OctetCounting)),
+            "framing"
+        );
+        assert_eq!(key_of(SyslogConfig::tcp("h").relp_window(8)), "relp");
+        assert_eq!(
+            key_of(SyslogConfig::relp("h").relp_window(0)),
+            "relp.window"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::relp("h").resend(Default::default())),
+            "resend"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tcp("h").resend(ResendConfig::default().interval(Duration::ZERO))),
+            "resend.interval"
+        );
+        assert_eq!(
+            key_of(SyslogConfig::tls("h").resend(ResendConfig::default().max_size(u64::MAX))),
+            "resend.max_size"
+        );
+        let mut relp_tls_backup = SyslogConfig::relp("h").ca_file("/ca.pem");
+        relp_tls_backup
+            .backup
+            .push(BackupHost::new("b").server_name("b.example.com"));
+        relp_tls_backup.validate().unwrap();
+        let mut relp_plain_backup = SyslogConfig::relp("h");
+        relp_plain_backup
+            .backup
+            .push(BackupHost::new("b").server_name("b.example.com"));
+        assert_eq!(key_of(relp_plain_backup), "backup[0].server_name");
         let mut only_cert = SyslogConfig::tls("h");
         only_cert.tls.as_mut().unwrap().client_cert = Some("/c.pem".into());
         assert_eq!(key_of(only_cert), "tls.client_key");
