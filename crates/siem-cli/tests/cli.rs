@@ -656,7 +656,7 @@ fn check_prints_the_defaults_of_each_destination_types_own_keys() {
     let cfg = write_config(
         &dir,
         &format!(
-            "destinations:\n  - type: file\n    path: {}\n  - type: syslog\n    transport: tcp\n    host: 127.0.0.1\n  - type: syslog\n    transport: udp\n    host: 127.0.0.1\n  - type: splunk_hec\n    url: https://127.0.0.1:8088\n    token: hec-t0ken-value\n",
+            "destinations:\n  - type: file\n    path: {}\n  - type: syslog\n    transport: tcp\n    host: 127.0.0.1\n  - type: syslog\n    transport: udp\n    host: 127.0.0.1\n  - type: syslog\n    transport: relp\n    host: 127.0.0.1\n  - type: splunk_hec\n    url: https://127.0.0.1:8088\n    token: hec-t0ken-value\n",
             events.display()
         ),
     );
@@ -675,6 +675,10 @@ fn check_prints_the_defaults_of_each_destination_types_own_keys() {
         "  framing: octet-counting",
         "  write_timeout: 5s",
         "    initial: 100ms",
+        "    interval: 2s",
+        // syslog over RELP: its port and acknowledgement window
+        "  port: 2514",
+        "    window: 128",
         // HTTP
         "    timeout: 30s",
         "    allow_insecure_http: false",

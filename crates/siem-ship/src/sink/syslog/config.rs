@@ -249,7 +249,7 @@ impl TlsConfig {
 /// assert_eq!(RelpConfig::default().window, 128);
 /// assert_eq!(RelpConfig::default().window(16).window, 16);
 /// ```
-#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RelpConfig {
@@ -300,7 +300,7 @@ fn default_relp_window() -> u32 {
 /// let r = ResendConfig::default();
 /// assert_eq!((r.interval, r.max_size), (Duration::from_secs(2), 8 * 1024 * 1024));
 /// ```
-#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ResendConfig {
@@ -308,7 +308,8 @@ pub struct ResendConfig {
     /// longer than the collector may take to read what it accepted.
     #[serde(
         default = "default_resend_interval",
-        deserialize_with = "units::duration"
+        deserialize_with = "units::duration",
+        serialize_with = "units::serialize_duration"
     )]
     pub interval: Duration,
     /// Most bytes kept (8 MiB by default; 0 to 1 GiB). Sized for the socket buffers on both

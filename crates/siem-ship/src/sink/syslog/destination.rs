@@ -43,13 +43,23 @@ impl SinkConfig for SyslogConfig {
         "syslog"
     }
 
-    /// The settings with the transport's port, and its framing on stream transports (UDP
-    /// refuses a `framing` key).
+    /// The settings with the transport's port and the defaults of its own sections: framing and
+    /// the resend window on TCP and TLS, the acknowledgement window on RELP (each refuses the
+    /// others' keys, and UDP all of them).
     fn settings(&self) -> serde_json::Value {
         let mut settings = crate::sink::settings_of(self);
         settings["port"] = self.effective_port().into();
-        if self.transport != Transport::Udp {
-            settings["framing"] = crate::sink::settings_of(&self.effective_framing());
+        match self.transport {
+            Transport::Tcp | Transport::Tls => {
+                settings["framing"] = crate::sink::settings_of(&self.effective_framing());
+                let resend = self.resend.clone().unwrap_or_default();
+                settings["resend"] = crate::sink::settings_of(&resend);
+            }
+            Transport::Relp => {
+                let relp = self.relp.clone().unwrap_or_default();
+                settings["relp"] = crate::sink::settings_of(&relp);
+            }
+            Transport::Udp => {}
         }
         settings
     }
