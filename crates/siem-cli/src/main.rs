@@ -305,7 +305,19 @@ fn send_test(
     let report = guard.shutdown(timeout);
     let metrics = handle.metrics();
     let mut ok = report.completed;
-    let mut shown = String::new();
+    // Drops before any destination (a burst faster than the queue drains, with the default
+    // `overflow: drop-newest`) are counted at the queue, not by the destinations.
+    let at_destinations: u64 = metrics.destinations.iter().map(|d| d.dropped_total()).sum();
+    let before_destinations = metrics.events_dropped.saturating_sub(at_destinations);
+    let mut shown = format!(
+        "sent {count} test events; {before_destinations} dropped before reaching the destinations{}\n",
+        if before_destinations > 0 {
+            " (queue full: raise queue.capacity, or set queue.overflow: block)"
+        } else {
+            ""
+        }
+    );
+    ok &= before_destinations == 0;
     for d in &metrics.destinations {
         shown.push_str(&format!("{d}\n"));
         ok &= d.dropped_total() == 0 && d.shipped + d.filtered == d.received;

@@ -120,6 +120,32 @@ fn send_test_goes_through_the_real_pipeline_to_a_file() {
 }
 
 #[test]
+fn send_test_counts_what_a_full_queue_dropped_before_the_destinations() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "queue: {{ capacity: 16 }}\ndestinations:\n  - type: file\n    path: {}\n",
+            file.display()
+        ),
+    );
+    let out = siem(&["send-test", &cfg, "--count", "20000"], "", &[]);
+    let shown = text(&out.stdout);
+    let dropped: u64 = shown
+        .strip_prefix("sent 20000 test events; ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{shown}"));
+    let written = std::fs::read_to_string(&file).unwrap().lines().count() as u64;
+    assert_eq!(written + dropped, 20_000, "{shown}");
+    if dropped > 0 {
+        assert_eq!(out.status.code(), Some(1), "{shown}");
+        assert!(shown.contains("queue full"), "{shown}");
+    }
+}
+
+#[test]
 fn send_test_reports_failure_when_nothing_listens() {
     let dir = tempfile::tempdir().unwrap();
     // A TCP port on loopback that nothing listens on: bind, read the port, close.
