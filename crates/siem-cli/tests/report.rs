@@ -58,6 +58,22 @@ fn retime(path: &Path, start: &str) -> Vec<Value> {
     events
 }
 
+/// Compresses `path` into `path.gz`, in two gzip members as rotation may leave them.
+fn gzip(path: &Path) -> PathBuf {
+    let text = std::fs::read(path).unwrap();
+    let (first, second) = text.split_at(text.len() / 2);
+    let mut compressed = Vec::new();
+    for part in [first, second] {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, part).unwrap();
+        compressed.extend(gz.finish().unwrap());
+    }
+    let gz = path.with_extension("jsonl.gz");
+    std::fs::write(&gz, compressed).unwrap();
+    std::fs::remove_file(path).unwrap();
+    gz
+}
+
 /// The id of the alert event of `rule` among `events`.
 fn alert_id(events: &[Value], rule: &str) -> String {
     let alerts: Vec<&Value> = events
@@ -71,7 +87,7 @@ fn alert_id(events: &[Value], rule: &str) -> String {
 fn notify(incident: &str) {
     tracing::info!(
         event_type = "incident.notified",
-        incident_id = incident,
+        incident_id = %incident,
         "NIS2 early warning sent to the CSIRT"
     );
 }
@@ -83,7 +99,8 @@ fn hash_mismatch() {
     );
 }
 
-/// Four runs of the `shop` service on web-1 and one of `store` on db-1, over three days.
+/// Four runs of the `shop` service on web-1 and one of `store` on db-1 (its file compressed),
+/// over three days.
 fn service_files(dir: &Path) -> Vec<PathBuf> {
     let run1 = dir.join("run1.jsonl");
     run_service(&run1, "web-1", "shop", || {
@@ -108,6 +125,7 @@ fn service_files(dir: &Path) -> Vec<PathBuf> {
         }
     });
     retime(&store, "2025-03-03T08:30:00Z");
+    let store = gzip(&store);
 
     let run2 = dir.join("run2.jsonl");
     run_service(&run2, "web-1", "shop", || notify(&incident_a));
@@ -137,10 +155,13 @@ fn service_files(dir: &Path) -> Vec<PathBuf> {
     ]
 }
 
+/// `siem report FILE… ARGS…`, run in the files' directory and given their names, as a user
+/// in the log directory would.
 fn report(files: &[PathBuf], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_siem"))
+        .current_dir(files[0].parent().unwrap())
         .arg("report")
-        .args(files)
+        .args(files.iter().map(|f| f.file_name().unwrap()))
         .args(args)
         .output()
         .unwrap()
@@ -178,6 +199,16 @@ fn figures_per_control_obligation_day_alert_incident_and_source() {
     assert_eq!(r["period"]["from"], "2025-03-03T08:00:00.000000Z");
     assert_eq!(r["period"]["to"], "2025-03-05T10:03:00.000000Z");
     assert_eq!(r["period"]["gap_seconds"], 3600);
+    assert_eq!(
+        r["input"]["files"],
+        serde_json::json!([
+            "run1.jsonl",
+            "store.jsonl.gz",
+            "run2.jsonl",
+            "run3.jsonl",
+            "run4.jsonl"
+        ])
+    );
     assert_eq!(r["input"]["lines"], 31);
     assert_eq!(r["input"]["malformed_lines"], 0);
     assert_eq!(r["events"]["total"], 31);
@@ -444,7 +475,7 @@ fn malformed_lines_are_counted_listed_and_skipped() {
 
 const HOSTILE: &str = "<script>alert('x')</script>\"><img src=x onerror=alert(1)>";
 
-/// A report page of events whose host and app are hostile.
+/// A report page of events whose host, app, rule, level and control are hostile.
 fn hostile_page(dir: &Path) -> String {
     let path = dir.join("audit.jsonl");
     run_service(&path, HOSTILE, HOSTILE, || {
@@ -453,7 +484,19 @@ fn hostile_page(dir: &Path) -> String {
         }
         hash_mismatch();
     });
-    retime(&path, "2025-03-03T08:00:00Z");
+    let events = retime(&path, "2025-03-03T08:00:00Z");
+    // Rule names, levels and control ids are text of the files too: a file may have been
+    // written by anything.
+    let mut forged = events
+        .into_iter()
+        .find(|e| e["event_type"].as_str().unwrap().starts_with("alert."))
+        .unwrap();
+    forged["metadata"]["rule"] = HOSTILE.into();
+    forged["metadata"]["alert_level"] = HOSTILE.into();
+    forged["compliance"]["soc2_cc"] = serde_json::json!([HOSTILE]);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!("{forged}\n"));
+    std::fs::write(&path, text).unwrap();
     let html = dir.join("report.html");
     let out = report(
         &[path],
@@ -476,7 +519,10 @@ fn the_html_page_escapes_what_the_files_say_and_loads_nothing() {
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(!page.to_lowercase().contains("<script"), "{page}");
     assert!(!page.contains("<img"), "{page}");
-    assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&gt;&lt;img"));
+    let escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;";
+    // Host and app (sources), the rule (alerts, incidents), the level (alerts' column,
+    // incidents), the control (chart's bar and legend, table).
+    assert_eq!(page.matches(escaped).count(), 9, "{page}");
     assert!(only_svg_namespace(&page), "{page}");
     assert!(page.contains("<svg"), "a chart is drawn");
     assert!(page.contains("no notification recorded"));

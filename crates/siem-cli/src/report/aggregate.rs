@@ -1,6 +1,7 @@
 //! Turning events into the report's figures, one event at a time: only counts and a bounded
 //! state per source and per incident are kept, never the events.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use tracing_siem::event::Timestamp;
@@ -176,11 +177,6 @@ impl Aggregator {
         }
     }
 
-    /// Lines that are not events so far.
-    pub(crate) fn malformed_lines(&self) -> u64 {
-        self.malformed_lines
-    }
-
     /// Counts one event.
     pub(crate) fn event(&mut self, event: Event) {
         self.lines += 1;
@@ -220,22 +216,18 @@ impl Aggregator {
     fn source(&mut self, event: &Event) {
         let t = event.timestamp;
         let key = (event.host.clone(), event.app.clone());
-        if !self.sources.contains_key(&key) {
-            if self.sources.len() >= MAX_SOURCES {
+        let followed = self.sources.len();
+        let source = match self.sources.entry(key.clone()) {
+            Entry::Occupied(source) => source.into_mut(),
+            Entry::Vacant(new) if followed < MAX_SOURCES => new.insert(Source {
+                events: 0,
+                first: t,
+                last: t,
+            }),
+            Entry::Vacant(_) => {
                 self.events_not_listed += 1;
                 return;
             }
-            self.sources.insert(
-                key.clone(),
-                Source {
-                    events: 0,
-                    first: t,
-                    last: t,
-                },
-            );
-        }
-        let Some(source) = self.sources.get_mut(&key) else {
-            return;
         };
         source.events += 1;
         // Files are read oldest first; an event older than the source's latest (threads

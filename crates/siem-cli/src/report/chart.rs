@@ -10,7 +10,7 @@ use super::json::PerDay;
 /// Bars drawn at most; a longer period puts several days in one bar.
 const MAX_BARS: i64 = 92;
 const WIDTH: f64 = 1000.0;
-const HEIGHT: f64 = 240.0;
+const HEIGHT: f64 = 200.0;
 const LEFT: f64 = 56.0;
 const BOTTOM: f64 = 28.0;
 const TOP: f64 = 8.0;

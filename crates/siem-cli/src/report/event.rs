@@ -3,7 +3,7 @@
 //! as absent, since any application can log a field named `rule`.
 
 use serde::{Deserialize, Deserializer};
-use tracing_siem::event::Timestamp;
+use tracing_siem::event::{EventType, Timestamp};
 
 /// One event, as the report needs it.
 #[derive(Debug)]
@@ -169,13 +169,10 @@ pub(crate) fn parse(line: &[u8]) -> Result<Event, String> {
     } else {
         None
     };
-    let category = line.category.unwrap_or_else(|| {
-        let event_type = &line.event_type;
-        event_type
-            .split_once('.')
-            .map_or(event_type.as_str(), |(category, _)| category)
-            .to_owned()
-    });
+    // Seed-style lines have no category: the type names it, as the layer would derive it.
+    let category = line
+        .category
+        .unwrap_or_else(|| EventType::parse(&line.event_type).category().to_owned());
     Ok(Event {
         id: line.id.or_empty(),
         timestamp,

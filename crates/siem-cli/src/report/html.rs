@@ -79,7 +79,9 @@ fn summary(page: &mut String, report: &Report) {
          <tr><th>Lines read</th><td class=\"n\">{}</td></tr>\
          <tr><th>Outside the period</th><td class=\"n\">{}</td></tr>\
          <tr><th>Malformed lines (skipped)</th><td class=\"n\">{}</td></tr>\
-         <tr><th>Gap threshold</th><td class=\"n\">{} s</td></tr>\
+         <tr><th>Alerts raised</th><td class=\"n\">{}</td></tr>\
+         <tr><th>NIS2 incidents: early warning met / missed / open</th><td class=\"n\">{} / {} / {}</td></tr>\
+         <tr><th>Gaps (sources silent longer than {} s)</th><td class=\"n\">{}</td></tr>\
          <tr><th>Files</th><td>{}</td></tr></table>",
         escape(period.from.as_deref().unwrap_or("(no events)")),
         escape(period.to.as_deref().unwrap_or("(no events)")),
@@ -87,7 +89,12 @@ fn summary(page: &mut String, report: &Report) {
         input.lines,
         input.outside_period,
         input.malformed_lines,
+        report.alerts.total,
+        report.incidents.met,
+        report.incidents.missed,
+        report.incidents.open,
         period.gap_seconds,
+        report.sources.gaps.len() as u64 + report.sources.gaps_not_listed,
         input
             .files
             .iter()

@@ -98,8 +98,8 @@ pub(crate) fn run(args: ReportArgs) -> ExitCode {
             aggregator.read_error(e.to_string());
         }
     }
-    let malformed = aggregator.malformed_lines();
     let report = aggregator.finish();
+    let malformed = report.input.malformed_lines;
     let incomplete = malformed > 0 || !report.input.read_errors.is_empty();
     if malformed > 0 {
         eprintln!("siem report: {malformed} malformed line(s) skipped (listed in the report)");
