@@ -516,3 +516,71 @@ pub(crate) fn day_number(text: &str) -> Option<i64> {
     };
     time.ok().map(|t| t.unix_secs().div_euclid(SECONDS_PER_DAY))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(at: &str) -> Event {
+        Event {
+            id: String::new(),
+            timestamp: Timestamp::parse_rfc3339(at).unwrap(),
+            event_type: "auth.failure".to_owned(),
+            category: "auth".to_owned(),
+            soc2: vec!["CC6".to_owned()],
+            iso27001: Vec::new(),
+            host: "h".to_owned(),
+            app: "a".to_owned(),
+            alert: None,
+            notified_incident: None,
+        }
+    }
+
+    fn gaps(report: &Report) -> Vec<(&str, &str)> {
+        report
+            .sources
+            .gaps
+            .iter()
+            .map(|g| (g.from.as_str(), g.to.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn an_older_event_opens_no_gap_and_the_period_edges_count() {
+        let bounds = Bounds {
+            from: Some(Timestamp::parse_rfc3339("2025-01-01T08:00:00Z").unwrap()),
+            to: Some(Timestamp::parse_rfc3339("2025-01-01T14:00:00Z").unwrap()),
+        };
+        let mut aggregator = Aggregator::new(bounds, std::time::Duration::from_secs(3600));
+        for at in [
+            "2025-01-01T07:00:00Z",
+            "2025-01-01T10:00:00Z",
+            "2025-01-01T12:00:00Z",
+            "2025-01-01T11:30:00Z",
+            "2025-01-01T12:10:00Z",
+        ] {
+            aggregator.event(event(at));
+        }
+        let report = aggregator.finish();
+        assert_eq!(report.input.outside_period, 1);
+        assert_eq!(report.sources.list[0].first, "2025-01-01T10:00:00.000000Z");
+        assert_eq!(
+            gaps(&report),
+            [
+                ("2025-01-01T08:00:00.000000Z", "2025-01-01T10:00:00.000000Z"),
+                ("2025-01-01T10:00:00.000000Z", "2025-01-01T12:00:00.000000Z"),
+                ("2025-01-01T12:10:00.000000Z", "2025-01-01T14:00:00.000000Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn days_are_utc_days() {
+        assert_eq!(day_label(0), "1970-01-01");
+        assert_eq!(day_number("2025-03-03"), day_number("2025-03-03T23:59:59Z"));
+        assert_eq!(
+            day_label(day_number("2025-03-03T00:30:00+02:00").unwrap()),
+            "2025-03-02"
+        );
+    }
+}

@@ -98,15 +98,19 @@ pub(crate) fn stacked_bars(title: &str, series: &[Series<'_>], first: i64, last:
             base += count;
         }
     }
-    let ticks = [0, bars / 2, bars - 1];
-    for (n, bar) in ticks.iter().enumerate() {
-        if n > 0 && *bar == ticks[n - 1] {
-            continue;
-        }
-        let x = LEFT + (*bar as f64 + 0.5) * bar_width;
+    // The first and last labels are aligned to the plot's edges so that neither is cut off.
+    let mut ticks = vec![(0, "start", LEFT)];
+    if bars > 2 {
+        let middle = bars / 2;
+        ticks.push((middle, "middle", LEFT + (middle as f64 + 0.5) * bar_width));
+    }
+    if bars > 1 {
+        ticks.push((bars - 1, "end", WIDTH));
+    }
+    for (bar, anchor, x) in ticks {
         let _ = write!(
             svg,
-            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="11">{}</text>"#,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="{anchor}" font-size="11">{}</text>"#,
             HEIGHT - 8.0,
             day_label(first + bar * per_bar)
         );
