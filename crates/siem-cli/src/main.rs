@@ -9,6 +9,7 @@
 //!   be read);
 //! - 3: the configuration is invalid (the message names the key and the reason);
 //! - 4: some input lines could not be encoded (`encode`; the others were).
+//!   `report`: some lines were not events (skipped, listed in the report).
 //!
 //! Every subcommand that reads a configuration takes it the same way, as its first argument
 //! or with `--config`. Output stops quietly, with exit code 0, when the reader goes away
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+mod report;
 mod rules_test;
 mod verify;
 use tracing_siem::format::{build_encoder, decode_json, Format, FormatOptions};
@@ -91,6 +93,8 @@ enum Command {
     Rules(rules_test::RulesCommand),
     /// Check the tamper-evident chain of a file destination's output (`chain:`).
     Verify(verify::VerifyArgs),
+    /// A compliance report (SOC 2, ISO 27001, NIS2) from JSON-lines event files, as JSON or HTML.
+    Report(report::ReportArgs),
 }
 
 /// The configuration file, as the first argument or with `--config`: every subcommand takes
@@ -161,6 +165,7 @@ fn main() -> ExitCode {
         } => encode(&format, &options, config.given()),
         Command::Rules(command) => rules_test::run(command),
         Command::Verify(args) => verify::run(args),
+        Command::Report(args) => report::run(args),
     }
 }
 
