@@ -166,6 +166,10 @@ impl SiemHandle {
 
     /// Records that the early warning of incident `id` was sent; false for an unknown id.
     ///
+    /// It also logs an `incident.notified` security event with `incident_id`, through the
+    /// subscriber the call runs under (the global one in most programs), so that the record
+    /// reaches the destinations and `siem report` can tell a met deadline from a missed one.
+    ///
     /// ```
     /// let (_layer, guard) = tracing_siem::SiemLayer::builder()
     ///     .build()
@@ -173,7 +177,17 @@ impl SiemHandle {
     /// assert!(!guard.handle().incident_notified("no such incident"));
     /// ```
     pub fn incident_notified(&self, id: &str) -> bool {
-        self.runtime.engine.lock().incident_notified(id)
+        let known = self.runtime.engine.lock().incident_notified(id);
+        if known {
+            // Not this crate's module path, which the layer ignores.
+            tracing::info!(
+                target: "siem_incidents",
+                event_type = "incident.notified",
+                incident_id = id,
+                "NIS2 early warning recorded as sent for incident {id}"
+            );
+        }
+        known
     }
 
     /// Stops the pipeline: delivers what is queued within `timeout` and closes every

@@ -218,29 +218,43 @@ fn sampling_thins_low_events_before_destinations_and_counts_them_as_filtered() {
 
 #[test]
 fn incidents_are_listed_and_notified_through_the_handle() {
+    let sink = Collect::default();
     let (layer, guard) = SiemLayer::builder()
         .destination_with_sink(
             DestinationConfig::stdout().name("test"),
-            Box::new(Collect::default()),
+            Box::new(sink.clone()),
         )
         .build()
         .unwrap();
     let handle = guard.handle();
-    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-        tracing::error!(event_type = "constitutional_hash_mismatch", "hash mismatch");
-    });
-    handle.flush(Duration::from_secs(10));
-    let incidents = handle.incidents();
-    assert_eq!(incidents.len(), 1);
-    assert_eq!(incidents[0].rule, "constitutional_hash_mismatch");
-    assert_eq!(
-        incidents[0].deadline.unix_secs() - incidents[0].first_seen.unix_secs(),
-        24 * 3600
-    );
-    assert_eq!(handle.metrics().incidents_due, 1);
-    assert!(handle.incident_notified(&incidents[0].id));
-    assert_eq!(handle.metrics().incidents_due, 0);
+    let incident_id =
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            tracing::error!(event_type = "constitutional_hash_mismatch", "hash mismatch");
+            handle.flush(Duration::from_secs(10));
+            let incidents = handle.incidents();
+            assert_eq!(incidents.len(), 1);
+            assert_eq!(incidents[0].rule, "constitutional_hash_mismatch");
+            assert_eq!(
+                incidents[0].deadline.unix_secs() - incidents[0].first_seen.unix_secs(),
+                24 * 3600
+            );
+            assert_eq!(handle.metrics().incidents_due, 1);
+            assert!(handle.incident_notified(&incidents[0].id));
+            assert_eq!(handle.metrics().incidents_due, 0);
+            incidents[0].id.clone()
+        });
     drop(guard);
+    // The notification is on record at the destinations too.
+    let notified: Vec<_> = sink
+        .events()
+        .into_iter()
+        .filter(|e| e.event_type.as_str() == "incident.notified")
+        .collect();
+    assert_eq!(notified.len(), 1);
+    assert_eq!(
+        notified[0].field_text("incident_id").as_deref(),
+        Some(incident_id.as_str())
+    );
 }
 
 #[cfg(feature = "prometheus")]
