@@ -319,8 +319,8 @@ fn g1_security_audit(c: &mut Criterion) {
     let handle = guard.handle();
     tracing::dispatcher::with_default(&siem, || {
         for (id, event) in [
-            ("hand_written_warn", hand_written_event as fn(u64)),
-            ("security_audit_macro", audited_event),
+            ("security_audit_macro", audited_event as fn(u64)),
+            ("hand_written_warn", hand_written_event),
         ] {
             g.bench_function(id, |b| {
                 b.iter_custom(|iters| timed_batches(iters, event, |_| common::drain_siem(&handle)))

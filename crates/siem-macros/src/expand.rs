@@ -141,8 +141,8 @@ fn recorded_arguments(args: &AuditArgs, function: &ItemFn) -> syn::Result<Vec<Id
         if text.starts_with('_') || args.skip.iter().any(|s| s == name) {
             continue;
         }
-        if args.fields.iter().any(|f| f.name.text() == text) {
-            // `fields(user = %user.name)` says how to record `user`.
+        if args.fields.iter().any(|f| f.name.text() == text) || used_in_fields(args, name) {
+            // `fields(user = %user.name)` or `fields(source_ip = %ip)` says how to record it.
             continue;
         }
         if RESERVED.contains(&text.as_str()) {
@@ -157,6 +157,30 @@ fn recorded_arguments(args: &AuditArgs, function: &ItemFn) -> syn::Result<Vec<Id
         recorded.push(name.clone());
     }
     Ok(recorded)
+}
+
+/// Whether a `fields(…)` value reads the argument `name` (`%ip`, `%req.user`, `ip.to_string()`).
+fn used_in_fields(args: &AuditArgs, name: &Ident) -> bool {
+    struct Finder<'a> {
+        name: &'a Ident,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_path(&mut self, path: &'ast syn::Path) {
+            if path.leading_colon.is_none()
+                && path.segments.len() == 1
+                && path.segments[0].ident == *self.name
+            {
+                self.found = true;
+            }
+            syn::visit::visit_path(self, path);
+        }
+    }
+    args.fields.iter().any(|field| {
+        let mut finder = Finder { name, found: false };
+        finder.visit_expr(&field.value);
+        finder.found
+    })
 }
 
 /// The type the function returns, when it can be written in a `let` (not `impl Trait`, which
@@ -276,6 +300,21 @@ mod tests {
         assert!(!out.contains("password = "), "{out}");
         assert!(!out.contains("_ctx = "), "{out}");
         assert!(!out.contains("self = "), "{out}");
+    }
+
+    #[test]
+    fn an_argument_read_by_a_field_is_recorded_there_only() {
+        let out = expanded(
+            quote!(event_type = "authentication", fields(source_ip = %ip, who = %req.user)),
+            quote!(
+                fn login(req: &Req, ip: IpAddr, attempt: u32) -> bool {
+                    true
+                }
+            ),
+        );
+        assert!(!out.contains("ip = (&&"), "{out}");
+        assert!(!out.contains("req = (&&"), "{out}");
+        assert!(out.contains("attempt = (&&"), "{out}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ use proc_macro::TokenStream;
 ///
 /// A failed call emits, at WARN, the event a hand-written
 /// `warn!(event_type = "authentication", action = "login", outcome = "failure", reason = %err,
-/// duration_ms, function = "login", source_ip = %ip, user = ?user, password = ?password,
+/// duration_ms, function = "login", source_ip = %ip, user = %user, password = %password,
 /// "login failed")` would (the layer redacts `password` by its name); a successful one the
 /// same at INFO with `outcome = "success"` and no reason. The event is emitted where the
 /// function returns, so the fields of the caller's spans are on it too.
@@ -46,7 +46,8 @@ use proc_macro::TokenStream;
 /// - `fields(name = %display, other = ?debug, plain = value, local)`: more fields, evaluated
 ///   when the function returns; names may be dotted (`user.name`).
 /// - Every argument bound to a plain name is recorded with `Debug` when the function returns,
-///   except `self`, names starting with `_`, names given in `fields(…)`, and `skip(a, b)`;
+///   except `self`, names starting with `_`, names given in `fields(…)` or read by one of its
+///   values (`fields(source_ip = %ip)` records `ip` as `source_ip` only), and `skip(a, b)`;
 ///   `skip_all` records none. An argument the function consumes (moves) cannot be read after
 ///   it returns: skip it, or record what you need through `fields(…)`.
 /// - `crate = path`: where `tracing_siem` is, when it was renamed in `Cargo.toml`.
