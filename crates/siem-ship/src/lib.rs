@@ -16,6 +16,7 @@ mod destination;
 mod pipeline;
 mod queue;
 pub mod sink;
+pub mod spool;
 
 pub use config_error::ConfigError;
 pub use destination::accounting::{DestinationMetrics, DropReason};
@@ -32,6 +33,7 @@ pub use queue::{EventQueue, QueueStats};
 /// Units in configuration (durations, byte sizes): the shared helpers of `siem-event`.
 pub use siem_event::units;
 pub use sink::{Sink, SinkError};
+pub use spool::{FsyncPolicy, SpoolConfig, WhenFull};
 
 thread_local! {
     static PIPELINE_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

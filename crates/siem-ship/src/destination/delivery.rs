@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use super::accounting::DestinationCounters;
-use crate::{Batch, DropReason, RetryConfig, Sink, SinkError};
+use super::accounting::{DestinationCounters, Held};
+use crate::spool::gate::{Next, SpoolGate};
+use crate::{Batch, BatchConfig, DropReason, RetryConfig, Sink, SinkError};
 
 /// Work handed from the batching thread to the delivery thread.
 pub(crate) enum Job {
@@ -31,6 +32,20 @@ pub(crate) struct Delivery {
     pub deadline: Arc<AtomicI64>,
     /// Lines on standard error when the destination starts failing or recovers.
     pub notices: Option<StateNotices>,
+    /// The destination's disk spool, if it has one.
+    pub spool: Option<Arc<SpoolGate>>,
+    /// The size of batches read back from the spool.
+    pub batch_policy: BatchConfig,
+}
+
+/// How a send ended.
+enum Outcome {
+    /// Every record is shipped or dropped with a reason.
+    Settled,
+    /// A retryable failure, and the caller asked to hear of it rather than wait and retry.
+    Unsent,
+    /// The shutdown deadline passed; the records left in the batch are not counted yet.
+    PastDeadline,
 }
 
 /// The shortest time between two "failing" lines of one destination, so that a destination
@@ -88,24 +103,112 @@ impl StateNotices {
 impl Delivery {
     pub fn run(mut self, jobs: Receiver<Job>) {
         crate::mark_pipeline_thread();
-        while let Ok(job) = jobs.recv() {
+        while let Some(job) = self.next_job(&jobs) {
             match job {
                 Job::Send(mut batch) => {
-                    self.send(&mut batch);
-                    batch.clear();
-                    let _ = self.spent.try_send(batch);
-                    self.unreturned.fetch_sub(1, Ordering::AcqRel);
+                    self.send_handed_over(&mut batch, &jobs);
+                    self.recycle(batch);
                 }
-                Job::Flush(ack) => {
-                    if let Err(e) = self.sink.flush() {
-                        self.note_error(&e);
-                    }
-                    let _ = ack.send(());
-                }
+                Job::Flush(ack) => self.flush(ack),
             }
         }
         if let Err(e) = self.sink.close() {
             self.note_error(&e);
+        }
+    }
+
+    /// The next batch handed over; in between, with a spool, what the spool holds is sent
+    /// (batches handed over before the spool engaged go first, which keeps the order).
+    /// `None` once the batching thread is gone and the spool is empty or past the deadline.
+    fn next_job(&mut self, jobs: &Receiver<Job>) -> Option<Job> {
+        let Some(gate) = self.spool.clone() else {
+            return jobs.recv().ok();
+        };
+        loop {
+            match jobs.try_recv() {
+                Ok(job) => return Some(job),
+                Err(TryRecvError::Disconnected) => {
+                    if self.past_deadline() || !self.send_spooled(&gate) {
+                        return None;
+                    }
+                }
+                Err(TryRecvError::Empty) => {
+                    if self.past_deadline() || !self.send_spooled(&gate) {
+                        return jobs.recv().ok();
+                    }
+                }
+            }
+        }
+    }
+
+    fn recycle(&mut self, mut batch: Batch) {
+        batch.clear();
+        let _ = self.spent.try_send(batch);
+        self.unreturned.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn flush(&mut self, ack: Sender<()>) {
+        if let Err(e) = self.sink.flush() {
+            self.note_error(&e);
+        }
+        let _ = ack.send(());
+    }
+
+    /// Sends a batch handed over by the batching thread. With a spool, a retryable failure
+    /// sends it (and the batches handed over after it) to the spool instead of waiting, and
+    /// at the shutdown deadline it is spooled rather than dropped.
+    fn send_handed_over(&mut self, batch: &mut Batch, jobs: &Receiver<Job>) {
+        let spool = self.spool.is_some();
+        match self.send(batch, Held::Memory, spool) {
+            Outcome::Settled => {}
+            Outcome::Unsent | Outcome::PastDeadline if spool => self.spill(batch, jobs),
+            Outcome::Unsent | Outcome::PastDeadline => self.counters.count_drop_from(
+                Held::Memory,
+                DropReason::ShutdownDeadline,
+                batch.len() as u64,
+            ),
+        }
+    }
+
+    /// Moves the batch, and those handed over after it, to the spool.
+    fn spill(&mut self, batch: &Batch, jobs: &Receiver<Job>) {
+        let Some(gate) = self.spool.clone() else {
+            return;
+        };
+        let mut spilled = Vec::new();
+        let flushes = gate.spill(batch, jobs, |b| spilled.push(b));
+        for b in spilled {
+            self.recycle(b);
+        }
+        for ack in flushes {
+            self.flush(ack);
+        }
+    }
+
+    /// Sends the next batch the spool holds; false when it holds none (it is disengaged) or
+    /// the shutdown deadline passed.
+    fn send_spooled(&mut self, gate: &SpoolGate) -> bool {
+        let mut batch = Batch::with_capacity(self.batch_policy.max_events.min(4096), 64 * 1024);
+        let ticket = match gate.next_batch(
+            self.batch_policy.max_events,
+            self.batch_policy.max_bytes,
+            &mut batch,
+        ) {
+            Next::Ready(ticket) => ticket,
+            Next::Empty => return false,
+            Next::Failed(e) => {
+                *self.counters.last_error.lock() = Some(format!("spool: {e}"));
+                self.sleep_unless_deadline(self.retry.backoff(1));
+                return !self.past_deadline();
+            }
+        };
+        match self.send(&mut batch, Held::Spool, false) {
+            Outcome::Settled => {
+                gate.acknowledge(ticket);
+                true
+            }
+            // What is left stays in the spool, for the next process.
+            Outcome::PastDeadline | Outcome::Unsent => false,
         }
     }
 
@@ -117,9 +220,10 @@ impl Delivery {
         shutdown_deadline_passed(&self.deadline)
     }
 
-    /// Sends a batch until it is delivered, rejected, out of attempts or past the shutdown
-    /// deadline; every record ends up shipped or dropped with a reason.
-    fn send(&mut self, batch: &mut Batch) {
+    /// Sends a batch until it is delivered, rejected or out of attempts — every record then
+    /// ends up shipped or dropped with a reason — or until the shutdown deadline passes, or,
+    /// with `stop_when_failing`, the first retryable failure.
+    fn send(&mut self, batch: &mut Batch, held: Held, stop_when_failing: bool) -> Outcome {
         let c = Arc::clone(&self.counters);
         let mut attempt = 0u32;
         while !batch.is_empty() {
@@ -127,13 +231,13 @@ impl Delivery {
             let n = batch.len() as u64;
             let e = match self.sink.send(batch) {
                 Ok(()) => {
-                    c.count_shipped(n);
+                    c.count_shipped_from(held, n);
                     c.batches.fetch_add(1, Ordering::Relaxed);
                     c.failing.store(false, Ordering::Relaxed);
                     if let Some(line) = self.notices.as_mut().and_then(StateNotices::delivered) {
                         eprintln!("{line}");
                     }
-                    return;
+                    return Outcome::Settled;
                 }
                 Err(e) => e,
             };
@@ -157,11 +261,11 @@ impl Delivery {
                 rejected.sort_unstable();
                 rejected.dedup();
                 rejected.retain(|&i| i < batch.len() && failed.binary_search(&i).is_err());
-                c.count_drop(DropReason::Rejected, rejected.len() as u64);
-                c.count_shipped(n - failed.len() as u64 - rejected.len() as u64);
+                c.count_drop_from(held, DropReason::Rejected, rejected.len() as u64);
+                c.count_shipped_from(held, n - failed.len() as u64 - rejected.len() as u64);
                 batch.retain_indices(|i| failed.binary_search(&i).is_ok());
                 if batch.is_empty() {
-                    return;
+                    return Outcome::Settled;
                 }
             }
             let remaining = batch.len() as u64;
@@ -169,14 +273,18 @@ impl Delivery {
                 Some(DropReason::Rejected)
             } else if self.retry.max_attempts.is_some_and(|m| attempt >= m) {
                 Some(DropReason::RetriesExhausted)
-            } else if self.past_deadline() {
-                Some(DropReason::ShutdownDeadline)
             } else {
                 None
             };
             if let Some(reason) = give_up {
-                c.count_drop(reason, remaining);
-                return;
+                c.count_drop_from(held, reason, remaining);
+                return Outcome::Settled;
+            }
+            if self.past_deadline() {
+                return Outcome::PastDeadline;
+            }
+            if stop_when_failing {
+                return Outcome::Unsent;
             }
             self.sleep_unless_deadline(
                 self.retry
@@ -184,6 +292,7 @@ impl Delivery {
                     .max(e.retry_after().unwrap_or_default()),
             );
         }
+        Outcome::Settled
     }
 
     fn sleep_unless_deadline(&self, wait: Duration) {
