@@ -24,6 +24,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod rules_test;
+mod spool_cmd;
 use tracing_siem::format::{build_encoder, decode_json, Format, FormatOptions};
 use tracing_siem::{Config, SiemBuilder};
 use tracing_subscriber::prelude::*;
@@ -88,6 +89,9 @@ enum Command {
     /// Test alert rules on recorded events.
     #[command(subcommand)]
     Rules(rules_test::RulesCommand),
+    /// Inspect, replay or delete a destination's disk spool while its program is stopped.
+    #[command(subcommand)]
+    Spool(spool_cmd::SpoolCommand),
 }
 
 /// The configuration file, as the first argument or with `--config`: every subcommand takes
@@ -157,6 +161,7 @@ fn main() -> ExitCode {
             config,
         } => encode(&format, &options, config.given()),
         Command::Rules(command) => rules_test::run(command),
+        Command::Spool(command) => spool_cmd::run(command),
     }
 }
 

@@ -56,15 +56,18 @@ const FAILING_NOTICE_EVERY: Duration = Duration::from_secs(30);
 /// delivering again. Metrics say the same for programs; this is for the people who never look.
 pub(crate) struct StateNotices {
     name: String,
+    /// Where the destination's events wait while it fails: "queue" or "disk spool".
+    waiting_in: &'static str,
     last_failing_line: Option<Instant>,
     /// Failed attempts since the last "failing" line was printed, when one was.
     failures_since_line: Option<u64>,
 }
 
 impl StateNotices {
-    pub fn new(name: &str) -> StateNotices {
+    pub fn new(name: &str, spooled: bool) -> StateNotices {
         StateNotices {
             name: name.to_owned(),
+            waiting_in: if spooled { "disk spool" } else { "queue" },
             last_failing_line: None,
             failures_since_line: None,
         }
@@ -85,8 +88,8 @@ impl StateNotices {
         self.last_failing_line = Some(Instant::now());
         self.failures_since_line.get_or_insert(1);
         Some(format!(
-            "tracing-siem: destination {:?} is failing: {e}; its events wait in its queue and are retried",
-            self.name
+            "tracing-siem: destination {:?} is failing: {e}; its events wait in its {} and are retried",
+            self.name, self.waiting_in
         ))
     }
 
@@ -315,7 +318,7 @@ mod tests {
 
     #[test]
     fn one_line_when_failing_starts_and_one_when_delivery_resumes() {
-        let mut n = StateNotices::new("siem");
+        let mut n = StateNotices::new("siem", false);
         let e = SinkError::retryable("connection refused");
         let first = n.failed(false, &e).unwrap();
         assert!(

@@ -92,7 +92,7 @@ impl Route {
             retry: d.retry,
             counters: Arc::clone(&counters),
             deadline: Arc::clone(&deadline),
-            notices: notices.then(|| StateNotices::new(&d.name)),
+            notices: notices.then(|| StateNotices::new(&d.name, spool.is_some())),
             spool: spool.clone(),
             batch_policy: d.batch,
         };
