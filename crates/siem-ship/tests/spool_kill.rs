@@ -172,16 +172,36 @@ fn durable(lines: &[String]) -> Option<u64> {
         .max()
 }
 
-/// The numbers in the collector's file; a line torn by a kill is followed, on the same line,
-/// by the next child's complete record, so the last `N…;` of each line counts.
-fn received(path: &Path) -> std::collections::HashSet<u64> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
+/// The numbers in the collector's file, read as it grows. A line torn by a kill is followed,
+/// on the same line, by the next child's complete record, so the last `N…;` of a line counts.
+#[derive(Default)]
+struct Received {
+    numbers: std::collections::HashSet<u64>,
+    read: u64,
+    /// The last line, not yet ended.
+    partial: String,
+}
+
+impl Received {
+    fn update(&mut self, path: &Path) {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut file) = std::fs::File::open(path) else {
+            return;
+        };
+        file.seek(SeekFrom::Start(self.read)).unwrap();
+        let mut new = Vec::new();
+        file.read_to_end(&mut new).unwrap();
+        self.read += new.len() as u64;
+        self.partial.push_str(&String::from_utf8_lossy(&new));
+        let Some(end) = self.partial.rfind('\n') else {
+            return;
+        };
+        let complete: String = self.partial.drain(..=end).collect();
+        self.numbers.extend(complete.lines().filter_map(|l| {
             let at = l.rfind('N')?;
-            l[at + 1..].strip_suffix(';')?.parse().ok()
-        })
-        .collect()
+            l[at + 1..].strip_suffix(';')?.parse::<u64>().ok()
+        }));
+    }
 }
 
 #[test]
@@ -204,6 +224,8 @@ fn every_event_made_durable_survives_kill_9() {
     let mut random = Random(seed);
     let dir = tempfile::tempdir().unwrap();
     let down = dir.path().join("down");
+    let received_file = dir.path().join("received");
+    let mut received = Received::default();
     let mut promised = Vec::new();
     // Events made durable yet not received when their child was killed: only the spool held
     // them, and only a later process could deliver them.
@@ -228,8 +250,10 @@ fn every_event_made_durable_survives_kill_9() {
         thread::sleep(Duration::from_millis(20));
         let made_durable = durable(&lines.lock().unwrap());
         if let Some(n) = made_durable {
-            let got = received(&dir.path().join("received"));
-            left_in_spool += (first..=n).filter(|e| !got.contains(e)).count();
+            received.update(&received_file);
+            left_in_spool += (first..=n)
+                .filter(|e| !received.numbers.contains(e))
+                .count();
             promised.push(first..=n);
         }
     }
@@ -242,7 +266,8 @@ fn every_event_made_durable_survives_kill_9() {
         "the draining child did not finish"
     );
 
-    let got = received(&dir.path().join("received"));
+    received.update(&received_file);
+    let got = &received.numbers;
     assert!(
         left_in_spool > 0,
         "seed {seed}: no kill left durable events in the spool: the test proves nothing"
