@@ -1,15 +1,17 @@
 //! Events per second through a destination with its disk spool engaged, against the same
 //! destination in memory, in one run.
 //!
-//! Each iteration starts a pipeline (untimed) with one destination — JSON events of about
-//! 330 bytes, batches of 100, a sink that discards — then times from the first event queued
-//! until the sink has accepted all of them:
+//! Each iteration starts a pipeline (untimed) with one destination — 5 000 JSON events of
+//! about 330 bytes, batches of 100, a sink that discards — then times from the first event
+//! queued until the sink has accepted all of them:
 //!
 //! - `spool/in_memory`: the sink accepts from the start; events go queue → batch → sink.
 //! - `spool/spooled_fsync_per_batch`: the sink refuses until every event is in the spool
 //!   (each batch of 100 appended with its own `fdatasync`), then accepts; so every event is
 //!   written to disk, synced, read back and sent. The spool lives in the system's temporary
 //!   directory (run it on the disk the spool will use).
+//! - `spool/spooled_fsync_never`: the same with `fsync: never`, which separates the cost of the
+//!   disk's `fdatasync` from the spool's own work.
 //!
 //! Run: `cargo bench -p siem-ship --bench spool_throughput -- --warm-up-time 1 --measurement-time 3`
 
@@ -21,11 +23,11 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use siem_event::{EventType, SecurityEvent, Severity};
 use siem_format::{build_encoder, Format, FormatOptions};
 use siem_ship::{
-    Batch, BatchConfig, Destination, Pipeline, PipelineConfig, Processor, RetryConfig, Sink,
-    SinkError, SpoolConfig,
+    Batch, BatchConfig, Destination, FsyncPolicy, Pipeline, PipelineConfig, Processor, RetryConfig,
+    Sink, SinkError, SpoolConfig,
 };
 
-const EVENTS: usize = 20_000;
+const EVENTS: usize = 5_000;
 
 /// Builds each event by cloning a prepared one, the least a real processor does.
 struct Build(Arc<Vec<SecurityEvent>>);
@@ -133,16 +135,22 @@ fn bench(c: &mut Criterion) {
     group.bench_function("in_memory", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| pass(&events, None)).sum())
     });
-    group.bench_function("spooled_fsync_per_batch", |b| {
-        b.iter_custom(|iters| {
-            (0..iters)
-                .map(|_| {
-                    let dir = tempfile::tempdir().unwrap();
-                    pass(&events, Some(SpoolConfig::new(dir.path().join("spool"))))
-                })
-                .sum()
-        })
-    });
+    for (name, fsync) in [
+        ("spooled_fsync_per_batch", FsyncPolicy::Batch),
+        ("spooled_fsync_never", FsyncPolicy::Never),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let dir = tempfile::tempdir().unwrap();
+                        let spool = SpoolConfig::new(dir.path().join("spool")).fsync(fsync);
+                        pass(&events, Some(spool))
+                    })
+                    .sum()
+            })
+        });
+    }
     group.finish();
 }
 
