@@ -2,7 +2,8 @@
 //! own, one that encodes and batches (`batching`) and one that sends and retries (`delivery`),
 //! behind a `Route` (`route`), the pipeline's handle on it that filters and queues; so a slow or
 //! dead destination never delays another one or the application. Every event is accounted for
-//! (`accounting`). `config` holds the policies, `chunk` the shared event chunks, `batch` the
+//! (`accounting`). A destination may have a disk spool (`crate::spool`) between its two
+//! threads. `config` holds the policies, `chunk` the shared event chunks, `batch` the
 //! encoded records a sink receives.
 
 pub(crate) mod accounting;

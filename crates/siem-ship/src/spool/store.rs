@@ -283,10 +283,11 @@ impl Spool {
         };
         let records: u64 = batches.iter().map(|b| b.len() as u64).sum();
         let reading = self.reader.is_some() || self.resume.is_some();
+        let slot_taken = front.id % 2 == 1;
         // Numbered just below the oldest segment's records, so that sequence numbers still
         // rise from segment to segment (what counting lost records relies on).
         let first_seq = front.first_seq.and_then(|f| f.checked_sub(records));
-        let (false, 0, Some(first_seq)) = (reading, front.id % 2, first_seq) else {
+        let Some(first_seq) = first_seq.filter(|_| !reading && !slot_taken) else {
             return self.append(batches);
         };
         let needed = records_bytes(batches) + SEGMENT_HEADER_BYTES;
