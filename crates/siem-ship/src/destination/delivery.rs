@@ -11,6 +11,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use super::accounting::{DestinationCounters, Held};
 use crate::spool::gate::{Next, SpoolGate};
 use crate::{Batch, BatchConfig, DropReason, RetryConfig, Sink, SinkError};
+use std::collections::VecDeque;
 
 /// Work handed from the batching thread to the delivery thread.
 pub(crate) enum Job {
@@ -36,6 +37,9 @@ pub(crate) struct Delivery {
     pub spool: Option<Arc<SpoolGate>>,
     /// The size of batches read back from the spool.
     pub batch_policy: BatchConfig,
+    /// Batches taken from the hand-off that a full blocking spool could not take: older than
+    /// anything in the spool, so they are sent first.
+    pub held: VecDeque<Batch>,
 }
 
 /// How a send ended.
@@ -124,6 +128,9 @@ impl Delivery {
     /// (batches handed over before the spool engaged go first, which keeps the order).
     /// `None` once the batching thread is gone and the spool is empty or past the deadline.
     fn next_job(&mut self, jobs: &Receiver<Job>) -> Option<Job> {
+        if let Some(batch) = self.held.pop_front() {
+            return Some(Job::Send(batch));
+        }
         let Some(gate) = self.spool.clone() else {
             return jobs.recv().ok();
         };
@@ -162,29 +169,45 @@ impl Delivery {
     /// at the shutdown deadline it is spooled rather than dropped.
     fn send_handed_over(&mut self, batch: &mut Batch, jobs: &Receiver<Job>) {
         let spool = self.spool.is_some();
-        match self.send(batch, Held::Memory, spool) {
-            Outcome::Settled => {}
-            Outcome::Unsent | Outcome::PastDeadline if spool => self.spill(batch, jobs),
-            Outcome::Unsent | Outcome::PastDeadline => self.counters.count_drop_from(
-                Held::Memory,
-                DropReason::ShutdownDeadline,
-                batch.len() as u64,
-            ),
+        let outcome = match self.send(batch, Held::Memory, spool) {
+            Outcome::Unsent if self.spill(batch, jobs) => return,
+            // No room in a blocking spool: retry in memory, as without one.
+            Outcome::Unsent => self.send(batch, Held::Memory, false),
+            other => other,
+        };
+        if let Outcome::PastDeadline = outcome {
+            if !(spool && self.spill(batch, jobs)) {
+                self.counters.count_drop_from(
+                    Held::Memory,
+                    DropReason::ShutdownDeadline,
+                    batch.len() as u64,
+                );
+            }
         }
     }
 
-    /// Moves the batch, and those handed over after it, to the spool.
-    fn spill(&mut self, batch: &Batch, jobs: &Receiver<Job>) {
+    /// Moves the batch, and those handed over after it, to the spool; false when a full
+    /// blocking spool could not take them (the batches after it are then held, to be sent
+    /// next).
+    fn spill(&mut self, batch: &Batch, jobs: &Receiver<Job>) -> bool {
         let Some(gate) = self.spool.clone() else {
-            return;
+            return false;
         };
         let mut spilled = Vec::new();
-        let flushes = gate.spill(batch, jobs, |b| spilled.push(b));
+        let held = self.held.drain(..).collect();
+        let spill = gate.spill(batch, held, jobs, |b| spilled.push(b));
         for b in spilled {
             self.recycle(b);
         }
-        for ack in flushes {
+        for ack in spill.flushes {
             self.flush(ack);
+        }
+        match spill.kept {
+            Some(kept) => {
+                self.held = kept.into();
+                false
+            }
+            None => true,
         }
     }
 

@@ -95,6 +95,7 @@ impl Route {
             notices: notices.then(|| StateNotices::new(&d.name, spool.is_some())),
             spool: spool.clone(),
             batch_policy: d.batch,
+            held: Default::default(),
         };
         let sender = thread::Builder::new()
             .name(format!("siem-send-{}", d.name))

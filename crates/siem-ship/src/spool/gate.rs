@@ -47,6 +47,17 @@ pub(crate) enum HandOver {
     Gone,
 }
 
+/// What became of a spill.
+#[derive(Default)]
+pub(crate) struct Spill {
+    /// Flush requests taken from the hand-off on the way, to answer.
+    pub flushes: Vec<Sender<()>>,
+    /// `Some` when nothing was stored (no room under `when_full: block`): the failed batch
+    /// stays with the caller, and these are the batches taken from the hand-off after it, in
+    /// order, to be sent before anything in the spool.
+    pub kept: Option<Vec<Batch>>,
+}
+
 /// What the delivery thread found in the spool.
 pub(crate) enum Next {
     /// A batch to send, and where it ends.
@@ -131,26 +142,31 @@ impl SpoolGate {
         let _ = jobs.send(Job::Flush(ack));
     }
 
-    /// The delivery thread's spill after a failed send: the batch, then every batch already
-    /// handed over after it, go to the spool (before anything the batching thread put there
+    /// The delivery thread's spill after a failed send: the batch, then `held` (batches the
+    /// delivery thread took earlier and kept, newer than the batch), then every batch still in
+    /// the hand-off, go to the spool (before anything the batching thread put there
     /// meanwhile, which is newer), and the spool stays engaged. Handed-over batches go to
-    /// `recycle` once stored; flush requests met on the way are returned. When the spool has
-    /// no room for them, they are dropped (`spool_full`) whatever the `when_full` policy: they
-    /// are the oldest, and the delivery thread cannot wait for room it alone would make.
+    /// `recycle` once stored; flush requests met on the way are returned.
+    ///
+    /// When they do not fit, they are the oldest there are: with `when_full: block` the
+    /// handed-over batches are returned in [`Spill::kept`], for the delivery thread to send from
+    /// memory (with the failed batch) before the spool — it cannot wait for room that only it
+    /// would make; with the drop policies they are dropped (`spool_full`).
     pub fn spill(
         &self,
         batch: &Batch,
+        held: Vec<Batch>,
         jobs: &Receiver<Job>,
         mut recycle: impl FnMut(Batch),
-    ) -> Vec<Sender<()>> {
+    ) -> Spill {
         let mut s = self.state.lock();
         s.engaged = true;
-        let mut taken = Vec::new();
-        let mut flushes = Vec::new();
+        let mut taken = held;
+        let mut spill = Spill::default();
         while let Ok(job) = jobs.try_recv() {
             match job {
                 Job::Send(b) => taken.push(b),
-                Job::Flush(ack) => flushes.push(ack),
+                Job::Flush(ack) => spill.flushes.push(ack),
             }
         }
         let all: Vec<&Batch> = std::iter::once(batch).chain(taken.iter()).collect();
@@ -162,6 +178,10 @@ impl SpoolGate {
                 self.counters
                     .count_drop_from(Held::Memory, DropReason::SpoolWriteFailed, n);
             }
+            Err(AppendError::Full | AppendError::TooLarge) if self.when_full == WhenFull::Block => {
+                spill.kept = Some(taken);
+                return spill;
+            }
             Err(AppendError::Full | AppendError::TooLarge) => {
                 self.counters
                     .count_drop_from(Held::Memory, DropReason::SpoolFull, n);
@@ -170,7 +190,7 @@ impl SpoolGate {
         self.update_size(&s);
         drop(s);
         taken.into_iter().for_each(&mut recycle);
-        flushes
+        spill
     }
 
     /// Appends a batch under the `when_full` policy.
