@@ -372,6 +372,10 @@ fn route(
         .with_batch(d.batch)
         .with_retry(d.retry)
         .with_queue_capacity(d.queue_capacity);
+    let dest = match &d.spool {
+        Some(spool) => dest.with_spool(spool.clone()),
+        None => dest,
+    };
     match parts.filter {
         Some(filter) => dest.with_filter(filter),
         None => dest,

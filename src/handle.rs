@@ -29,6 +29,9 @@ pub struct Metrics {
     pub events_dropped: u64,
     /// Events delivered, summed over destinations.
     pub events_shipped: u64,
+    /// Events waiting in destinations' disk spools, summed over destinations: neither shipped
+    /// nor dropped yet, and safe from a restart.
+    pub events_spooled: u64,
     /// Events not shipped on purpose: those sampling and rate limiting left out before the
     /// destinations, plus those destinations' filters did not take (summed over
     /// destinations); see `filtered_by_reason`.
@@ -131,6 +134,7 @@ impl SiemHandle {
                 .load(std::sync::atomic::Ordering::Relaxed),
             events_dropped: m.dropped(),
             events_shipped: m.shipped(),
+            events_spooled: m.destinations.iter().map(|d| d.spooled).sum(),
             alerts_triggered: rules.alerts_triggered,
             correlations_detected: rules.correlations_detected,
             drop_reports: m.drop_reports,

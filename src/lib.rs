@@ -32,7 +32,8 @@
 //!
 //! Everything a program needs is at the top level of this crate: the layer and its builder,
 //! destinations ([`DestinationConfig`] with [`SyslogConfig`], [`FileConfig`], [`StdoutConfig`]),
-//! wire formats ([`Format`], [`FormatOptions`]), delivery ([`BatchConfig`], [`RetryConfig`]),
+//! wire formats ([`Format`], [`FormatOptions`]), delivery ([`BatchConfig`], [`RetryConfig`],
+//! the disk spool [`SpoolConfig`]),
 //! custom sinks ([`Sink`], [`Batch`], [`SinkError`]), and what the guard reports
 //! ([`Metrics`], [`DeliveryReport`]). The event model, the encoders and the rules engine are
 //! the modules [`event`], [`format`](mod@format) and [`rules`].
@@ -140,6 +141,7 @@ pub use siem_ship::{
     Batch, BatchConfig, DeliveryReport, DestinationMetrics, DropReason, OverflowPolicy,
     RetryConfig, Secret, Sink, SinkError,
 };
+pub use siem_ship::{FsyncPolicy, SpoolConfig, WhenFull};
 
 /// The event model (re-exported from `siem-event`).
 pub use siem_event as event;

@@ -214,6 +214,26 @@ impl Collector for SiemCollector {
             "1 while the pipeline runs",
             i64::from(m.running),
         )?;
+        gauges(
+            &mut e,
+            "siem_events_spooled",
+            "Security events waiting in a destination's disk spool, by destination",
+            "destination",
+            &per_dest(|d| d.spooled)
+                .iter()
+                .map(|(name, n)| (name.as_str(), *n as i64))
+                .collect::<Vec<_>>(),
+        )?;
+        gauges(
+            &mut e,
+            "siem_spool_bytes",
+            "Bytes of a destination's disk spool files, by destination",
+            "destination",
+            &per_dest(|d| d.spool_bytes)
+                .iter()
+                .map(|(name, n)| (name.as_str(), *n as i64))
+                .collect::<Vec<_>>(),
+        )?;
         alert_states(&mut e, &m.alert_states)?;
         gauges(
             &mut e,

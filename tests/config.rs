@@ -141,6 +141,31 @@ fn every_error_names_its_key() {
             "destinations[0]",
             "carrier",
         ),
+        (
+            "destinations: [ { type: stdout, spool: { path: /tmp/s, max_size: 1KB } } ]",
+            "destinations[0].spool.max_size",
+            "at least",
+        ),
+        (
+            "destinations: [ { type: stdout, spool: { path: /tmp/s, when_full: sometimes } } ]",
+            "destinations[0].spool.when_full",
+            "unknown variant `sometimes`",
+        ),
+        (
+            "destinations: [ { type: stdout, spool: { max_size: 1MB } } ]",
+            "destinations[0].spool",
+            "path",
+        ),
+        (
+            "destinations: [ { type: stdout, spool: { path: /tmp/s, fsync: interval, fsync_interval: 0s } } ]",
+            "destinations[0].spool.fsync_interval",
+            "more than 0",
+        ),
+        (
+            "destinations: [ { type: stdout, spool: { path: /tmp/s } }, { type: stderr, spool: { path: /tmp/s } } ]",
+            "destinations[1].spool.path",
+            "another destination",
+        ),
         ("app: ${UNSET_FOR_TEST}", "app", "UNSET_FOR_TEST"),
         ("app: ${BAD NAME}", "app", "invalid variable name"),
         (
@@ -356,6 +381,10 @@ fn unknown_keys_get_a_did_you_mean() {
         ("destination: []", "did you mean `destinations`?"),
         ("queue: { capcity: 5 }", "did you mean `capacity`?"),
         ("max_queue_size: 5", "queue: { capacity: … }"),
+        (
+            "buffer_file: ~/.siem/buffer.json",
+            "`spool: { path: <directory> }`",
+        ),
         ("monitoring: { siem: { enabled: true } }", "seed 004"),
         (
             "queue: { overflow: drop-neweset }",

@@ -10,7 +10,7 @@ use siem_format::{BodyFormat, Format, FormatOptions};
 use siem_ship::sink::file::FileConfig;
 use siem_ship::sink::stdout::StdoutConfig;
 use siem_ship::sink::syslog::SyslogConfig;
-use siem_ship::{BatchConfig, RetryConfig};
+use siem_ship::{BatchConfig, RetryConfig, SpoolConfig};
 
 /// The settings of a destination type (re-exported from `siem-ship`).
 pub use siem_ship::sink::SinkConfig;
@@ -59,6 +59,9 @@ pub struct DestinationConfig {
     pub retry: RetryConfig,
     /// Capacity of this destination's queue (default 10 000).
     pub queue_capacity: usize,
+    /// The destination's disk spool, where batches wait while it is down or slow (default:
+    /// none; events then wait in memory only).
+    pub spool: Option<SpoolConfig>,
     /// The transport: the settings of the destination type.
     pub sink: Box<dyn SinkConfig>,
 }
@@ -73,6 +76,20 @@ impl DestinationConfig {
     /// ```
     pub fn queue_capacity(mut self, queue_capacity: usize) -> DestinationConfig {
         self.queue_capacity = queue_capacity;
+        self
+    }
+
+    /// Sets `spool`: a disk spool for this destination, where batches wait while it is down
+    /// or slower than the events, and which a restart sends first.
+    ///
+    /// ```
+    /// use tracing_siem::{DestinationConfig, SpoolConfig, SyslogConfig, WhenFull};
+    /// let d = DestinationConfig::syslog(SyslogConfig::tcp("127.0.0.1"))
+    ///     .spool(SpoolConfig::new("/var/spool/siem/syslog").max_size(1 << 30).when_full(WhenFull::DropOldest));
+    /// assert_eq!(d.spool.unwrap().max_size, 1 << 30);
+    /// ```
+    pub fn spool(mut self, spool: SpoolConfig) -> DestinationConfig {
+        self.spool = Some(spool);
         self
     }
 }
@@ -101,6 +118,7 @@ impl DestinationConfig {
             batch: BatchConfig::default(),
             retry: RetryConfig::default(),
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            spool: None,
             sink,
         }
     }
@@ -180,6 +198,11 @@ impl DestinationConfig {
                 "must be at least 1",
             ));
         }
+        if let Some(spool) = &self.spool {
+            spool
+                .validate()
+                .map_err(|e| e.within(&format!("{key}.spool")))?;
+        }
         let filter = if self.filter.is_empty() {
             None
         } else {
@@ -234,6 +257,7 @@ impl DestinationConfig {
         let batch = take(&mut map, "batch")?;
         let retry = take(&mut map, "retry")?;
         let queue_capacity: Option<usize> = take(&mut map, "queue_capacity")?;
+        let spool: Option<SpoolConfig> = take(&mut map, "spool")?;
         let Some(kind) = kind else {
             return Err(ConfigError::invalid(
                 "type",
@@ -249,6 +273,7 @@ impl DestinationConfig {
         d.batch = batch;
         d.retry = retry;
         d.queue_capacity = queue_capacity.unwrap_or(DEFAULT_QUEUE_CAPACITY);
+        d.spool = spool;
         Ok(d)
     }
 }

@@ -930,6 +930,7 @@ impl Config {
         let engine = siem_rules::Engine::new(&self.rules).map_err(error::from_rules_error)?;
         let mut destinations = Vec::with_capacity(self.destinations.len());
         let mut names = std::collections::HashSet::new();
+        let mut spools = std::collections::HashSet::new();
         for (i, name) in self.destination_names().iter().enumerate() {
             let key = format!("destinations[{i}]");
             if !names.insert(name.clone()) {
@@ -937,6 +938,17 @@ impl Config {
                     format!("{key}.name"),
                     format!("duplicate destination name {name:?}"),
                 ));
+            }
+            if let Some(spool) = &self.destinations[i].spool {
+                if !spools.insert(spool.path.clone()) {
+                    return Err(ConfigError::invalid(
+                        format!("{key}.spool.path"),
+                        format!(
+                            "{} is the spool of another destination: each needs its own",
+                            spool.path.display()
+                        ),
+                    ));
+                }
             }
             self.destinations[i].check_sink(&key)?;
             destinations.push(self.destinations[i].compile(&key)?);

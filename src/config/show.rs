@@ -201,6 +201,36 @@ fn effective(config: &Config) -> Value {
 /// A destination's keys: those every destination has, and its type's own settings after
 /// `type`.
 fn destination(d: &DestinationConfig, name: &str) -> Value {
+    let mut shown = common_keys(d, name);
+    if let (Some(spool), Value::Mapping(m)) = (&d.spool, &mut shown) {
+        m.insert(Value::from("spool"), spool_keys(spool));
+    }
+    shown
+}
+
+/// A destination's disk spool, every key filled in.
+fn spool_keys(s: &siem_ship::SpoolConfig) -> Value {
+    let when_full = match s.when_full {
+        siem_ship::WhenFull::DropOldest => "drop-oldest",
+        siem_ship::WhenFull::Block => "block",
+        _ => "drop-newest",
+    };
+    let fsync = match s.fsync {
+        siem_ship::FsyncPolicy::Interval => "interval",
+        siem_ship::FsyncPolicy::Never => "never",
+        _ => "batch",
+    };
+    mapping([
+        ("path", Value::from(s.path.display().to_string())),
+        ("max_size", Value::from(s.max_size)),
+        ("when_full", Value::from(when_full)),
+        ("block_timeout", duration(s.block_timeout)),
+        ("fsync", Value::from(fsync)),
+        ("fsync_interval", duration(s.fsync_interval)),
+    ])
+}
+
+fn common_keys(d: &DestinationConfig, name: &str) -> Value {
     let (b, r) = (&d.batch, &d.retry);
     let mut out = Mapping::new();
     out.insert("name".into(), Value::from(name));

@@ -58,8 +58,8 @@ const SEED_SPELLINGS: &[SeedSpelling] = &[
     },
     SeedSpelling {
         seed: "buffer_file",
-        target: "queue",
-        hint: "seed 004's disk buffer is not built yet: events wait in `queue` and in each destination's `queue_capacity`",
+        target: "destinations",
+        hint: "seed 004's `buffer_file` is each destination's `spool: { path: <directory> }` here (docs/delivery.md)",
     },
     SeedSpelling {
         seed: "max_queue_size",

@@ -26,6 +26,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod report;
 mod rules_test;
+mod spool_cmd;
 mod verify;
 use tracing_siem::format::{build_encoder, decode_json, Format, FormatOptions};
 use tracing_siem::{Config, SiemBuilder};
@@ -95,6 +96,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// A compliance report (SOC 2, ISO 27001, NIS2) from JSON-lines event files, as JSON or HTML.
     Report(report::ReportArgs),
+    /// Inspect, replay or delete a destination's disk spool while its program is stopped.
+    #[command(subcommand)]
+    Spool(spool_cmd::SpoolCommand),
 }
 
 /// The configuration file, as the first argument or with `--config`: every subcommand takes
@@ -166,6 +170,7 @@ fn main() -> ExitCode {
         Command::Rules(command) => rules_test::run(command),
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => report::run(args),
+        Command::Spool(command) => spool_cmd::run(command),
     }
 }
 

@@ -962,3 +962,71 @@ fn every_http_destination_example_in_the_docs_passes_check() {
         "an example per HTTP destination"
     );
 }
+
+#[test]
+fn spool_ls_replay_and_drop_act_on_a_spool_left_by_a_down_collector() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let spool_arg = spool.to_string_lossy().into_owned();
+    // A port nobody listens on yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "destinations:\n  - name: collector\n    type: syslog\n    transport: tcp\n    framing: lf\n    host: 127.0.0.1\n    port: {port}\n    spool: {{ path: {spool_arg} }}\n"
+        ),
+    );
+    let out = siem(
+        &["send-test", &cfg, "--count", "40", "--timeout", "1s"],
+        "",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("spooled 41"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = siem(&["spool", "ls", &spool_arg], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("41 records"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = siem(&["spool", "drop", &spool_arg], "", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    assert!(spool.is_dir(), "nothing deleted without --yes");
+
+    let collector = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let reader = std::thread::spawn(move || {
+        let (conn, _) = collector.accept().unwrap();
+        BufReader::new(conn).lines().map_while(Result::ok).count()
+    });
+    let out = siem(&["spool", "replay", &spool_arg, "--config", &cfg], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("collector: shipped 41"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(reader.join().unwrap(), 41);
+
+    let out = siem(&["spool", "ls", &spool_arg], "", &[]);
+    assert!(
+        text(&out.stdout).contains("0 records"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = siem(&["spool", "drop", &spool_arg, "--yes"], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!spool.exists());
+}

@@ -1,7 +1,8 @@
 //! The shipping side of `tracing-siem`: a bounded lock-free queue fed from the application
 //! thread, a pipeline thread that drains it in batches, and one route per destination that
 //! filters, encodes, batches, sends and retries on its own thread, with every event accounted
-//! for as shipped, filtered or dropped with a reason.
+//! for as shipped, filtered, spooled or dropped with a reason. A destination may keep what it
+//! cannot deliver yet in a disk spool ([`spool`]) that survives restarts.
 //!
 //! Programs use it through `tracing-siem`, which re-exports the destination settings, the
 //! [`Sink`] trait and the delivery reports; the pipeline's parts (`Pipeline`, `EventQueue`,
@@ -17,6 +18,7 @@ mod pipeline;
 mod queue;
 mod secret;
 pub mod sink;
+pub mod spool;
 
 pub use config_error::ConfigError;
 pub use destination::accounting::{DestinationMetrics, DropReason};
@@ -34,6 +36,7 @@ pub use secret::Secret;
 /// Units in configuration (durations, byte sizes): the shared helpers of `siem-event`.
 pub use siem_event::units;
 pub use sink::{Sink, SinkError};
+pub use spool::{FsyncPolicy, SpoolConfig, WhenFull};
 
 thread_local! {
     static PIPELINE_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

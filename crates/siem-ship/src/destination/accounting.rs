@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 /// ```
 /// use siem_ship::DropReason;
 /// assert_eq!(DropReason::QueueFull.as_str(), "queue_full");
-/// assert_eq!(DropReason::ALL.len(), 9);
+/// assert_eq!(DropReason::ALL.len(), 12);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -34,11 +34,18 @@ pub enum DropReason {
     /// Written to a plain syslog stream (TCP, TLS) whose connection then broke, and no longer
     /// in the sink's resend window: it may or may not have reached the collector.
     Unconfirmed,
+    /// The destination's disk spool had no room (its `when_full` policy dropped the newest
+    /// batch, or deleted the oldest segments).
+    SpoolFull,
+    /// Found damaged in the disk spool (a flipped byte, a torn write) and skipped.
+    SpoolCorrupt,
+    /// The disk refused to take the batch into the spool (an I/O error).
+    SpoolWriteFailed,
 }
 
 impl DropReason {
     /// Every reason, in a stable order (the index is the reason's slot in counters).
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 12] = [
         DropReason::QueueFull,
         DropReason::Evicted,
         DropReason::BlockTimeout,
@@ -48,6 +55,9 @@ impl DropReason {
         DropReason::RetriesExhausted,
         DropReason::ShutdownDeadline,
         DropReason::Unconfirmed,
+        DropReason::SpoolFull,
+        DropReason::SpoolCorrupt,
+        DropReason::SpoolWriteFailed,
     ];
 
     /// The snake-case name used in metrics and drop reports.
@@ -62,6 +72,9 @@ impl DropReason {
             DropReason::RetriesExhausted => "retries_exhausted",
             DropReason::ShutdownDeadline => "shutdown_deadline",
             DropReason::Unconfirmed => "unconfirmed",
+            DropReason::SpoolFull => "spool_full",
+            DropReason::SpoolCorrupt => "spool_corrupt",
+            DropReason::SpoolWriteFailed => "spool_write_failed",
         }
     }
 
@@ -76,6 +89,14 @@ impl fmt::Display for DropReason {
     }
 }
 
+/// Where events being settled were held: counting them out of the spool keeps `spooled` a
+/// count of what the spool holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Held {
+    Memory,
+    Spool,
+}
+
 /// Live counters of one destination, updated by the pipeline and the destination's threads.
 ///
 /// Where an event ends up (received, then shipped, filtered or dropped) is counted under a
@@ -88,6 +109,10 @@ pub(crate) struct DestinationCounters {
     shipped: AtomicU64,
     filtered: AtomicU64,
     dropped: [AtomicU64; DropReason::ALL.len()],
+    /// Events in the disk spool, not yet delivered or dropped.
+    spooled: AtomicU64,
+    /// Events an earlier process left in the disk spool, read back by this one.
+    recovered: AtomicU64,
     /// True once settled.
     settled: Mutex<bool>,
     pub ship_failures: AtomicU64,
@@ -126,11 +151,6 @@ impl DestinationCounters {
         }
     }
 
-    /// Counts a delivered batch of `n` events.
-    pub fn count_shipped(&self, n: u64) {
-        self.count(&self.shipped, n);
-    }
-
     pub fn count_drop(&self, reason: DropReason, n: u64) {
         self.count(&self.dropped[reason.index()], n);
     }
@@ -150,6 +170,64 @@ impl DestinationCounters {
         }
     }
 
+    /// Counts `n` events appended to the disk spool.
+    pub fn count_spooled(&self, n: u64) {
+        self.count(&self.spooled, n);
+    }
+
+    /// Counts `n` records an earlier process left in the disk spool, read back to be sent:
+    /// offered to this destination now, and held in the spool until settled.
+    pub fn count_recovered(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let settled = self.settled.lock();
+        if !*settled {
+            self.received.fetch_add(n, Ordering::Relaxed);
+            self.recovered.fetch_add(n, Ordering::Relaxed);
+            self.spooled.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts `n` records an earlier process left in the disk spool as dropped without being
+    /// read back (deleted to make room, found damaged).
+    pub fn count_recovered_drop(&self, reason: DropReason, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let settled = self.settled.lock();
+        if !*settled {
+            self.received.fetch_add(n, Ordering::Relaxed);
+            self.recovered.fetch_add(n, Ordering::Relaxed);
+            self.dropped[reason.index()].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts `n` delivered events held in `held`.
+    pub fn count_shipped_from(&self, held: Held, n: u64) {
+        self.settle_from(held, &self.shipped, n);
+    }
+
+    /// Counts `n` events held in `held` as dropped.
+    pub fn count_drop_from(&self, held: Held, reason: DropReason, n: u64) {
+        self.settle_from(held, &self.dropped[reason.index()], n);
+    }
+
+    /// Moves `n` events to `counter`, out of the spool when they were held there, in one step
+    /// so that no snapshot counts them twice.
+    fn settle_from(&self, held: Held, counter: &AtomicU64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let settled = self.settled.lock();
+        if !*settled {
+            if held == Held::Spool {
+                self.spooled.fetch_sub(n, Ordering::Relaxed);
+            }
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     /// Counts every event still in flight as dropped at the shutdown deadline and freezes the
     /// figures; returns how many that was.
     pub fn settle(&self) -> u64 {
@@ -158,8 +236,10 @@ impl DestinationCounters {
             return 0;
         }
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let done =
-            load(&self.shipped) + load(&self.filtered) + self.dropped.iter().map(load).sum::<u64>();
+        let done = load(&self.shipped)
+            + load(&self.filtered)
+            + load(&self.spooled)
+            + self.dropped.iter().map(load).sum::<u64>();
         let in_flight = load(&self.received).saturating_sub(done);
         self.dropped[DropReason::ShutdownDeadline.index()].fetch_add(in_flight, Ordering::Relaxed);
         *settled = true;
@@ -176,6 +256,9 @@ impl DestinationCounters {
             shipped: load(&self.shipped),
             filtered: load(&self.filtered),
             dropped: dropped.iter().filter(|(_, n)| *n > 0).copied().collect(),
+            spooled: load(&self.spooled),
+            recovered: load(&self.recovered),
+            spool_bytes: 0,
             ship_failures: load(&self.ship_failures),
             batches_sent: load(&self.batches),
             queue_size,
@@ -188,8 +271,10 @@ impl DestinationCounters {
 
 /// A snapshot of one destination's figures.
 ///
-/// `received == shipped + filtered + dropped + in_flight()`: every event offered to the
-/// destination is in exactly one of those states.
+/// `received == shipped + filtered + dropped + spooled + in_flight()`: every event offered to
+/// the destination is in exactly one of those states. Records an earlier process left in the
+/// destination's disk spool count as received (and `recovered`) when this process reads them
+/// back.
 ///
 /// ```
 /// use siem_ship::{DestinationMetrics, DropReason};
@@ -216,6 +301,13 @@ pub struct DestinationMetrics {
     pub filtered: u64,
     /// Events dropped, by reason (reasons with a zero count are left out).
     pub dropped: Vec<(DropReason, u64)>,
+    /// Events held in the destination's disk spool, waiting to be delivered.
+    pub spooled: u64,
+    /// Events an earlier process left in the disk spool that this one read back (included
+    /// in `received`).
+    pub recovered: u64,
+    /// Bytes the destination's disk spool files hold (0 without a spool).
+    pub spool_bytes: u64,
     /// Failed send attempts (each retry that failed counts once).
     pub ship_failures: u64,
     /// Batches delivered.
@@ -252,6 +344,9 @@ impl fmt::Display for DestinationMetrics {
                 .collect();
             write!(f, " ({})", reasons.join(", "))?;
         }
+        if self.spooled > 0 {
+            write!(f, ", spooled {}", self.spooled)?;
+        }
         write!(f, ", failed attempts {}", self.ship_failures)?;
         if let Some(e) = &self.last_error {
             write!(f, ", last error: {e}")?;
@@ -266,9 +361,10 @@ impl DestinationMetrics {
         self.dropped.iter().map(|(_, n)| n).sum()
     }
 
-    /// Events neither shipped, filtered nor dropped yet (queued, batched or being sent).
+    /// Events neither shipped, filtered, dropped nor spooled yet (queued, batched or being
+    /// sent).
     pub fn in_flight(&self) -> u64 {
         self.received
-            .saturating_sub(self.shipped + self.filtered + self.dropped_total())
+            .saturating_sub(self.shipped + self.filtered + self.dropped_total() + self.spooled)
     }
 }

@@ -13,6 +13,7 @@ use super::accounting::DestinationCounters;
 use super::chunk::Share;
 use super::delivery::Job;
 use super::BatchConfig;
+use crate::spool::gate::{HandOver, SpoolGate};
 use crate::{Batch, DropReason};
 
 /// Messages besides events that a route's thread answers.
@@ -35,6 +36,8 @@ pub(super) struct Batching {
     /// Batches handed to the delivery thread that have not come back (or been dropped) yet.
     unreturned: Arc<AtomicUsize>,
     queued: Arc<AtomicUsize>,
+    /// The destination's disk spool, which takes the batches the delivery thread cannot.
+    spool: Option<Arc<SpoolGate>>,
 }
 
 /// How long the batching thread keeps spare batch buffers once no events arrive.
@@ -66,7 +69,14 @@ impl Batching {
             spares,
             unreturned,
             queued,
+            spool: None,
         }
+    }
+
+    /// Hands the batches the delivery thread cannot take to the destination's disk spool.
+    pub(super) fn with_spool(mut self, spool: Option<Arc<SpoolGate>>) -> Batching {
+        self.spool = spool;
+        self
     }
 
     pub(super) fn run(
@@ -99,7 +109,12 @@ impl Batching {
                         }
                         self.add_pending_report(&reports);
                         self.hand_over();
-                        let _ = self.jobs.send(Job::Flush(ack));
+                        match &self.spool {
+                            Some(gate) => gate.flush(ack, &self.jobs),
+                            None => {
+                                let _ = self.jobs.send(Job::Flush(ack));
+                            }
+                        }
                     }
                 },
                 default(wait) => {
@@ -175,7 +190,18 @@ impl Batching {
         self.counters.batch_size.store(0, Ordering::Relaxed);
         let n = batch.len() as u64;
         self.unreturned.fetch_add(1, Ordering::AcqRel);
-        if self.jobs.send(Job::Send(batch)).is_err() {
+        let delivered_by_thread = match &self.spool {
+            None => self.jobs.send(Job::Send(batch)).is_ok(),
+            Some(gate) => match gate.hand_over(batch, &self.jobs) {
+                HandOver::Sent => true,
+                HandOver::Spooled => {
+                    self.unreturned.fetch_sub(1, Ordering::AcqRel);
+                    true
+                }
+                HandOver::Gone => false,
+            },
+        };
+        if !delivered_by_thread {
             self.unreturned.fetch_sub(1, Ordering::AcqRel);
             // The delivery thread is gone (it panicked in a sink): count, never lose silently.
             self.counters.count_drop(DropReason::Rejected, n);
@@ -202,6 +228,7 @@ mod tests {
             spares,
             unreturned: Arc::default(),
             queued: Arc::default(),
+            spool: None,
         };
         (b, spent, jobs_rx)
     }

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use super::accounting::DestinationCounters;
-use crate::{Batch, DropReason, RetryConfig, Sink, SinkError};
+use super::accounting::{DestinationCounters, Held};
+use crate::spool::gate::{Next, SpoolGate};
+use crate::{Batch, BatchConfig, DropReason, RetryConfig, Sink, SinkError};
+use std::collections::VecDeque;
 
 /// Work handed from the batching thread to the delivery thread.
 pub(crate) enum Job {
@@ -31,6 +33,23 @@ pub(crate) struct Delivery {
     pub deadline: Arc<AtomicI64>,
     /// Lines on standard error when the destination starts failing or recovers.
     pub notices: Option<StateNotices>,
+    /// The destination's disk spool, if it has one.
+    pub spool: Option<Arc<SpoolGate>>,
+    /// The size of batches read back from the spool.
+    pub batch_policy: BatchConfig,
+    /// Batches taken from the hand-off that a full blocking spool could not take: older than
+    /// anything in the spool, so they are sent first.
+    pub held: VecDeque<Batch>,
+}
+
+/// How a send ended.
+enum Outcome {
+    /// Every record is shipped or dropped with a reason.
+    Settled,
+    /// A retryable failure, and the caller asked to hear of it rather than wait and retry.
+    Unsent,
+    /// The shutdown deadline passed; the records left in the batch are not counted yet.
+    PastDeadline,
 }
 
 /// The shortest time between two "failing" lines of one destination, so that a destination
@@ -41,15 +60,18 @@ const FAILING_NOTICE_EVERY: Duration = Duration::from_secs(30);
 /// delivering again. Metrics say the same for programs; this is for the people who never look.
 pub(crate) struct StateNotices {
     name: String,
+    /// Where the destination's events wait while it fails: "queue" or "disk spool".
+    waiting_in: &'static str,
     last_failing_line: Option<Instant>,
     /// Failed attempts since the last "failing" line was printed, when one was.
     failures_since_line: Option<u64>,
 }
 
 impl StateNotices {
-    pub fn new(name: &str) -> StateNotices {
+    pub fn new(name: &str, spooled: bool) -> StateNotices {
         StateNotices {
             name: name.to_owned(),
+            waiting_in: if spooled { "disk spool" } else { "queue" },
             last_failing_line: None,
             failures_since_line: None,
         }
@@ -70,8 +92,8 @@ impl StateNotices {
         self.last_failing_line = Some(Instant::now());
         self.failures_since_line.get_or_insert(1);
         Some(format!(
-            "tracing-siem: destination {:?} is failing: {e}; its events wait in its queue and are retried",
-            self.name
+            "tracing-siem: destination {:?} is failing: {e}; its events wait in its {} and are retried",
+            self.name, self.waiting_in
         ))
     }
 
@@ -88,21 +110,13 @@ impl StateNotices {
 impl Delivery {
     pub fn run(mut self, jobs: Receiver<Job>) {
         crate::mark_pipeline_thread();
-        while let Ok(job) = jobs.recv() {
+        while let Some(job) = self.next_job(&jobs) {
             match job {
                 Job::Send(mut batch) => {
-                    self.send(&mut batch);
-                    self.count_unconfirmed();
-                    batch.clear();
-                    let _ = self.spent.try_send(batch);
-                    self.unreturned.fetch_sub(1, Ordering::AcqRel);
+                    self.send_handed_over(&mut batch, &jobs);
+                    self.recycle(batch);
                 }
-                Job::Flush(ack) => {
-                    if let Err(e) = self.sink.flush() {
-                        self.note_error(&e);
-                    }
-                    let _ = ack.send(());
-                }
+                Job::Flush(ack) => self.flush(ack),
             }
         }
         if let Err(e) = self.sink.close() {
@@ -117,6 +131,120 @@ impl Delivery {
         self.counters.unship(DropReason::Unconfirmed, n);
     }
 
+    /// The next batch handed over; in between, with a spool, what the spool holds is sent
+    /// (batches handed over before the spool engaged go first, which keeps the order).
+    /// `None` once the batching thread is gone and the spool is empty or past the deadline.
+    fn next_job(&mut self, jobs: &Receiver<Job>) -> Option<Job> {
+        if let Some(batch) = self.held.pop_front() {
+            return Some(Job::Send(batch));
+        }
+        let Some(gate) = self.spool.clone() else {
+            return jobs.recv().ok();
+        };
+        loop {
+            match jobs.try_recv() {
+                Ok(job) => return Some(job),
+                Err(TryRecvError::Disconnected) => {
+                    if self.past_deadline() || !self.send_spooled(&gate) {
+                        return None;
+                    }
+                }
+                Err(TryRecvError::Empty) => {
+                    if self.past_deadline() || !self.send_spooled(&gate) {
+                        return jobs.recv().ok();
+                    }
+                }
+            }
+        }
+    }
+
+    fn recycle(&mut self, mut batch: Batch) {
+        batch.clear();
+        let _ = self.spent.try_send(batch);
+        self.unreturned.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn flush(&mut self, ack: Sender<()>) {
+        if let Err(e) = self.sink.flush() {
+            self.note_error(&e);
+        }
+        let _ = ack.send(());
+    }
+
+    /// Sends a batch handed over by the batching thread. With a spool, a retryable failure
+    /// sends it (and the batches handed over after it) to the spool instead of waiting, and
+    /// at the shutdown deadline it is spooled rather than dropped.
+    fn send_handed_over(&mut self, batch: &mut Batch, jobs: &Receiver<Job>) {
+        let spool = self.spool.is_some();
+        let outcome = match self.send(batch, Held::Memory, spool) {
+            Outcome::Unsent if self.spill(batch, jobs) => return,
+            // No room in a blocking spool: retry in memory, as without one.
+            Outcome::Unsent => self.send(batch, Held::Memory, false),
+            other => other,
+        };
+        if let Outcome::PastDeadline = outcome {
+            if !(spool && self.spill(batch, jobs)) {
+                self.counters.count_drop_from(
+                    Held::Memory,
+                    DropReason::ShutdownDeadline,
+                    batch.len() as u64,
+                );
+            }
+        }
+    }
+
+    /// Moves the batch, and those handed over after it, to the spool; false when a full
+    /// blocking spool could not take them (the batches after it are then held, to be sent
+    /// next).
+    fn spill(&mut self, batch: &Batch, jobs: &Receiver<Job>) -> bool {
+        let Some(gate) = self.spool.clone() else {
+            return false;
+        };
+        let mut spilled = Vec::new();
+        let held = self.held.drain(..).collect();
+        let spill = gate.spill(batch, held, jobs, |b| spilled.push(b));
+        for b in spilled {
+            self.recycle(b);
+        }
+        for ack in spill.flushes {
+            self.flush(ack);
+        }
+        match spill.kept {
+            Some(kept) => {
+                self.held = kept.into();
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Sends the next batch the spool holds; false when it holds none (it is disengaged) or
+    /// the shutdown deadline passed.
+    fn send_spooled(&mut self, gate: &SpoolGate) -> bool {
+        let mut batch = Batch::with_capacity(self.batch_policy.max_events.min(4096), 64 * 1024);
+        let ticket = match gate.next_batch(
+            self.batch_policy.max_events,
+            self.batch_policy.max_bytes,
+            &mut batch,
+        ) {
+            Next::Ready(ticket) => ticket,
+            Next::Empty => return false,
+            Next::Failed(e) => {
+                *self.counters.last_error.lock() = Some(format!("spool: {e}"));
+                self.sleep_unless_deadline(self.retry.backoff(1));
+                return !self.past_deadline();
+            }
+        };
+        match self.send(&mut batch, Held::Spool, false) {
+            Outcome::Settled => {
+                gate.acknowledge(ticket);
+                true
+            }
+            // What is left stays in the spool, for the next process.
+            Outcome::PastDeadline | Outcome::Unsent => false,
+        }
+    }
+
     fn note_error(&self, e: &SinkError) {
         *self.counters.last_error.lock() = Some(e.to_string());
     }
@@ -125,23 +253,26 @@ impl Delivery {
         shutdown_deadline_passed(&self.deadline)
     }
 
-    /// Sends a batch until it is delivered, rejected, out of attempts or past the shutdown
-    /// deadline; every record ends up shipped or dropped with a reason.
-    fn send(&mut self, batch: &mut Batch) {
+    /// Sends a batch until it is delivered, rejected or out of attempts — every record then
+    /// ends up shipped or dropped with a reason — or until the shutdown deadline passes, or,
+    /// with `stop_when_failing`, the first retryable failure.
+    fn send(&mut self, batch: &mut Batch, held: Held, stop_when_failing: bool) -> Outcome {
         let c = Arc::clone(&self.counters);
         let mut attempt = 0u32;
         while !batch.is_empty() {
             attempt += 1;
             let n = batch.len() as u64;
-            let e = match self.sink.send(batch) {
+            let sent = self.sink.send(batch);
+            self.count_unconfirmed();
+            let e = match sent {
                 Ok(()) => {
-                    c.count_shipped(n);
+                    c.count_shipped_from(held, n);
                     c.batches.fetch_add(1, Ordering::Relaxed);
                     c.failing.store(false, Ordering::Relaxed);
                     if let Some(line) = self.notices.as_mut().and_then(StateNotices::delivered) {
                         eprintln!("{line}");
                     }
-                    return;
+                    return Outcome::Settled;
                 }
                 Err(e) => e,
             };
@@ -165,11 +296,11 @@ impl Delivery {
                 rejected.sort_unstable();
                 rejected.dedup();
                 rejected.retain(|&i| i < batch.len() && failed.binary_search(&i).is_err());
-                c.count_drop(DropReason::Rejected, rejected.len() as u64);
-                c.count_shipped(n - failed.len() as u64 - rejected.len() as u64);
+                c.count_drop_from(held, DropReason::Rejected, rejected.len() as u64);
+                c.count_shipped_from(held, n - failed.len() as u64 - rejected.len() as u64);
                 batch.retain_indices(|i| failed.binary_search(&i).is_ok());
                 if batch.is_empty() {
-                    return;
+                    return Outcome::Settled;
                 }
             }
             let remaining = batch.len() as u64;
@@ -177,14 +308,18 @@ impl Delivery {
                 Some(DropReason::Rejected)
             } else if self.retry.max_attempts.is_some_and(|m| attempt >= m) {
                 Some(DropReason::RetriesExhausted)
-            } else if self.past_deadline() {
-                Some(DropReason::ShutdownDeadline)
             } else {
                 None
             };
             if let Some(reason) = give_up {
-                c.count_drop(reason, remaining);
-                return;
+                c.count_drop_from(held, reason, remaining);
+                return Outcome::Settled;
+            }
+            if self.past_deadline() {
+                return Outcome::PastDeadline;
+            }
+            if stop_when_failing {
+                return Outcome::Unsent;
             }
             self.sleep_unless_deadline(
                 self.retry
@@ -192,6 +327,7 @@ impl Delivery {
                     .max(e.retry_after().unwrap_or_default()),
             );
         }
+        Outcome::Settled
     }
 
     fn sleep_unless_deadline(&self, wait: Duration) {
@@ -214,7 +350,7 @@ mod tests {
 
     #[test]
     fn one_line_when_failing_starts_and_one_when_delivery_resumes() {
-        let mut n = StateNotices::new("siem");
+        let mut n = StateNotices::new("siem", false);
         let e = SinkError::retryable("connection refused");
         let first = n.failed(false, &e).unwrap();
         assert!(

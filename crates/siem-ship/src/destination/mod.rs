@@ -2,7 +2,8 @@
 //! own, one that encodes and batches (`batching`) and one that sends and retries (`delivery`),
 //! behind a `Route` (`route`), the pipeline's handle on it that filters and queues; so a slow or
 //! dead destination never delays another one or the application. Every event is accounted for
-//! (`accounting`). `config` holds the policies, `chunk` the shared event chunks, `batch` the
+//! (`accounting`). A destination may have a disk spool (`crate::spool`) between its two
+//! threads. `config` holds the policies, `chunk` the shared event chunks, `batch` the
 //! encoded records a sink receives.
 
 pub(crate) mod accounting;
@@ -17,6 +18,7 @@ use siem_format::Encoder;
 
 pub use config::{BatchConfig, EventFilter, RetryConfig};
 
+use crate::spool::SpoolConfig;
 use crate::Sink;
 
 /// Everything a destination needs: a name, a filter, an encoder, a sink and its policies.
@@ -47,6 +49,7 @@ pub struct Destination {
     batch: BatchConfig,
     retry: RetryConfig,
     queue_capacity: usize,
+    spool: Option<SpoolConfig>,
 }
 
 impl Destination {
@@ -60,6 +63,7 @@ impl Destination {
             batch: BatchConfig::default(),
             retry: RetryConfig::default(),
             queue_capacity: 10_000,
+            spool: None,
         }
     }
 
@@ -84,6 +88,14 @@ impl Destination {
     /// Capacity of this destination's own queue.
     pub fn with_queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Gives the destination a disk spool: batches it cannot deliver right away wait there,
+    /// and a restart over the same directory sends them first. The directory is opened (and
+    /// locked) when the pipeline starts.
+    pub fn with_spool(mut self, spool: SpoolConfig) -> Self {
+        self.spool = Some(spool);
         self
     }
 

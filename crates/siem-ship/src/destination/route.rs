@@ -14,6 +14,7 @@ use super::batching::{Batching, Control};
 use super::chunk::{Chunk, ChunkPool, Share};
 use super::delivery::{shutdown_deadline_passed, Delivery, StateNotices};
 use super::{Destination, EventFilter};
+use crate::spool::gate::SpoolGate;
 use crate::{DestinationMetrics, DropReason};
 
 /// The pipeline's handle on a running destination.
@@ -38,6 +39,7 @@ pub(crate) struct Route {
     report: Sender<SecurityEvent>,
     pending_report: Receiver<SecurityEvent>,
     counters: Arc<DestinationCounters>,
+    spool: Option<Arc<SpoolGate>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -66,6 +68,23 @@ impl Route {
         // freed on the batching thread only.
         let (spent_tx, spent_rx) = bounded(2);
         let unreturned = Arc::new(AtomicUsize::new(0));
+        let spool = match &d.spool {
+            Some(config) => Some(Arc::new(
+                SpoolGate::open(config, Arc::clone(&counters), Arc::clone(&deadline)).map_err(
+                    |e| {
+                        std::io::Error::new(
+                            e.kind(),
+                            format!(
+                                "destination {:?}: spool {}: {e}",
+                                d.name,
+                                config.path.display()
+                            ),
+                        )
+                    },
+                )?,
+            )),
+            None => None,
+        };
         let delivery = Delivery {
             sink: d.sink,
             spent: spent_tx,
@@ -73,7 +92,10 @@ impl Route {
             retry: d.retry,
             counters: Arc::clone(&counters),
             deadline: Arc::clone(&deadline),
-            notices: notices.then(|| StateNotices::new(&d.name)),
+            notices: notices.then(|| StateNotices::new(&d.name, spool.is_some())),
+            spool: spool.clone(),
+            batch_policy: d.batch,
+            held: Default::default(),
         };
         let sender = thread::Builder::new()
             .name(format!("siem-send-{}", d.name))
@@ -86,7 +108,8 @@ impl Route {
             spent_rx,
             unreturned,
             Arc::clone(&queued),
-        );
+        )
+        .with_spool(spool.clone());
         let encoder = thread::Builder::new()
             .name(format!("siem-dest-{}", d.name))
             .spawn({
@@ -106,6 +129,7 @@ impl Route {
             report: report_tx,
             pending_report: report_rx,
             counters,
+            spool,
             threads: vec![encoder, sender],
         })
     }
@@ -259,6 +283,8 @@ impl Route {
 
     pub fn metrics(&self) -> DestinationMetrics {
         let queued = self.queued.load(Ordering::Relaxed);
-        self.counters.snapshot(&self.name, self.kind, queued)
+        let mut m = self.counters.snapshot(&self.name, self.kind, queued);
+        m.spool_bytes = self.spool.as_ref().map_or(0, |s| s.bytes());
+        m
     }
 }

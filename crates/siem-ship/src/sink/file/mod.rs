@@ -38,7 +38,7 @@ mod destination;
 mod lines;
 mod live;
 mod rotate;
-mod safe_open;
+pub(crate) mod safe_open;
 
 use std::io;
 use std::path::{Path, PathBuf};

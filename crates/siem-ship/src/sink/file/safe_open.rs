@@ -154,6 +154,12 @@ pub(crate) fn read(path: &Path) -> io::Result<File> {
 /// Creates `dir` and its missing ancestors with [`DIRECTORY_MODE`]. Directories that already
 /// exist are left as they are.
 pub(crate) fn create_dirs(dir: &Path) -> io::Result<()> {
+    create_dirs_with_mode(dir, DIRECTORY_MODE)
+}
+
+/// Creates `dir` and its missing ancestors with exactly `mode`, whatever the umask (the disk
+/// spool's directories are `0700`). Directories that already exist are left as they are.
+pub(crate) fn create_dirs_with_mode(dir: &Path, mode: u32) -> io::Result<()> {
     let mut missing = Vec::new();
     let mut next = Some(dir);
     while let Some(current) = next.filter(|p| !p.as_os_str().is_empty()) {
@@ -165,15 +171,15 @@ pub(crate) fn create_dirs(dir: &Path) -> io::Result<()> {
         next = current.parent();
     }
     for current in missing.into_iter().rev() {
-        create_dir(current)?;
+        create_dir(current, mode)?;
     }
     Ok(())
 }
 
 #[cfg(unix)]
-fn create_dir(dir: &Path) -> io::Result<()> {
+fn create_dir(dir: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    match std::fs::DirBuilder::new().mode(DIRECTORY_MODE).create(dir) {
+    match std::fs::DirBuilder::new().mode(mode).create(dir) {
         // Created by someone else meanwhile: theirs, so leave its mode alone.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
         Err(e) => return Err(e),
@@ -185,11 +191,11 @@ fn create_dir(dir: &Path) -> io::Result<()> {
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
         .open(dir)?;
-    set_exact_mode(&created, DIRECTORY_MODE)
+    set_exact_mode(&created, mode)
 }
 
 #[cfg(not(unix))]
-fn create_dir(dir: &Path) -> io::Result<()> {
+fn create_dir(dir: &Path, _mode: u32) -> io::Result<()> {
     match std::fs::create_dir(dir) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         other => other,
