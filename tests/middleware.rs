@@ -7,60 +7,25 @@ mod support;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use http::{Request, Response, StatusCode};
 use serde_json::Value;
-use support::Collect;
+use support::json_text as text;
 use tower::{service_fn, ServiceExt};
 use tower_layer::Layer;
-use tracing_siem::format::Format;
 use tracing_siem::middleware::{
     Audited, AuthenticatedUser, SecurityEventsLayer, TestEventEndpoint,
 };
-use tracing_siem::{DestinationConfig, SiemLayer};
-use tracing_subscriber::prelude::*;
+use tracing_siem::SiemLayer;
 
 /// The JSON events the SIEM layer ships while `f` runs on a current-thread runtime.
 fn events<F: std::future::Future<Output = ()>>(f: impl FnOnce() -> F) -> Vec<Value> {
-    let sink = Collect::default();
-    let (layer, guard) = SiemLayer::builder()
-        .app("middleware-test")
-        .host("test-host")
-        .destination_with_sink(
-            DestinationConfig::stdout()
-                .name("test")
-                .format(Format::Json),
-            Box::new(sink.clone()),
-        )
-        .build()
-        .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-        runtime.block_on(f())
-    });
-    assert!(guard.shutdown(Duration::from_secs(10)).completed);
-    let records = sink.records.lock().unwrap();
-    records
-        .iter()
-        .map(|r| serde_json::from_slice(r).unwrap())
-        .collect()
-}
-
-/// A field of a shipped event, wherever the JSON format nests it: the first key of that name.
-fn field<'a>(event: &'a Value, name: &str) -> Option<&'a Value> {
-    let object = event.as_object()?;
-    object
-        .get(name)
-        .or_else(|| object.values().find_map(|inner| field(inner, name)))
-}
-
-fn text<'a>(event: &'a Value, name: &str) -> &'a str {
-    field(event, name)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("no text field {name} in {event}"))
+    support::run(SiemLayer::builder(), || runtime.block_on(f()))
+        .0
+        .json()
 }
 
 /// A request from `peer` to `path`, as a server would hand it to the service.

@@ -6,50 +6,14 @@ mod support;
 
 use std::fmt;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use serde_json::Value;
-use support::Collect;
-use tracing_siem::format::Format;
-use tracing_siem::{security_audit, AuditOutcome, DestinationConfig, SiemLayer, Verdict};
-use tracing_subscriber::prelude::*;
+use support::{json_field as field, json_text as text};
+use tracing_siem::{security_audit, AuditOutcome, SiemLayer, Verdict};
 
 /// The JSON events the layer ships while `f` runs.
 fn events(f: impl FnOnce()) -> Vec<Value> {
-    let sink = Collect::default();
-    let (layer, guard) = SiemLayer::builder()
-        .app("audit-test")
-        .host("test-host")
-        .destination_with_sink(
-            DestinationConfig::stdout()
-                .name("test")
-                .format(Format::Json),
-            Box::new(sink.clone()),
-        )
-        .build()
-        .unwrap();
-    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
-    assert!(guard.shutdown(Duration::from_secs(10)).completed);
-    let records = sink.records.lock().unwrap();
-    records
-        .iter()
-        .map(|r| serde_json::from_slice(r).unwrap())
-        .collect()
-}
-
-/// A field of a shipped event, wherever the JSON format nests it (`outcome.reason`,
-/// `actor.username`, `metadata.…`): the first key of that name, depth first.
-fn field<'a>(event: &'a Value, name: &str) -> Option<&'a Value> {
-    let object = event.as_object()?;
-    object
-        .get(name)
-        .or_else(|| object.values().find_map(|inner| field(inner, name)))
-}
-
-fn text<'a>(event: &'a Value, name: &str) -> &'a str {
-    field(event, name)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("no text field {name} in {event}"))
+    support::run(SiemLayer::builder(), f).0.json()
 }
 
 #[derive(Debug)]

@@ -119,3 +119,19 @@ impl Collect {
             .collect()
     }
 }
+
+/// A field of a JSON event, wherever the JSON format nests it (`outcome.reason`,
+/// `actor.username`, `metadata.…`): the first key of that name, depth first.
+pub fn json_field<'a>(event: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+    let object = event.as_object()?;
+    object
+        .get(name)
+        .or_else(|| object.values().find_map(|inner| json_field(inner, name)))
+}
+
+/// The text of [`json_field`] `name`; panics naming the event when there is none.
+pub fn json_text<'a>(event: &'a serde_json::Value, name: &str) -> &'a str {
+    json_field(event, name)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_else(|| panic!("no text field {name} in {event}"))
+}
