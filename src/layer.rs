@@ -73,12 +73,13 @@ impl SecurityCallsites {
 /// This library's own crates: their events never become security events, since they could
 /// loop. A module path matches when it is one of them or inside one (`siem_ship::route`),
 /// not when it merely starts with the same letters (a user's `siem_shipping`).
-const OWN_CRATES: [&str; 5] = [
+const OWN_CRATES: [&str; 6] = [
     "tracing_siem",
     "siem_ship",
     "siem_format",
     "siem_rules",
     "siem_event",
+    "siem_http",
 ];
 
 fn is_own_target(target: &str) -> bool {
@@ -372,6 +373,7 @@ mod tests {
             "siem_ship::route",
             "tracing_siem",
             "siem_rules::engine",
+            "siem_http::splunk_hec",
         ] {
             assert!(is_own_target(own), "{own}");
         }
