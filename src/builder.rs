@@ -283,9 +283,15 @@ impl SiemBuilder {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
+        let protect = &config.queue.protect;
+        let protected_from = protect.threshold()?;
         let pipeline_config = PipelineConfig {
             queue_capacity: config.queue.capacity,
             overflow,
+            protection: protected_from.map(|_| siem_ship::Protection {
+                reserve: protect.reserve_of(config.queue.capacity),
+                max_wait: protect.max_wait,
+            }),
             tick: config.queue.poll_interval,
             drop_report_interval: config.drop_report_interval,
             notices: config.stderr_notices,
@@ -321,6 +327,7 @@ impl SiemBuilder {
         })?;
         let capture = Capture {
             queue: Arc::clone(pipeline.queue()),
+            protected_from,
             classifier: Arc::clone(&classifier),
             limits: Limits {
                 field: config.limits.max_field_bytes,

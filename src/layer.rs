@@ -22,6 +22,8 @@ struct SpanFields(FieldSet);
 /// Captures security-relevant events and queues them for the pipeline.
 pub(crate) struct Capture {
     pub queue: Arc<EventQueue<Box<CapturedEvent>>>,
+    /// Events at or above this severity take the queue's protected path (`queue.protect`).
+    pub protected_from: Option<siem_event::Severity>,
     pub classifier: Arc<Classifier>,
     pub limits: Limits,
     pub recycler: Arc<Recycler>,
@@ -165,11 +167,17 @@ where
                 }
             }
         }
-        let urgent = captured
+        let severity = captured
             .fields
             .get_str("severity")
-            .is_some_and(|s| s.eq_ignore_ascii_case("critical"));
-        if !self.queue.push(captured, urgent) && self.queue.is_closed() {
+            .and_then(|s| s.parse::<siem_event::Severity>().ok())
+            .unwrap_or_else(|| siem_event::Severity::from_level_name(meta.level().as_str()));
+        let urgent = severity == siem_event::Severity::Critical;
+        let pushed = match self.protected_from {
+            Some(threshold) if severity >= threshold => self.queue.push_protected(captured, urgent),
+            _ => self.queue.push(captured, urgent),
+        };
+        if !pushed && self.queue.is_closed() {
             self.refused_after_shutdown();
         }
     }

@@ -84,7 +84,7 @@ pub use builder::SiemBuilder;
 pub use classify::{ClassificationRule, FieldCondition};
 pub use config::{
     parse_level, ClassifyConfig, Config, ConfigError, DestinationConfig, FilterConfig,
-    LimitsConfig, Overflow, QueueConfig, RedactConfig, SinkConfig,
+    LimitsConfig, Overflow, ProtectConfig, QueueConfig, RedactConfig, SinkConfig,
 };
 pub use handle::{Metrics, SiemGuard, SiemHandle};
 pub use layer::SiemLayer;

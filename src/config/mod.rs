@@ -268,6 +268,101 @@ pub struct QueueConfig {
     /// How often the pipeline thread polls the queue when not woken.
     #[serde(deserialize_with = "siem_ship::units::duration")]
     pub poll_interval: Duration,
+    /// Events a flood of lesser ones must not shed (high and critical by default).
+    pub protect: ProtectConfig,
+}
+
+/// Per-severity overflow: the last places of the application queue are kept for events at or
+/// above `min_severity` (their `severity` field, else their level: ERROR is high), which may
+/// also wait up to `max_wait` for room when even those are taken; lesser events are shed by the
+/// `overflow` policy once the rest is full.
+///
+/// ```
+/// use tracing_siem::ProtectConfig;
+/// let p = ProtectConfig::default();
+/// assert_eq!(p.min_severity, "high");
+/// assert_eq!(p.reserve, None); // a tenth of the queue
+/// assert_eq!(p.max_wait, std::time::Duration::from_secs(1));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ProtectConfig {
+    /// `info`, `low`, `medium`, `high` (default) or `critical`; `off` protects nothing.
+    pub min_severity: String,
+    /// Places only protected events may take (default: a tenth of `queue.capacity`).
+    pub reserve: Option<usize>,
+    /// The longest a protected event waits for room when even the reserve is full, whatever
+    /// the `overflow` policy (default 1 s); then it is dropped as `block_timeout`.
+    #[serde(deserialize_with = "siem_ship::units::duration")]
+    pub max_wait: Duration,
+}
+
+impl Default for ProtectConfig {
+    fn default() -> Self {
+        ProtectConfig {
+            min_severity: "high".to_owned(),
+            reserve: None,
+            max_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ProtectConfig {
+    /// Sets `min_severity` (`off` protects nothing).
+    ///
+    /// ```
+    /// let p = tracing_siem::ProtectConfig::default().min_severity("critical");
+    /// assert_eq!(p.min_severity, "critical");
+    /// ```
+    pub fn min_severity(mut self, min_severity: impl Into<String>) -> ProtectConfig {
+        self.min_severity = min_severity.into();
+        self
+    }
+
+    /// Sets `reserve`: places only protected events may take.
+    ///
+    /// ```
+    /// let p = tracing_siem::ProtectConfig::default().reserve(500);
+    /// assert_eq!(p.reserve, Some(500));
+    /// ```
+    pub fn reserve(mut self, reserve: usize) -> ProtectConfig {
+        self.reserve = Some(reserve);
+        self
+    }
+
+    /// Sets `max_wait`: the longest a protected event waits for room.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = tracing_siem::ProtectConfig::default().max_wait(Duration::from_millis(200));
+    /// assert_eq!(p.max_wait, Duration::from_millis(200));
+    /// ```
+    pub fn max_wait(mut self, max_wait: Duration) -> ProtectConfig {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// The lowest protected severity, `None` for `off`; the error names the key.
+    pub(crate) fn threshold(&self) -> Result<Option<siem_event::Severity>, ConfigError> {
+        if self.min_severity.trim().eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        self.min_severity.parse().map(Some).map_err(|_| {
+            ConfigError::invalid(
+                "queue.protect.min_severity",
+                format!(
+                    "{:?} is not a severity: info, low, medium, high, critical, or off",
+                    self.min_severity
+                ),
+            )
+        })
+    }
+
+    /// The queue's reserve for a queue of `capacity`.
+    pub(crate) fn reserve_of(&self, capacity: usize) -> usize {
+        self.reserve.unwrap_or(capacity / 10)
+    }
 }
 
 impl QueueConfig {
@@ -330,6 +425,7 @@ impl Default for QueueConfig {
             overflow: Overflow::DropNewest,
             block_timeout: Duration::from_millis(100),
             poll_interval: Duration::from_millis(10),
+            protect: ProtectConfig::default(),
         }
     }
 }
@@ -880,6 +976,21 @@ impl Config {
                 "queue.poll_interval",
                 "must be more than 0",
             ));
+        }
+        let protect = &self.queue.protect;
+        if protect.threshold()?.is_some() {
+            if protect.reserve_of(self.queue.capacity) >= self.queue.capacity {
+                return Err(ConfigError::invalid(
+                    "queue.protect.reserve",
+                    "must be less than queue.capacity (the rest is for every event)",
+                ));
+            }
+            if protect.max_wait > Duration::from_secs(60) {
+                return Err(ConfigError::invalid(
+                    "queue.protect.max_wait",
+                    "at most 60s: a logging thread waits this long at worst",
+                ));
+            }
         }
         let l = &self.limits;
         if l.max_field_bytes == 0 {

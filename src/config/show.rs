@@ -151,6 +151,14 @@ fn effective(config: &Config) -> Value {
                 ),
                 ("block_timeout", duration(q.block_timeout)),
                 ("poll_interval", duration(q.poll_interval)),
+                (
+                    "protect",
+                    mapping([
+                        ("min_severity", Value::from(q.protect.min_severity.as_str())),
+                        ("reserve", number(q.protect.reserve_of(q.capacity))),
+                        ("max_wait", duration(q.protect.max_wait)),
+                    ]),
+                ),
             ]),
         ),
         (

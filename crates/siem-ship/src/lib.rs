@@ -29,9 +29,9 @@ pub use destination::{Destination, EventFilter};
 pub use pipeline::{DeliveryReport, PipelineMetrics};
 #[doc(hidden)]
 pub use pipeline::{Pipeline, PipelineConfig, Processor};
-pub use queue::OverflowPolicy;
 #[doc(hidden)]
 pub use queue::{EventQueue, QueueStats};
+pub use queue::{OverflowPolicy, Protection};
 pub use secret::Secret;
 /// Units in configuration (durations, byte sizes): the shared helpers of `siem-event`.
 pub use siem_event::units;

@@ -39,6 +39,22 @@ pub enum OverflowPolicy {
     },
 }
 
+/// The part of the application queue kept for events a flood must not shed (see
+/// [`EventQueue::with_protection`]).
+///
+/// ```
+/// use std::time::Duration;
+/// let p = siem_ship::Protection { reserve: 1_000, max_wait: Duration::from_secs(1) };
+/// assert_eq!(p.reserve, 1_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protection {
+    /// Places only protected items may take (at most the capacity minus one).
+    pub reserve: usize,
+    /// The longest a protected item waits when even the reserve is full.
+    pub max_wait: Duration,
+}
+
 impl std::str::FromStr for OverflowPolicy {
     type Err = String;
 
@@ -133,6 +149,10 @@ impl QueueStats {
 pub struct EventQueue<T> {
     items: ArrayQueue<T>,
     policy: OverflowPolicy,
+    /// Ordinary items are refused past this many queued (the rest is the protected reserve).
+    ordinary_limit: usize,
+    /// The longest a protected item waits for room.
+    protected_wait: Duration,
     wake_mark: usize,
     consumer: Mutex<Option<Thread>>,
     closed: AtomicBool,
@@ -147,11 +167,35 @@ impl<T> EventQueue<T> {
         EventQueue {
             items: ArrayQueue::new(capacity),
             policy,
+            ordinary_limit: capacity,
+            protected_wait: Duration::ZERO,
             wake_mark: wake_mark.clamp(1, capacity),
             consumer: Mutex::new(None),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
         }
+    }
+
+    /// Keeps the last `protection.reserve` places for [`push_protected`](Self::push_protected):
+    /// ordinary items are refused (by the policy's rule) once the rest is taken, so a flood of
+    /// them cannot crowd out the items that matter; a protected item that finds even the reserve
+    /// full waits up to `protection.max_wait`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use siem_ship::{EventQueue, OverflowPolicy, Protection};
+    /// let q = EventQueue::new(3, OverflowPolicy::DropNewest, 1)
+    ///     .with_protection(Protection { reserve: 1, max_wait: Duration::from_millis(1) });
+    /// assert!(q.push("low", false) && q.push("low", false));
+    /// assert!(!q.push("low", false)); // the last place is reserved
+    /// assert!(q.push_protected("high", false));
+    /// assert!(!q.push_protected("high", false)); // full, and nobody took one within 1 ms
+    /// ```
+    pub fn with_protection(mut self, protection: Protection) -> EventQueue<T> {
+        let capacity = self.items.capacity();
+        self.ordinary_limit = capacity - protection.reserve.min(capacity - 1);
+        self.protected_wait = protection.max_wait;
+        self
     }
 
     /// Names the thread to wake (the pipeline thread calls this once it runs).
@@ -172,9 +216,22 @@ impl<T> EventQueue<T> {
             self.counters.dropped_closed.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        let accepted = match self.items.push(item) {
+        let reserved = self.ordinary_limit < self.items.capacity();
+        let pushed = if reserved && self.items.len() >= self.ordinary_limit {
+            Err(item)
+        } else {
+            self.items.push(item)
+        };
+        let accepted = match pushed {
             Ok(()) => true,
             Err(item) => match self.policy {
+                // Evicting the oldest could evict a protected item: in the reserve, the newest
+                // ordinary item is the one dropped.
+                OverflowPolicy::DropOldest if reserved => {
+                    self.counters.dropped_full.fetch_add(1, Ordering::Relaxed);
+                    self.wake();
+                    false
+                }
                 OverflowPolicy::DropNewest => {
                     self.counters.dropped_full.fetch_add(1, Ordering::Relaxed);
                     self.wake();
@@ -189,9 +246,38 @@ impl<T> EventQueue<T> {
                     self.wake();
                     true
                 }
-                OverflowPolicy::Block { timeout } => self.push_waiting(item, timeout),
+                OverflowPolicy::Block { timeout } => {
+                    self.push_waiting(item, self.ordinary_limit, timeout)
+                }
             },
         };
+        self.accepted(accepted, urgent)
+    }
+
+    /// Offers an item that must not be shed by a flood of ordinary ones (a high or critical
+    /// security event): it may use the reserve set by [`with_protection`](Self::with_protection),
+    /// and when even that is full it waits for room up to the protection's `max_wait`, whatever
+    /// the policy, before it is dropped (counted as `block_timeout`).
+    pub fn push_protected(&self, item: T, urgent: bool) -> bool {
+        if self.closed.load(Ordering::Relaxed) {
+            self.counters.dropped_closed.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let accepted = match self.items.push(item) {
+            Ok(()) => true,
+            Err(item) => {
+                let wait = match self.policy {
+                    OverflowPolicy::Block { timeout } => timeout.max(self.protected_wait),
+                    _ => self.protected_wait,
+                };
+                self.push_waiting(item, self.items.capacity(), wait)
+            }
+        };
+        self.accepted(accepted, urgent)
+    }
+
+    /// Counts an accepted item and wakes the consumer when it should; returns `accepted`.
+    fn accepted(&self, accepted: bool, urgent: bool) -> bool {
         if accepted {
             self.counters.accepted.fetch_add(1, Ordering::Relaxed);
             if urgent || self.items.len() == self.wake_mark {
@@ -201,13 +287,16 @@ impl<T> EventQueue<T> {
         accepted
     }
 
-    fn push_waiting(&self, mut item: T, timeout: Duration) -> bool {
+    /// Waits up to `timeout` for fewer than `limit` items to be queued, then pushes.
+    fn push_waiting(&self, mut item: T, limit: usize, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         self.wake();
         loop {
-            match self.items.push(item) {
-                Ok(()) => return true,
-                Err(back) => item = back,
+            if self.items.len() < limit {
+                match self.items.push(item) {
+                    Ok(()) => return true,
+                    Err(back) => item = back,
+                }
             }
             if Instant::now() >= deadline || self.closed.load(Ordering::Relaxed) {
                 self.counters
@@ -346,5 +435,78 @@ mod tests {
                 timeout: Duration::from_secs(1)
             }
         );
+    }
+
+    fn protected(
+        capacity: usize,
+        reserve: usize,
+        policy: OverflowPolicy,
+    ) -> EventQueue<&'static str> {
+        EventQueue::new(capacity, policy, 1).with_protection(Protection {
+            reserve,
+            max_wait: Duration::from_millis(2),
+        })
+    }
+
+    #[test]
+    fn a_flood_of_ordinary_items_leaves_the_reserve_to_protected_ones_under_every_policy() {
+        for policy in [
+            OverflowPolicy::DropNewest,
+            OverflowPolicy::DropOldest,
+            OverflowPolicy::Block {
+                timeout: Duration::from_millis(1),
+            },
+        ] {
+            let q = protected(10, 3, policy);
+            let accepted = (0..100).filter(|_| q.push("low", false)).count();
+            assert_eq!(accepted, 7, "{policy:?}");
+            for _ in 0..3 {
+                assert!(q.push_protected("high", false), "{policy:?}");
+            }
+            let kept: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+            assert_eq!(
+                kept.iter().filter(|i| **i == "high").count(),
+                3,
+                "{policy:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_reserve_the_same_flood_sheds_the_protected_items() {
+        let q = EventQueue::new(10, OverflowPolicy::DropNewest, 1);
+        for _ in 0..100 {
+            q.push("low", false);
+        }
+        assert!(!q.push_protected("high", false));
+        assert_eq!(q.stats().dropped_timeout, 1);
+    }
+
+    #[test]
+    fn a_protected_item_finding_even_the_reserve_full_waits_for_room() {
+        let q = Arc::new(
+            EventQueue::new(2, OverflowPolicy::DropNewest, 1).with_protection(Protection {
+                reserve: 1,
+                max_wait: Duration::from_secs(10),
+            }),
+        );
+        assert!(q.push_protected("high", false) && q.push_protected("high", false));
+        let consumer = {
+            let q = Arc::clone(&q);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                q.pop()
+            })
+        };
+        assert!(q.push_protected("late", false), "waited for the pop");
+        assert_eq!(consumer.join().unwrap(), Some("high"));
+        assert_eq!(q.stats().dropped(), 0);
+    }
+
+    #[test]
+    fn the_reserve_never_takes_the_whole_queue() {
+        let q = protected(4, 10, OverflowPolicy::DropNewest);
+        assert!(q.push("low", false), "one ordinary place is always left");
+        assert!(!q.push("low", false));
     }
 }

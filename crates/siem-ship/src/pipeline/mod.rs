@@ -19,7 +19,7 @@ pub use processor::Processor;
 pub use report::{DeliveryReport, PipelineMetrics};
 
 use crate::destination::route::Route;
-use crate::{Destination, EventQueue, OverflowPolicy};
+use crate::{Destination, EventQueue, OverflowPolicy, Protection};
 use runner::Runner;
 
 /// Queue and thread settings of the pipeline.
@@ -35,6 +35,8 @@ pub struct PipelineConfig {
     pub queue_capacity: usize,
     /// What to do when it is full.
     pub overflow: OverflowPolicy,
+    /// The part of it kept for protected events (`EventQueue::push_protected`), if any.
+    pub protection: Option<Protection>,
     /// How often the pipeline thread looks at the queue when nobody woke it.
     pub tick: Duration,
     /// Queue fill level that wakes the pipeline thread at once.
@@ -53,6 +55,7 @@ impl Default for PipelineConfig {
         PipelineConfig {
             queue_capacity: 10_000,
             overflow: OverflowPolicy::DropNewest,
+            protection: None,
             tick: Duration::from_millis(10),
             wake_mark: 512,
             drop_report_interval: Duration::from_secs(30),
@@ -149,11 +152,11 @@ impl<T: Send + 'static> Pipeline<T> {
             .into_iter()
             .map(|d| Route::start(d, Arc::clone(&deadline), wait_for_room, config.notices))
             .collect::<std::io::Result<Vec<_>>>()?;
-        let queue = Arc::new(EventQueue::new(
-            config.queue_capacity,
-            config.overflow,
-            config.wake_mark,
-        ));
+        let mut queue = EventQueue::new(config.queue_capacity, config.overflow, config.wake_mark);
+        if let Some(protection) = config.protection {
+            queue = queue.with_protection(protection);
+        }
+        let queue = Arc::new(queue);
         let shared = Arc::new(Shared {
             queue,
             routes: Mutex::new(routes),
