@@ -138,7 +138,7 @@ pub use siem_ship::sink::syslog::{
     Transport,
 };
 pub use siem_ship::{
-    Batch, BatchConfig, DeliveryReport, DestinationMetrics, DropReason, OverflowPolicy,
+    Batch, BatchConfig, Breaker, DeliveryReport, DestinationMetrics, DropReason, OverflowPolicy,
     RetryConfig, Secret, Sink, SinkError,
 };
 pub use siem_ship::{FsyncPolicy, SpoolConfig, WhenFull};

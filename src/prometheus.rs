@@ -216,6 +216,23 @@ impl Collector for SiemCollector {
         )?;
         gauges(
             &mut e,
+            "siem_destination_breaker",
+            "A destination's circuit breaker: 0 closed, 1 open, 2 half-open (probing)",
+            "destination",
+            &m.destinations
+                .iter()
+                .map(|d| {
+                    let state = match d.breaker {
+                        siem_ship::Breaker::Closed => 0,
+                        siem_ship::Breaker::Open => 1,
+                        _ => 2,
+                    };
+                    (d.name.as_str(), state)
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        gauges(
+            &mut e,
             "siem_events_spooled",
             "Security events waiting in a destination's disk spool, by destination",
             "destination",

@@ -267,6 +267,8 @@ fn common_keys(d: &DestinationConfig, name: &str) -> Value {
                     r.max_attempts
                         .map_or(Value::Null, |n| Value::from(u64::from(n))),
                 ),
+                ("open_after", Value::from(u64::from(r.open_after))),
+                ("open_for", duration(r.open_for)),
             ]),
         ),
         ("queue_capacity", number(d.queue_capacity)),

@@ -21,7 +21,7 @@ pub mod sink;
 pub mod spool;
 
 pub use config_error::ConfigError;
-pub use destination::accounting::{DestinationMetrics, DropReason};
+pub use destination::accounting::{Breaker, DestinationMetrics, DropReason};
 pub use destination::batch::Batch;
 pub use destination::{BatchConfig, RetryConfig};
 #[doc(hidden)]

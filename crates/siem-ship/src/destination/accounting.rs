@@ -120,10 +120,17 @@ pub(crate) struct DestinationCounters {
     pub batch_size: AtomicUsize,
     /// Whether the last delivery attempt failed.
     pub failing: AtomicBool,
+    /// The circuit breaker's state, as [`Breaker`] as u8.
+    breaker: std::sync::atomic::AtomicU8,
     pub last_error: Mutex<Option<String>>,
 }
 
 impl DestinationCounters {
+    /// Records the circuit breaker's state.
+    pub fn set_breaker(&self, state: Breaker) {
+        self.breaker.store(state as u8, Ordering::Relaxed);
+    }
+
     /// Adds `n` to `counter` unless the destination is settled.
     fn count(&self, counter: &AtomicU64, n: u64) {
         if n == 0 {
@@ -264,7 +271,52 @@ impl DestinationCounters {
             queue_size,
             batch_size: self.batch_size.load(Ordering::Relaxed),
             failing: self.failing.load(Ordering::Relaxed),
+            breaker: Breaker::from_u8(self.breaker.load(Ordering::Relaxed)),
             last_error: self.last_error.lock().clone(),
+        }
+    }
+}
+
+/// A destination's circuit breaker: closed while deliveries succeed (or fail fewer than
+/// `retry.open_after` times in a row), open while the destination is left alone for
+/// `retry.open_for`, half-open while its probe is under way.
+///
+/// ```
+/// use siem_ship::Breaker;
+/// assert_eq!(Breaker::default(), Breaker::Closed);
+/// assert_eq!(Breaker::HalfOpen.as_str(), "half_open");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Breaker {
+    /// Deliveries go ahead.
+    #[default]
+    Closed,
+    /// Too many failures in a row: nothing is attempted until the probe.
+    Open,
+    /// One probe is under way; a delivery closes the breaker, a failure opens it again.
+    HalfOpen,
+}
+
+impl Breaker {
+    /// `closed`, `open` or `half_open`.
+    ///
+    /// ```
+    /// assert_eq!(siem_ship::Breaker::Open.as_str(), "open");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Breaker::Closed => "closed",
+            Breaker::Open => "open",
+            Breaker::HalfOpen => "half_open",
+        }
+    }
+
+    fn from_u8(value: u8) -> Breaker {
+        match value {
+            1 => Breaker::Open,
+            2 => Breaker::HalfOpen,
+            _ => Breaker::Closed,
         }
     }
 }
@@ -319,6 +371,8 @@ pub struct DestinationMetrics {
     /// True while the destination is failing: its last delivery attempt failed (an error, or a
     /// write that made no progress for the sink's write timeout) and none succeeded since.
     pub failing: bool,
+    /// The destination's circuit breaker (`retry.open_after`, `retry.open_for`).
+    pub breaker: Breaker,
     /// The most recent delivery error, if any.
     pub last_error: Option<String>,
 }
@@ -348,6 +402,9 @@ impl fmt::Display for DestinationMetrics {
             write!(f, ", spooled {}", self.spooled)?;
         }
         write!(f, ", failed attempts {}", self.ship_failures)?;
+        if self.breaker != Breaker::Closed {
+            write!(f, ", circuit breaker {}", self.breaker.as_str())?;
+        }
         if let Some(e) = &self.last_error {
             write!(f, ", last error: {e}")?;
         }

@@ -100,6 +100,13 @@ pub struct RetryConfig {
     /// Give a batch up (dropped: retries exhausted) after this many attempts; `None` retries
     /// until shutdown.
     pub max_attempts: Option<u32>,
+    /// The circuit breaker opens after this many failed attempts in a row (0: never): the
+    /// destination is then left alone for `open_for` before one probe (half-open); a
+    /// delivered batch closes it again.
+    pub open_after: u32,
+    /// How long an open breaker waits before its probe.
+    #[serde(deserialize_with = "crate::units::duration")]
+    pub open_for: Duration,
 }
 
 impl RetryConfig {
@@ -140,6 +147,30 @@ impl RetryConfig {
         self.max_attempts = Some(max_attempts);
         self
     }
+
+    /// Sets `open_after`: failed attempts in a row that open the circuit breaker (0: never).
+    ///
+    /// ```
+    /// use siem_ship::RetryConfig;
+    /// assert_eq!(RetryConfig::default().open_after(3).open_after, 3);
+    /// ```
+    pub fn open_after(mut self, failures: u32) -> RetryConfig {
+        self.open_after = failures;
+        self
+    }
+
+    /// Sets `open_for`: how long an open breaker waits before its probe.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use siem_ship::RetryConfig;
+    /// let c = RetryConfig::default().open_for(Duration::from_secs(10));
+    /// assert_eq!(c.open_for, Duration::from_secs(10));
+    /// ```
+    pub fn open_for(mut self, open_for: Duration) -> RetryConfig {
+        self.open_for = open_for;
+        self
+    }
 }
 
 impl Default for RetryConfig {
@@ -148,6 +179,8 @@ impl Default for RetryConfig {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(30),
             max_attempts: None,
+            open_after: 5,
+            open_for: Duration::from_secs(5),
         }
     }
 }

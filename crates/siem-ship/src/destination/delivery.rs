@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use super::accounting::{DestinationCounters, Held};
+use super::accounting::{Breaker, DestinationCounters, Held};
 use crate::spool::gate::{Next, SpoolGate};
 use crate::{Batch, BatchConfig, DropReason, RetryConfig, Sink, SinkError};
 use std::collections::VecDeque;
@@ -40,6 +40,15 @@ pub(crate) struct Delivery {
     /// Batches taken from the hand-off that a full blocking spool could not take: older than
     /// anything in the spool, so they are sent first.
     pub held: VecDeque<Batch>,
+    /// The circuit breaker: failed attempts in a row, and when it opened.
+    pub breaker: BreakerState,
+}
+
+/// Where the circuit breaker stands (`RetryConfig::open_after`, `open_for`).
+#[derive(Default)]
+pub(crate) struct BreakerState {
+    failures_in_a_row: u32,
+    opened_at: Option<Instant>,
 }
 
 /// How a send ended.
@@ -262,10 +271,27 @@ impl Delivery {
         while !batch.is_empty() {
             attempt += 1;
             let n = batch.len() as u64;
+            if let Some(opened) = self.breaker.opened_at {
+                // Open: the destination is left alone until the probe.
+                let probe_at = opened + self.retry.open_for;
+                let now = Instant::now();
+                if now < probe_at {
+                    if stop_when_failing {
+                        return Outcome::Unsent;
+                    }
+                    self.sleep_unless_deadline(probe_at - now);
+                    if self.past_deadline() {
+                        return Outcome::PastDeadline;
+                    }
+                }
+                c.set_breaker(Breaker::HalfOpen);
+            }
             let sent = self.sink.send(batch);
             self.count_unconfirmed();
             let e = match sent {
                 Ok(()) => {
+                    self.breaker = BreakerState::default();
+                    c.set_breaker(Breaker::Closed);
                     c.count_shipped_from(held, n);
                     c.batches.fetch_add(1, Ordering::Relaxed);
                     c.failing.store(false, Ordering::Relaxed);
@@ -277,6 +303,12 @@ impl Delivery {
                 Err(e) => e,
             };
             c.ship_failures.fetch_add(1, Ordering::Relaxed);
+            self.breaker.failures_in_a_row = self.breaker.failures_in_a_row.saturating_add(1);
+            let open_after = self.retry.open_after;
+            if open_after > 0 && self.breaker.failures_in_a_row >= open_after {
+                self.breaker.opened_at = Some(Instant::now());
+                c.set_breaker(Breaker::Open);
+            }
             let was_failing = c.failing.swap(true, Ordering::Relaxed);
             if let Some(line) = self
                 .notices
@@ -321,11 +353,13 @@ impl Delivery {
             if stop_when_failing {
                 return Outcome::Unsent;
             }
-            self.sleep_unless_deadline(
-                self.retry
-                    .backoff(attempt)
-                    .max(e.retry_after().unwrap_or_default()),
-            );
+            if self.breaker.opened_at.is_none() {
+                self.sleep_unless_deadline(
+                    self.retry
+                        .backoff(attempt)
+                        .max(e.retry_after().unwrap_or_default()),
+                );
+            }
         }
         Outcome::Settled
     }

@@ -96,6 +96,7 @@ impl Route {
             spool: spool.clone(),
             batch_policy: d.batch,
             held: Default::default(),
+            breaker: Default::default(),
         };
         let sender = thread::Builder::new()
             .name(format!("siem-send-{}", d.name))
