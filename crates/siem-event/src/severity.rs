@@ -130,6 +130,31 @@ impl fmt::Display for ParseSeverityError {
 
 impl std::error::Error for ParseSeverityError {}
 
+/// The names [`Severity::from_str`] accepts, any case.
+const SEVERITY_NAMES: &[(&str, Severity)] = &[
+    ("info", Severity::Info),
+    ("informational", Severity::Info),
+    ("information", Severity::Info),
+    ("debug", Severity::Info),
+    ("trace", Severity::Info),
+    ("none", Severity::Info),
+    ("low", Severity::Low),
+    ("notice", Severity::Low),
+    ("medium", Severity::Medium),
+    ("warn", Severity::Medium),
+    ("warning", Severity::Medium),
+    ("moderate", Severity::Medium),
+    ("high", Severity::High),
+    ("error", Severity::High),
+    ("err", Severity::High),
+    ("very-high", Severity::High),
+    ("critical", Severity::Critical),
+    ("crit", Severity::Critical),
+    ("fatal", Severity::Critical),
+    ("alert", Severity::Critical),
+    ("emergency", Severity::Critical),
+];
+
 impl FromStr for Severity {
     type Err = ParseSeverityError;
 
@@ -147,15 +172,13 @@ impl FromStr for Severity {
                 _ => Err(ParseSeverityError(s.to_owned())),
             };
         }
-        let lower = t.to_ascii_lowercase();
-        Ok(match lower.as_str() {
-            "info" | "informational" | "information" | "debug" | "trace" | "none" => Severity::Info,
-            "low" | "notice" => Severity::Low,
-            "medium" | "warn" | "warning" | "moderate" => Severity::Medium,
-            "high" | "error" | "err" | "very-high" => Severity::High,
-            "critical" | "crit" | "fatal" | "alert" | "emergency" => Severity::Critical,
-            _ => return Err(ParseSeverityError(s.to_owned())),
-        })
+        // Compared in place, not lower-cased into a new string: the layer parses a logged
+        // `severity` field on the application thread.
+        SEVERITY_NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(t))
+            .map(|&(_, severity)| severity)
+            .ok_or_else(|| ParseSeverityError(s.to_owned()))
     }
 }
 

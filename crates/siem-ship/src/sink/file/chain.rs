@@ -249,12 +249,7 @@ fn last_line_of_plain(path: &Path) -> Option<Vec<u8>> {
 }
 
 fn last_line_of_gzip(path: &Path) -> Option<Vec<u8>> {
-    let file = File::open(path).ok()?;
-    let mut text = Vec::new();
-    flate2::read::MultiGzDecoder::new(file)
-        .read_to_end(&mut text)
-        .ok()?;
-    last_line(&text)
+    last_line(&read_maybe_gzip(path).ok()?)
 }
 
 fn last_line(bytes: &[u8]) -> Option<Vec<u8>> {
