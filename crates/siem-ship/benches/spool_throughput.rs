@@ -82,9 +82,12 @@ fn start(
     let dest = Destination::new("bench", encoder, Box::new(sink.clone()))
         .with_batch(BatchConfig::default().max_events(100))
         .with_retry(
+            // The circuit breaker off: its `open_for` wait after the refusals would be timed
+            // on the spooled side only.
             RetryConfig::default()
                 .initial_backoff(Duration::from_micros(100))
-                .max_backoff(Duration::from_micros(500)),
+                .max_backoff(Duration::from_micros(500))
+                .open_after(0),
         )
         .with_queue_capacity(EVENTS);
     let dest = match spool {
