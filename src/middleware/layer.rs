@@ -239,24 +239,24 @@ impl<S: std::fmt::Debug> std::fmt::Debug for SecurityEvents<S> {
 /// What the event will say about the request, noted before the inner service takes it.
 struct RequestFacts {
     method: Method,
-    route: String,
+    /// The request's URI (a cheap clone): its path is the route when no template is found.
+    uri: http::Uri,
+    /// The route template the `route` function found, if any.
+    template: Option<String>,
     source_ip: Option<IpAddr>,
     user: Option<String>,
-    user_agent: Option<String>,
+    /// The `User-Agent` header (a cheap clone), turned into text only for an event.
+    user_agent: Option<http::HeaderValue>,
 }
 
 impl RequestFacts {
     fn of<B>(request: &Request<B>, settings: &Settings) -> RequestFacts {
         let extensions = request.extensions();
         let headers = request.headers();
-        let route = settings
-            .route
-            .as_ref()
-            .and_then(|route| route(extensions))
-            .unwrap_or_else(|| request.uri().path().to_owned());
         RequestFacts {
             method: request.method().clone(),
-            route: bounded(route),
+            uri: request.uri().clone(),
+            template: settings.route.as_ref().and_then(|route| route(extensions)),
             source_ip: client_ip(
                 (settings.peer)(extensions),
                 headers,
@@ -267,9 +267,7 @@ impl RequestFacts {
                 .as_ref()
                 .and_then(|user| user(headers, extensions))
                 .map(bounded),
-            user_agent: headers
-                .get(http::header::USER_AGENT)
-                .map(|v| bounded(String::from_utf8_lossy(v.as_bytes()).into_owned())),
+            user_agent: headers.get(http::header::USER_AGENT).cloned(),
         }
     }
 
@@ -277,22 +275,34 @@ impl RequestFacts {
         if response.get::<Audited>().is_some() {
             return;
         }
+        // What the status says about security is a warning; an access record is not.
+        let (event_type, warning) = match status {
+            StatusCode::UNAUTHORIZED => ("auth.failure", true),
+            StatusCode::FORBIDDEN => ("authz.access_denied", true),
+            StatusCode::TOO_MANY_REQUESTS => ("security.rate_limit_exceeded", true),
+            _ if access_events => ("access.http_request", false),
+            _ => return,
+        };
         let user = response
             .get::<AuthenticatedUser>()
             .map(|u| u.0.as_str())
             .or(self.user.as_deref());
         let method = self.method.as_str();
-        let route = self.route.as_str();
+        let route = bounded(self.template.unwrap_or_else(|| self.uri.path().to_owned()));
+        let route = route.as_str();
         let source_ip = self.source_ip.map(tracing::field::display);
-        let user_agent = self.user_agent.as_deref();
+        let user_agent = self
+            .user_agent
+            .map(|v| bounded(String::from_utf8_lossy(v.as_bytes()).into_owned()));
+        let user_agent = user_agent.as_deref();
         let code = status.as_u16();
         let reason = format_args!("HTTP {status}");
         macro_rules! security_event {
-            ($level:expr, $event_type:literal) => {
+            ($level:expr) => {
                 tracing::event!(
                     target: TARGET,
                     $level,
-                    event_type = $event_type,
+                    event_type,
                     action = "http_request",
                     method,
                     route,
@@ -305,14 +315,10 @@ impl RequestFacts {
                 )
             };
         }
-        match status {
-            StatusCode::UNAUTHORIZED => security_event!(tracing::Level::WARN, "auth.failure"),
-            StatusCode::FORBIDDEN => security_event!(tracing::Level::WARN, "authz.access_denied"),
-            StatusCode::TOO_MANY_REQUESTS => {
-                security_event!(tracing::Level::WARN, "security.rate_limit_exceeded")
-            }
-            _ if access_events => security_event!(tracing::Level::INFO, "access.http_request"),
-            _ => {}
+        if warning {
+            security_event!(tracing::Level::WARN)
+        } else {
+            security_event!(tracing::Level::INFO)
         }
     }
 }
