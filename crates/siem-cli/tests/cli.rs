@@ -25,6 +25,23 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Asserts that `shown` (what `siem check` printed) has each of `lines` as a whole line.
+fn assert_shows(shown: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(
+            shown.lines().any(|l| l == *line),
+            "{line:?} missing:\n{shown}"
+        );
+    }
+}
+
+/// What `siem check` printed is itself a configuration that `siem check` accepts.
+fn passes_check_again(dir: &tempfile::TempDir, shown: &str) {
+    let again = write_config(dir, shown);
+    let out = siem(&["check", &again], "", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
 fn write_config(dir: &tempfile::TempDir, yaml: &str) -> String {
     let path = dir.path().join("siem.yaml");
     std::fs::write(&path, yaml).unwrap();
@@ -657,27 +674,23 @@ fn check_prints_the_defaults_of_what_was_left_out() {
     let out = siem(&["check", &cfg], "", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
-    for line in [
-        "  capacity: 5000",
-        "  overflow: drop-newest",
-        "  max_fields: 128",
-        "shutdown_timeout: 10s",
-        "  min_level: warn",
-        "- name: stdout",
-        "    max_events: 100",
-        "    interval: 2s",
-        "  queue_capacity: 10000",
-    ] {
-        assert!(
-            shown.lines().any(|l| l == line),
-            "{line:?} missing:\n{shown}"
-        );
-    }
+    assert_shows(
+        &shown,
+        &[
+            "  capacity: 5000",
+            "  overflow: drop-newest",
+            "  max_fields: 128",
+            "shutdown_timeout: 10s",
+            "  min_level: warn",
+            "- name: stdout",
+            "    max_events: 100",
+            "    interval: 2s",
+            "  queue_capacity: 10000",
+        ],
+    );
     assert!(!shown.contains("s3cr3t-k3y"), "{shown}");
     // What check prints is itself a configuration that check accepts.
-    let again = write_config(&dir, &shown);
-    let out = siem(&["check", &again], "", &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    passes_check_again(&dir, &shown);
 }
 
 #[test]
@@ -694,39 +707,35 @@ fn check_prints_the_defaults_of_each_destination_types_own_keys() {
     let out = siem(&["check", &cfg], "", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
-    for line in [
-        // file
-        "    max_size: 100000000",
-        "    max_files: 10",
-        "  fsync: on_flush",
-        "  mode: '0600'",
-        "  reopen_check: 1s",
-        // syslog over TCP: the transport's port and framing
-        "  port: 514",
-        "  framing: octet-counting",
-        "  write_timeout: 5s",
-        "    initial: 100ms",
-        "    interval: 2s",
-        // syslog over RELP: its port and acknowledgement window
-        "  port: 2514",
-        "    window: 128",
-        // HTTP
-        "    timeout: 30s",
-        "    allow_insecure_http: false",
-    ] {
-        assert!(
-            shown.lines().any(|l| l == line),
-            "{line:?} missing:\n{shown}"
-        );
-    }
+    assert_shows(
+        &shown,
+        &[
+            // file
+            "    max_size: 100000000",
+            "    max_files: 10",
+            "  fsync: on_flush",
+            "  mode: '0600'",
+            "  reopen_check: 1s",
+            // syslog over TCP: the transport's port and framing
+            "  port: 514",
+            "  framing: octet-counting",
+            "  write_timeout: 5s",
+            "    initial: 100ms",
+            "    interval: 2s",
+            // syslog over RELP: its port and acknowledgement window
+            "  port: 2514",
+            "    window: 128",
+            // HTTP
+            "    timeout: 30s",
+            "    allow_insecure_http: false",
+        ],
+    );
     assert!(!shown.contains("hec-t0ken-value"), "{shown}");
     // UDP refuses `framing`, so none is shown for it.
     let udp = shown.split("transport: udp").nth(1).unwrap();
     let udp = udp.split("- name:").next().unwrap();
     assert!(!udp.contains("framing: o"), "{udp}");
-    let again = write_config(&dir, &shown);
-    let out = siem(&["check", &again], "", &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    passes_check_again(&dir, &shown);
 }
 
 #[test]
@@ -740,15 +749,11 @@ fn check_shows_values_from_the_environment_as_the_type_they_took() {
     let out = siem(&["check", &cfg], "", &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
-    for line in ["  port: 5514", "  host: 127.0.0.1", "  capacity: 64"] {
-        assert!(
-            shown.lines().any(|l| l == line),
-            "{line:?} missing:\n{shown}"
-        );
-    }
-    let again = write_config(&dir, &shown);
-    let out = siem(&["check", &again], "", &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_shows(
+        &shown,
+        &["  port: 5514", "  host: 127.0.0.1", "  capacity: 64"],
+    );
+    passes_check_again(&dir, &shown);
 }
 
 /// An HTTP/1.1 server on loopback that hands each request's first line and body to the test,
