@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 use siem_http::azure::AzureMonitorConfig;
 use siem_http::Secret;
 use siem_ship::sink::SinkConfig;
-use support::{batch, dead_letters, field, form, respond, respond_with, Reply, Request, Server};
+use support::{
+    batch, dead_letters, field, form, respond, respond_with, Reply, Request, Server, Tokens,
+};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT: &str = "00000000-0000-0000-0000-000000000001";
@@ -29,8 +31,7 @@ type TokenAnswer = dyn Fn(usize) -> Reply + Send + Sync;
 /// The server: `POST /<tenant>/oauth2/v2.0/token` and the ingestion endpoint.
 struct Azure {
     server: Server,
-    tokens_issued: Arc<AtomicUsize>,
-    valid: Arc<Mutex<Vec<String>>>,
+    tokens: Tokens,
 }
 
 impl Azure {
@@ -38,11 +39,10 @@ impl Azure {
         token_answer: impl Fn(usize) -> Reply + Send + Sync + 'static,
         ingest_answer: impl Fn(&[Value], usize) -> Reply + Send + Sync + 'static,
     ) -> Azure {
-        let tokens_issued = Arc::new(AtomicUsize::new(0));
-        let valid = Arc::new(Mutex::new(Vec::<String>::new()));
+        let tokens = Tokens::default();
         let token_answer: Arc<TokenAnswer> = Arc::new(token_answer);
         let calls = Arc::new(AtomicUsize::new(0));
-        let (issued, accepted) = (Arc::clone(&tokens_issued), Arc::clone(&valid));
+        let book = tokens.clone();
         let token_path = format!("/{TENANT}/oauth2/v2.0/token");
         let server = Server::start(move |r, _| {
             if r.target == token_path {
@@ -60,26 +60,12 @@ impl Azure {
                         r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#,
                     );
                 }
-                let n = issued.fetch_add(1, Ordering::SeqCst);
-                let reply = token_answer(n);
-                if let Reply::Respond {
-                    status: 200, body, ..
-                } = &reply
-                {
-                    if let Ok(v) = serde_json::from_str::<Value>(body) {
-                        if let Some(t) = v["access_token"].as_str() {
-                            accepted.lock().unwrap().push(format!("Bearer {t}"));
-                        }
-                    }
-                }
-                return reply;
+                return book.issue(&*token_answer);
             }
             if r.target != INGEST {
                 return respond(404, r#"{"error":{"code":"NotFound"}}"#);
             }
-            let authorized = r
-                .header("authorization")
-                .is_some_and(|a| accepted.lock().unwrap().iter().any(|t| t == a));
+            let authorized = book.accepts(r.header("authorization"));
             if !authorized {
                 return respond(
                     401,
@@ -92,11 +78,7 @@ impl Azure {
             let records: Vec<Value> = serde_json::from_slice(&r.body).unwrap();
             ingest_answer(&records, calls.fetch_add(1, Ordering::SeqCst))
         });
-        Azure {
-            server,
-            tokens_issued,
-            valid,
-        }
+        Azure { server, tokens }
     }
 
     fn ingested(&self) -> Vec<Request> {
@@ -116,7 +98,7 @@ impl Azure {
     }
 
     fn tokens_issued(&self) -> usize {
-        self.tokens_issued.load(Ordering::SeqCst)
+        self.tokens.issued()
     }
 }
 
@@ -330,7 +312,7 @@ fn a_refused_token_is_fetched_again_once() {
     sink.send(&batch(&[RECORD])).unwrap();
     sink.send(&batch(&[RECORD])).unwrap();
     assert_eq!(azure.tokens_issued(), 1, "a fresh token is reused");
-    azure.valid.lock().unwrap().clear();
+    azure.tokens.expire_all();
     sink.send(&batch(&[RECORD])).unwrap();
     assert_eq!(azure.tokens_issued(), 2);
     let used: Vec<String> = azure

@@ -17,7 +17,9 @@ use base64::Engine;
 use serde_json::{json, Value};
 use siem_http::gcp::GcpLoggingConfig;
 use siem_ship::sink::SinkConfig;
-use support::{batch, dead_letters, field, form, respond, respond_with, Reply, Request, Server};
+use support::{
+    batch, dead_letters, field, form, respond, respond_with, Reply, Request, Server, Tokens,
+};
 
 /// Test-only key material (tests/fixtures/README.md).
 const KEY: &str = include_str!("fixtures/test-only-rsa-key.pem");
@@ -31,9 +33,7 @@ type TokenAnswer = dyn Fn(usize) -> Reply + Send + Sync;
 /// The server: `POST /token` (JWT bearer grant) and `POST /v2/entries:write`.
 struct Google {
     server: Server,
-    tokens_issued: Arc<AtomicUsize>,
-    /// Tokens `entries.write` accepts.
-    valid: Arc<Mutex<Vec<String>>>,
+    tokens: Tokens,
 }
 
 impl Google {
@@ -41,11 +41,10 @@ impl Google {
         token_answer: impl Fn(usize) -> Reply + Send + Sync + 'static,
         write_answer: impl Fn(&Value, usize) -> Reply + Send + Sync + 'static,
     ) -> Google {
-        let tokens_issued = Arc::new(AtomicUsize::new(0));
-        let valid = Arc::new(Mutex::new(Vec::<String>::new()));
+        let tokens = Tokens::default();
         let token_answer: Arc<TokenAnswer> = Arc::new(token_answer);
         let writes = Arc::new(AtomicUsize::new(0));
-        let (issued, accepted) = (Arc::clone(&tokens_issued), Arc::clone(&valid));
+        let book = tokens.clone();
         let server = Server::start(move |r, _| match r.target.as_str() {
             "/token" => {
                 if let Err(why) = check_assertion(r) {
@@ -54,24 +53,10 @@ impl Google {
                         json!({"error": "invalid_grant", "error_description": why}).to_string(),
                     );
                 }
-                let n = issued.fetch_add(1, Ordering::SeqCst);
-                let reply = token_answer(n);
-                if let Reply::Respond {
-                    status: 200, body, ..
-                } = &reply
-                {
-                    if let Ok(v) = serde_json::from_str::<Value>(body) {
-                        if let Some(t) = v["access_token"].as_str() {
-                            accepted.lock().unwrap().push(format!("Bearer {t}"));
-                        }
-                    }
-                }
-                reply
+                book.issue(&*token_answer)
             }
             "/v2/entries:write" => {
-                let authorized = r
-                    .header("authorization")
-                    .is_some_and(|a| accepted.lock().unwrap().iter().any(|t| t == a));
+                let authorized = book.accepts(r.header("authorization"));
                 if !authorized {
                     return respond(
                         401,
@@ -93,11 +78,7 @@ impl Google {
             }
             other => respond(404, format!("no {other}")),
         });
-        Google {
-            server,
-            tokens_issued,
-            valid,
-        }
+        Google { server, tokens }
     }
 
     /// The `entries.write` requests received.
@@ -110,12 +91,12 @@ impl Google {
     }
 
     fn tokens_issued(&self) -> usize {
-        self.tokens_issued.load(Ordering::SeqCst)
+        self.tokens.issued()
     }
 
     /// Makes every token issued so far invalid, as an expired one is.
     fn revoke_tokens(&self) {
-        self.valid.lock().unwrap().clear();
+        self.tokens.expire_all();
     }
 }
 

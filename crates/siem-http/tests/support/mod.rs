@@ -253,3 +253,46 @@ pub fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
+
+/// The token endpoint's book of an OAuth test server: it counts the tokens issued, and the
+/// `Bearer` values of those issued with a 200 are the ones the API accepts, until
+/// [`expire_all`](Tokens::expire_all).
+#[derive(Clone, Default)]
+pub struct Tokens {
+    issued: Arc<std::sync::atomic::AtomicUsize>,
+    valid: Arc<Mutex<Vec<String>>>,
+}
+
+impl Tokens {
+    /// Answers the `n`-th token request with `answer(n)`, noting the token it hands out.
+    pub fn issue(&self, answer: &dyn Fn(usize) -> Reply) -> Reply {
+        let n = self.issued.fetch_add(1, Ordering::SeqCst);
+        let reply = answer(n);
+        if let Reply::Respond {
+            status: 200, body, ..
+        } = &reply
+        {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+                if let Some(t) = v["access_token"].as_str() {
+                    self.valid.lock().unwrap().push(format!("Bearer {t}"));
+                }
+            }
+        }
+        reply
+    }
+
+    /// Whether an `Authorization` header carries a token issued and not expired.
+    pub fn accepts(&self, authorization: Option<&str>) -> bool {
+        authorization.is_some_and(|a| self.valid.lock().unwrap().iter().any(|t| t == a))
+    }
+
+    /// Tokens issued so far.
+    pub fn issued(&self) -> usize {
+        self.issued.load(Ordering::SeqCst)
+    }
+
+    /// Makes every token issued so far invalid, as an expired one is.
+    pub fn expire_all(&self) {
+        self.valid.lock().unwrap().clear();
+    }
+}
