@@ -1,17 +1,7 @@
 //! The exits a program takes without dropping its guard: a panic and a termination signal.
-//! Both are opt-in, since a program may already handle them its own way.
-//!
-//! | exit | what happens to queued security events |
-//! |---|---|
-//! | the guard dropped (end of `main`) | delivered within `shutdown_timeout`, the rest reported on stderr |
-//! | [`SiemGuard::shutdown`] / [`SiemHandle::flush`] | delivered within the given time; the report says what was not |
-//! | a panic, with [`SiemHandle::flush_on_panic`] | flushed within its timeout before the panic continues (unwinding or `panic = "abort"`) |
-//! | SIGTERM / SIGINT, with [`SiemHandle::shutdown_on_signals`] | shut down within its timeout, then the process ends as the signal's default action would |
-//! | `std::process::exit` | nothing is flushed: destructors do not run; call `shutdown` first |
-//! | `std::process::abort`, SIGKILL, a crash | nothing is flushed: what was queued or in a batch is lost, unless the destination has a disk spool |
-//!
-//! [`SiemGuard::shutdown`]: crate::SiemGuard::shutdown
-//! [`SiemHandle::flush`]: crate::SiemHandle::flush
+//! Both are opt-in, since a program may already handle them its own way. What every exit does
+//! to queued events (guard drop, `shutdown`, `flush`, these two, `process::exit`, `abort`,
+//! SIGKILL) is tabled once, in `docs/delivery.md` ("Every event is accounted for at every exit").
 
 use std::time::Duration;
 
