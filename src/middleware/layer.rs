@@ -152,6 +152,8 @@ impl SecurityEventsLayer {
 
     /// How to name the request's user from its headers and extensions (a session, a verified
     /// token's subject). An [`AuthenticatedUser`] in the response's extensions wins over it.
+    /// It runs for every request, before the inner service takes the request (the headers are
+    /// gone once it has), so keep it cheap; the `route` and `peer` functions too.
     ///
     /// ```
     /// use tracing_siem::middleware::SecurityEventsLayer;
