@@ -84,6 +84,15 @@ const OWN_CRATES: [&str; 6] = [
     "siem_http",
 ];
 
+/// The severity an event asks for on the application thread: its `severity` field when that
+/// names one, else its level's (ERROR is high, WARN medium). It picks the queue's path
+/// (`queue.protect`) and whether the pipeline is woken at once (critical).
+fn logged_severity(field: Option<&str>, level: &tracing::Level) -> siem_event::Severity {
+    field
+        .and_then(|s| s.parse::<siem_event::Severity>().ok())
+        .unwrap_or_else(|| siem_event::Severity::from_level_name(level.as_str()))
+}
+
 fn is_own_target(target: &str) -> bool {
     OWN_CRATES.iter().any(|own| {
         target
@@ -167,11 +176,7 @@ where
                 }
             }
         }
-        let severity = captured
-            .fields
-            .get_str("severity")
-            .and_then(|s| s.parse::<siem_event::Severity>().ok())
-            .unwrap_or_else(|| siem_event::Severity::from_level_name(meta.level().as_str()));
+        let severity = logged_severity(captured.fields.get_str("severity"), meta.level());
         let urgent = severity == siem_event::Severity::Critical;
         let pushed = match self.protected_from {
             Some(threshold) if severity >= threshold => self.queue.push_protected(captured, urgent),
@@ -372,7 +377,25 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::is_own_target;
+    use super::{is_own_target, logged_severity};
+    use siem_event::Severity;
+    use tracing::Level;
+
+    #[test]
+    fn the_severity_field_wins_over_the_level_and_nonsense_falls_back_to_it() {
+        assert_eq!(logged_severity(None, &Level::ERROR), Severity::High);
+        assert_eq!(logged_severity(None, &Level::WARN), Severity::Medium);
+        assert_eq!(
+            logged_severity(Some("CRITICAL"), &Level::INFO),
+            Severity::Critical
+        );
+        assert_eq!(logged_severity(Some("low"), &Level::ERROR), Severity::Low);
+        assert_eq!(logged_severity(Some("9"), &Level::INFO), Severity::Critical);
+        assert_eq!(
+            logged_severity(Some("apocalyptic"), &Level::ERROR),
+            Severity::High
+        );
+    }
 
     #[test]
     fn own_targets_are_whole_module_paths() {
