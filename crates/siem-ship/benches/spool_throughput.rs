@@ -1,17 +1,18 @@
 //! Events per second through a destination with its disk spool engaged, against the same
 //! destination in memory, in one run.
 //!
-//! Each iteration starts a pipeline (untimed) with one destination — 5 000 JSON events of
+//! Each iteration starts a pipeline (untimed) with one destination — 20 000 JSON events of
 //! about 330 bytes, batches of 100, a sink that discards — then times from the first event
 //! queued until the sink has accepted all of them:
 //!
 //! - `spool/in_memory`: the sink accepts from the start; events go queue → batch → sink.
 //! - `spool/spooled_fsync_per_batch`: the sink refuses until every event is in the spool
-//!   (each batch of 100 appended with its own `fdatasync`), then accepts; so every event is
-//!   written to disk, synced, read back and sent. The spool lives in the system's temporary
-//!   directory (run it on the disk the spool will use).
-//! - `spool/spooled_fsync_never`: the same with `fsync: never`, which separates the cost of the
-//!   disk's `fdatasync` from the spool's own work.
+//!   (`fsync: batch`: every batch of 100 covered by an `fdatasync`, group-committed on the
+//!   spool's sync thread) and a flush has waited for the last sync, then accepts; so every
+//!   event is written to disk, synced, read back and sent. The spool lives in the system's
+//!   temporary directory (run it on the disk the spool will use).
+//! - `spool/spooled_fsync_never`: the same with `fsync: never` (no sync at all, not even at
+//!   the flush), which separates the cost of the disk's `fdatasync` from the spool's own work.
 //!
 //! Run: `cargo bench -p siem-ship --bench spool_throughput -- --warm-up-time 1 --measurement-time 3`
 
@@ -27,7 +28,7 @@ use siem_ship::{
     Sink, SinkError, SpoolConfig,
 };
 
-const EVENTS: usize = 5_000;
+const EVENTS: usize = 20_000;
 
 /// Builds each event by cloning a prepared one, the least a real processor does.
 struct Build(Arc<Vec<SecurityEvent>>);

@@ -99,12 +99,15 @@ pub enum WhenFull {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum FsyncPolicy {
-    /// After every appended batch: a power cut loses at most the batch being written.
+    /// Every appended batch is covered by an `fdatasync` that starts after it was written, on
+    /// the spool's sync thread; batches appended during one sync share the next (group
+    /// commit). A power cut loses at most the batches of about two syncs.
     #[default]
     Batch,
     /// At most every `fsync_interval`: a power cut loses up to that interval of batches.
     Interval,
-    /// Never: the operating system writes back when it likes (tens of seconds on Linux).
+    /// Never, not even at a flush: the operating system writes back when it likes (tens of
+    /// seconds on Linux).
     Never,
 }
 

@@ -15,6 +15,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::store::{AppendError, Spool, Ticket};
+use super::syncer::PendingSync;
 use super::{SpoolConfig, WhenFull};
 use crate::destination::accounting::{DestinationCounters, Held};
 use crate::destination::delivery::{shutdown_deadline_passed, Job};
@@ -132,7 +133,11 @@ impl SpoolGate {
     pub fn flush(&self, ack: Sender<()>, jobs: &Sender<Job>) {
         let mut s = self.state.lock();
         if s.engaged {
-            if let Err(e) = s.spool.sync() {
+            let synced = s.spool.begin_sync();
+            // Waited for without the lock: the delivery thread goes on meanwhile.
+            drop(s);
+            let synced = synced.as_ref().map_or(Ok(()), PendingSync::wait);
+            if let Err(e) = synced {
                 self.note(&e);
             }
             let _ = ack.send(());
@@ -196,6 +201,9 @@ impl SpoolGate {
     /// Appends a batch under the `when_full` policy.
     fn append(&self, s: &mut MutexGuard<'_, GateState>, batch: &Batch) {
         self.append_under_policy(s, batch);
+        if let Some(e) = s.spool.take_sync_error() {
+            self.note(&e);
+        }
         self.update_size(s);
     }
 
@@ -245,9 +253,7 @@ impl SpoolGate {
     /// earlier process and damaged records found on the way are counted here.
     pub fn next_batch(&self, max_events: usize, max_bytes: usize, out: &mut Batch) -> Next {
         let mut s = self.state.lock();
-        if let Err(e) = s.spool.sync_if_due() {
-            self.note(&e);
-        }
+        s.spool.sync_if_due();
         let read = s.spool.read(max_events, max_bytes, out);
         self.update_size(&s);
         let read = match read {

@@ -4,7 +4,8 @@
 //! Opt-in per destination ([`SpoolConfig`], the `spool:` key). The spool is a wrapper around
 //! the destination's delivery, the same for every sink: `gate` decides, batch by batch,
 //! between the in-memory path and the spool so that order is kept; `store` holds the segment
-//! files, the size bound and the fsync policy; `format` the bytes of a segment and how they
+//! files, the size bound and the fsync policy, and `syncer` forces them to disk off the
+//! appending thread (group commit); `format` the bytes of a segment and how they
 //! are read back without being trusted; `ack` how far delivery got, across restarts.
 //!
 //! The functions here ([`inspect`], [`replay`], [`remove`]) act on a spool offline, for
@@ -15,6 +16,7 @@ mod config;
 mod format;
 pub(crate) mod gate;
 mod store;
+mod syncer;
 
 use std::io;
 use std::path::Path;

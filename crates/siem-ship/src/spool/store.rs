@@ -12,10 +12,12 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::ack::AckLog;
 use super::format::{self, SegmentReader, Step, SEGMENT_HEADER_BYTES};
+use super::syncer::{PendingSync, Syncer};
 use super::{FsyncPolicy, SpoolConfig};
 use crate::sink::file::safe_open;
 use crate::Batch;
@@ -79,8 +81,8 @@ pub(crate) struct Spool {
     /// A segment is sealed once it reaches this size.
     segment_target: u64,
     segments: VecDeque<Segment>,
-    /// Appends to the last segment, when open.
-    writer: Option<File>,
+    /// Appends to the last segment, when open (shared with the syncer).
+    writer: Option<Arc<File>>,
     next_id: u64,
     next_seq: u64,
     /// Segments with a lower id were written by an earlier process.
@@ -92,6 +94,10 @@ pub(crate) struct Spool {
     acks: AckLog,
     /// Held for the spool's life: the exclusive lock on the directory.
     _lock: File,
+    /// Forces appended records to disk off this thread; none with `fsync: never`.
+    syncer: Option<Syncer>,
+    /// The last sync asked for: it covers everything appended before it.
+    last_asked: Option<PendingSync>,
     last_sync: Instant,
     unsynced: bool,
     scratch: Vec<u8>,
@@ -173,6 +179,11 @@ impl Spool {
             resume: None,
             acks,
             _lock: lock,
+            syncer: match config.fsync {
+                FsyncPolicy::Never => None,
+                _ => Some(Syncer::start()?),
+            },
+            last_asked: None,
             last_sync: Instant::now(),
             unsynced: false,
             scratch: Vec::new(),
@@ -244,7 +255,7 @@ impl Spool {
             self.start_segment().map_err(AppendError::Io)?;
         }
         self.next_seq = self.encode(self.next_seq, batches);
-        let writer = self.writer.as_mut().expect("a segment is open");
+        let mut writer: &File = self.writer.as_ref().expect("a segment is open");
         if let Err(e) = writer.write_all(&self.scratch) {
             // Cut what was partly written, so the reader never sees it; failing that, seal the
             // segment: the reader then counts the damaged tail.
@@ -260,14 +271,13 @@ impl Spool {
         self.unsynced = true;
         let sealed = last.bytes >= self.segment_target;
         match self.config.fsync {
-            FsyncPolicy::Batch => self.sync().map_err(AppendError::Io)?,
-            FsyncPolicy::Interval => self.sync_if_due().map_err(AppendError::Io)?,
+            FsyncPolicy::Batch => self.ask_sync(),
+            FsyncPolicy::Interval => self.sync_if_due(),
             FsyncPolicy::Never => {}
         }
         if sealed {
-            if self.config.fsync != FsyncPolicy::Never {
-                self.sync().map_err(AppendError::Io)?;
-            }
+            // The sealed segment's tail is synced with the next sync, whatever the interval.
+            self.ask_sync();
             self.writer = None;
         }
         Ok(())
@@ -337,6 +347,7 @@ impl Spool {
     fn start_segment(&mut self) -> io::Result<()> {
         let id = self.next_id;
         let mut file = safe_open::create_new(&self.dir.join(segment_name(id)), FILE_MODE)?;
+        // The header is not synced here: the segment's first sync covers it.
         file.write_all(&format::segment_header(self.next_seq))?;
         if self.config.fsync != FsyncPolicy::Never {
             // The new name must survive a power cut as well as the records in it.
@@ -349,30 +360,44 @@ impl Spool {
             bytes: SEGMENT_HEADER_BYTES,
         });
         self.bytes += SEGMENT_HEADER_BYTES;
-        self.writer = Some(file);
+        self.writer = Some(Arc::new(file));
         Ok(())
     }
 
-    /// Forces appended records to disk.
-    pub fn sync(&mut self) -> io::Result<()> {
-        if self.unsynced {
-            if let Some(w) = &self.writer {
-                w.sync_data()?;
-            }
-            self.unsynced = false;
-            self.last_sync = Instant::now();
+    /// Asks the syncer to force what was appended to disk, without waiting (group commit).
+    fn ask_sync(&mut self) {
+        if !self.unsynced {
+            return;
         }
-        Ok(())
+        if let (Some(syncer), Some(writer)) = (&self.syncer, &self.writer) {
+            self.last_asked = Some(syncer.ask(writer));
+        }
+        self.unsynced = false;
+        self.last_sync = Instant::now();
     }
 
-    /// With `fsync: interval`, forces appended records to disk when the interval has passed.
-    pub fn sync_if_due(&mut self) -> io::Result<()> {
+    /// The sync that covers everything appended so far, asked for now if it was not yet: wait
+    /// on it (outside any lock the appending thread needs) to know the records are on disk.
+    /// `None` with `fsync: never`, which leaves write-back to the kernel even at a flush, and
+    /// when nothing was ever appended.
+    pub fn begin_sync(&mut self) -> Option<PendingSync> {
+        self.ask_sync();
+        self.last_asked.clone()
+    }
+
+    /// With `fsync: interval`, asks for appended records to be forced to disk when the
+    /// interval has passed.
+    pub fn sync_if_due(&mut self) {
         if self.config.fsync == FsyncPolicy::Interval
             && self.last_sync.elapsed() >= self.config.fsync_interval
         {
-            self.sync()?;
+            self.ask_sync();
         }
-        Ok(())
+    }
+
+    /// The error of a background sync that failed since the last call, if any.
+    pub fn take_sync_error(&self) -> Option<io::Error> {
+        self.syncer.as_ref().and_then(Syncer::take_error)
     }
 
     /// Reads the next batch from the oldest segment, at most `max_events` records and about
@@ -601,8 +626,9 @@ fn is_damage(e: &io::Error) -> bool {
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        if self.config.fsync != FsyncPolicy::Never {
-            let _ = self.sync();
-        }
+        // Stopping the syncer completes every sync asked for, this last one included, before
+        // the directory's lock is released.
+        self.ask_sync();
+        drop(self.syncer.take());
     }
 }
