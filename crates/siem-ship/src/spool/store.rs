@@ -632,3 +632,54 @@ impl Drop for Spool {
         drop(self.syncer.take());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn batch() -> Batch {
+        let mut b = Batch::default();
+        b.push(b"{\"event_type\":\"auth.failure\"}");
+        b
+    }
+
+    /// How many syncs were asked for by the time a flush's sync is taken, after three appends.
+    fn asks_after_three_appends(config: SpoolConfig) -> Option<u64> {
+        let mut spool = Spool::open(&config).unwrap();
+        assert!(
+            spool.begin_sync().is_none(),
+            "nothing appended, nothing to sync"
+        );
+        for _ in 0..3 {
+            spool.append(&[&batch()]).unwrap();
+        }
+        let pending = spool.begin_sync()?;
+        pending.wait().unwrap();
+        Some(pending.ticket())
+    }
+
+    #[test]
+    fn each_policy_asks_for_the_syncs_it_promises() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| SpoolConfig::new(dir.path().join(name));
+        assert_eq!(
+            asks_after_three_appends(at("batch")),
+            Some(3),
+            "one sync per appended batch; the flush waits for the last"
+        );
+        let hourly = at("interval")
+            .fsync(FsyncPolicy::Interval)
+            .fsync_interval(Duration::from_secs(3600));
+        assert_eq!(
+            asks_after_three_appends(hourly),
+            Some(1),
+            "none before the interval; the flush asks one"
+        );
+        assert_eq!(
+            asks_after_three_appends(at("never").fsync(FsyncPolicy::Never)),
+            None,
+            "never syncs, not even at a flush"
+        );
+    }
+}

@@ -102,6 +102,12 @@ impl PendingSync {
         }
         s.error.take().map_or(Ok(()), Err)
     }
+
+    /// The number of the ask this sync answers (1 for the spool's first).
+    #[cfg(test)]
+    pub fn ticket(&self) -> u64 {
+        self.ticket
+    }
 }
 
 fn run(shared: &Shared) {
