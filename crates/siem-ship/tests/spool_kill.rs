@@ -10,6 +10,8 @@
 
 #![cfg(unix)]
 
+mod random;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use random::{count_from_env, Random};
 use siem_event::{EventType, SecurityEvent};
 use siem_format::Encoder;
 use siem_ship::{
@@ -128,16 +131,6 @@ fn spool_kill_child() {
 }
 
 /// A small deterministic generator, so that a failing run can be replayed from its seed.
-struct Random(u64);
-impl Random {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below
-    }
-}
-
 /// Starts a child; its `durable` lines land in the returned vector as they come.
 fn start_child(
     dir: &Path,
@@ -206,22 +199,9 @@ impl Received {
 
 #[test]
 fn every_event_made_durable_survives_kill_9() {
-    let runs: u64 = std::env::var("SIEM_SPOOL_KILL_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let seed: u64 = std::env::var("SIEM_SPOOL_KILL_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    println!("SIEM_SPOOL_KILL_SEED={seed}");
-    let mut random = Random(seed);
+    let runs = count_from_env("SIEM_SPOOL_KILL_RUNS", 20);
+    let mut random = Random::seeded_from_env("SIEM_SPOOL_KILL_SEED");
+    let seed = random.seed();
     let dir = tempfile::tempdir().unwrap();
     let down = dir.path().join("down");
     let received_file = dir.path().join("received");

@@ -333,6 +333,11 @@ impl Rsyslog {
         }
     }
 
+    /// Whether rsyslog runs (it was not stopped or killed since it last started).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// Starts rsyslog again after [`Rsyslog::stop`], with the same configuration, on the same
     /// port, appending to the same output files.
     pub fn start_again(&mut self) {
@@ -584,6 +589,17 @@ pub fn ship_numbered(
     sink: Box<dyn siem_ship::Sink>,
     total: usize,
     pace: Pace,
+    before: impl FnMut(usize),
+) -> siem_ship::DestinationMetrics {
+    ship_numbered_through(sink, None, total, pace, before)
+}
+
+/// [`ship_numbered`] with the destination's disk spool in `spool` when given.
+pub fn ship_numbered_through(
+    sink: Box<dyn siem_ship::Sink>,
+    spool: Option<siem_ship::SpoolConfig>,
+    total: usize,
+    pace: Pace,
     mut before: impl FnMut(usize),
 ) -> siem_ship::DestinationMetrics {
     use siem_ship::{
@@ -598,9 +614,16 @@ pub fn ship_numbered(
         .with_retry(
             RetryConfig::default()
                 .initial_backoff(Duration::from_millis(20))
-                .max_backoff(Duration::from_millis(200)),
+                .max_backoff(Duration::from_millis(200))
+                // Open for as long as the longest backoff, not the default 5 s: the tests'
+                // collectors come back within a second.
+                .open_for(Duration::from_millis(200)),
         )
         .with_queue_capacity(total);
+    let destination = match spool {
+        Some(spool) => destination.with_spool(spool),
+        None => destination,
+    };
     let pipeline = Pipeline::start(
         PipelineConfig {
             queue_capacity: total,
