@@ -2,9 +2,10 @@
 //! the destination does: here a syslog collector at a closed port, while one thread logs flat
 //! out. A counting allocator measures the heap; the test is bounded in time.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod counting_alloc;
+
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -14,49 +15,8 @@ use tracing_siem::SyslogConfig;
 use tracing_siem::{Config, DestinationConfig, QueueConfig, SiemBuilder};
 use tracing_subscriber::prelude::*;
 
-/// Counts the bytes allocated and not yet freed, and the most there ever were.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; the counters only observe.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(p, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, layout, new_size) };
-        if !q.is_null() {
-            if new_size >= layout.size() {
-                let grown = new_size - layout.size();
-                let now = LIVE.fetch_add(grown, Ordering::Relaxed) + grown;
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        q
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Records kept for reuse by the logging threads (`RECYCLED_RECORDS` in the builder).
-const RECYCLED_RECORDS: usize = 512;
-/// Events per chunk, and the pool's reclaim slack (`siem-ship`'s chunk module).
-const CHUNK_EVENTS: usize = 256;
-const RECLAIM_SLACK_EVENTS: usize = 16 * CHUNK_EVENTS;
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 #[test]
 fn memory_stays_bounded_with_a_destination_at_a_closed_port_under_a_saturating_logger() {
@@ -76,7 +36,7 @@ fn memory_stays_bounded_with_a_destination_at_a_closed_port_under_a_saturating_l
         .batch(tracing_siem::BatchConfig::default().max_bytes(batch_bytes));
     dest.queue_capacity = destination_queue;
     let rules = tracing_siem::rules::RulesConfig::default().enabled(false);
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting_alloc::live();
     // The pipeline thread looks at the queue only when woken (at half full) or every 200 ms, so
     // each drain hands the destination full chunks of 256 events, as under saturation in a
     // release build: chunks that outlived their use would then hold whole chunks' worth.
@@ -120,26 +80,18 @@ fn memory_stays_bounded_with_a_destination_at_a_closed_port_under_a_saturating_l
     // Past the first second (threads, buffers and the queue fill up), the peak must not grow.
     let started = Instant::now();
     thread::sleep(Duration::from_secs(1));
-    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    counting_alloc::reset_peak();
     while started.elapsed() < Duration::from_secs(4) {
         thread::sleep(Duration::from_millis(50));
     }
     stop.store(true, Ordering::Relaxed);
     let logged = logger.join().unwrap();
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
+    let peak = counting_alloc::peak().saturating_sub(before);
     let m = handle.metrics();
     drop(guard.shutdown(Duration::from_secs(1)));
 
-    // The bound of docs/delivery.md, with one event's footprint (captured or built) taken as
-    // its text limit plus 2 KiB of structure, generous for these few-field events.
-    let per_event = max_event_bytes + 2 * 1024;
-    let events_alive = (queue + RECYCLED_RECORDS)
-        + 4 * destination_queue
-        + RECLAIM_SLACK_EVENTS
-        + 2 * CHUNK_EVENTS;
-    let batches = 6 * (batch_bytes + 64 * 1024);
-    let fixed = 8 << 20; // threads' buffers, the registry, the encoder's tables
-    let bound = events_alive * per_event + batches + fixed;
+    let bound =
+        counting_alloc::documented_bound(queue, destination_queue, max_event_bytes, batch_bytes);
     assert!(
         m.events_dropped > 100_000 || logged < 200_000,
         "the destination must be saturated for the test to mean anything: {m:?}"
