@@ -244,6 +244,18 @@ impl SiemBuilder {
         let classifier = Arc::new(classifier);
         let redactor = CallsiteRedactor::new(config.redact.redactor());
 
+        let protect = &config.queue.protect;
+        let protected_from = protect.threshold()?;
+        // Each destination's queue keeps the same share of places for protected events as the
+        // application queue.
+        let reserve = |d: &DestinationConfig| {
+            protected_from.map(|severity| {
+                let places = protect.reserve_of(config.queue.capacity) as u128
+                    * d.queue_capacity as u128
+                    / config.queue.capacity.max(1) as u128;
+                (severity, places as usize)
+            })
+        };
         let mut destinations = Vec::new();
         let names = config.destination_names();
         for (i, ((d, name), parts)) in config
@@ -263,13 +275,13 @@ impl SiemBuilder {
             if d.sink.alerts_only() {
                 parts.filter = Some(crate::actions::only_alerts(parts.filter.take()));
             }
-            destinations.push(route(d, name, sink, parts));
+            destinations.push(route(d, name, sink, parts, reserve(d)));
         }
         for (j, c) in custom.into_iter().enumerate() {
             let mut parts = c.config.compile(&format!("custom_destinations[{j}]"))?;
             let name = custom_name(&c, j);
             parts.filter = actions.filter_for(&name, parts.filter.take());
-            destinations.push(route(&c.config, name, c.sink, parts));
+            destinations.push(route(&c.config, name, c.sink, parts, reserve(&c.config)));
         }
 
         let normalizer = Normalizer {
@@ -283,8 +295,6 @@ impl SiemBuilder {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
-        let protect = &config.queue.protect;
-        let protected_from = protect.threshold()?;
         let pipeline_config = PipelineConfig {
             queue_capacity: config.queue.capacity,
             overflow,
@@ -374,11 +384,16 @@ fn route(
     name: String,
     sink: Box<dyn Sink>,
     parts: CompiledDestination,
+    reserve: Option<(siem_event::Severity, usize)>,
 ) -> Destination {
     let dest = Destination::new(name, parts.encoder, sink)
         .with_batch(d.batch)
         .with_retry(d.retry)
         .with_queue_capacity(d.queue_capacity);
+    let dest = match reserve {
+        Some((severity, places)) => dest.with_reserve(severity, places),
+        None => dest,
+    };
     let dest = match &d.spool {
         Some(spool) => dest.with_spool(spool.clone()),
         None => dest,

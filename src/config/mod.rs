@@ -275,7 +275,8 @@ pub struct QueueConfig {
 /// Per-severity overflow: the last places of the application queue are kept for events at or
 /// above `min_severity` (their `severity` field, else their level: ERROR is high), which may
 /// also wait up to `max_wait` for room when even those are taken; lesser events are shed by the
-/// `overflow` policy once the rest is full.
+/// `overflow` policy once the rest is full. Each destination's queue keeps the same share of
+/// its places for them (without the wait: the pipeline thread serves every destination).
 ///
 /// ```
 /// use tracing_siem::ProtectConfig;

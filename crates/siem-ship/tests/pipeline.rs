@@ -621,3 +621,110 @@ fn rejected_records_are_counted_apart_and_retry_after_is_waited() {
     );
     p.shutdown(Duration::from_secs(5));
 }
+
+/// Builds an event of the given severity whose message is the string.
+struct Graded;
+impl Processor<(siem_event::Severity, String)> for Graded {
+    fn process(
+        &mut self,
+        (severity, message): (siem_event::Severity, String),
+        out: &mut Vec<SecurityEvent>,
+    ) {
+        let mut e = SecurityEvent::new(EventType::parse("auth.failure"), message);
+        e.severity = severity;
+        out.push(e);
+    }
+}
+
+/// Records what it delivers, but only once opened: until then every send waits.
+#[derive(Clone, Default)]
+struct Gate {
+    open: Arc<(Mutex<bool>, std::sync::Condvar)>,
+    got: Arc<Mutex<Vec<String>>>,
+}
+impl Gate {
+    fn open(&self) {
+        *self.open.0.lock().unwrap() = true;
+        self.open.1.notify_all();
+    }
+}
+impl Sink for Gate {
+    fn kind(&self) -> &'static str {
+        "gate"
+    }
+    fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        let (open, changed) = &*self.open;
+        let mut open = open.lock().unwrap();
+        while !*open {
+            open = changed.wait(open).unwrap();
+        }
+        let mut got = self.got.lock().unwrap();
+        got.extend(
+            batch
+                .records()
+                .map(|r| String::from_utf8_lossy(r).into_owned()),
+        );
+        Ok(())
+    }
+}
+
+/// A destination stalled by a low-severity flood far larger than its queue, then five high
+/// events: returns the high events delivered once it resumes, and the destination's figures.
+fn high_events_after_a_low_flood(
+    reserve: Option<usize>,
+) -> (Vec<String>, siem_ship::DestinationMetrics) {
+    use siem_event::Severity;
+    let gate = Gate::default();
+    let mut d = Destination::new("stalled", Box::new(Plain), Box::new(gate.clone()))
+        .with_batch(BatchConfig::default().max_events(1))
+        .with_queue_capacity(20);
+    if let Some(places) = reserve {
+        d = d.with_reserve(Severity::High, places);
+    }
+    let p = Pipeline::start(config(1_000, OverflowPolicy::DropNewest), Graded, vec![d]).unwrap();
+    // 200 low events: the queue (20) plus what the stalled threads hold (a few) many times over.
+    for i in 0..200 {
+        assert!(p.queue().push((Severity::Low, format!("low {i}")), false));
+    }
+    for i in 0..5 {
+        assert!(p.queue().push((Severity::High, format!("high {i}")), false));
+    }
+    // Every event offered to the stalled destination before it resumes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while p.metrics().destinations[0].received < 205 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pipeline never offered the events"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    gate.open();
+    let report = p.shutdown(Duration::from_secs(10));
+    assert!(report.completed, "{report:?}");
+    let m = p.metrics().destinations.remove(0);
+    assert_eq!(m.received, m.shipped + m.dropped_total(), "{m:?}");
+    let high = gate
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.contains(" high "))
+        .cloned()
+        .collect();
+    (high, m)
+}
+
+#[test]
+fn a_destination_reserve_keeps_room_for_high_events_behind_a_low_flood() {
+    let (high, m) = high_events_after_a_low_flood(Some(5));
+    assert_eq!(
+        high.len(),
+        5,
+        "every high event got a reserved place: {m:?}"
+    );
+    let (high, m) = high_events_after_a_low_flood(None);
+    assert!(
+        high.is_empty(),
+        "without a reserve the flood took every place: {m:?}"
+    );
+}

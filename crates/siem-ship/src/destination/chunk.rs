@@ -69,6 +69,20 @@ impl Share {
         Share::selected(Arc::clone(&self.chunk), all[..n].to_vec())
     }
 
+    /// Takes off, in order, the events `keep` accepts (it sees each event once, in order) as a
+    /// share of their own; this share keeps the rest, in order.
+    pub fn split_where(&mut self, mut keep: impl FnMut(&SecurityEvent) -> bool) -> Share {
+        let all = self
+            .selected
+            .take()
+            .unwrap_or_else(|| (0..self.chunk.len() as u32).collect());
+        let (kept, rest): (Vec<u32>, Vec<u32>) = all
+            .into_iter()
+            .partition(|&i| keep(&self.chunk[i as usize]));
+        self.selected = Some(rest);
+        Share::selected(Arc::clone(&self.chunk), kept)
+    }
+
     /// Calls `f` with each event the route takes, in order.
     pub fn for_each(&self, mut f: impl FnMut(&SecurityEvent)) {
         match &self.selected {

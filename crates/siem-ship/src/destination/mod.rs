@@ -14,6 +14,7 @@ pub(crate) mod config;
 pub(crate) mod delivery;
 pub(crate) mod route;
 
+use siem_event::Severity;
 use siem_format::Encoder;
 
 pub use config::{BatchConfig, EventFilter, RetryConfig};
@@ -50,6 +51,14 @@ pub struct Destination {
     retry: RetryConfig,
     queue_capacity: usize,
     spool: Option<SpoolConfig>,
+    reserve: Option<Reserve>,
+}
+
+/// Places of a destination's queue kept for events at or above a severity.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reserve {
+    pub min_severity: Severity,
+    pub places: usize,
 }
 
 impl Destination {
@@ -64,6 +73,7 @@ impl Destination {
             retry: RetryConfig::default(),
             queue_capacity: 10_000,
             spool: None,
+            reserve: None,
         }
     }
 
@@ -88,6 +98,37 @@ impl Destination {
     /// Capacity of this destination's own queue.
     pub fn with_queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Keeps the last `places` of this destination's queue for events at or above
+    /// `min_severity`: lower events are dropped (`destination_queue_full`) once the rest is
+    /// taken, so a flood of them cannot crowd out an attack signal. A protected event that finds
+    /// even the reserve full is dropped too — it does not wait, since the pipeline thread that
+    /// would wait serves every destination (with the blocking overflow policy every event waits
+    /// for room alike). At most the capacity minus one.
+    ///
+    /// ```
+    /// use siem_event::{SecurityEvent, Severity};
+    /// use siem_ship::{Batch, Destination, Sink, SinkError};
+    /// # struct Msg;
+    /// # impl siem_format::Encoder for Msg {
+    /// #     fn encode(&self, e: &SecurityEvent, out: &mut Vec<u8>) { out.extend_from_slice(e.message.as_bytes()) }
+    /// # }
+    /// # struct Null;
+    /// # impl Sink for Null {
+    /// #     fn kind(&self) -> &'static str { "null" }
+    /// #     fn send(&mut self, _: &Batch) -> Result<(), SinkError> { Ok(()) }
+    /// # }
+    /// let d = Destination::new("siem", Box::new(Msg), Box::new(Null))
+    ///     .with_queue_capacity(10_000)
+    ///     .with_reserve(Severity::High, 1_000);
+    /// ```
+    pub fn with_reserve(mut self, min_severity: Severity, places: usize) -> Self {
+        self.reserve = Some(Reserve {
+            min_severity,
+            places,
+        });
         self
     }
 

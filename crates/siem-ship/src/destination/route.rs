@@ -13,7 +13,7 @@ use super::accounting::DestinationCounters;
 use super::batching::{Batching, Control};
 use super::chunk::{Chunk, ChunkPool, Share};
 use super::delivery::{shutdown_deadline_passed, Delivery, StateNotices};
-use super::{Destination, EventFilter};
+use super::{Destination, EventFilter, Reserve};
 use crate::spool::gate::SpoolGate;
 use crate::{DestinationMetrics, DropReason};
 
@@ -30,6 +30,8 @@ pub(crate) struct Route {
     capacity: usize,
     /// How long `offer` may wait for room (the blocking overflow policy); `None`: drop at once.
     wait_for_room: Option<Duration>,
+    /// The last places of the queue, kept for events at or above a severity.
+    reserve: Option<Reserve>,
     /// Unix nanos of the shutdown deadline (0: none).
     deadline: Arc<AtomicI64>,
     control: Sender<Control>,
@@ -125,6 +127,10 @@ impl Route {
             queued,
             capacity: d.queue_capacity,
             wait_for_room,
+            reserve: d.reserve.map(|r| Reserve {
+                places: r.places.min(d.queue_capacity - 1),
+                ..r
+            }),
             deadline,
             control: control_tx,
             report: report_tx,
@@ -163,6 +169,9 @@ impl Route {
             c.count_drop(DropReason::AfterShutdown, share.len() as u64);
             return;
         };
+        if let (Some(reserve), None) = (self.reserve, self.wait_for_room) {
+            return self.offer_with_reserve(share, reserve, tx, pool);
+        }
         // Send what fits. With back-pressure, wait for room for the rest and send it piece by
         // piece (a chunk can be larger than the whole queue), all within one blocking timeout.
         let give_up = self.wait_for_room.map(|t| Instant::now() + t);
@@ -178,13 +187,9 @@ impl Route {
             };
             let n = fits.len();
             let left = pending.as_ref().map_or(0, Share::len);
-            if n > 0 {
-                self.queued.fetch_add(n, Ordering::AcqRel);
-                if tx.send(pool.compact(fits)).is_err() {
-                    self.queued.fetch_sub(n, Ordering::AcqRel);
-                    c.count_drop(DropReason::AfterShutdown, (n + left) as u64);
-                    return;
-                }
+            if n > 0 && !self.hand_over(tx, fits, pool) {
+                c.count_drop(DropReason::AfterShutdown, (n + left) as u64);
+                return;
             }
             let gave_up =
                 give_up.is_none_or(|t| Instant::now() >= t) || self.past_shutdown_deadline();
@@ -193,6 +198,61 @@ impl Route {
                 return;
             }
         }
+    }
+
+    /// Queues, in order, the events of `share` that fit: ordinary ones while the queue holds
+    /// fewer than its capacity minus the reserve, protected ones while it is not full; drops
+    /// the others at once.
+    fn offer_with_reserve(
+        &self,
+        mut share: Share,
+        reserve: Reserve,
+        tx: &Sender<Share>,
+        pool: &mut ChunkPool,
+    ) {
+        let mut held = self.queued.load(Ordering::Acquire);
+        let ordinary_limit = self.capacity - reserve.places;
+        if held + share.len() <= ordinary_limit {
+            // The usual case, with room to spare: no event needs looking at.
+            let n = share.len();
+            if !self.hand_over(tx, share, pool) {
+                self.counters
+                    .count_drop(DropReason::AfterShutdown, n as u64);
+            }
+            return;
+        }
+        let fits = share.split_where(|e| {
+            let limit = if e.severity >= reserve.min_severity {
+                self.capacity
+            } else {
+                ordinary_limit
+            };
+            let fits = held < limit;
+            held += usize::from(fits);
+            fits
+        });
+        let (n, refused) = (fits.len(), share.len());
+        if n > 0 && !self.hand_over(tx, fits, pool) {
+            self.counters
+                .count_drop(DropReason::AfterShutdown, (n + refused) as u64);
+            return;
+        }
+        if refused > 0 {
+            self.counters
+                .count_drop(DropReason::DestinationQueueFull, refused as u64);
+        }
+    }
+
+    /// Queues `share` for the batching thread; false when that thread is gone (nothing is
+    /// counted then).
+    fn hand_over(&self, tx: &Sender<Share>, share: Share, pool: &mut ChunkPool) -> bool {
+        let n = share.len();
+        self.queued.fetch_add(n, Ordering::AcqRel);
+        if tx.send(pool.compact(share)).is_err() {
+            self.queued.fetch_sub(n, Ordering::AcqRel);
+            return false;
+        }
+        true
     }
 
     /// Offers a drop report. It bypasses the filter and the events queue: it takes the route's
