@@ -35,6 +35,17 @@ fn spool_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// The process's resident set size, in bytes (0 where `/proc` is not there).
+fn rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
 /// The event numbers in the lines the collector received.
 fn numbers(lines: &[String]) -> Vec<u64> {
     lines
@@ -98,15 +109,19 @@ fn a_long_outage_keeps_memory_and_the_spool_bounded_and_the_spool_arrives_in_ord
     // sampled throughout.
     let stop = Arc::new(AtomicBool::new(false));
     let largest_spool = Arc::new(AtomicU64::new(0));
+    let largest_rss = Arc::new(AtomicU64::new(0));
+    let rss_before = rss();
     let sampler = {
         let (stop, largest, dir) = (
             Arc::clone(&stop),
             Arc::clone(&largest_spool),
             spool_dir.clone(),
         );
+        let largest_rss = Arc::clone(&largest_rss);
         thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 largest.fetch_max(spool_bytes(&dir), Ordering::Relaxed);
+                largest_rss.fetch_max(rss(), Ordering::Relaxed);
                 thread::sleep(Duration::from_millis(10));
             }
         })
@@ -190,6 +205,17 @@ fn a_long_outage_keeps_memory_and_the_spool_bounded_and_the_spool_arrives_in_ord
         bound >> 20
     );
 
+    // Resident memory: the heap's bound, plus the threads' stacks and the allocator's slack.
+    let rss_growth = largest_rss
+        .load(Ordering::Relaxed)
+        .saturating_sub(rss_before);
+    assert!(
+        rss_growth <= (bound + (32 << 20)) as u64,
+        "resident memory grew by {} MiB; the heap's bound is {} MiB",
+        rss_growth >> 20,
+        bound >> 20
+    );
+
     // Recovery: the collector comes back, and what the spool holds arrives, in order.
     let spooled = d.spooled;
     let collector = TcpListener::bind(("127.0.0.1", port)).unwrap();
@@ -225,9 +251,10 @@ fn a_long_outage_keeps_memory_and_the_spool_bounded_and_the_spool_arrives_in_ord
         "outage: {logged} events logged, {queue_full} dropped at the queue, {} at the \
          destination's queue, {evicted} evicted from the spool, {spooled} delivered after \
          recovery; spool at most {largest} of {max_spool} bytes; peak heap {:.1} MiB (bound \
-         {:.1} MiB)",
+         {:.1} MiB), resident memory grew by {:.1} MiB",
         dropped(DropReason::DestinationQueueFull),
         peak as f64 / (1 << 20) as f64,
-        bound as f64 / (1 << 20) as f64
+        bound as f64 / (1 << 20) as f64,
+        rss_growth as f64 / (1 << 20) as f64
     );
 }
