@@ -4,11 +4,13 @@
 //! flood sheds them without a reserve). At a destination's queue, behind a stalled destination,
 //! it is shown through the layer here.
 
-use std::sync::{Arc, Condvar, Mutex};
+#[path = "../crates/siem-ship/tests/gate/mod.rs"]
+mod gate;
+
 use std::time::{Duration, Instant};
 
 use tracing::{error, warn};
-use tracing_siem::{Batch, Config, DestinationConfig, SiemBuilder, Sink, SinkError};
+use tracing_siem::{Config, DestinationConfig, SiemBuilder};
 use tracing_subscriber::prelude::*;
 
 #[test]
@@ -26,30 +28,6 @@ fn protection_settings_are_validated() {
     assert!(Config::from_yaml_str(&yaml("{ min_severity: critical, reserve: 99 }")).is_ok());
 }
 
-/// Records what it delivers, but only once opened: until then every send waits.
-#[derive(Clone, Default)]
-struct Gate {
-    open: Arc<(Mutex<bool>, Condvar)>,
-    got: Arc<Mutex<Vec<String>>>,
-}
-impl Sink for Gate {
-    fn kind(&self) -> &'static str {
-        "gate"
-    }
-    fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        let (open, changed) = &*self.open;
-        let mut open = open.lock().unwrap();
-        while !*open {
-            open = changed.wait(open).unwrap();
-        }
-        let records = batch
-            .records()
-            .map(|r| String::from_utf8_lossy(r).into_owned());
-        self.got.lock().unwrap().extend(records);
-        Ok(())
-    }
-}
-
 /// Logs a low-severity flood far larger than a stalled destination's queue (20), then two
 /// errors (severity high), and returns how many of the errors the destination delivers once
 /// it resumes.
@@ -58,7 +36,7 @@ fn errors_delivered_after_a_flood(protect: &str) -> usize {
         "queue: {{ capacity: 1000, protect: {protect} }}\nrules: {{ enabled: false }}\n"
     ))
     .unwrap();
-    let gate = Gate::default();
+    let gate = gate::Gate::default();
     let destination = DestinationConfig::stdout()
         .name("stalled")
         .queue_capacity(20)
@@ -81,11 +59,9 @@ fn errors_delivered_after_a_flood(protect: &str) -> usize {
         assert!(Instant::now() < deadline, "{:?}", handle.metrics());
         std::thread::sleep(Duration::from_millis(5));
     }
-    *gate.open.0.lock().unwrap() = true;
-    gate.open.1.notify_all();
+    gate.open();
     guard.shutdown(Duration::from_secs(10));
-    let got = gate.got.lock().unwrap();
-    got.iter().filter(|r| r.contains("attack signal")).count()
+    gate.delivered_containing("attack signal").len()
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The pipeline's promises: every event accounted for, flush and shutdown deliver, a slow or
 //! failing destination harms no other, drops are reported.
 
+mod gate;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -636,45 +638,13 @@ impl Processor<(siem_event::Severity, String)> for Graded {
     }
 }
 
-/// Records what it delivers, but only once opened: until then every send waits.
-#[derive(Clone, Default)]
-struct Gate {
-    open: Arc<(Mutex<bool>, std::sync::Condvar)>,
-    got: Arc<Mutex<Vec<String>>>,
-}
-impl Gate {
-    fn open(&self) {
-        *self.open.0.lock().unwrap() = true;
-        self.open.1.notify_all();
-    }
-}
-impl Sink for Gate {
-    fn kind(&self) -> &'static str {
-        "gate"
-    }
-    fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        let (open, changed) = &*self.open;
-        let mut open = open.lock().unwrap();
-        while !*open {
-            open = changed.wait(open).unwrap();
-        }
-        let mut got = self.got.lock().unwrap();
-        got.extend(
-            batch
-                .records()
-                .map(|r| String::from_utf8_lossy(r).into_owned()),
-        );
-        Ok(())
-    }
-}
-
 /// A destination stalled by a low-severity flood far larger than its queue, then five high
 /// events: returns the high events delivered once it resumes, and the destination's figures.
 fn high_events_after_a_low_flood(
     reserve: Option<usize>,
 ) -> (Vec<String>, siem_ship::DestinationMetrics) {
     use siem_event::Severity;
-    let gate = Gate::default();
+    let gate = gate::Gate::default();
     let mut d = Destination::new("stalled", Box::new(Plain), Box::new(gate.clone()))
         .with_batch(BatchConfig::default().max_events(1))
         .with_queue_capacity(20);
@@ -703,14 +673,7 @@ fn high_events_after_a_low_flood(
     assert!(report.completed, "{report:?}");
     let m = p.metrics().destinations.remove(0);
     assert_eq!(m.received, m.shipped + m.dropped_total(), "{m:?}");
-    let high = gate
-        .got
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r.contains(" high "))
-        .cloned()
-        .collect();
+    let high = gate.delivered_containing(" high ");
     (high, m)
 }
 
