@@ -1,0 +1,375 @@
+//! The Kafka sink: every record of a batch handed to librdkafka, then the delivery reports
+//! awaited, so that a batch is answered only once the brokers acknowledged — or failed — each
+//! of its records.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
+};
+use rdkafka::ClientContext;
+use siem_ship::{Batch, Sink, SinkError};
+
+use super::KafkaConfig;
+use crate::RecordFields;
+
+/// How long a batch may wait for its delivery reports beyond `delivery_timeout`, which
+/// librdkafka enforces itself: only a stuck client runs into this.
+const REPORT_MARGIN: Duration = Duration::from_secs(5);
+
+/// How long one wait for delivery reports (or for room in librdkafka's queue) lasts.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Which record of which batch a delivery report is about.
+struct Ticket {
+    batch: u64,
+    record: usize,
+}
+
+/// What a delivery report said about one record.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    /// Not reported yet.
+    Pending,
+    /// Acknowledged by the brokers.
+    Delivered,
+    /// Not delivered; trying again may help.
+    Retry(String),
+    /// Refused for good (too large, not authorized, invalid topic).
+    Reject(String),
+}
+
+/// The producer's context: collects delivery reports as librdkafka hands them over (inside
+/// `poll`, on the sink's thread).
+#[derive(Default)]
+struct Reports {
+    received: Mutex<Vec<(Ticket, Outcome)>>,
+}
+
+impl ClientContext for Reports {}
+
+impl ProducerContext for Reports {
+    type DeliveryOpaque = Box<Ticket>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, ticket: Box<Ticket>) {
+        let outcome = match result {
+            Ok(_) => Outcome::Delivered,
+            Err((e, _)) => judge(e),
+        };
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((*ticket, outcome));
+    }
+}
+
+/// Whether a failure may pass when the record is sent again.
+fn judge(e: &KafkaError) -> Outcome {
+    let code = e.rdkafka_error_code();
+    let permanent = matches!(
+        code,
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::MessageBatchTooLarge
+                | RDKafkaErrorCode::InvalidTopic
+                | RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::ClusterAuthorizationFailed
+                | RDKafkaErrorCode::PolicyViolation
+        )
+    );
+    if permanent {
+        Outcome::Reject(e.to_string())
+    } else {
+        Outcome::Retry(e.to_string())
+    }
+}
+
+/// A sink producing each record as one Kafka message.
+///
+/// ```no_run
+/// use siem_ship::{Batch, Sink};
+/// use siem_stream::kafka::{KafkaConfig, KafkaSink};
+/// let mut sink = KafkaSink::open(KafkaConfig::new("127.0.0.1:9092")).unwrap();
+/// let mut batch = Batch::default();
+/// batch.push(br#"{"event_type":"auth.failure","message":"Failed login","user":"alice"}"#);
+/// sink.send(&batch).unwrap(); // returns once the brokers acknowledged the message
+/// ```
+pub struct KafkaSink {
+    config: KafkaConfig,
+    client_config: ClientConfig,
+    /// Built on the first batch, and again after a fatal error of the idempotent producer.
+    producer: Option<BaseProducer<Reports>>,
+    batches: u64,
+}
+
+impl KafkaSink {
+    /// A sink for `config` (checked with [`SinkConfig::validate`](siem_ship::sink::SinkConfig::validate));
+    /// it connects on its first batch.
+    pub fn open(config: KafkaConfig) -> Result<KafkaSink, siem_ship::ConfigError> {
+        let client_config = config.client_config()?;
+        Ok(KafkaSink::new(config, client_config))
+    }
+
+    pub(crate) fn new(config: KafkaConfig, client_config: ClientConfig) -> KafkaSink {
+        KafkaSink {
+            config,
+            client_config,
+            producer: None,
+            batches: 0,
+        }
+    }
+
+    fn producer(&mut self) -> Result<&BaseProducer<Reports>, SinkError> {
+        if let Some(p) = &self.producer {
+            if let Some((code, reason)) = p.client().fatal_error() {
+                // An idempotent producer that lost its sequence state stops for good: drop it
+                // (whatever it still holds was already reported) and start a new one.
+                drop(self.producer.take());
+                return Err(SinkError::retryable(format!(
+                    "kafka: the producer stopped ({code:?}: {reason}); a new one is started"
+                )));
+            }
+        }
+        if self.producer.is_none() {
+            let producer = self
+                .client_config
+                .create_with_context(Reports::default())
+                .map_err(|e| {
+                    SinkError::retryable(format!("kafka: cannot start the producer: {e}"))
+                })?;
+            self.producer = Some(producer);
+        }
+        Ok(self.producer.as_ref().unwrap_or_else(|| unreachable!()))
+    }
+
+    /// Hands every record to librdkafka; a record it refuses outright gets its outcome now.
+    fn produce(&mut self, batch: &Batch, outcomes: &mut [Outcome]) -> Result<(), SinkError> {
+        self.batches += 1;
+        let number = self.batches;
+        let config = self.config.clone();
+        let producer = self.producer()?;
+        for (i, record) in batch.records().enumerate() {
+            let fields = RecordFields::read(record);
+            let topic = config.topic_of(&fields);
+            let key = config.key_of(&fields);
+            let mut message = BaseRecord::with_opaque_to(
+                &topic,
+                Box::new(Ticket {
+                    batch: number,
+                    record: i,
+                }),
+            )
+            .payload(record)
+            .headers(headers(&fields));
+            if let Some(key) = &key {
+                message = message.key(key.as_bytes());
+            }
+            loop {
+                match producer.send(message) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        // librdkafka's queue is full: let it deliver (and report) some first.
+                        message = back;
+                        producer.poll(POLL);
+                    }
+                    Err((e, _)) => {
+                        outcomes[i] = judge(&e);
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls for delivery reports until every record of the batch has its outcome or the
+    /// deadline passed; then purges what is left, which then counts as not delivered.
+    fn await_reports(&mut self, outcomes: &mut [Outcome]) {
+        let Some(producer) = &self.producer else {
+            return;
+        };
+        let number = self.batches;
+        let deadline = Instant::now() + self.config.delivery_timeout + REPORT_MARGIN;
+        let mut pending = outcomes.iter().filter(|o| **o == Outcome::Pending).count();
+        while pending > 0 {
+            producer.poll(POLL);
+            let received = std::mem::take(
+                &mut *producer
+                    .context()
+                    .received
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
+            for (ticket, outcome) in received {
+                // A report of an earlier batch, purged after its deadline, is ignored: that
+                // batch already counted the record as not delivered.
+                if ticket.batch == number && outcomes.get(ticket.record) == Some(&Outcome::Pending)
+                {
+                    outcomes[ticket.record] = outcome;
+                    pending -= 1;
+                }
+            }
+            if pending > 0 && Instant::now() >= deadline {
+                producer.purge(PurgeConfig::default().queue().inflight());
+                for o in outcomes.iter_mut().filter(|o| **o == Outcome::Pending) {
+                    *o =
+                        Outcome::Retry("no delivery report before the delivery timeout".to_owned());
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// The `event_id` and `event_type` headers, when the record is readable.
+fn headers(fields: &RecordFields) -> OwnedHeaders {
+    let mut headers = OwnedHeaders::new_with_capacity(2);
+    if let Some(id) = fields.event_id() {
+        headers = headers.insert(Header {
+            key: "event_id",
+            value: Some(id.as_bytes()),
+        });
+    }
+    if let Some(event_type) = fields.event_type() {
+        headers = headers.insert(Header {
+            key: "event_type",
+            value: Some(event_type.as_bytes()),
+        });
+    }
+    headers
+}
+
+/// One answer for the route from every record's outcome.
+fn answer(outcomes: &[Outcome]) -> Result<(), SinkError> {
+    let mut failed = Vec::new();
+    let mut rejected = Vec::new();
+    let mut retry_reason = None;
+    let mut reject_reason = None;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        match outcome {
+            Outcome::Delivered => {}
+            Outcome::Retry(reason) => {
+                failed.push(i);
+                retry_reason.get_or_insert(reason.as_str());
+            }
+            Outcome::Reject(reason) => {
+                rejected.push(i);
+                reject_reason.get_or_insert(reason.as_str());
+            }
+            Outcome::Pending => {
+                failed.push(i);
+                retry_reason.get_or_insert("no delivery report");
+            }
+        }
+    }
+    let n = outcomes.len();
+    match (retry_reason, reject_reason) {
+        (None, None) => Ok(()),
+        (Some(retry), reject) => {
+            let mut message = format!(
+                "kafka: {} of {n} records not delivered: {retry}",
+                failed.len()
+            );
+            if let Some(reject) = reject {
+                message.push_str(&format!("; {} refused: {reject}", rejected.len()));
+            }
+            let e = SinkError::retryable(message).with_failed_records(failed);
+            Err(if rejected.is_empty() {
+                e
+            } else {
+                e.with_rejected_records(rejected)
+            })
+        }
+        (None, Some(reject)) => Err(SinkError::permanent(format!(
+            "kafka: {} of {n} records refused: {reject}",
+            rejected.len()
+        ))
+        .with_failed_records(rejected)),
+    }
+}
+
+impl Sink for KafkaSink {
+    fn kind(&self) -> &'static str {
+        "kafka"
+    }
+
+    fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        let mut outcomes = vec![Outcome::Pending; batch.len()];
+        self.produce(batch, &mut outcomes)?;
+        self.await_reports(&mut outcomes);
+        answer(&outcomes)
+    }
+
+    fn close(&mut self) -> Result<(), SinkError> {
+        // Every batch waited for its reports: nothing of ours is left in the producer.
+        drop(self.producer.take());
+        Ok(())
+    }
+}
+
+/// Connects with `config` and fetches the cluster's metadata (of `topic` when the topic is
+/// one name): what it found, or why not.
+pub(super) fn probe(
+    config: &ClientConfig,
+    topic: Option<&str>,
+    timeout: Duration,
+) -> Result<String, String> {
+    let producer: BaseProducer = config
+        .create()
+        .map_err(|e| format!("cannot start the producer: {e}"))?;
+    let metadata = producer
+        .client()
+        .fetch_metadata(topic, timeout)
+        .map_err(|e| format!("no metadata from the brokers: {e}"))?;
+    let brokers = metadata.brokers().len();
+    match topic.and_then(|t| metadata.topics().iter().find(|m| m.name() == t)) {
+        Some(t) if t.error().is_none() => Ok(format!(
+            "{brokers} brokers; topic {} has {} partitions",
+            t.name(),
+            t.partitions().len()
+        )),
+        Some(t) => Ok(format!(
+            "{brokers} brokers; topic {}: {:?}",
+            t.name(),
+            t.error().map(RDKafkaErrorCode::from)
+        )),
+        None => Ok(format!("{brokers} brokers")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_name_the_records_not_delivered() {
+        assert!(answer(&[Outcome::Delivered, Outcome::Delivered]).is_ok());
+        let e = answer(&[
+            Outcome::Delivered,
+            Outcome::Retry("timed out".into()),
+            Outcome::Reject("too large".into()),
+        ])
+        .unwrap_err();
+        assert!(e.is_retryable());
+        assert_eq!(e.failed_records(), Some(&[1usize][..]));
+        assert_eq!(e.rejected_records(), Some(&[2usize][..]));
+        let e = answer(&[Outcome::Reject("too large".into()), Outcome::Delivered]).unwrap_err();
+        assert!(!e.is_retryable());
+        assert_eq!(e.failed_records(), Some(&[0usize][..]));
+    }
+
+    #[test]
+    fn size_and_authorization_errors_are_permanent() {
+        let large = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
+        assert!(matches!(judge(&large), Outcome::Reject(_)));
+        let timeout = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
+        assert!(matches!(judge(&timeout), Outcome::Retry(_)));
+    }
+}
