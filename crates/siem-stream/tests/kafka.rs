@@ -1,5 +1,6 @@
 //! The Kafka destination against librdkafka's mock cluster: three brokers on loopback ports,
-//! spoken to over the Kafka protocol like a real cluster.
+//! spoken to over the Kafka protocol like a real cluster. With `KAFKA_BOOTSTRAP` set, against
+//! that cluster instead (tests that stop brokers are then skipped).
 
 #![cfg(feature = "kafka")]
 
@@ -32,6 +33,10 @@ fn failed_logins(n: usize) -> (Batch, Vec<SecurityEvent>) {
     (batch, events)
 }
 
+fn fixed(topic: &str) -> NameTemplate {
+    NameTemplate::parse(topic).unwrap()
+}
+
 fn sink(config: KafkaConfig) -> Box<dyn Sink> {
     config.validate().unwrap();
     config.open().unwrap()
@@ -39,14 +44,14 @@ fn sink(config: KafkaConfig) -> Box<dyn Sink> {
 
 #[test]
 fn messages_of_one_key_share_a_partition_and_carry_the_event_id_and_type() {
-    let cluster = support::cluster("siem-events", 4);
-    let bootstrap = cluster.bootstrap_servers();
+    let (cluster, topic) = support::cluster("siem-events", 4);
+    let bootstrap = cluster.bootstrap();
     let (batch, events) = failed_logins(40);
-    let mut sink = sink(KafkaConfig::new(bootstrap.clone()));
+    let mut sink = sink(KafkaConfig::new(bootstrap.clone()).topic(fixed(&topic)));
     sink.send(&batch).unwrap();
     sink.close().unwrap();
 
-    let received = support::consume(&bootstrap, "siem-events", 4, 40);
+    let received = support::consume(&bootstrap, &topic, 4, 40);
     assert_eq!(received.len(), 40);
     let mut partitions_of_key: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
     for m in &received {
@@ -83,26 +88,29 @@ fn messages_of_one_key_share_a_partition_and_carry_the_event_id_and_type() {
 
 #[test]
 fn records_without_tenant_or_address_are_keyed_by_user_and_routed_by_the_topic_template() {
-    let cluster = support::cluster("siem-authz.access_denied", 2);
-    let bootstrap = cluster.bootstrap_servers();
+    let cluster = support::Cluster::start();
+    let prefix = cluster.unique("siem");
+    let topic = format!("{prefix}-authz.access_denied");
+    cluster.create_topic(&topic, 2);
+    let bootstrap = cluster.bootstrap();
     let encoder = build_encoder(Format::Json, &FormatOptions::default()).unwrap();
     let mut batch = Batch::default();
     let mut e = SecurityEvent::new(EventType::parse("authz.access_denied"), "Denied");
     e.actor.user = Some("mallory".into());
     batch.push_with(|out| encoder.encode(&e, out));
     let config = KafkaConfig::new(bootstrap.clone())
-        .topic(NameTemplate::parse("siem-{event_type}").unwrap());
+        .topic(NameTemplate::parse(&format!("{prefix}-{{event_type}}")).unwrap());
     let mut sink = sink(config);
     sink.send(&batch).unwrap();
-    let received = support::consume(&bootstrap, "siem-authz.access_denied", 2, 1);
+    let received = support::consume(&bootstrap, &topic, 2, 1);
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].key.as_deref(), Some("mallory"));
 }
 
 #[test]
 fn a_message_larger_than_the_brokers_take_is_rejected_and_the_others_delivered() {
-    let cluster = support::cluster("siem-events", 1);
-    let bootstrap = cluster.bootstrap_servers();
+    let (cluster, topic) = support::cluster("siem-events", 1);
+    let bootstrap = cluster.bootstrap();
     let encoder = build_encoder(Format::Json, &FormatOptions::default()).unwrap();
     let mut batch = Batch::default();
     for message in ["short", &"x".repeat(4000), "short too"] {
@@ -110,12 +118,13 @@ fn a_message_larger_than_the_brokers_take_is_rejected_and_the_others_delivered()
         batch.push_with(|out| encoder.encode(&e, out));
     }
     let config = KafkaConfig::new(bootstrap.clone())
+        .topic(fixed(&topic))
         .properties(Properties::new([("message.max.bytes", "2000")]));
     let mut sink = sink(config);
     let e = sink.send(&batch).unwrap_err();
     assert!(!e.is_retryable(), "{e}");
     assert_eq!(e.failed_records(), Some(&[1usize][..]), "{e}");
-    let received = support::consume(&bootstrap, "siem-events", 1, 2);
+    let received = support::consume(&bootstrap, &topic, 1, 2);
     let messages: Vec<&str> = received
         .iter()
         .map(|m| m.payload["message"].as_str().unwrap())
@@ -125,13 +134,17 @@ fn a_message_larger_than_the_brokers_take_is_rejected_and_the_others_delivered()
 
 #[test]
 fn records_the_brokers_never_acknowledge_are_retryable_and_delivered_once_they_return() {
-    let cluster = support::cluster("siem-events", 2);
-    let bootstrap = cluster.bootstrap_servers();
+    let (cluster, topic) = support::cluster("siem-events", 2);
+    let Some(mock) = cluster.mock() else { return };
+    let bootstrap = cluster.bootstrap();
     let (batch, _) = failed_logins(10);
-    let mut sink =
-        sink(KafkaConfig::new(bootstrap.clone()).delivery_timeout(Duration::from_secs(2)));
+    let mut sink = sink(
+        KafkaConfig::new(bootstrap.clone())
+            .topic(fixed(&topic))
+            .delivery_timeout(Duration::from_secs(2)),
+    );
     for broker in 1..=3 {
-        cluster.broker_down(broker).unwrap();
+        mock.broker_down(broker).unwrap();
     }
     let e = sink.send(&batch).unwrap_err();
     assert!(e.is_retryable(), "{e}");
@@ -141,21 +154,27 @@ fn records_the_brokers_never_acknowledge_are_retryable_and_delivered_once_they_r
         "{e}"
     );
     for broker in 1..=3 {
-        cluster.broker_up(broker).unwrap();
+        mock.broker_up(broker).unwrap();
     }
     sink.send(&batch).unwrap();
-    let received = support::consume(&bootstrap, "siem-events", 2, 10);
+    let received = support::consume(&bootstrap, &topic, 2, 10);
     assert_eq!(received.len(), 10);
 }
 
 #[test]
 fn probe_reports_the_brokers_and_the_topic() {
-    let cluster = support::cluster("siem-events", 3);
-    let found = KafkaConfig::new(cluster.bootstrap_servers())
+    let (cluster, topic) = support::cluster("siem-events", 3);
+    let found = KafkaConfig::new(cluster.bootstrap())
+        .topic(fixed(&topic))
         .probe(Duration::from_secs(10))
         .unwrap();
-    assert_eq!(found, "3 brokers; topic siem-events has 3 partitions");
-    drop(cluster);
+    assert!(
+        found.ends_with(&format!(" brokers; topic {topic} has 3 partitions")),
+        "{found}"
+    );
+    if let support::Cluster::Mock(_) = cluster {
+        assert!(found.starts_with("3 brokers"), "{found}");
+    }
     let closed = KafkaConfig::new("127.0.0.1:1").probe(Duration::from_millis(500));
     assert!(closed.is_err(), "{closed:?}");
 }
@@ -166,8 +185,8 @@ fn events_logged_through_the_layer_count_as_shipped_once_the_brokers_acknowledge
     use tracing_siem::{Config, SiemBuilder};
     use tracing_subscriber::prelude::*;
 
-    let cluster = support::cluster("siem-events", 4);
-    let bootstrap = cluster.bootstrap_servers();
+    let (cluster, topic) = support::cluster("siem-events", 4);
+    let bootstrap = cluster.bootstrap();
     let yaml = format!(
         r#"
 app: payments
@@ -176,6 +195,7 @@ destinations:
   - name: stream
     type: kafka
     brokers: "{bootstrap}"
+    topic: {topic}
     compression: lz4
     batch: {{ max_events: 25, interval: 50ms }}
 "#
@@ -200,7 +220,7 @@ destinations:
     let m = handle.metrics();
     assert_eq!(m.destinations[0].shipped, 100, "{}", m.destinations[0]);
 
-    let received = support::consume(&bootstrap, "siem-events", 4, 100);
+    let received = support::consume(&bootstrap, &topic, 4, 100);
     assert_eq!(received.len(), 100);
     let ns: BTreeSet<i64> = received
         .iter()

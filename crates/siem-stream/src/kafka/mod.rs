@@ -295,11 +295,18 @@ impl KafkaConfig {
             one.set(name, value);
             if let Err(e) = one.create_native_config() {
                 let key = format!("properties.{name}");
-                let reason = if properties::is_secret(name) {
+                let mut reason = if properties::is_secret(name) {
                     "librdkafka refuses this property (its value is not shown)".to_owned()
                 } else {
                     format!("librdkafka refuses it: {e}")
                 };
+                if !cfg!(feature = "kafka-ssl")
+                    && ["security.", "ssl.", "sasl."]
+                        .iter()
+                        .any(|p| name.starts_with(p))
+                {
+                    reason.push_str("; TLS and SASL need the `kafka-ssl` feature");
+                }
                 return Err(ConfigError::invalid(key, reason));
             }
         }
@@ -400,10 +407,10 @@ impl SinkConfig for KafkaConfig {
     }
 
     fn accepts(&self, format: Format, _: &FormatOptions) -> Result<(), String> {
-        if self.key.is_empty() && self.topic.is_static() {
+        if self.key.is_empty() && self.key_fallback.is_empty() && self.topic.is_static() {
             return Ok(());
         }
-        readable(format, "`key` and a templated `topic`")
+        readable(format, "`key`, `key_fallback` and a templated `topic`")
     }
 
     fn settings(&self) -> serde_json::Value {
@@ -538,11 +545,27 @@ mod tests {
     }
 
     #[test]
+    fn tls_is_refused_without_the_kafka_ssl_feature_and_taken_with_it() {
+        let tls = config(r#"{"brokers":"k:1","properties":{"security.protocol":"ssl"}}"#);
+        if cfg!(feature = "kafka-ssl") {
+            assert!(tls.is_ok(), "{tls:?}");
+        } else {
+            let e = tls.unwrap_err();
+            assert!(e.starts_with("properties.security.protocol: "), "{e}");
+            assert!(e.contains("`kafka-ssl`"), "{e}");
+        }
+    }
+
+    #[test]
     fn other_formats_need_settings_that_read_no_field() {
         let c = KafkaConfig::new("k:1");
         assert!(c.accepts(Format::Json, &FormatOptions::default()).is_ok());
         assert!(c.accepts(Format::Cef, &FormatOptions::default()).is_err());
-        let plain = KafkaConfig::new("k:1").key(Vec::<String>::new());
+        let no_key = KafkaConfig::new("k:1").key(Vec::<String>::new());
+        assert!(no_key
+            .accepts(Format::Cef, &FormatOptions::default())
+            .is_err());
+        let plain = no_key.key_fallback(Vec::<String>::new());
         assert!(plain
             .accepts(Format::Cef, &FormatOptions::default())
             .is_ok());

@@ -126,35 +126,12 @@ impl KafkaSink {
         }
     }
 
-    fn producer(&mut self) -> Result<&BaseProducer<Reports>, SinkError> {
-        if let Some(p) = &self.producer {
-            if let Some((code, reason)) = p.client().fatal_error() {
-                // An idempotent producer that lost its sequence state stops for good: drop it
-                // (whatever it still holds was already reported) and start a new one.
-                drop(self.producer.take());
-                return Err(SinkError::retryable(format!(
-                    "kafka: the producer stopped ({code:?}: {reason}); a new one is started"
-                )));
-            }
-        }
-        if self.producer.is_none() {
-            let producer = self
-                .client_config
-                .create_with_context(Reports::default())
-                .map_err(|e| {
-                    SinkError::retryable(format!("kafka: cannot start the producer: {e}"))
-                })?;
-            self.producer = Some(producer);
-        }
-        Ok(self.producer.as_ref().unwrap_or_else(|| unreachable!()))
-    }
-
     /// Hands every record to librdkafka; a record it refuses outright gets its outcome now.
     fn produce(&mut self, batch: &Batch, outcomes: &mut [Outcome]) -> Result<(), SinkError> {
         self.batches += 1;
         let number = self.batches;
-        let config = self.config.clone();
-        let producer = self.producer()?;
+        let config = &self.config;
+        let producer = producer(&mut self.producer, &self.client_config)?;
         for (i, record) in batch.records().enumerate() {
             let fields = RecordFields::read(record);
             let topic = config.topic_of(&fields);
@@ -224,6 +201,32 @@ impl KafkaSink {
                 }
                 break;
             }
+        }
+    }
+}
+
+/// The producer, started when there is none; one that stopped for good is dropped (what it
+/// still held was already reported) and the batch answered retryable, so the next one starts a
+/// new producer.
+fn producer<'a>(
+    slot: &'a mut Option<BaseProducer<Reports>>,
+    config: &ClientConfig,
+) -> Result<&'a BaseProducer<Reports>, SinkError> {
+    if let Some((code, reason)) = slot.as_ref().and_then(|p| p.client().fatal_error()) {
+        *slot = None;
+        return Err(SinkError::retryable(format!(
+            "kafka: the idempotent producer stopped ({code:?}: {reason}); a new one starts with the next batch"
+        )));
+    }
+    match slot {
+        Some(p) => Ok(p),
+        None => {
+            let p = config
+                .create_with_context(Reports::default())
+                .map_err(|e| {
+                    SinkError::retryable(format!("kafka: cannot start the producer: {e}"))
+                })?;
+            Ok(slot.insert(p))
         }
     }
 }

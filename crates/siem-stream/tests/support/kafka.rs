@@ -1,9 +1,12 @@
 //! A Kafka cluster for the tests: librdkafka's mock cluster (three brokers on loopback ports),
-//! and a consumer reading a topic back from the beginning.
+//! or the cluster at `KAFKA_BOOTSTRAP` when that is set (Apache Kafka, Redpanda: the optional
+//! tier), and a consumer reading a topic back from the beginning.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use rdkafka::mocking::MockCluster;
@@ -19,11 +22,92 @@ pub struct Received {
     pub payload: serde_json::Value,
 }
 
-/// Three mock brokers with `topic` of `partitions` partitions, replicated on all three.
-pub fn cluster(topic: &str, partitions: i32) -> MockCluster<'static, DefaultProducerContext> {
-    let cluster = MockCluster::new(3).unwrap();
-    cluster.create_topic(topic, partitions, 3).unwrap();
-    cluster
+/// Where the tests produce to.
+pub enum Cluster {
+    /// Three mock brokers inside this process.
+    Mock(MockCluster<'static, DefaultProducerContext>),
+    /// A real cluster's bootstrap list (`KAFKA_BOOTSTRAP`).
+    External(String),
+}
+
+impl Cluster {
+    /// The cluster at `KAFKA_BOOTSTRAP`, else three mock brokers.
+    pub fn start() -> Cluster {
+        match std::env::var("KAFKA_BOOTSTRAP") {
+            Ok(bootstrap) if !bootstrap.trim().is_empty() => Cluster::External(bootstrap),
+            _ => Cluster::Mock(MockCluster::new(3).unwrap()),
+        }
+    }
+
+    pub fn bootstrap(&self) -> String {
+        match self {
+            Cluster::Mock(mock) => mock.bootstrap_servers(),
+            Cluster::External(bootstrap) => bootstrap.clone(),
+        }
+    }
+
+    /// `name` made unique on a real cluster, which keeps topics between runs; as it is on the
+    /// mock one, which lives as long as the test.
+    pub fn unique(&self, name: &str) -> String {
+        match self {
+            Cluster::Mock(_) => name.to_owned(),
+            Cluster::External(_) => {
+                let nanos = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos();
+                format!("{name}-{}-{nanos}", std::process::id())
+            }
+        }
+    }
+
+    /// Creates `topic` with `partitions` partitions (replicated on the three mock brokers; one
+    /// replica on a real cluster, which may have one broker).
+    pub fn create_topic(&self, topic: &str, partitions: i32) {
+        match self {
+            Cluster::Mock(mock) => mock.create_topic(topic, partitions, 3).unwrap(),
+            Cluster::External(bootstrap) => {
+                let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+                    .set("bootstrap.servers", bootstrap)
+                    .create()
+                    .unwrap();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let created = runtime
+                    .block_on(admin.create_topics(
+                        &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+                        &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+                    ))
+                    .unwrap();
+                for result in created {
+                    result.unwrap();
+                }
+            }
+        }
+    }
+
+    /// The mock cluster, for tests that make its brokers fail; `None` (after saying so) on a
+    /// real one.
+    pub fn mock(&self) -> Option<&MockCluster<'static, DefaultProducerContext>> {
+        match self {
+            Cluster::Mock(mock) => Some(mock),
+            Cluster::External(_) => {
+                eprintln!("SKIPPED (KAFKA_BOOTSTRAP is set): this test stops mock brokers");
+                None
+            }
+        }
+    }
+}
+
+/// A cluster with topic `name` (made unique on a real cluster) of `partitions` partitions, and
+/// the topic's name.
+pub fn cluster(name: &str, partitions: i32) -> (Cluster, String) {
+    let cluster = Cluster::start();
+    let topic = cluster.unique(name);
+    cluster.create_topic(&topic, partitions);
+    (cluster, topic)
 }
 
 /// Reads `topic`'s `partitions` partitions from the beginning until `expected` messages came
