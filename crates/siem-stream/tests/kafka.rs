@@ -230,3 +230,58 @@ destinations:
     let keys: BTreeSet<&str> = received.iter().filter_map(|m| m.key.as_deref()).collect();
     assert_eq!(keys.len(), 5, "{keys:?}");
 }
+
+#[test]
+fn hostile_configuration_is_refused_naming_the_key_and_never_a_credential() {
+    for (yaml, key) in [
+        ("{ type: kafka }", "destinations[0]"),
+        ("{ type: kafka, brokers: [] }", "destinations[0].brokers"),
+        (
+            "{ type: kafka, brokers: 'k:99999' }",
+            "destinations[0].brokers[0]",
+        ),
+        (
+            "{ type: kafka, brokers: { a: 1 } }",
+            "destinations[0].brokers",
+        ),
+        (
+            "{ type: kafka, brokers: 'k:1', topic: 'a/b' }",
+            "destinations[0].topic",
+        ),
+        (
+            "{ type: kafka, brokers: 'k:1', topic: 'x-{' }",
+            "destinations[0].topic",
+        ),
+        (
+            "{ type: kafka, brokers: 'k:1', compression: brotli }",
+            "destinations[0].compression",
+        ),
+        (
+            "{ type: kafka, brokers: 'k:1', linger: -5ms }",
+            "destinations[0].linger",
+        ),
+        (
+            "{ type: kafka, brokers: 'k:1', properties: { acks: '0' } }",
+            "destinations[0].properties.acks",
+        ),
+        (
+            "{ type: kafka, brokers: 'k:1', properties: { sasl.password: [s3cr3t-value] } }",
+            "destinations[0].properties.sasl.password",
+        ),
+        (
+            "{ type: kafka, brokers: 'k:1', properties: { message.max.bytes: s3cr3t-value } }",
+            "destinations[0].properties.message.max.bytes",
+        ),
+        (
+            "{ type: kafka, brokers: 'k:1', format: cef }",
+            "destinations[0]",
+        ),
+    ] {
+        let yaml = format!("destinations: [ {yaml} ]");
+        let e = tracing_siem::Config::from_yaml_str(&yaml).unwrap_err();
+        assert!(e.key().starts_with(key), "{yaml}: {} ({e})", e.key());
+        if yaml.contains("password") {
+            assert!(!e.to_string().contains("s3cr3t-value"), "{e}");
+        }
+    }
+}

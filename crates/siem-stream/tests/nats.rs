@@ -207,3 +207,100 @@ fn probe_reports_jetstream_and_the_stream() {
     drop(server);
     assert!(config.probe(Duration::from_secs(2)).is_err());
 }
+
+#[test]
+fn credentials_are_presented_and_a_wrong_password_is_a_retryable_failure() {
+    let Some(()) = support::available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--user", "siem", "--pass", "s3cr3t-pa55"].map(str::to_owned);
+    let server = Server::start(
+        "locked",
+        dir.path().join("locked"),
+        support::free_port(),
+        &args,
+    );
+    let with = |password: &str| -> NatsConfig {
+        serde_json::from_value(serde_json::json!({
+            "servers": server.url(),
+            "stream": "SIEM",
+            "create_stream": {},
+            "user": "siem",
+            "password": password,
+            "connect_timeout": "2s",
+        }))
+        .unwrap()
+    };
+    let e = sink(&with("wrong")).send(&failed_logins(0..5)).unwrap_err();
+    assert!(e.is_retryable(), "{e}");
+    assert!(
+        !e.to_string().contains("wrong"),
+        "a password in an error: {e}"
+    );
+    sink(&with("s3cr3t-pa55"))
+        .send(&failed_logins(0..5))
+        .unwrap();
+    let reader = Reader::connect_with(
+        async_nats::ConnectOptions::with_user_and_password("siem".into(), "s3cr3t-pa55".into()),
+        &server.url(),
+    );
+    assert_eq!(reader.messages("SIEM").len(), 5);
+}
+
+/// A CA and a certificate for `127.0.0.1` signed by it, as PEM files in `dir`: (CA, server
+/// certificate, server key).
+fn test_pki(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let write = |name: &str, pem: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        path
+    };
+    (
+        write("ca.pem", ca.pem()),
+        write("server.pem", cert.pem()),
+        write("server-key.pem", key.serialize_pem()),
+    )
+}
+
+#[test]
+fn tls_connections_trust_the_configured_ca_only() {
+    let Some(()) = support::available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(dir.path());
+    let args = [
+        "--tls".to_owned(),
+        "--tlscert".to_owned(),
+        cert.to_str().unwrap().to_owned(),
+        "--tlskey".to_owned(),
+        key.to_str().unwrap().to_owned(),
+    ];
+    let server = Server::start("tls", dir.path().join("tls"), support::free_port(), &args);
+    let with = |tls: serde_json::Value| -> NatsConfig {
+        serde_json::from_value(serde_json::json!({
+            "servers": server.url(),
+            "stream": "SIEM",
+            "create_stream": {},
+            "tls": tls,
+            "connect_timeout": "2s",
+        }))
+        .unwrap()
+    };
+    // The system's roots do not know the test CA.
+    let untrusted = sink(&with(serde_json::json!({}))).send(&failed_logins(0..3));
+    assert!(untrusted.unwrap_err().is_retryable());
+    sink(&with(serde_json::json!({ "ca_file": ca })))
+        .send(&failed_logins(0..3))
+        .unwrap();
+}

@@ -2,7 +2,7 @@
 //! awaited, so that a batch is answered only once the brokers acknowledged — or failed — each
 //! of its records.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -10,6 +10,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
+    ThreadedProducer,
 };
 use rdkafka::ClientContext;
 use siem_ship::{Batch, Sink, SinkError};
@@ -21,8 +22,12 @@ use crate::RecordFields;
 /// librdkafka enforces itself: only a stuck client runs into this.
 const REPORT_MARGIN: Duration = Duration::from_secs(5);
 
-/// How long one wait for delivery reports (or for room in librdkafka's queue) lasts.
-const POLL: Duration = Duration::from_millis(50);
+/// How long to wait for a delivery report when librdkafka's queue is full, before trying to
+/// hand it the record again.
+const QUEUE_FULL_WAIT: Duration = Duration::from_millis(10);
+
+/// How long a purge of what is left after the deadline may take to be reported.
+const PURGE_WAIT: Duration = Duration::from_secs(1);
 
 /// Which record of which batch a delivery report is about.
 struct Ticket {
@@ -43,11 +48,10 @@ enum Outcome {
     Reject(String),
 }
 
-/// The producer's context: collects delivery reports as librdkafka hands them over (inside
-/// `poll`, on the sink's thread).
-#[derive(Default)]
+/// The producer's context: passes each delivery report, as librdkafka's polling thread hands
+/// it over, to the sink's thread waiting for them.
 struct Reports {
-    received: Mutex<Vec<(Ticket, Outcome)>>,
+    sender: Sender<(Ticket, Outcome)>,
 }
 
 impl ClientContext for Reports {}
@@ -60,10 +64,8 @@ impl ProducerContext for Reports {
             Ok(_) => Outcome::Delivered,
             Err((e, _)) => judge(e),
         };
-        self.received
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((*ticket, outcome));
+        // The sink's end is gone only when the sink is: nobody waits for the report.
+        let _ = self.sender.send((*ticket, outcome));
     }
 }
 
@@ -91,6 +93,13 @@ fn judge(e: &KafkaError) -> Outcome {
     }
 }
 
+/// A running producer (librdkafka polls it on a thread of its own) and where its delivery
+/// reports arrive.
+struct Producing {
+    producer: ThreadedProducer<Reports>,
+    reports: Receiver<(Ticket, Outcome)>,
+}
+
 /// A sink producing each record as one Kafka message.
 ///
 /// ```no_run
@@ -104,8 +113,8 @@ fn judge(e: &KafkaError) -> Outcome {
 pub struct KafkaSink {
     config: KafkaConfig,
     client_config: ClientConfig,
-    /// Built on the first batch, and again after a fatal error of the idempotent producer.
-    producer: Option<BaseProducer<Reports>>,
+    /// Started on the first batch, and again after a fatal error of the idempotent producer.
+    producing: Option<Producing>,
     batches: u64,
 }
 
@@ -121,40 +130,82 @@ impl KafkaSink {
         KafkaSink {
             config,
             client_config,
-            producer: None,
+            producing: None,
             batches: 0,
         }
     }
+}
 
-    /// Hands every record to librdkafka; a record it refuses outright gets its outcome now.
-    fn produce(&mut self, batch: &Batch, outcomes: &mut [Outcome]) -> Result<(), SinkError> {
-        self.batches += 1;
-        let number = self.batches;
-        let config = &self.config;
-        let producer = producer(&mut self.producer, &self.client_config)?;
+impl Producing {
+    /// The producer, started when there is none; one that stopped for good is dropped (what
+    /// it still held was already reported) and the batch answered retryable, so the next one
+    /// starts a new producer.
+    fn ensure<'a>(
+        slot: &'a mut Option<Producing>,
+        config: &ClientConfig,
+    ) -> Result<&'a Producing, SinkError> {
+        if let Some((code, reason)) = slot
+            .as_ref()
+            .and_then(|p| p.producer.client().fatal_error())
+        {
+            *slot = None;
+            return Err(SinkError::retryable(format!(
+                "kafka: the idempotent producer stopped ({code:?}: {reason}); a new one starts with the next batch"
+            )));
+        }
+        match slot {
+            Some(p) => Ok(p),
+            None => {
+                let (sender, reports) = mpsc::channel();
+                let producer = config
+                    .create_with_context(Reports { sender })
+                    .map_err(|e| {
+                        SinkError::retryable(format!("kafka: cannot start the producer: {e}"))
+                    })?;
+                Ok(slot.insert(Producing { producer, reports }))
+            }
+        }
+    }
+
+    /// Records the reports of batch `number` that have arrived, waiting up to `wait` for the
+    /// first; false when none came. A report of an earlier batch, purged after its deadline,
+    /// is ignored: that batch already counted the record as not delivered.
+    fn take_reports(&self, number: u64, outcomes: &mut [Outcome], wait: Duration) -> bool {
+        let first = match self.reports.recv_timeout(wait) {
+            Ok(report) => report,
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return false,
+        };
+        for (ticket, outcome) in std::iter::once(first).chain(self.reports.try_iter()) {
+            if ticket.batch == number && outcomes.get(ticket.record) == Some(&Outcome::Pending) {
+                outcomes[ticket.record] = outcome;
+            }
+        }
+        true
+    }
+
+    /// Hands every record to librdkafka (waiting for room when its queue is full); a record it
+    /// refuses outright gets its outcome now.
+    fn produce(&self, config: &KafkaConfig, number: u64, batch: &Batch, outcomes: &mut [Outcome]) {
         for (i, record) in batch.records().enumerate() {
             let fields = RecordFields::read(record);
             let topic = config.topic_of(&fields);
             let key = config.key_of(&fields);
-            let mut message = BaseRecord::with_opaque_to(
-                &topic,
-                Box::new(Ticket {
-                    batch: number,
-                    record: i,
-                }),
-            )
-            .payload(record)
-            .headers(headers(&fields));
+            let ticket = Box::new(Ticket {
+                batch: number,
+                record: i,
+            });
+            let mut message = BaseRecord::with_opaque_to(&topic, ticket)
+                .payload(record)
+                .headers(headers(&fields));
             if let Some(key) = &key {
                 message = message.key(key.as_bytes());
             }
             loop {
-                match producer.send(message) {
+                match self.producer.send(message) {
                     Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        // librdkafka's queue is full: let it deliver (and report) some first.
                         message = back;
-                        producer.poll(POLL);
+                        self.take_reports(number, outcomes, QUEUE_FULL_WAIT);
                     }
                     Err((e, _)) => {
                         outcomes[i] = judge(&e);
@@ -163,70 +214,27 @@ impl KafkaSink {
                 }
             }
         }
-        Ok(())
     }
 
-    /// Polls for delivery reports until every record of the batch has its outcome or the
-    /// deadline passed; then purges what is left, which then counts as not delivered.
-    fn await_reports(&mut self, outcomes: &mut [Outcome]) {
-        let Some(producer) = &self.producer else {
-            return;
-        };
-        let number = self.batches;
-        let deadline = Instant::now() + self.config.delivery_timeout + REPORT_MARGIN;
-        let mut pending = outcomes.iter().filter(|o| **o == Outcome::Pending).count();
-        while pending > 0 {
-            producer.poll(POLL);
-            let received = std::mem::take(
-                &mut *producer
-                    .context()
-                    .received
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner),
-            );
-            for (ticket, outcome) in received {
-                // A report of an earlier batch, purged after its deadline, is ignored: that
-                // batch already counted the record as not delivered.
-                if ticket.batch == number && outcomes.get(ticket.record) == Some(&Outcome::Pending)
-                {
-                    outcomes[ticket.record] = outcome;
-                    pending -= 1;
+    /// Waits until every record of batch `number` has its outcome or `deadline` passed; then
+    /// purges what is left, which counts as not delivered.
+    fn await_reports(&self, number: u64, outcomes: &mut [Outcome], deadline: Instant) {
+        while outcomes.contains(&Outcome::Pending) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                self.producer
+                    .purge(PurgeConfig::default().queue().inflight());
+                let purged = Instant::now() + PURGE_WAIT;
+                while outcomes.contains(&Outcome::Pending) && Instant::now() < purged {
+                    self.take_reports(number, outcomes, PURGE_WAIT);
                 }
-            }
-            if pending > 0 && Instant::now() >= deadline {
-                producer.purge(PurgeConfig::default().queue().inflight());
                 for o in outcomes.iter_mut().filter(|o| **o == Outcome::Pending) {
                     *o =
                         Outcome::Retry("no delivery report before the delivery timeout".to_owned());
                 }
-                break;
+                return;
             }
-        }
-    }
-}
-
-/// The producer, started when there is none; one that stopped for good is dropped (what it
-/// still held was already reported) and the batch answered retryable, so the next one starts a
-/// new producer.
-fn producer<'a>(
-    slot: &'a mut Option<BaseProducer<Reports>>,
-    config: &ClientConfig,
-) -> Result<&'a BaseProducer<Reports>, SinkError> {
-    if let Some((code, reason)) = slot.as_ref().and_then(|p| p.client().fatal_error()) {
-        *slot = None;
-        return Err(SinkError::retryable(format!(
-            "kafka: the idempotent producer stopped ({code:?}: {reason}); a new one starts with the next batch"
-        )));
-    }
-    match slot {
-        Some(p) => Ok(p),
-        None => {
-            let p = config
-                .create_with_context(Reports::default())
-                .map_err(|e| {
-                    SinkError::retryable(format!("kafka: cannot start the producer: {e}"))
-                })?;
-            Ok(slot.insert(p))
+            self.take_reports(number, outcomes, left);
         }
     }
 }
@@ -304,15 +312,19 @@ impl Sink for KafkaSink {
     }
 
     fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        self.batches += 1;
+        let number = self.batches;
+        let deadline = Instant::now() + self.config.delivery_timeout + REPORT_MARGIN;
+        let producing = Producing::ensure(&mut self.producing, &self.client_config)?;
         let mut outcomes = vec![Outcome::Pending; batch.len()];
-        self.produce(batch, &mut outcomes)?;
-        self.await_reports(&mut outcomes);
+        producing.produce(&self.config, number, batch, &mut outcomes);
+        producing.await_reports(number, &mut outcomes, deadline);
         answer(&outcomes)
     }
 
     fn close(&mut self) -> Result<(), SinkError> {
         // Every batch waited for its reports: nothing of ours is left in the producer.
-        drop(self.producer.take());
+        drop(self.producing.take());
         Ok(())
     }
 }

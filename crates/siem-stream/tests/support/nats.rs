@@ -158,13 +158,17 @@ pub struct Reader {
 
 impl Reader {
     pub fn connect(url: &str) -> Reader {
+        Reader::connect_with(async_nats::ConnectOptions::new(), url)
+    }
+
+    pub fn connect_with(options: async_nats::ConnectOptions, url: &str) -> Reader {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         // The context spawns its acknowledgement task: built inside the runtime.
         let context =
-            runtime.block_on(async { jetstream::new(async_nats::connect(url).await.unwrap()) });
+            runtime.block_on(async { jetstream::new(options.connect(url).await.unwrap()) });
         Reader { context, runtime }
     }
 
