@@ -997,6 +997,16 @@ fn every_streaming_destination_example_in_the_docs_passes_check() {
             if let Some(t) = line.trim().strip_prefix("type: ") {
                 types.insert(t.to_owned());
             }
+            // Field names are settings, shown as written (a key named `key` would be masked).
+            if let Some(fields) = line.trim().strip_prefix("keyed_by: ") {
+                for field in fields.trim_matches(['[', ']']).split(", ") {
+                    assert!(
+                        text(&out.stdout).contains(&format!("- {field}\n")),
+                        "{field} is not shown:\n{}",
+                        text(&out.stdout)
+                    );
+                }
+            }
         }
     }
     assert_eq!(

@@ -29,6 +29,11 @@ pub struct RecordFields {
 
 impl RecordFields {
     /// Decodes `record`; a record that is not a canonical-JSON event has no fields.
+    ///
+    /// ```
+    /// let f = siem_stream::RecordFields::read(b"not json");
+    /// assert!(f.event_type().is_none() && f.text("user").is_none());
+    /// ```
     pub fn read(record: &[u8]) -> RecordFields {
         RecordFields {
             event: decode_json(record).ok(),

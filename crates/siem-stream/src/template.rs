@@ -37,6 +37,12 @@ enum Part {
 impl NameTemplate {
     /// Reads `text`: literal text and `{name}` placeholders, a name made of letters, digits,
     /// `_`, `.`, `-` and `@`. The reason when it is not.
+    ///
+    /// ```
+    /// use siem_stream::NameTemplate;
+    /// assert!(NameTemplate::parse("siem.{tenant}.{event_type}").is_ok());
+    /// assert!(NameTemplate::parse("siem.{tenant name}").unwrap_err().contains("not a field name"));
+    /// ```
     pub fn parse(text: &str) -> Result<NameTemplate, String> {
         let mut parts = Vec::new();
         let mut rest = text;
@@ -113,6 +119,12 @@ impl NameTemplate {
 
     /// The name for one record: literal text as written, each placeholder replaced by
     /// `value(name)` (or `unknown`) with every character that `allowed` refuses replaced by `_`.
+    ///
+    /// ```
+    /// let t = siem_stream::NameTemplate::parse("t-{tenant}").unwrap();
+    /// assert_eq!(t.render(|_| None, |_| true), "t-unknown");
+    /// assert_eq!(t.render(|_| Some("a b".into()), |c| c != ' '), "t-a_b");
+    /// ```
     pub fn render<'a>(
         &self,
         value: impl Fn(&str) -> Option<Cow<'a, str>>,

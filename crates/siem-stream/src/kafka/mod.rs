@@ -6,8 +6,8 @@
 //! - type: kafka
 //!   brokers: [kafka-1:9092, kafka-2:9092]
 //!   topic: "siem-{event_type}"        # a name or a template of the record's fields
-//!   key: [tenant, source_ip]          # the message key (the partition follows it)
-//!   key_fallback: [user]              # when none of `key` is present
+//!   keyed_by: [tenant, source_ip]     # the message key (the partition follows it)
+//!   keyed_by_fallback: [user]         # when none of `keyed_by` is present
 //!   compression: lz4                  # none | gzip | snappy | lz4 | zstd
 //!   linger: 5ms
 //!   delivery_timeout: 30s
@@ -90,11 +90,11 @@ fn default_topic() -> NameTemplate {
     NameTemplate::parse("siem-events").unwrap_or_else(|_| unreachable!())
 }
 
-fn default_key() -> Vec<String> {
+fn default_keyed_by() -> Vec<String> {
     vec!["tenant".to_owned(), "source_ip".to_owned()]
 }
 
-fn default_key_fallback() -> Vec<String> {
+fn default_keyed_by_fallback() -> Vec<String> {
     vec!["user".to_owned()]
 }
 
@@ -115,7 +115,7 @@ const fn default_delivery_timeout() -> Duration {
 ///     "brokers": ["127.0.0.1:9092"], "topic": "siem-{tenant}", "compression": "zstd",
 ///     "properties": {"sasl.password": "s3cr3t"}
 /// }"#).unwrap();
-/// assert_eq!(c.key, ["tenant", "source_ip"]);
+/// assert_eq!(c.keyed_by, ["tenant", "source_ip"]);
 /// assert_eq!(c.compression, KafkaCompression::Zstd);
 /// assert!(c.validate().is_ok());
 /// assert!(!c.settings().to_string().contains("s3cr3t"));
@@ -132,12 +132,12 @@ pub struct KafkaConfig {
     pub topic: NameTemplate,
     /// The fields whose values, joined by `|`, make the message key — and so choose the
     /// partition: events of one key stay in order in one partition. Default `[tenant, source_ip]`.
-    #[serde(default = "default_key")]
-    pub key: Vec<String>,
-    /// The fields making the key when the record has none of `key`. Default `[user]`; a record
+    #[serde(default = "default_keyed_by")]
+    pub keyed_by: Vec<String>,
+    /// The fields making the key when the record has none of `keyed_by`. Default `[user]`; a record
     /// with neither has no key (the partitioner spreads such records).
-    #[serde(default = "default_key_fallback")]
-    pub key_fallback: Vec<String>,
+    #[serde(default = "default_keyed_by_fallback")]
+    pub keyed_by_fallback: Vec<String>,
     /// Compression of message batches (default `none`).
     #[serde(default)]
     pub compression: KafkaCompression,
@@ -174,8 +174,8 @@ impl KafkaConfig {
         KafkaConfig {
             brokers: Servers::new(brokers.into().split(',').map(str::trim)),
             topic: default_topic(),
-            key: default_key(),
-            key_fallback: default_key_fallback(),
+            keyed_by: default_keyed_by(),
+            keyed_by_fallback: default_keyed_by_fallback(),
             compression: KafkaCompression::default(),
             linger: default_linger(),
             delivery_timeout: default_delivery_timeout(),
@@ -195,28 +195,28 @@ impl KafkaConfig {
         self
     }
 
-    /// Sets `key`: the fields that make the message key.
+    /// Sets `keyed_by`: the fields that make the message key.
     ///
     /// ```
-    /// let c = siem_stream::kafka::KafkaConfig::new("127.0.0.1:9092").key(["user"]);
-    /// assert_eq!(c.key, ["user"]);
+    /// let c = siem_stream::kafka::KafkaConfig::new("127.0.0.1:9092").keyed_by(["user"]);
+    /// assert_eq!(c.keyed_by, ["user"]);
     /// ```
-    pub fn key(mut self, fields: impl IntoIterator<Item = impl Into<String>>) -> KafkaConfig {
-        self.key = fields.into_iter().map(Into::into).collect();
+    pub fn keyed_by(mut self, fields: impl IntoIterator<Item = impl Into<String>>) -> KafkaConfig {
+        self.keyed_by = fields.into_iter().map(Into::into).collect();
         self
     }
 
-    /// Sets `key_fallback`: the fields that make the key when none of `key` is present.
+    /// Sets `keyed_by_fallback`: the fields that make the key when none of `keyed_by` is present.
     ///
     /// ```
-    /// let c = siem_stream::kafka::KafkaConfig::new("127.0.0.1:9092").key_fallback(["agent_id"]);
-    /// assert_eq!(c.key_fallback, ["agent_id"]);
+    /// let c = siem_stream::kafka::KafkaConfig::new("127.0.0.1:9092").keyed_by_fallback(["agent_id"]);
+    /// assert_eq!(c.keyed_by_fallback, ["agent_id"]);
     /// ```
-    pub fn key_fallback(
+    pub fn keyed_by_fallback(
         mut self,
         fields: impl IntoIterator<Item = impl Into<String>>,
     ) -> KafkaConfig {
-        self.key_fallback = fields.into_iter().map(Into::into).collect();
+        self.keyed_by_fallback = fields.into_iter().map(Into::into).collect();
         self
     }
 
@@ -320,10 +320,10 @@ impl KafkaConfig {
         topic
     }
 
-    /// The message key of a record: the `key` fields' values joined by `|` (an absent one
-    /// empty) when any is present, else the same of `key_fallback`, else none.
+    /// The message key of a record: the `keyed_by` fields' values joined by `|` (an absent
+    /// one empty) when any is present, else the same of `keyed_by_fallback`, else none.
     pub(crate) fn key_of(&self, fields: &RecordFields) -> Option<String> {
-        [&self.key, &self.key_fallback]
+        [&self.keyed_by, &self.keyed_by_fallback]
             .into_iter()
             .find_map(|names| {
                 let values: Vec<_> = names.iter().map(|n| fields.text(n)).collect();
@@ -372,7 +372,10 @@ impl SinkConfig for KafkaConfig {
                 "`.` and `..` are not topic names",
             ));
         }
-        for (key, names) in [("key", &self.key), ("key_fallback", &self.key_fallback)] {
+        for (key, names) in [
+            ("keyed_by", &self.keyed_by),
+            ("keyed_by_fallback", &self.keyed_by_fallback),
+        ] {
             if let Some(i) = names.iter().position(|n| n.trim().is_empty()) {
                 return Err(ConfigError::invalid(
                     format!("{key}[{i}]"),
@@ -407,10 +410,13 @@ impl SinkConfig for KafkaConfig {
     }
 
     fn accepts(&self, format: Format, _: &FormatOptions) -> Result<(), String> {
-        if self.key.is_empty() && self.key_fallback.is_empty() && self.topic.is_static() {
+        if self.keyed_by.is_empty() && self.keyed_by_fallback.is_empty() && self.topic.is_static() {
             return Ok(());
         }
-        readable(format, "`key`, `key_fallback` and a templated `topic`")
+        readable(
+            format,
+            "`keyed_by`, `keyed_by_fallback` and a templated `topic`",
+        )
     }
 
     fn settings(&self) -> serde_json::Value {
@@ -489,7 +495,10 @@ mod tests {
             (r#"{"brokers":"k:1","topic":"a b"}"#, "topic"),
             (r#"{"brokers":"k:1","topic":"{event_type}/x"}"#, "topic"),
             (r#"{"brokers":"k:1","topic":".."}"#, "topic"),
-            (r#"{"brokers":"k:1","key":["tenant",""]}"#, "key[1]"),
+            (
+                r#"{"brokers":"k:1","keyed_by":["tenant",""]}"#,
+                "keyed_by[1]",
+            ),
             (r#"{"brokers":"k:1","linger":"1h"}"#, "linger"),
             (
                 r#"{"brokers":"k:1","delivery_timeout":"0s"}"#,
@@ -525,7 +534,7 @@ mod tests {
             r#"{"brokers":9092}"#,
             r#"{"brokers":"k:1","compression":"brotli"}"#,
             r#"{"brokers":"k:1","topic":"siem-{"}"#,
-            r#"{"brokers":"k:1","key":"tenant"}"#,
+            r#"{"brokers":"k:1","keyed_by":"tenant"}"#,
             r#"{"brokers":"k:1","linger":"soon"}"#,
             r#"{"brokers":"k:1","properties":["acks"]}"#,
             r#"{"brokers":"k:1","unknown":1}"#,
@@ -561,11 +570,11 @@ mod tests {
         let c = KafkaConfig::new("k:1");
         assert!(c.accepts(Format::Json, &FormatOptions::default()).is_ok());
         assert!(c.accepts(Format::Cef, &FormatOptions::default()).is_err());
-        let no_key = KafkaConfig::new("k:1").key(Vec::<String>::new());
+        let no_key = KafkaConfig::new("k:1").keyed_by(Vec::<String>::new());
         assert!(no_key
             .accepts(Format::Cef, &FormatOptions::default())
             .is_err());
-        let plain = no_key.key_fallback(Vec::<String>::new());
+        let plain = no_key.keyed_by_fallback(Vec::<String>::new());
         assert!(plain
             .accepts(Format::Cef, &FormatOptions::default())
             .is_ok());

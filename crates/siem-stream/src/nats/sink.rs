@@ -136,7 +136,8 @@ async fn session(config: &NatsConfig) -> Result<jetstream::Context, String> {
 async fn publish(config: &NatsConfig, context: &jetstream::Context, batch: &Batch) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(batch.len());
     let records: Vec<&[u8]> = batch.records().collect();
-    for window in records.chunks(config.max_in_flight) {
+    // `validate` refuses 0; a configuration built in code may skip it.
+    for window in records.chunks(config.max_in_flight.max(1)) {
         let mut acks = Vec::with_capacity(window.len());
         for record in window {
             let fields = RecordFields::read(record);
