@@ -17,8 +17,11 @@ pub const MISSING: &str = "unknown";
 /// ```
 /// use siem_stream::NameTemplate;
 /// let t = NameTemplate::parse("siem-{event_type}").unwrap();
-/// let name = t.render(|f| (f == "event_type").then(|| "auth.failure".into()), |c| c.is_ascii_alphanumeric() || c == '.');
-/// assert_eq!(name, "siem_auth.failure");
+/// let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-');
+/// let name = t.render(|f| (f == "event_type").then(|| "auth.failure".into()), allowed);
+/// assert_eq!(name, "siem-auth.failure");
+/// let odd = t.render(|_| Some("a b/c".into()), allowed);
+/// assert_eq!(odd, "siem-a_b_c");
 /// assert_eq!(t.fields().collect::<Vec<_>>(), ["event_type"]);
 /// assert!(NameTemplate::parse("siem-{").is_err());
 /// ```

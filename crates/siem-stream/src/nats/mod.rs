@@ -124,7 +124,7 @@ pub struct NatsTls {
 /// use siem_ship::sink::SinkConfig;
 /// let c: NatsConfig = serde_json::from_str(r#"{
 ///     "servers": "nats://127.0.0.1:4222", "subject": "siem.{tenant}.{event_type}",
-///     "create_stream": {"subjects": ["siem.>"]}, "token": "s3cr3t"
+///     "stream": "SIEM", "create_stream": {"subjects": ["siem.>"]}, "token": "s3cr3t"
 /// }"#).unwrap();
 /// assert!(c.validate().is_ok());
 /// assert!(!c.settings().to_string().contains("s3cr3t"));
