@@ -1008,6 +1008,11 @@ fn every_streaming_destination_example_in_the_docs_passes_check() {
                 }
             }
         }
+        // Printed with the type's defaults, it is itself a configuration check accepts.
+        let again = dir.path().join(format!("again{i}.yaml"));
+        std::fs::write(&again, text(&out.stdout)).unwrap();
+        let out = check_from_repo_root_with(&again, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
     assert_eq!(
         types.into_iter().collect::<Vec<_>>(),
