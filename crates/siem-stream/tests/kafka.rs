@@ -108,6 +108,37 @@ fn records_without_tenant_or_address_are_keyed_by_user_and_routed_by_the_topic_t
 }
 
 #[test]
+fn records_in_another_format_travel_unkeyed_when_no_field_is_read() {
+    let (cluster, topic) = support::cluster("siem-events", 1);
+    let bootstrap = cluster.bootstrap();
+    let encoder = build_encoder(Format::Cef, &FormatOptions::default()).unwrap();
+    let mut batch = Batch::default();
+    let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "Failed login");
+    e.actor.user = Some("alice".into());
+    batch.push_with(|out| encoder.encode(&e, out));
+    let config = KafkaConfig::new(bootstrap.clone())
+        .topic(fixed(&topic))
+        .keyed_by(Vec::<String>::new())
+        .keyed_by_fallback(Vec::<String>::new());
+    assert!(config
+        .accepts(Format::Cef, &FormatOptions::default())
+        .is_ok());
+    let mut sink = sink(config);
+    sink.send(&batch).unwrap();
+    let received = support::consume(&bootstrap, &topic, 1, 1);
+    assert_eq!(received.len(), 1);
+    assert!(
+        received[0].bytes.starts_with(b"CEF:0|"),
+        "{:?}",
+        received[0]
+    );
+    assert_eq!(
+        (received[0].key.as_deref(), received[0].headers.len()),
+        (None, 0)
+    );
+}
+
+#[test]
 fn a_message_larger_than_the_brokers_take_is_rejected_and_the_others_delivered() {
     let (cluster, topic) = support::cluster("siem-events", 1);
     let bootstrap = cluster.bootstrap();
@@ -284,4 +315,47 @@ fn hostile_configuration_is_refused_naming_the_key_and_never_a_credential() {
             assert!(!e.to_string().contains("s3cr3t-value"), "{e}");
         }
     }
+}
+
+#[test]
+fn events_the_brokers_never_acknowledge_are_counted_dropped_after_the_retries() {
+    use siem_ship::DropReason;
+    use tracing::warn;
+    use tracing_siem::{Config, SiemBuilder};
+    use tracing_subscriber::prelude::*;
+
+    let (cluster, topic) = support::cluster("siem-events", 2);
+    let Some(mock) = cluster.mock() else { return };
+    for broker in 1..=3 {
+        mock.broker_down(broker).unwrap();
+    }
+    let yaml = format!(
+        r#"
+rules: {{ enabled: false }}
+destinations:
+  - name: stream
+    type: kafka
+    brokers: "{bootstrap}"
+    topic: {topic}
+    delivery_timeout: 300ms
+    batch: {{ max_events: 10, interval: 50ms }}
+    retry: {{ initial_backoff: 50ms, max_backoff: 100ms, max_attempts: 2 }}
+"#,
+        bootstrap = cluster.bootstrap()
+    );
+    let config = Config::from_yaml_str(&yaml).unwrap();
+    let (layer, guard) = SiemBuilder::from_config(config).build().unwrap();
+    let handle = guard.handle();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        for _ in 0..10 {
+            warn!(event_type = "auth.failure", user = "alice", "Failed login");
+        }
+    });
+    let report = guard.shutdown(Duration::from_secs(30));
+    assert!(report.completed, "{report:?}");
+    let m = handle.metrics();
+    let d = &m.destinations[0];
+    assert_eq!(d.shipped, 0, "{d}");
+    assert_eq!(d.dropped, [(DropReason::RetriesExhausted, 10)], "{d}");
+    assert!(d.ship_failures >= 2, "{d}");
 }

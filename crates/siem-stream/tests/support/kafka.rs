@@ -19,6 +19,8 @@ pub struct Received {
     pub partition: i32,
     pub key: Option<String>,
     pub headers: BTreeMap<String, String>,
+    pub bytes: Vec<u8>,
+    /// The payload as JSON (`null` when it is not JSON).
     pub payload: serde_json::Value,
 }
 
@@ -152,7 +154,9 @@ pub fn consume(bootstrap: &str, topic: &str, partitions: i32, expected: usize) -
                 .key()
                 .map(|k| String::from_utf8_lossy(k).into_owned()),
             headers,
-            payload: serde_json::from_slice(message.payload().unwrap_or_default()).unwrap(),
+            bytes: message.payload().unwrap_or_default().to_vec(),
+            payload: serde_json::from_slice(message.payload().unwrap_or_default())
+                .unwrap_or_default(),
         });
     }
     received
