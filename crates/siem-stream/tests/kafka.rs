@@ -359,3 +359,30 @@ destinations:
     assert_eq!(d.dropped, [(DropReason::RetriesExhausted, 10)], "{d}");
     assert!(d.ship_failures >= 2, "{d}");
 }
+
+#[path = "support/fleet.rs"]
+mod fleet;
+
+#[test]
+#[ignore = "a member of the fleet test, run in a child process"]
+fn fleet_member() {
+    fleet::member();
+}
+
+#[test]
+fn three_service_processes_produce_to_one_cluster() {
+    let (cluster, topic) = support::cluster("siem-events", 4);
+    let bootstrap = cluster.bootstrap();
+    let yaml = format!(
+        "rules: {{ enabled: false }}\ndestinations:\n  - type: kafka\n    brokers: \"{bootstrap}\"\n    topic: {topic}\n    batch: {{ max_events: 10, interval: 50ms }}\n"
+    );
+    let agents = ["agent-1", "agent-2", "agent-3"];
+    fleet::run(&yaml, &agents);
+    let received = support::consume(&bootstrap, &topic, 4, 3 * fleet::EVENTS);
+    assert_eq!(received.len(), 3 * fleet::EVENTS);
+    let payloads: Vec<serde_json::Value> = received.iter().map(|m| m.payload.clone()).collect();
+    fleet::tally(&payloads, &agents);
+    // One (tenant-less) source IP: one key, so one partition, across all three processes.
+    let partitions: BTreeSet<i32> = received.iter().map(|m| m.partition).collect();
+    assert_eq!(partitions.len(), 1, "{partitions:?}");
+}

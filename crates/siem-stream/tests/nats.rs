@@ -304,3 +304,31 @@ fn tls_connections_trust_the_configured_ca_only() {
         .send(&failed_logins(0..3))
         .unwrap();
 }
+
+#[path = "support/fleet.rs"]
+mod fleet;
+
+#[test]
+#[ignore = "a member of the fleet test, run in a child process"]
+fn fleet_member() {
+    fleet::member();
+}
+
+#[test]
+fn three_service_processes_fan_in_to_one_durable_stream() {
+    let Some(()) = support::available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::single(&dir);
+    let yaml = format!(
+        "rules: {{ enabled: false }}\ndestinations:\n  - type: nats\n    servers: {}\n    stream: SIEM\n    create_stream: {{ replicas: 1 }}\n    batch: {{ max_events: 10, interval: 50ms }}\n",
+        server.url()
+    );
+    let agents = ["agent-1", "agent-2", "agent-3"];
+    fleet::run(&yaml, &agents);
+    let stored = Reader::connect(&server.url()).messages("SIEM");
+    assert_eq!(stored.len(), 3 * fleet::EVENTS);
+    let payloads: Vec<serde_json::Value> = stored.into_iter().map(|(_, _, p)| p).collect();
+    fleet::tally(&payloads, &agents);
+}
