@@ -53,6 +53,10 @@ const DESTINATION_TYPES: &[(&str, Read)] = &[
         "alert_webhook",
         read::<siem_http::alert_webhook::AlertWebhookConfig>,
     ),
+    #[cfg(feature = "kafka")]
+    ("kafka", read::<siem_stream::kafka::KafkaConfig>),
+    #[cfg(feature = "nats")]
+    ("nats", read::<siem_stream::nats::NatsConfig>),
 ];
 
 /// Reads the keys of a destination of type `type_name`; an unknown type lists the known ones.

@@ -969,6 +969,59 @@ fn every_http_destination_example_in_the_docs_passes_check() {
 }
 
 #[test]
+fn every_streaming_destination_example_in_the_docs_passes_check() {
+    let docs = include_str!("../../../docs/streaming.md");
+    let credentials = [
+        ("KAFKA_PASSWORD", "k4fka-pa55"),
+        ("NATS_PASSWORD", "n4ts-pa55"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut types = std::collections::BTreeSet::new();
+    for (i, yaml) in docs
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .enumerate()
+    {
+        let file = dir.path().join(format!("snippet{i}.yaml"));
+        std::fs::write(&file, yaml).unwrap();
+        let out = check_from_repo_root_with(&file, &credentials);
+        assert_eq!(out.status.code(), Some(0), "{yaml}\n{}", text(&out.stderr));
+        for (_, secret) in credentials {
+            assert!(
+                !text(&out.stdout).contains(secret),
+                "a credential is shown: {yaml}"
+            );
+        }
+        for line in yaml.lines() {
+            if let Some(t) = line.trim().strip_prefix("type: ") {
+                types.insert(t.to_owned());
+            }
+            // Field names are settings, shown as written (a key named `key` would be masked).
+            if let Some(fields) = line.trim().strip_prefix("keyed_by: ") {
+                for field in fields.trim_matches(['[', ']']).split(", ") {
+                    assert!(
+                        text(&out.stdout).contains(&format!("- {field}\n")),
+                        "{field} is not shown:\n{}",
+                        text(&out.stdout)
+                    );
+                }
+            }
+        }
+        // Printed with the type's defaults, it is itself a configuration check accepts.
+        let again = dir.path().join(format!("again{i}.yaml"));
+        std::fs::write(&again, text(&out.stdout)).unwrap();
+        let out = check_from_repo_root_with(&again, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    assert_eq!(
+        types.into_iter().collect::<Vec<_>>(),
+        ["kafka", "nats"],
+        "an example per streaming destination"
+    );
+}
+
+#[test]
 fn spool_ls_replay_and_drop_act_on_a_spool_left_by_a_down_collector() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,184 @@
+//! Issue 15's figure: the Kafka and NATS JetStream destinations against our TCP syslog
+//! destination, in the same run, with the same 1 000 events encoded as canonical JSON. Kafka
+//! produces to librdkafka's mock cluster (three brokers on loopback, idempotent, `acks=all`,
+//! each batch answered once every record is acknowledged); NATS publishes to a real
+//! `nats-server` with JetStream (file storage, one replica), each message acknowledged; TCP
+//! writes octet-counted frames to a loopback reader that discards them. Goal: ≥ 0.5× TCP.
+//!
+//! The `alternating/` line runs the three batch by batch and prints median events/s and the
+//! ratios under the same load. Without `nats-server` on PATH the NATS side is left out.
+//!
+//! Run: `cargo bench -p siem-stream --bench stream_vs_tcp -- --warm-up-time 1 --measurement-time 3`
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rdkafka::mocking::MockCluster;
+use siem_event::{EventType, Outcome, SecurityEvent, Severity};
+use siem_format::{build_encoder, Encoder, Format, FormatOptions};
+use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
+use siem_ship::sink::SinkConfig;
+use siem_ship::{Batch, Sink};
+use siem_stream::kafka::KafkaConfig;
+use siem_stream::nats::{CreateStream, NatsConfig};
+
+const EVENTS: usize = 1000;
+
+fn sample_events() -> Vec<SecurityEvent> {
+    (0..EVENTS)
+        .map(|i| {
+            let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "Failed login");
+            e.severity = Severity::High;
+            e.outcome = Outcome::Failure;
+            e.actor.user = Some(format!("user{}", i % 97));
+            e.actor.source_ip = Some(format!("10.0.{}.{}", i / 256 % 256, i % 256));
+            e.target.resource = Some("/api/login".into());
+            e.tenant_id = Some("tenant-a".into());
+            e
+        })
+        .collect()
+}
+
+/// A loopback TCP peer that reads and discards everything; its port.
+fn tcp_blackhole() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 256 * 1024];
+                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    port
+}
+
+/// A JetStream server on a free loopback port with its store in `dir`, or `None` when the
+/// binary is missing.
+fn nats_server(dir: &std::path::Path) -> Option<(Child, u16)> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = Command::new("nats-server")
+        .args([
+            "-js",
+            "-sd",
+            dir.to_str()?,
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some((child, port))
+}
+
+fn encode_and_send(
+    events: &[SecurityEvent],
+    encoder: &dyn Encoder,
+    batch: &mut Batch,
+    sink: &mut dyn Sink,
+) {
+    batch.clear();
+    for e in events {
+        batch.push_with(|out| encoder.encode(e, out));
+    }
+    sink.send(batch).unwrap();
+}
+
+fn streams(c: &mut Criterion) {
+    let events = sample_events();
+    let encoder = build_encoder(Format::Json, &FormatOptions::default()).unwrap();
+    let mut batch = Batch::with_capacity(EVENTS, EVENTS * 512);
+    let mut tcp = SyslogSink::new(SyslogConfig::tcp("127.0.0.1").port(tcp_blackhole())).unwrap();
+
+    let cluster = MockCluster::new(3).unwrap();
+    cluster.create_topic("siem-events", 4, 3).unwrap();
+    let mut kafka = KafkaConfig::new(cluster.bootstrap_servers())
+        .open()
+        .unwrap();
+
+    let store = tempfile::tempdir().unwrap();
+    let server = nats_server(store.path());
+    let mut nats = server.as_ref().map(|(_, port)| {
+        let create: CreateStream = serde_json::from_str("{}").unwrap();
+        NatsConfig::new(format!("nats://127.0.0.1:{port}"))
+            .stream("SIEM", Some(create))
+            .open()
+            .unwrap()
+    });
+    if nats.is_none() {
+        eprintln!("nats-server not found: the NATS side is left out");
+    }
+
+    let mut group = c.benchmark_group("stream");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.bench_function("tcp_encode_and_send", |b| {
+        b.iter(|| encode_and_send(&events, &*encoder, &mut batch, &mut tcp))
+    });
+    group.bench_function("kafka_encode_and_send", |b| {
+        b.iter(|| encode_and_send(&events, &*encoder, &mut batch, &mut *kafka))
+    });
+    if let Some(nats) = &mut nats {
+        group.bench_function("nats_encode_and_send", |b| {
+            b.iter(|| encode_and_send(&events, &*encoder, &mut batch, &mut **nats))
+        });
+    }
+    group.finish();
+
+    let rounds = 21;
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        encode_and_send(&events, &*encoder, &mut batch, &mut tcp);
+        times[0].push(t.elapsed());
+        let t = Instant::now();
+        encode_and_send(&events, &*encoder, &mut batch, &mut *kafka);
+        times[1].push(t.elapsed());
+        if let Some(nats) = &mut nats {
+            let t = Instant::now();
+            encode_and_send(&events, &*encoder, &mut batch, &mut **nats);
+            times[2].push(t.elapsed());
+        }
+    }
+    let median = |d: &mut Vec<Duration>| {
+        d.sort();
+        d.get(d.len() / 2).map(|m| EVENTS as f64 / m.as_secs_f64())
+    };
+    let tcp_rate = median(&mut times[0]).unwrap_or(0.0);
+    let kafka_rate = median(&mut times[1]).unwrap_or(0.0);
+    let mut line = format!(
+        "alternating/stream: tcp {tcp_rate:.0} events/s, kafka {kafka_rate:.0} events/s (ratio {:.2})",
+        kafka_rate / tcp_rate
+    );
+    if let Some(nats_rate) = median(&mut times[2]) {
+        line.push_str(&format!(
+            ", nats {nats_rate:.0} events/s (ratio {:.2})",
+            nats_rate / tcp_rate
+        ));
+    }
+    println!("{line}");
+    if let Some((mut child, _)) = server {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+criterion_group!(benches, streams);
+criterion_main!(benches);
