@@ -16,6 +16,9 @@
 pub struct Batch {
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    /// Room the destination's spool keeps free for this batch while the delivery thread holds
+    /// it (it spills there if its send fails); 0 without a spool.
+    spool_reserve: u64,
 }
 
 impl Batch {
@@ -24,6 +27,7 @@ impl Batch {
         Batch {
             bytes: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(records),
+            spool_reserve: 0,
         }
     }
 
@@ -78,6 +82,16 @@ impl Batch {
     /// Total encoded bytes, without framing.
     pub fn byte_len(&self) -> usize {
         self.bytes.len()
+    }
+
+    /// Sets the room the spool keeps free for this batch.
+    pub(crate) fn set_spool_reserve(&mut self, bytes: u64) {
+        self.spool_reserve = bytes;
+    }
+
+    /// The room the spool keeps free for this batch, which it no longer needs.
+    pub(crate) fn take_spool_reserve(&mut self) -> u64 {
+        std::mem::take(&mut self.spool_reserve)
     }
 
     /// Empties the batch, keeping its buffers for reuse.

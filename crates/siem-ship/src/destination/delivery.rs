@@ -19,6 +19,8 @@ pub(crate) enum Job {
     Send(Batch),
     /// Flush the sink, then answer.
     Flush(Sender<()>),
+    /// The spool engaged while the delivery thread may be waiting for a job: look at it.
+    Wake,
 }
 
 pub(crate) struct Delivery {
@@ -126,6 +128,8 @@ impl Delivery {
                     self.recycle(batch);
                 }
                 Job::Flush(ack) => self.flush(ack),
+                // `next_job` reads the spool before it waits again.
+                Job::Wake => {}
             }
         }
         if let Err(e) = self.sink.close() {
@@ -168,6 +172,9 @@ impl Delivery {
     }
 
     fn recycle(&mut self, mut batch: Batch) {
+        if let Some(gate) = &self.spool {
+            gate.release(batch.take_spool_reserve());
+        }
         batch.clear();
         let _ = self.spent.try_send(batch);
         self.unreturned.fetch_sub(1, Ordering::AcqRel);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use super::store::{AppendError, Spool, Ticket};
+use super::store::{records_bytes, AppendError, Spool, Ticket};
 use super::syncer::PendingSync;
 use super::{SpoolConfig, WhenFull};
 use crate::destination::accounting::{DestinationCounters, Held};
@@ -28,6 +28,10 @@ pub(crate) struct SpoolGate {
     counters: Arc<DestinationCounters>,
     /// The spool's size, for metrics without taking the lock.
     bytes: AtomicU64,
+    /// Bytes the batches the delivery thread holds would take in the spool. Appends leave
+    /// that much room, so that a failed send can always spill them: they are the oldest
+    /// events, and a full spool would otherwise drop them for newer ones.
+    reserved: AtomicU64,
     deadline: Arc<AtomicI64>,
     when_full: WhenFull,
     block_timeout: Duration,
@@ -72,7 +76,7 @@ pub(crate) enum Next {
 fn into_batch(job: Job) -> Batch {
     match job {
         Job::Send(b) => b,
-        Job::Flush(_) => unreachable!("the gate only offers batches"),
+        Job::Flush(_) | Job::Wake => unreachable!("the gate only offers batches"),
     }
 }
 
@@ -87,6 +91,7 @@ impl SpoolGate {
         let spool = Spool::open(config)?;
         Ok(SpoolGate {
             bytes: AtomicU64::new(spool.bytes()),
+            reserved: AtomicU64::new(0),
             state: Mutex::new(GateState {
                 engaged: !spool.is_empty(),
                 spool,
@@ -115,17 +120,37 @@ impl SpoolGate {
         let batch = if s.engaged {
             batch
         } else {
+            let mut batch = batch;
+            let reserve = records_bytes(&[&batch]);
+            batch.set_spool_reserve(reserve);
+            // Counted before the hand-off: the delivery thread may release it at once.
+            self.reserved.fetch_add(reserve, Ordering::AcqRel);
             match jobs.try_send(Job::Send(batch)) {
                 Ok(()) => return HandOver::Sent,
-                Err(TrySendError::Disconnected(_)) => return HandOver::Gone,
+                Err(TrySendError::Disconnected(_)) => {
+                    self.reserved.fetch_sub(reserve, Ordering::AcqRel);
+                    return HandOver::Gone;
+                }
                 Err(TrySendError::Full(job)) => {
                     s.engaged = true;
-                    into_batch(job)
+                    let mut batch = into_batch(job);
+                    self.release(batch.take_spool_reserve());
+                    batch
                 }
             }
         };
-        self.append(&mut s, &batch);
+        if self.append(&mut s, &batch) {
+            // The delivery thread read the spool to its end and may be waiting for a job.
+            drop(s);
+            let _ = jobs.try_send(Job::Wake);
+        }
         HandOver::Spooled
+    }
+
+    /// The delivery thread no longer holds a batch handed over with `reserve` bytes kept for
+    /// it (it was delivered, dropped, or spilled into the spool).
+    pub fn release(&self, reserve: u64) {
+        self.reserved.fetch_sub(reserve, Ordering::AcqRel);
     }
 
     /// The batching thread's flush: while the spool is engaged, what was handed over is in
@@ -172,6 +197,7 @@ impl SpoolGate {
             match job {
                 Job::Send(b) => taken.push(b),
                 Job::Flush(ack) => spill.flushes.push(ack),
+                Job::Wake => {}
             }
         }
         let all: Vec<&Batch> = std::iter::once(batch).chain(taken.iter()).collect();
@@ -198,22 +224,35 @@ impl SpoolGate {
         spill
     }
 
-    /// Appends a batch under the `when_full` policy.
-    fn append(&self, s: &mut MutexGuard<'_, GateState>, batch: &Batch) {
-        self.append_under_policy(s, batch);
+    /// Appends a batch under the `when_full` policy; true when that engaged the spool again
+    /// (the delivery thread read it to its end while the batch waited for room).
+    fn append(&self, s: &mut MutexGuard<'_, GateState>, batch: &Batch) -> bool {
+        let engaged = self.append_under_policy(s, batch);
         if let Some(e) = s.spool.take_sync_error() {
             self.note(&e);
         }
         self.update_size(s);
+        engaged
     }
 
-    fn append_under_policy(&self, s: &mut MutexGuard<'_, GateState>, batch: &Batch) {
+    fn append_under_policy(&self, s: &mut MutexGuard<'_, GateState>, batch: &Batch) -> bool {
         let n = batch.len() as u64;
         let give_up = Instant::now() + self.block_timeout;
-        let drop_newest = |reason| self.counters.count_drop_from(Held::Memory, reason, n);
+        let drop_newest = |reason| {
+            self.counters.count_drop_from(Held::Memory, reason, n);
+            false
+        };
         loop {
-            match s.spool.append(&[batch]) {
-                Ok(()) => return self.counters.count_spooled(n),
+            match s
+                .spool
+                .append(&[batch], self.reserved.load(Ordering::Acquire))
+            {
+                Ok(()) => {
+                    self.counters.count_spooled(n);
+                    // Engaged again if the delivery thread read the spool to its end while
+                    // this batch waited for room: newer batches must not pass it in memory.
+                    return !std::mem::replace(&mut s.engaged, true);
+                }
                 Err(AppendError::TooLarge) => return drop_newest(DropReason::SpoolFull),
                 Err(AppendError::Io(e)) => {
                     self.note(&e);

@@ -36,6 +36,9 @@ pub(crate) struct Segment {
     pub first_seq: Option<u64>,
     /// Bytes in the file (for the writer's segment: bytes fully written).
     pub bytes: u64,
+    /// Records written to it, when this process wrote them (`None` for a segment found on
+    /// disk: counted then from the sequence numbers around it).
+    pub records: Option<u64>,
 }
 
 /// Where a batch read from the spool ends: acknowledging it deletes what precedes.
@@ -135,6 +138,7 @@ pub(crate) fn list_segments(dir: &Path) -> io::Result<Vec<Segment>> {
             id,
             first_seq,
             bytes,
+            records: None,
         });
     }
     Ok(segments)
@@ -240,15 +244,16 @@ impl Spool {
         self.segments.is_empty()
     }
 
-    /// Appends batches as one write, in a new segment when the current one is sealed.
-    pub fn append(&mut self, batches: &[&Batch]) -> Result<(), AppendError> {
+    /// Appends batches as one write, in a new segment when the current one is sealed, leaving
+    /// `headroom` bytes of the size bound free.
+    pub fn append(&mut self, batches: &[&Batch], headroom: u64) -> Result<(), AppendError> {
         let needed = records_bytes(batches);
         if needed + SEGMENT_HEADER_BYTES > self.config.max_size {
             return Err(AppendError::TooLarge);
         }
         let new_segment = self.writer.is_none();
         let header = if new_segment { SEGMENT_HEADER_BYTES } else { 0 };
-        if self.bytes + header + needed > self.config.max_size {
+        if self.bytes + header + needed + headroom > self.config.max_size {
             return Err(AppendError::Full);
         }
         if new_segment {
@@ -267,6 +272,9 @@ impl Spool {
         }
         let last = self.segments.back_mut().expect("a segment is open");
         last.bytes += needed;
+        last.records = last
+            .records
+            .map(|r| r + batches.iter().map(|b| b.len() as u64).sum::<u64>());
         self.bytes += needed;
         self.unsynced = true;
         let sealed = last.bytes >= self.segment_target;
@@ -289,7 +297,7 @@ impl Spool {
     /// keeping the records).
     pub fn prepend(&mut self, batches: &[&Batch]) -> Result<(), AppendError> {
         let Some(front) = self.segments.front().copied() else {
-            return self.append(batches);
+            return self.append(batches, 0);
         };
         let records: u64 = batches.iter().map(|b| b.len() as u64).sum();
         let reading = self.reader.is_some() || self.resume.is_some();
@@ -298,7 +306,7 @@ impl Spool {
         // rise from segment to segment (what counting lost records relies on).
         let first_seq = front.first_seq.and_then(|f| f.checked_sub(records));
         let Some(first_seq) = first_seq.filter(|_| !reading && !slot_taken) else {
-            return self.append(batches);
+            return self.append(batches, 0);
         };
         let needed = records_bytes(batches) + SEGMENT_HEADER_BYTES;
         if needed > self.config.max_size {
@@ -328,6 +336,7 @@ impl Spool {
             id,
             first_seq: Some(first_seq),
             bytes: needed,
+            records: Some(records),
         });
         self.bytes += needed;
         Ok(())
@@ -358,6 +367,7 @@ impl Spool {
             id,
             first_seq: Some(self.next_seq),
             bytes: SEGMENT_HEADER_BYTES,
+            records: Some(0),
         });
         self.bytes += SEGMENT_HEADER_BYTES;
         self.writer = Some(Arc::new(file));
@@ -473,10 +483,14 @@ impl Spool {
         }
     }
 
-    /// Records in segment `index` from its start, from its first sequence number and the
-    /// next segment's (or the next one to be written), when both are known and consecutive.
+    /// Records in segment `index` from its start: as counted when this process wrote it, else
+    /// from its first sequence number and the next segment's (or the next one to be written),
+    /// when both are known and consecutive.
     fn records_in(&self, index: usize) -> Option<u64> {
         let this = self.segments.get(index)?;
+        if let Some(records) = this.records {
+            return Some(records);
+        }
         let next_first = match self.segments.get(index + 1) {
             Some(next) if adjacent(this, next) => next.first_seq?,
             Some(_) => return None,
@@ -607,7 +621,7 @@ fn adjacent(this: &Segment, next: &Segment) -> bool {
 }
 
 /// Bytes the batches' records take in a segment.
-fn records_bytes(batches: &[&Batch]) -> u64 {
+pub(crate) fn records_bytes(batches: &[&Batch]) -> u64 {
     batches
         .iter()
         .flat_map(|b| b.records())
@@ -652,7 +666,7 @@ mod tests {
             "nothing appended, nothing to sync"
         );
         for _ in 0..3 {
-            spool.append(&[&batch()]).unwrap();
+            spool.append(&[&batch()], 0).unwrap();
         }
         let pending = spool.begin_sync()?;
         pending.wait().unwrap();
