@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,18 +109,42 @@ impl CorrelateMetrics {
     }
 }
 
-/// Serves `metrics` on `listener` until the process ends, one connection at a time (a
-/// scraper every few seconds is the whole load).
-pub(crate) fn serve(listener: TcpListener, metrics: Arc<CorrelateMetrics>) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("siem-correlate-metrics".into())
-        .spawn(move || {
-            for stream in listener.incoming().flatten() {
-                // A client that stalls or sends nonsense costs at most the timeouts.
-                let _ = answer(stream, &metrics);
-            }
-        })
-        .map(drop)
+/// Serves `metrics` on a listener, one connection at a time (a scraper every few seconds is
+/// the whole load), until dropped.
+pub(crate) struct MetricsServer {
+    address: std::net::SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl MetricsServer {
+    pub fn start(
+        listener: TcpListener,
+        metrics: Arc<CorrelateMetrics>,
+    ) -> std::io::Result<MetricsServer> {
+        let address = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("siem-correlate-metrics".into())
+            .spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    if stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    // A client that stalls or sends nonsense costs at most the timeouts.
+                    let _ = answer(stream, &metrics);
+                }
+            })?;
+        Ok(MetricsServer { address, stop })
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wakes the accepting thread, which then sees the flag and closes the listener.
+        let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
+    }
 }
 
 fn answer(mut stream: TcpStream, metrics: &CorrelateMetrics) -> std::io::Result<()> {

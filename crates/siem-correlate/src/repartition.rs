@@ -51,9 +51,12 @@ pub(crate) fn slice_name(slice: &Slice) -> String {
 }
 
 /// The message key of `event` in `slice`: the slice, then each key field's value (absent
-/// fields as an empty value), separated by a byte that never occurs in UTF-8.
+/// fields as an empty value), separated by a byte that never occurs in UTF-8. Never empty:
+/// librdkafka's default partitioner scatters empty keys at random, which would split the
+/// global slice (no key fields) over every partition.
 fn key_of(slice: &Slice, event: &SecurityEvent) -> Vec<u8> {
-    let mut key = slice_name(slice).into_bytes();
+    let mut key = b"slice:".to_vec();
+    key.extend_from_slice(slice_name(slice).as_bytes());
     for field in &slice.key_fields {
         key.push(0xff);
         if let Some(value) = event.field_text(field) {

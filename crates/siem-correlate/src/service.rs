@@ -14,7 +14,7 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tracing_siem::format::decode_json;
 use tracing_siem::{Config, CorrelateConfig, CorrelationPlan, SiemBuilder, SiemRelay};
 
-use crate::metrics::{CorrelateMetrics, PartitionLabels};
+use crate::metrics::{CorrelateMetrics, MetricsServer, PartitionLabels};
 use crate::partition::PartitionState;
 use crate::repartition::{slice_name, slice_of, Repartitioner};
 use crate::warmup::WarmUp;
@@ -45,6 +45,8 @@ pub struct Correlator {
     consumer: BaseConsumer<Group>,
     work: Arc<Mutex<Work>>,
     metrics: Arc<CorrelateMetrics>,
+    /// Serves the metrics while the correlator lives.
+    _metrics_server: Option<MetricsServer>,
 }
 
 /// Everything the main loop and the rebalance callbacks both touch.
@@ -140,11 +142,16 @@ impl Correlator {
         let lookback = settings.lookback(&config.rules);
         let relay = SiemBuilder::from_config(config).build_relay()?;
         let metrics = Arc::new(CorrelateMetrics::default());
-        if let Some(listen) = &settings.metrics.listen {
-            let listener = TcpListener::bind(listen).map_err(CorrelateError::Metrics)?;
-            crate::metrics::serve(listener, Arc::clone(&metrics))
-                .map_err(CorrelateError::Metrics)?;
-        }
+        let metrics_server = match &settings.metrics.listen {
+            Some(listen) => {
+                let listener = TcpListener::bind(listen).map_err(CorrelateError::Metrics)?;
+                Some(
+                    MetricsServer::start(listener, Arc::clone(&metrics))
+                        .map_err(CorrelateError::Metrics)?,
+                )
+            }
+            None => None,
+        };
         let client = client_config(&settings);
         let repartitioner = match (&settings.repartition_topic, plan.rekeyed.is_empty()) {
             (Some(topic), false) => Some(Repartitioner::new(&client, topic)?),
@@ -190,6 +197,7 @@ impl Correlator {
             consumer,
             work,
             metrics,
+            _metrics_server: metrics_server,
         })
     }
 

@@ -53,26 +53,23 @@ impl WarmUp {
         if end <= 0 || self.lookback.is_zero() {
             return Ok(());
         }
-        let floor = end.saturating_sub(i64::try_from(self.max_events).unwrap_or(i64::MAX));
-        let start = match first.timestamp().to_millis() {
-            Some(at) => {
-                let since =
-                    at.saturating_sub(i64::try_from(self.lookback.as_millis()).unwrap_or(i64::MAX));
-                let mut query = TopicPartitionList::new();
-                query.add_partition_offset(topic, *partition, Offset::Offset(since))?;
-                let found = self
-                    .reader
-                    .offsets_for_times(query, Duration::from_secs(10))?;
-                match found.find_partition(topic, *partition).map(|e| e.offset()) {
-                    Some(Offset::Offset(o)) => o,
-                    // Nothing at or after that time: nothing before `first` is in the span.
-                    _ => end,
-                }
-            }
+        let floor = end
+            .saturating_sub(i64::try_from(self.max_events).unwrap_or(i64::MAX))
+            .max(0);
+        let since = first.timestamp().to_millis().map(|at| {
+            at.saturating_sub(i64::try_from(self.lookback.as_millis()).unwrap_or(i64::MAX))
+        });
+        let start = match since {
+            Some(since) => match self.offset_at(topic, *partition, since)? {
+                Some(offset) if offset < end => offset,
+                // Some brokers (librdkafka's mock among them) answer a time lookup with the
+                // end of the log: the message before `first` tells whether the span is empty.
+                _ if self.time_of(topic, *partition, end - 1)? >= Some(since) => floor,
+                _ => end,
+            },
             None => floor,
         }
-        .max(floor)
-        .max(0);
+        .max(floor);
         if start >= end {
             return Ok(());
         }
@@ -87,7 +84,13 @@ impl WarmUp {
                     if message.offset() >= end {
                         break Ok(());
                     }
-                    each(&message);
+                    let recent = match (since, message.timestamp().to_millis()) {
+                        (Some(since), Some(at)) => at >= since,
+                        _ => true,
+                    };
+                    if recent {
+                        each(&message);
+                    }
                     if message.offset() + 1 >= end {
                         break Ok(());
                     }
@@ -104,4 +107,55 @@ impl WarmUp {
         self.reader.unassign()?;
         result
     }
+
+    /// The first offset of the partition at or after `millis` (message time), if the broker
+    /// knows one.
+    fn offset_at(
+        &self,
+        topic: &str,
+        partition: i32,
+        millis: i64,
+    ) -> Result<Option<i64>, CorrelateError> {
+        let mut query = TopicPartitionList::new();
+        query.add_partition_offset(topic, partition, Offset::Offset(millis))?;
+        let found = self.reader.offsets_for_times(query, LOOKUP)?;
+        Ok(
+            match found.find_partition(topic, partition).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => Some(o),
+                _ => None,
+            },
+        )
+    }
+
+    /// The message time of the message at `offset`, if it can be read.
+    fn time_of(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<Option<i64>, CorrelateError> {
+        let mut assignment = TopicPartitionList::new();
+        assignment.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+        self.reader.assign(&assignment)?;
+        let deadline = Instant::now() + LOOKUP;
+        let mut found = None;
+        while Instant::now() < deadline {
+            match self.reader.poll(Duration::from_millis(100)) {
+                Some(Ok(message)) => {
+                    found = message.timestamp().to_millis();
+                    break;
+                }
+                Some(Err(e)) => {
+                    self.reader.unassign()?;
+                    return Err(e.into());
+                }
+                None => {}
+            }
+        }
+        self.reader.unassign()?;
+        Ok(found)
+    }
 }
+
+/// How long a broker lookup may take.
+const LOOKUP: Duration = Duration::from_secs(10);

@@ -235,3 +235,37 @@ fn seed_000s_distributed_attack_is_detected_across_three_agents() {
     assert_eq!(shipped[0]["event_type"], "alert.correlation");
     assert_eq!(shipped[0]["metadata"]["rule"], "distributed_attack");
 }
+
+#[test]
+fn a_partitions_next_owner_rebuilds_its_windows_from_the_log() {
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let extra = format!("  metrics: {{ listen: \"{listen}\" }}\n");
+    let yaml = config(&brokers, "g6", &alerts, BRUTE_FORCE_PER_KEY, &extra);
+    let first = start(&yaml);
+    let attack: Vec<_> = (0..5)
+        .map(|i| failure("alice", "203.0.113.7", i * 30))
+        .collect();
+    produce(&brokers, &attack[..3]);
+    assert!(
+        eventually(|| metric(&scrape(&listen), "siem_correlate_commits_total") > 0.0),
+        "the first owner never committed"
+    );
+    first.stop();
+    let second = start(&yaml);
+    produce(&brokers, &attack[3..]);
+    assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
+    let text = scrape(&listen);
+    second.stop();
+    let shipped = alerts_in(&alerts);
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(shipped[0]["metadata"]["count"], 5);
+    assert_eq!(
+        metric(&text, "siem_correlate_warmup_events_total"),
+        3.0,
+        "{text}"
+    );
+}
