@@ -19,7 +19,7 @@ use super::ConfigError;
 ///
 /// ```
 /// use tracing_siem::Config;
-/// let yaml = "correlate: { brokers: '127.0.0.1:9092', topic: security-events }";
+/// let yaml = "correlate: { brokers: '127.0.0.1:9092', topic: events, repartition_topic: rekeyed }";
 /// let config = Config::from_yaml_str(yaml).unwrap();
 /// let c = config.correlate.unwrap();
 /// assert_eq!(c.group_id, "siem-correlate");

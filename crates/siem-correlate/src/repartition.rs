@@ -137,3 +137,37 @@ pub(crate) fn slice_of(
         .position(|n| n.as_bytes() == value)
         .map(|i| i + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_siem::event::EventType;
+    use tracing_siem::Config;
+
+    fn plan() -> tracing_siem::CorrelationPlan {
+        let yaml = "correlate: { brokers: 'b:9092', topic: t, repartition_topic: r }\nrules: { alerts: [{ name: per_user, event_type: auth.failure, group_by: [user] }] }";
+        let config = Config::from_yaml_str(yaml).unwrap();
+        config
+            .correlate
+            .as_ref()
+            .unwrap()
+            .plan(&config.rules)
+            .unwrap()
+    }
+
+    #[test]
+    fn keys_are_never_empty_and_tell_groups_and_slices_apart() {
+        let plan = plan();
+        let (by_user, global) = (&plan.rekeyed[0], &plan.rekeyed[1]);
+        assert_eq!(by_user.key_fields, ["user"]);
+        assert!(global.key_fields.is_empty());
+        let mut alice = SecurityEvent::new(EventType::parse("auth.failure"), "m");
+        alice.actor.user = Some("alice".into());
+        let mut bob = alice.clone();
+        bob.actor.user = Some("bob".into());
+        assert!(!key_of(global, &alice).is_empty());
+        assert_eq!(key_of(global, &alice), key_of(global, &bob));
+        assert_ne!(key_of(by_user, &alice), key_of(by_user, &bob));
+        assert_ne!(key_of(by_user, &alice), key_of(global, &alice));
+    }
+}

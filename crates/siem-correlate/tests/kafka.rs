@@ -93,11 +93,16 @@ fn offsets_are_committed_only_once_the_alerts_are_shipped() {
             &format!("  - type: syslog\n    transport: tcp\n    host: 127.0.0.1\n    port: {port}\n    framing: lf\n    backoff: {{ initial: 10ms, max: 100ms }}\n    retry: {{ max_attempts: 2, initial_backoff: 10ms, max_backoff: 100ms, open_after: 1000 }}\n"),
         )
         .replace("    format: json\n", "    format: rfc5424\n    format_options: { body: json }\n");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let yaml = format!("{yaml}  metrics: {{ listen: \"{listen}\" }}\n");
     let running = start(&yaml);
     let events: Vec<_> = (0..5).map(|i| failure("alice", "203.0.113.7", i)).collect();
     produce(&brokers, &events);
     // The attack is evaluated over and over (each try re-reads it) but never committed.
-    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        eventually(|| metric(&scrape(&listen), "siem_correlate_commits_deferred_total") >= 2.0),
+        "the batch was never tried"
+    );
     assert_eq!(committed(&brokers, "g2"), 0);
     let collector = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let received = Arc::new(Mutex::new(Vec::<String>::new()));
