@@ -1,4 +1,5 @@
-//! The correlator against librdkafka's mock cluster (3 brokers on loopback): windows on event
+//! The correlator against librdkafka's mock cluster (3 brokers on loopback), or the cluster at
+//! `KAFKA_BOOTSTRAP` (with topics and groups of its own) when that is set: windows on event
 //! time, commits only after shipping, hostile messages, re-keyed rules and seed 000's
 //! distributed attack.
 
@@ -29,10 +30,9 @@ const BRUTE_FORCE_PER_KEY: &str = r#"  defaults: false
 #[test]
 fn a_threshold_fires_from_one_keys_events_spread_over_time() {
     let cluster = cluster();
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
-    let running = start(&config(&brokers, "g1", &alerts, BRUTE_FORCE_PER_KEY, ""));
+    let running = start(&config(&cluster, "g1", &alerts, BRUTE_FORCE_PER_KEY, ""));
     let mut events = Vec::new();
     // Five failures within four minutes of event time: an attack.
     for i in 0..5 {
@@ -46,7 +46,7 @@ fn a_threshold_fires_from_one_keys_events_spread_over_time() {
     for i in 0..4 {
         events.push(failure("carol", "192.0.2.1", i));
     }
-    produce(&brokers, &events);
+    produce(&cluster, &events);
     assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
     running.stop();
     let shipped = alerts_in(&alerts);
@@ -57,15 +57,15 @@ fn a_threshold_fires_from_one_keys_events_spread_over_time() {
 }
 
 /// The committed offsets of `group` on the events topic, summed over its 4 partitions.
-fn committed(brokers: &str, group: &str) -> i64 {
+fn committed(cluster: &Cluster, group: &str) -> i64 {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
+        .set("bootstrap.servers", &cluster.brokers)
+        .set("group.id", cluster.group(group))
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..4 {
-        tpl.add_partition(EVENTS, p);
+        tpl.add_partition(&cluster.events, p);
     }
     let Ok(found) = consumer.committed_offsets(tpl, Duration::from_secs(5)) else {
         return -1;
@@ -83,11 +83,10 @@ fn committed(brokers: &str, group: &str) -> i64 {
 #[test]
 fn offsets_are_committed_only_once_the_alerts_are_shipped() {
     let cluster = cluster();
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     // The alerts go to a syslog collector that is down at first.
-    let yaml = config(&brokers, "g2", &dir.path().join("unused"), BRUTE_FORCE_PER_KEY, "")
+    let yaml = config(&cluster, "g2", &dir.path().join("unused"), BRUTE_FORCE_PER_KEY, "")
         .replace(
             &format!("  - type: file\n    path: {}\n", dir.path().join("unused").display()),
             &format!("  - type: syslog\n    transport: tcp\n    host: 127.0.0.1\n    port: {port}\n    framing: lf\n    backoff: {{ initial: 10ms, max: 100ms }}\n    retry: {{ max_attempts: 2, initial_backoff: 10ms, max_backoff: 100ms, open_after: 1000 }}\n"),
@@ -97,13 +96,13 @@ fn offsets_are_committed_only_once_the_alerts_are_shipped() {
     let yaml = format!("{yaml}  metrics: {{ listen: \"{listen}\" }}\n");
     let running = start(&yaml);
     let events: Vec<_> = (0..5).map(|i| failure("alice", "203.0.113.7", i)).collect();
-    produce(&brokers, &events);
+    produce(&cluster, &events);
     // The attack is evaluated over and over (each try re-reads it) but never committed.
     assert!(
         eventually(|| metric(&scrape(&listen), "siem_correlate_commits_deferred_total") >= 2.0),
         "the batch was never tried"
     );
-    assert_eq!(committed(&brokers, "g2"), 0);
+    assert_eq!(committed(&cluster, "g2"), 0);
     let collector = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let received = Arc::new(Mutex::new(Vec::<String>::new()));
     let into = Arc::clone(&received);
@@ -122,7 +121,7 @@ fn offsets_are_committed_only_once_the_alerts_are_shipped() {
         "the alert never reached the collector"
     );
     assert!(
-        eventually(|| committed(&brokers, "g2") == 5),
+        eventually(|| committed(&cluster, "g2") == 5),
         "never committed"
     );
     running.stop();
@@ -146,13 +145,12 @@ fn offsets_are_committed_only_once_the_alerts_are_shipped() {
 #[test]
 fn hostile_messages_are_counted_and_skipped_without_stalling_the_partition() {
     let cluster = cluster();
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
     let listen = format!("127.0.0.1:{}", free_port());
     let extra = format!("  max_message_bytes: 4KiB\n  metrics: {{ listen: \"{listen}\" }}\n");
     let running = start(&config(
-        &brokers,
+        &cluster,
         "g3",
         &alerts,
         BRUTE_FORCE_PER_KEY,
@@ -168,7 +166,7 @@ fn hostile_messages_are_counted_and_skipped_without_stalling_the_partition() {
     for i in 0..5 {
         payloads.push((key.clone(), json(&failure("alice", "203.0.113.7", i))));
     }
-    produce_raw(&brokers, EVENTS, &payloads);
+    produce_raw(&cluster.brokers, &cluster.events, &payloads);
     assert!(
         eventually(|| alerts_in(&alerts).len() == 1),
         "no alert after the junk"
@@ -191,7 +189,6 @@ fn hostile_messages_are_counted_and_skipped_without_stalling_the_partition() {
 #[test]
 fn a_rule_grouped_by_user_fires_across_partitions_through_the_repartition_topic() {
     let cluster = cluster();
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
     let rules = r#"  defaults: false
@@ -199,11 +196,11 @@ fn a_rule_grouped_by_user_fires_across_partitions_through_the_repartition_topic(
   alerts:
     - { name: spray, event_type: auth.failure, threshold: 8, window: 5m, cooldown: 1h, group_by: [user] }
 "#;
-    let running = start(&config(&brokers, "g4", &alerts, rules, ""));
+    let running = start(&config(&cluster, "g4", &alerts, rules, ""));
     let events: Vec<_> = (0..8)
         .map(|i| failure("mallory", &format!("203.0.113.{}", i + 1), i))
         .collect();
-    let partitions: BTreeSet<i32> = produce(&brokers, &events).into_iter().collect();
+    let partitions: BTreeSet<i32> = produce(&cluster, &events).into_iter().collect();
     assert!(partitions.len() > 1, "the keys must spread: {partitions:?}");
     assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
     running.stop();
@@ -217,11 +214,10 @@ fn a_rule_grouped_by_user_fires_across_partitions_through_the_repartition_topic(
 #[test]
 fn seed_000s_distributed_attack_is_detected_across_three_agents() {
     let cluster = cluster();
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
     let rules = "  defaults: false\n";
-    let running = start(&config(&brokers, "g5", &alerts, rules, ""));
+    let running = start(&config(&cluster, "g5", &alerts, rules, ""));
     let events: Vec<_> = ["agent-a", "agent-b", "agent-c"]
         .iter()
         .enumerate()
@@ -232,7 +228,7 @@ fn seed_000s_distributed_attack_is_detected_across_three_agents() {
             e
         })
         .collect();
-    produce(&brokers, &events);
+    produce(&cluster, &events);
     assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
     running.stop();
     let shipped = alerts_in(&alerts);
@@ -244,24 +240,23 @@ fn seed_000s_distributed_attack_is_detected_across_three_agents() {
 #[test]
 fn a_partitions_next_owner_rebuilds_its_windows_from_the_log() {
     let cluster = cluster();
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
     let listen = format!("127.0.0.1:{}", free_port());
     let extra = format!("  metrics: {{ listen: \"{listen}\" }}\n");
-    let yaml = config(&brokers, "g6", &alerts, BRUTE_FORCE_PER_KEY, &extra);
+    let yaml = config(&cluster, "g6", &alerts, BRUTE_FORCE_PER_KEY, &extra);
     let first = start(&yaml);
     let attack: Vec<_> = (0..5)
         .map(|i| failure("alice", "203.0.113.7", i * 30))
         .collect();
-    produce(&brokers, &attack[..3]);
+    produce(&cluster, &attack[..3]);
     assert!(
         eventually(|| metric(&scrape(&listen), "siem_correlate_commits_total") > 0.0),
         "the first owner never committed"
     );
     first.stop();
     let second = start(&yaml);
-    produce(&brokers, &attack[3..]);
+    produce(&cluster, &attack[3..]);
     assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
     let text = scrape(&listen);
     second.stop();

@@ -19,17 +19,71 @@ use tracing_siem::event::{EventType, SecurityEvent, Severity, Timestamp};
 use tracing_siem::format::{build_encoder, Format, FormatOptions};
 use tracing_siem::Config;
 
-pub const EVENTS: &str = "events";
-pub const REKEYED: &str = "events-rekeyed";
+/// The brokers the tests run against, with their topics (4 partitions each): librdkafka's
+/// mock cluster (3 brokers on loopback), or the Kafka-compatible cluster at
+/// `KAFKA_BOOTSTRAP` when it is set, with topics and groups named for this run.
+pub struct Cluster {
+    _mock: Option<MockCluster<'static, DefaultProducerContext>>,
+    pub brokers: String,
+    pub events: String,
+    pub rekeyed: String,
+}
 
-/// A 3-broker mock cluster with the events and repartition topics, 4 partitions each.
-pub fn cluster() -> MockCluster<'static, DefaultProducerContext> {
-    let cluster = MockCluster::new(3).expect("mock cluster");
-    cluster.create_topic(EVENTS, 4, 1).expect("events topic");
-    cluster
-        .create_topic(REKEYED, 4, 1)
-        .expect("repartition topic");
-    cluster
+impl Cluster {
+    /// The consumer group `name` of this cluster's run.
+    pub fn group(&self, name: &str) -> String {
+        format!("{}-{name}", self.events)
+    }
+}
+
+pub fn cluster() -> Cluster {
+    match std::env::var("KAFKA_BOOTSTRAP") {
+        Ok(brokers) if !brokers.is_empty() => real_cluster(brokers),
+        _ => {
+            let mock = MockCluster::new(3).expect("mock cluster");
+            mock.create_topic("events", 4, 1).expect("events topic");
+            mock.create_topic("events-rekeyed", 4, 1)
+                .expect("repartition topic");
+            Cluster {
+                brokers: mock.bootstrap_servers(),
+                _mock: Some(mock),
+                events: "events".into(),
+                rekeyed: "events-rekeyed".into(),
+            }
+        }
+    }
+}
+
+/// Topics of their own on a real cluster, created with the admin API.
+fn real_cluster(brokers: String) -> Cluster {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    static RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run = format!(
+        "siem-test-{}-{}-{}",
+        std::process::id(),
+        Timestamp::now().unix_nanos(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    );
+    let (events, rekeyed) = (format!("{run}-events"), format!("{run}-rekeyed"));
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .expect("admin client");
+    let topics = [
+        NewTopic::new(&events, 4, TopicReplication::Fixed(1)),
+        NewTopic::new(&rekeyed, 4, TopicReplication::Fixed(1)),
+    ];
+    for result in futures_executor::block_on(admin.create_topics(&topics, &AdminOptions::new()))
+        .expect("create topics")
+    {
+        result.expect("topic created");
+    }
+    Cluster {
+        _mock: None,
+        brokers,
+        events,
+        rekeyed,
+    }
 }
 
 /// An event of type `event_type` at `at` seconds past a fixed instant.
@@ -93,9 +147,9 @@ pub fn produce_raw(brokers: &str, topic: &str, payloads: &[(String, Vec<u8>)]) -
 }
 
 /// Produces `events` as the Kafka destination would.
-pub fn produce(brokers: &str, events: &[SecurityEvent]) -> Vec<i32> {
+pub fn produce(cluster: &Cluster, events: &[SecurityEvent]) -> Vec<i32> {
     let payloads: Vec<(String, Vec<u8>)> = events.iter().map(|e| (key_of(e), json(e))).collect();
-    produce_raw(brokers, EVENTS, &payloads)
+    produce_raw(&cluster.brokers, &cluster.events, &payloads)
 }
 
 /// A correlator running on a thread until [`Running::stop`].
@@ -187,7 +241,13 @@ pub fn metric(text: &str, name: &str) -> f64 {
 
 /// The YAML of a correlator on `brokers` with `rules` (a `rules:` section body, indented by
 /// two) shipping alerts to a JSON-lines file.
-pub fn config(brokers: &str, group: &str, alerts_file: &Path, rules: &str, extra: &str) -> String {
+pub fn config(
+    cluster: &Cluster,
+    group: &str,
+    alerts_file: &Path,
+    rules: &str,
+    extra: &str,
+) -> String {
     format!(
         r#"stderr_notices: false
 destinations:
@@ -200,13 +260,17 @@ rules:
 correlate:
   brokers: "{brokers}"
   group_id: {group}
-  topic: {EVENTS}
-  repartition_topic: {REKEYED}
+  topic: {events}
+  repartition_topic: {rekeyed}
   flush_timeout: 2s
   kafka:
     session.timeout.ms: "6000"
     heartbeat.interval.ms: "500"
 {extra}"#,
-        path = alerts_file.display()
+        path = alerts_file.display(),
+        brokers = cluster.brokers,
+        group = cluster.group(group),
+        events = cluster.events,
+        rekeyed = cluster.rekeyed,
     )
 }
