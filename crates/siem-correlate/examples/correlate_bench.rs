@@ -1,14 +1,20 @@
 //! Figures for BENCHMARKS.md, against librdkafka's mock cluster (3 brokers on loopback):
 //!
-//! - `throughput N`: N failed logins (4 096 source IPs) are produced first; then 1, and
-//!   separately 2, correlator instances in one group with seed 000's default rules (thresholds
-//!   and attack patterns, which see the whole fleet: every event is re-keyed once to the
-//!   global slice) consume them. Prints events/s from the first event processed to the last.
+//! - `throughput N BATCH_EVENTS defaults|keyed`: 1, and separately 2, correlator instances
+//!   settle in one group, then N failed logins (4 096 source IPs) are produced and consumed.
+//!   `defaults`: seed 000's default rules (thresholds and attack patterns, which see the whole
+//!   fleet: every event is re-keyed once to the global slice and evaluated twice); `keyed`: one
+//!   brute-force rule per tenant and source IP, evaluated on the events topic only. Prints
+//!   events/s from the first event produced to the last evaluated.
 //! - `takeover SIEM`: two `siem correlate` processes (the binary at SIEM); the owner of an
 //!   attacker's key is killed with SIGKILL, and the time until the survivor has processed
 //!   that partition again (its alert is written) is printed, with `session.timeout.ms`.
 //!
-//! `cargo run --release -p siem-correlate --example correlate_bench -- throughput 200000`
+//! librdkafka's mock keeps about 9 000 messages per partition (older ones are deleted), so N
+//! stays under 36 000 with `keyed` (4 partitions) and under 9 000 with `defaults` (whose
+//! global slice is one partition).
+//!
+//! `cargo run --release -p siem-correlate --example correlate_bench -- throughput 8000 1000 defaults`
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -101,45 +107,67 @@ correlate:
     )
 }
 
-fn throughput(n: u64) {
+/// Seed 000's defaults (thresholds and attack patterns: every event re-keyed once to the
+/// global slice, evaluated twice), or one brute-force rule per tenant and source IP, evaluated
+/// on the events topic's partitions only (once).
+fn rules(kind: &str) -> (&'static str, f64) {
+    match kind {
+        "keyed" => ("  defaults: false\n  correlation: { enabled: false }\n  alerts:\n    - { name: brute_force, event_type: auth.failure, threshold: 10, window: 5m, group_by: [tenant_id, source_ip] }", 1.0),
+        _ => ("  {}", 2.0),
+    }
+}
+
+fn throughput(n: u64, batch_events: u64, kind: &str) {
+    let (rules, evaluations_per_event) = rules(kind);
     for instances in [1usize, 2] {
         let cluster = MockCluster::new(3).expect("cluster");
         cluster.create_topic("events", 4, 1).unwrap();
         cluster.create_topic("events-rekeyed", 4, 1).unwrap();
         let brokers = cluster.bootstrap_servers();
-        produce(&brokers, n, 0);
         let dir = tempfile::tempdir().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let mut listens = Vec::new();
         let mut threads = Vec::new();
         for _ in 0..instances {
             let listen = free_listen();
-            let config = tracing_siem::Config::from_yaml_str(&yaml(
-                &brokers,
-                "bench",
-                &listen,
-                dir.path(),
-                "  {}",
-            ))
-            .expect("config");
+            let text = format!(
+                "{}  batch_events: {batch_events}\n",
+                yaml(&brokers, "bench", &listen, dir.path(), rules)
+            );
+            let config = tracing_siem::Config::from_yaml_str(&text).expect("config");
             let correlator = siem_correlate::Correlator::start(config).expect("start");
             let flag = Arc::clone(&stop);
             threads.push(std::thread::spawn(move || correlator.run(&flag).unwrap()));
             listens.push(listen);
         }
-        let total = |name: &str| -> f64 { listens.iter().map(|l| metric(l, name)).sum() };
-        // Every event is evaluated twice: on the events topic and, re-keyed, in the global slice.
-        let goal = 2.0 * n as f64;
-        while total("siem_correlate_events_total") == 0.0 {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let started = Instant::now();
-        while total("siem_correlate_events_total") < goal {
+        // The group settles (each instance owns partitions) before the events arrive, so no
+        // rebalance falls inside the measurement.
+        let owned = |l: &String| metric(l, "siem_correlate_partitions_owned");
+        while !listens.iter().all(|l| owned(l) > 0.0) {
             std::thread::sleep(Duration::from_millis(20));
         }
-        let secs = started.elapsed().as_secs_f64();
+        std::thread::sleep(Duration::from_secs(1));
+        let produced = Instant::now();
+        produce(&brokers, n, 0);
+        eprintln!("produced {n} in {:.2} s", produced.elapsed().as_secs_f64());
+        let total = |name: &str| -> f64 { listens.iter().map(|l| metric(l, name)).sum() };
+        let goal = evaluations_per_event * n as f64;
+        let mut last_report = Instant::now();
+        while total("siem_correlate_events_total") < goal {
+            std::thread::sleep(Duration::from_millis(20));
+            if last_report.elapsed() > Duration::from_secs(5) {
+                last_report = Instant::now();
+                eprintln!(
+                    "… {} evaluations, {} repartitioned",
+                    total("siem_correlate_events_total"),
+                    total("siem_correlate_repartitioned_total")
+                );
+            }
+        }
+        // From the first event produced to the last evaluated.
+        let secs = produced.elapsed().as_secs_f64();
         println!(
-            "{instances} instance(s): {n} events ({} evaluations) in {secs:.2} s: {:.0} events/s ({:.0} evaluations/s), alerts {}",
+            "{kind}: {instances} instance(s): {n} events ({} evaluations) in {secs:.2} s: {:.0} events/s ({:.0} evaluations/s), alerts {}",
             goal,
             n as f64 / secs,
             goal / secs,
@@ -203,10 +231,12 @@ fn takeover(siem: &str) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("throughput") => {
-            throughput(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100_000))
-        }
+        Some("throughput") => throughput(
+            args.get(2).and_then(|n| n.parse().ok()).unwrap_or(32_000),
+            args.get(3).and_then(|n| n.parse().ok()).unwrap_or(1000),
+            args.get(4).map_or("defaults", String::as_str),
+        ),
         Some("takeover") => takeover(args.get(2).expect("takeover SIEM_BINARY")),
-        _ => eprintln!("usage: correlate_bench throughput N | takeover PATH_TO_SIEM"),
+        _ => eprintln!("usage: correlate_bench throughput [N [BATCH_EVENTS [defaults|keyed]]] | takeover PATH_TO_SIEM"),
     }
 }

@@ -113,7 +113,13 @@ impl Repartitioner {
     /// Waits until every queued message is acknowledged: true when all were since the last
     /// call.
     pub fn flush(&mut self, timeout: Duration) -> bool {
-        let flushed = self.producer.flush(timeout).is_ok();
+        // rdkafka's own `flush` serves delivery reports in 100 ms steps, which would cap a
+        // batch at one per 100 ms; polling in short steps ends as soon as the last arrives.
+        let deadline = std::time::Instant::now() + timeout;
+        while self.producer.in_flight_count() > 0 && std::time::Instant::now() < deadline {
+            self.producer.poll(Duration::from_millis(1));
+        }
+        let flushed = self.producer.in_flight_count() == 0;
         let failed = self.producer.context().failed.load(Ordering::Relaxed);
         let clean = failed == self.failures_seen;
         self.failures_seen = failed;

@@ -33,6 +33,9 @@ impl WarmUp {
             .set("group.id", "siem-correlate-warmup")
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
+            // Should retention delete messages while they are being re-read, go on from the
+            // oldest left rather than wait.
+            .set("auto.offset.reset", "earliest")
             .create()?;
         Ok(WarmUp {
             reader,
@@ -53,9 +56,14 @@ impl WarmUp {
         if end <= 0 || self.lookback.is_zero() {
             return Ok(());
         }
+        // Retention may have deleted the log's beginning: what is gone cannot be re-read.
+        let (oldest, _) = self.reader.fetch_watermarks(topic, *partition, LOOKUP)?;
+        if end <= oldest {
+            return Ok(());
+        }
         let floor = end
             .saturating_sub(i64::try_from(self.max_events).unwrap_or(i64::MAX))
-            .max(0);
+            .max(oldest);
         let since = first.timestamp().to_millis().map(|at| {
             at.saturating_sub(i64::try_from(self.lookback.as_millis()).unwrap_or(i64::MAX))
         });
