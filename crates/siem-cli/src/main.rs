@@ -256,6 +256,21 @@ fn check(path: &Path, connect: Option<Duration>) -> ExitCode {
             d.format
         ));
     }
+    if let Some(correlate) = &config.correlate {
+        // Validation succeeded, so the plan does too.
+        if let Ok(plan) = correlate.plan(&config.rules) {
+            shown.push_str(&format!(
+                "# correlate: on the events topic (key {:?}): {:?}\n",
+                plan.local.key_fields, plan.local.rules
+            ));
+            for slice in &plan.rekeyed {
+                shown.push_str(&format!(
+                    "# correlate: re-keyed by {:?}: {:?}\n",
+                    slice.key_fields, slice.rules
+                ));
+            }
+        }
+    }
     shown.push_str(&resolved);
     if let Err(code) = print(&shown) {
         return code;

@@ -300,3 +300,39 @@ fn check_refuses_a_bad_correlate_section_by_its_key() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("correlate.checkpoint.lookback"));
 }
+
+#[test]
+fn check_shows_which_rules_are_re_keyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("siem.yaml");
+    let yaml = "correlate: { brokers: 'b:9092', topic: t, repartition_topic: r }
+rules:
+  defaults: false
+  alerts:
+    - { name: per_ip, event_type: auth.failure, group_by: [tenant_id, source_ip] }
+    - { name: per_user, event_type: auth.failure, group_by: [user] }
+";
+    std::fs::write(&path, yaml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_siem"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains(
+            "# correlate: on the events topic (key [\"tenant_id\", \"source_ip\"]): [\"per_ip\"]"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("# correlate: re-keyed by [\"user\"]: [\"per_user\"]"),
+        "{shown}"
+    );
+    // Seed 000's attack patterns see the whole fleet: one global key.
+    assert!(
+        shown.contains("# correlate: re-keyed by []: [\"correlation\"]"),
+        "{shown}"
+    );
+}
