@@ -440,3 +440,63 @@ fn slice_config(rules: &RulesConfig, names: &[String], local: bool) -> RulesConf
     }
     config
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    fn plan(rules: &str) -> CorrelationPlan {
+        let yaml = format!(
+            "correlate: {{ brokers: 'b:9092', topic: t, repartition_topic: r }}\nrules:\n{rules}"
+        );
+        let config = Config::from_yaml_str(&yaml).unwrap();
+        config
+            .correlate
+            .as_ref()
+            .unwrap()
+            .plan(&config.rules)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_configured_rule_named_like_a_default_replaces_it_in_every_slice() {
+        let plan = plan(
+            "  correlation: { enabled: false }\n  alerts:\n    - { name: authentication_failure, event_type: auth.failure, threshold: 3, group_by: [source_ip, tenant_id] }\n",
+        );
+        assert_eq!(plan.local.rules, ["authentication_failure"]);
+        let global = &plan.rekeyed[0];
+        assert!(!global.rules.contains(&"authentication_failure".to_owned()));
+        // The global slice keeps it, disabled, so the default of its name stays out.
+        let engine = siem_rules::Engine::new(&global.config).unwrap();
+        assert!(!engine.rule_names().contains(&"authentication_failure"));
+        assert!(engine.rule_names().contains(&"tenant_violation"));
+    }
+
+    #[test]
+    fn rules_sharing_a_group_by_share_a_slice_whatever_its_order() {
+        let plan = plan(
+            "  defaults: false\n  correlation: { enabled: false }\n  alerts:\n    - { name: a, event_type: x, group_by: [user, host] }\n    - { name: b, event_type: y, group_by: [host, user] }\n    - { name: off, event_type: z, group_by: [app], enabled: false }\n",
+        );
+        assert_eq!(plan.rekeyed.len(), 1);
+        assert_eq!(plan.rekeyed[0].key_fields, ["host", "user"]);
+        assert_eq!(plan.rekeyed[0].rules, ["a", "b"]);
+        assert!(plan.local.rules.is_empty());
+    }
+
+    #[test]
+    fn the_lookback_covers_the_longest_window_and_silence() {
+        let yaml = "correlate: { brokers: 'b:9092', topic: t, key_fields: [user] }\nrules:\n  defaults: false\n  correlation: { enabled: false }\n  alerts:\n    - { name: a, event_type: x, window: 10m, cooldown: 5m, group_by: [user] }\n    - { name: b, event_type: y, window: 1m, realert: { base: 1m, max: 1h }, group_by: [user] }\n";
+        let config = Config::from_yaml_str(yaml).unwrap();
+        let c = config.correlate.as_ref().unwrap();
+        assert_eq!(c.lookback(&config.rules), Duration::from_secs(61 * 60));
+        let fixed = CorrelateConfig {
+            checkpoint: CheckpointConfig {
+                lookback: Some(Duration::from_secs(7)),
+                ..CheckpointConfig::default()
+            },
+            ..c.clone()
+        };
+        assert_eq!(fixed.lookback(&config.rules), Duration::from_secs(7));
+    }
+}
