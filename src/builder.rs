@@ -18,6 +18,9 @@ use crate::SiemLayer;
 const RECYCLED_RECORDS: usize = 512;
 
 mod alerting;
+mod relay;
+
+pub use relay::SiemRelay;
 
 /// An alert callback or action handler registered on the builder.
 enum Callback {
@@ -244,45 +247,9 @@ impl SiemBuilder {
         let classifier = Arc::new(classifier);
         let redactor = CallsiteRedactor::new(config.redact.redactor());
 
+        let destinations = open_destinations(&config, compiled, custom, &actions)?;
         let protect = &config.queue.protect;
         let protected_from = protect.threshold()?;
-        // Each destination's queue keeps the same share of places for protected events as the
-        // application queue.
-        let reserve = |d: &DestinationConfig| {
-            protected_from.map(|severity| {
-                let places = protect.reserve_of(config.queue.capacity) as u128
-                    * d.queue_capacity as u128
-                    / config.queue.capacity.max(1) as u128;
-                (severity, places as usize)
-            })
-        };
-        let mut destinations = Vec::new();
-        let names = config.destination_names();
-        for (i, ((d, name), parts)) in config
-            .destinations
-            .iter()
-            .zip(names)
-            .zip(compiled)
-            .enumerate()
-        {
-            // `compile` has run the sink's `validate` and `accepts`: this only opens it.
-            let sink = d
-                .sink
-                .open()
-                .map_err(|e| e.within(&format!("destinations[{i}]")))?;
-            let mut parts = parts;
-            parts.filter = actions.filter_for(&name, parts.filter.take());
-            if d.sink.alerts_only() {
-                parts.filter = Some(crate::actions::only_alerts(parts.filter.take()));
-            }
-            destinations.push(route(d, name, sink, parts, reserve(d)));
-        }
-        for (j, c) in custom.into_iter().enumerate() {
-            let mut parts = c.config.compile(&format!("custom_destinations[{j}]"))?;
-            let name = custom_name(&c, j);
-            parts.filter = actions.filter_for(&name, parts.filter.take());
-            destinations.push(route(&c.config, name, c.sink, parts, reserve(&c.config)));
-        }
 
         let normalizer = Normalizer {
             classifier: Arc::clone(&classifier),
@@ -368,6 +335,56 @@ impl SiemBuilder {
         };
         Ok((layer, SiemGuard::new(handle)))
     }
+}
+
+/// Opens every destination, the configured ones then those with a sink the program made, each
+/// with its filter narrowed by the rules' action routes.
+fn open_destinations(
+    config: &Config,
+    compiled: Vec<CompiledDestination>,
+    custom: Vec<CustomDestination>,
+    actions: &crate::actions::ActionRoutes,
+) -> Result<Vec<Destination>, ConfigError> {
+    let protect = &config.queue.protect;
+    let protected_from = protect.threshold()?;
+    // Each destination's queue keeps the same share of places for protected events as the
+    // application queue.
+    let reserve = |d: &DestinationConfig| {
+        protected_from.map(|severity| {
+            let places = protect.reserve_of(config.queue.capacity) as u128
+                * d.queue_capacity as u128
+                / config.queue.capacity.max(1) as u128;
+            (severity, places as usize)
+        })
+    };
+    let mut destinations = Vec::new();
+    let names = config.destination_names();
+    for (i, ((d, name), parts)) in config
+        .destinations
+        .iter()
+        .zip(names)
+        .zip(compiled)
+        .enumerate()
+    {
+        // `compile` has run the sink's `validate` and `accepts`: this only opens it.
+        let sink = d
+            .sink
+            .open()
+            .map_err(|e| e.within(&format!("destinations[{i}]")))?;
+        let mut parts = parts;
+        parts.filter = actions.filter_for(&name, parts.filter.take());
+        if d.sink.alerts_only() {
+            parts.filter = Some(crate::actions::only_alerts(parts.filter.take()));
+        }
+        destinations.push(route(d, name, sink, parts, reserve(d)));
+    }
+    for (j, c) in custom.into_iter().enumerate() {
+        let mut parts = c.config.compile(&format!("custom_destinations[{j}]"))?;
+        let name = custom_name(&c, j);
+        parts.filter = actions.filter_for(&name, parts.filter.take());
+        destinations.push(route(&c.config, name, c.sink, parts, reserve(&c.config)));
+    }
+    Ok(destinations)
 }
 
 /// The name of the `j`-th destination with a sink the program made.

@@ -80,11 +80,14 @@ mod sampling;
 #[doc(hidden)]
 pub use audit::__private;
 pub use audit::{AuditOutcome, Verdict};
-pub use builder::SiemBuilder;
+pub use builder::{SiemBuilder, SiemRelay};
 pub use classify::{ClassificationRule, FieldCondition};
 pub use config::{
     parse_level, ClassifyConfig, Config, ConfigError, DestinationConfig, FilterConfig,
     LimitsConfig, Overflow, ProtectConfig, QueueConfig, RedactConfig, SinkConfig,
+};
+pub use config::{
+    CheckpointConfig, CorrelateConfig, CorrelateMetricsConfig, CorrelationPlan, Slice,
 };
 pub use handle::{Metrics, SiemGuard, SiemHandle};
 pub use layer::SiemLayer;

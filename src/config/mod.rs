@@ -8,6 +8,7 @@
 //! See `docs/configuration.md` for every key and how seed 000's `SIEMConfig` and seed 003's
 //! YAML map onto it.
 
+mod correlate;
 mod destination;
 mod environment;
 mod error;
@@ -27,6 +28,9 @@ use serde::Deserialize;
 use serde_yaml_ng::Value;
 use tracing::Level;
 
+pub use correlate::{
+    CheckpointConfig, CorrelateConfig, CorrelateMetricsConfig, CorrelationPlan, Slice,
+};
 pub(crate) use destination::CompiledDestination;
 pub use destination::{DestinationConfig, SinkConfig};
 pub use error::ConfigError;
@@ -600,6 +604,8 @@ pub struct Config {
     pub rules: siem_rules::RulesConfig,
     /// Sampling and rate limiting of high-volume events before the destinations.
     pub sampling: crate::SamplingConfig,
+    /// Fleet-wide correlation over Kafka (`siem correlate`); absent for a program's layer.
+    pub correlate: Option<CorrelateConfig>,
 }
 
 impl Config {
@@ -796,6 +802,7 @@ impl Default for Config {
             destinations: Vec::new(),
             rules: siem_rules::RulesConfig::default(),
             sampling: crate::SamplingConfig::default(),
+            correlate: None,
         }
     }
 }
@@ -834,6 +841,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "destinations",
     "rules",
     "sampling",
+    "correlate",
 ];
 
 impl Config {
@@ -951,7 +959,11 @@ impl Config {
             &self.destination_names(),
             None,
         )?;
-        self.sampling.compile().map(drop)
+        self.sampling.compile()?;
+        match &self.correlate {
+            Some(correlate) => correlate.validate(&self.rules),
+            None => Ok(()),
+        }
     }
 
     /// Validates and builds what takes work to check, once: the builder starts from this.

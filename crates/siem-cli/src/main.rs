@@ -24,6 +24,8 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+#[cfg(feature = "correlate")]
+mod correlate_cmd;
 mod report;
 mod rules_test;
 mod spool_cmd;
@@ -99,6 +101,13 @@ enum Command {
     /// Inspect, replay or delete a destination's disk spool while its program is stopped.
     #[command(subcommand)]
     Spool(spool_cmd::SpoolCommand),
+    /// Correlate events fleet-wide: join a Kafka consumer group on the events topic, run the
+    /// rules per partition and ship the alerts (the configuration's `correlate:` section).
+    #[cfg(feature = "correlate")]
+    Correlate {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 /// The configuration file, as the first argument or with `--config`: every subcommand takes
@@ -171,6 +180,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => report::run(args),
         Command::Spool(command) => spool_cmd::run(command),
+        #[cfg(feature = "correlate")]
+        Command::Correlate { config } => correlate_cmd::run(config.required("correlate")),
     }
 }
 
@@ -244,6 +255,21 @@ fn check(path: &Path, connect: Option<Duration>) -> ExitCode {
             d.sink.type_name(),
             d.format
         ));
+    }
+    if let Some(correlate) = &config.correlate {
+        // Validation succeeded, so the plan does too.
+        if let Ok(plan) = correlate.plan(&config.rules) {
+            shown.push_str(&format!(
+                "# correlate: on the events topic (key {:?}): {:?}\n",
+                plan.local.key_fields, plan.local.rules
+            ));
+            for slice in &plan.rekeyed {
+                shown.push_str(&format!(
+                    "# correlate: re-keyed by {:?}: {:?}\n",
+                    slice.key_fields, slice.rules
+                ));
+            }
+        }
     }
     shown.push_str(&resolved);
     if let Err(code) = print(&shown) {

@@ -1,0 +1,338 @@
+//! `siem correlate` processes in one consumer group on librdkafka's mock cluster (3 brokers
+//! on loopback): each owns some partitions and no key is seen by two; one killed with SIGKILL
+//! mid-attack hands its partitions to the other, which still raises the alert; SIGTERM
+//! leaves cleanly; `siem check` refuses a bad `correlate:` section by its key.
+#![cfg(feature = "correlate")]
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+
+const TOPIC: &str = "events";
+
+fn cluster() -> MockCluster<'static, DefaultProducerContext> {
+    let cluster = MockCluster::new(3).expect("mock cluster");
+    cluster.create_topic(TOPIC, 4, 1).expect("topic");
+    cluster
+}
+
+/// A failed login from `ip` at `at` seconds, as the Kafka destination writes it (our JSON
+/// format, keyed by tenant + source IP).
+fn produce_failures(brokers: &str, ips_and_times: &[(String, i64)]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("producer");
+    let encoder = tracing_siem::format::build_encoder(
+        tracing_siem::format::Format::Json,
+        &tracing_siem::format::FormatOptions::default(),
+    )
+    .unwrap();
+    for (ip, at) in ips_and_times {
+        let mut e = tracing_siem::event::SecurityEvent::at(
+            tracing_siem::event::EventType::parse("auth.failure"),
+            "Failed login",
+            tracing_siem::event::Timestamp::from_unix_secs(1_767_225_600 + at),
+        );
+        e.actor.source_ip = Some(ip.clone());
+        e.actor.user = Some("alice".into());
+        let mut payload = Vec::new();
+        encoder.encode(&e, &mut payload);
+        let key = format!("/{ip}");
+        let record = FutureRecord::to(TOPIC).key(&key).payload(&payload);
+        futures_executor::block_on(producer.send(record, Duration::from_secs(10)))
+            .expect("delivered");
+    }
+}
+
+/// One `siem correlate` process with its alert file and metrics address.
+struct Instance {
+    child: Child,
+    alerts: PathBuf,
+    listen: String,
+}
+
+impl Instance {
+    fn start(dir: &Path, name: &str, brokers: &str, rule: &str) -> Instance {
+        let alerts = dir.join(format!("{name}-alerts.jsonl"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let yaml = format!(
+            r#"stderr_notices: false
+destinations:
+  - {{ type: file, path: "{}", format: json, batch: {{ max_events: 1, interval: 10ms }} }}
+rules:
+  defaults: false
+  correlation: {{ enabled: false }}
+  alerts:
+    - {rule}
+correlate:
+  brokers: "{brokers}"
+  group_id: fleet
+  topic: {TOPIC}
+  metrics: {{ listen: "{listen}" }}
+  kafka: {{ session.timeout.ms: "6000", heartbeat.interval.ms: "500" }}
+"#,
+            alerts.display()
+        );
+        let config = dir.join(format!("{name}.yaml"));
+        std::fs::write(&config, yaml).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_siem"))
+            .args(["correlate", "--config"])
+            .arg(&config)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("siem correlate starts");
+        Instance {
+            child,
+            alerts,
+            listen,
+        }
+    }
+
+    /// A figure from `GET /metrics` (0 while it does not answer).
+    fn metric(&self, name: &str) -> f64 {
+        let Ok(mut stream) = TcpStream::connect(&self.listen) else {
+            return 0.0;
+        };
+        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\n\r\n");
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// The source IPs of the alerts it shipped, one per alert.
+    fn alerted_ips(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.alerts)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| {
+                v["event_type"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("alert."))
+            })
+            .filter_map(|v| v["actor"]["ip_address"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// Both instances hold partitions, all four between them.
+fn both_own_partitions(a: &Instance, b: &Instance) -> bool {
+    let (pa, pb) = (
+        a.metric("siem_correlate_partitions_owned"),
+        b.metric("siem_correlate_partitions_owned"),
+    );
+    pa > 0.0 && pb > 0.0 && pa + pb == 4.0
+}
+
+#[test]
+fn two_correlators_split_the_partitions_and_no_key_is_seen_by_both() {
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "{ name: first_failure, event_type: auth.failure, threshold: 1, cooldown: 1h, group_by: [tenant_id, source_ip] }";
+    let a = Instance::start(dir.path(), "a", &brokers, rule);
+    let b = Instance::start(dir.path(), "b", &brokers, rule);
+    assert!(
+        eventually(|| both_own_partitions(&a, &b)),
+        "the group never split"
+    );
+    let keys: Vec<(String, i64)> = (1..=40).map(|i| (format!("203.0.113.{i}"), i)).collect();
+    produce_failures(&brokers, &keys);
+    assert!(
+        eventually(|| a.alerted_ips().len() + b.alerted_ips().len() >= 40),
+        "not every key alerted"
+    );
+    let (seen_a, seen_b) = (a.alerted_ips(), b.alerted_ips());
+    let set_a: BTreeSet<_> = seen_a.iter().cloned().collect();
+    let set_b: BTreeSet<_> = seen_b.iter().cloned().collect();
+    assert!(
+        !set_a.is_empty() && !set_b.is_empty(),
+        "{set_a:?} / {set_b:?}"
+    );
+    assert!(
+        set_a.is_disjoint(&set_b),
+        "keys seen by both: {:?}",
+        set_a.intersection(&set_b).collect::<Vec<_>>()
+    );
+    assert_eq!(seen_a.len() + seen_b.len(), 40, "a key alerted twice");
+    assert_eq!(set_a.len() + set_b.len(), 40);
+}
+
+#[test]
+fn a_correlator_killed_mid_attack_hands_over_and_the_alert_still_fires() {
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "{ name: brute_force, event_type: auth.failure, threshold: 10, window: 5m, cooldown: 1h, group_by: [tenant_id, source_ip] }";
+    let mut a = Instance::start(dir.path(), "a", &brokers, rule);
+    let mut b = Instance::start(dir.path(), "b", &brokers, rule);
+    assert!(
+        eventually(|| both_own_partitions(&a, &b)),
+        "the group never split"
+    );
+    let ip = "203.0.113.66".to_owned();
+    let first_half: Vec<(String, i64)> = (0..5).map(|i| (ip.clone(), i * 10)).collect();
+    produce_failures(&brokers, &first_half);
+    let events = |x: &Instance| x.metric("siem_correlate_events_total");
+    let commits = |x: &Instance| x.metric("siem_correlate_commits_total");
+    assert!(
+        eventually(|| events(&a) + events(&b) == 5.0 && commits(&a) + commits(&b) > 0.0),
+        "the first half was never processed"
+    );
+    // Kill the owner of the attacker's key: its windows (5 of 10 failures) die with it.
+    let (victim, survivor) = if events(&a) == 5.0 {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    victim.child.kill().unwrap();
+    victim.child.wait().unwrap();
+    let second_half: Vec<(String, i64)> = (5..10).map(|i| (ip.clone(), i * 10)).collect();
+    produce_failures(&brokers, &second_half);
+    assert!(
+        eventually(|| !survivor.alerted_ips().is_empty()),
+        "the survivor never raised the alert"
+    );
+    assert_eq!(survivor.alerted_ips(), [ip]);
+    assert!(victim.alerted_ips().is_empty());
+    assert_eq!(survivor.metric("siem_correlate_partitions_owned"), 4.0);
+    assert_eq!(survivor.metric("siem_correlate_warmup_events_total"), 5.0);
+}
+
+#[test]
+fn sigterm_commits_and_leaves_the_group() {
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "{ name: first_failure, event_type: auth.failure, threshold: 1, cooldown: 1h, group_by: [tenant_id, source_ip] }";
+    let mut a = Instance::start(dir.path(), "a", &brokers, rule);
+    assert!(
+        eventually(|| a.metric("siem_correlate_partitions_owned") == 4.0),
+        "never assigned"
+    );
+    produce_failures(&brokers, &[("203.0.113.9".to_owned(), 0)]);
+    assert!(eventually(|| a.alerted_ips().len() == 1), "no alert");
+    let status = Command::new("kill")
+        .args(["-TERM", &a.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = a.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    // A second instance starts after the committed offset: it re-reads the event only to
+    // rebuild its window, so the alert is not raised again.
+    let b = Instance::start(dir.path(), "b", &brokers, rule);
+    assert!(
+        eventually(|| b.metric("siem_correlate_partitions_owned") == 4.0),
+        "never assigned"
+    );
+    produce_failures(&brokers, &[("203.0.113.10".to_owned(), 1)]);
+    assert!(
+        eventually(|| b.alerted_ips().len() == 1),
+        "no alert for the new key"
+    );
+    assert_eq!(b.alerted_ips(), ["203.0.113.10"]);
+}
+
+#[test]
+fn check_refuses_a_bad_correlate_section_by_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("correlate: { brokers: '', topic: events }\nrules: { defaults: false, correlation: { enabled: false } }", "correlate.brokers"),
+        ("correlate: { brokers: 'b:9092', topic: events }", "correlate.repartition_topic"),
+        ("correlate: { brokers: 'b:9092', topic: events, repartition_topic: events }", "correlate.repartition_topic"),
+        ("correlate: { brokers: 'b:9092', topic: t, repartition_topic: r, metrics: { listen: 'nowhere' } }", "correlate.metrics.listen"),
+        ("correlate: { brokers: 'b:9092', topic: t, repartition_topic: r, batch_event: 5 }", "correlate.batch_event"),
+        ("correlate: { brokers: 'b:9092', topic: t, repartition_topic: r, checkpoint: { lookback: soon } }", "correlate.checkpoint.lookback"),
+    ];
+    for (yaml, key) in cases {
+        let path = dir.path().join("siem.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_siem"))
+            .args(["check"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{yaml}: {err}");
+        assert!(err.contains(key), "{yaml}: expected {key} in {err}");
+    }
+    // And `siem correlate` refuses the same configuration the same way, before connecting.
+    let out = Command::new(env!("CARGO_BIN_EXE_siem"))
+        .args(["correlate", "--config"])
+        .arg(dir.path().join("siem.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("correlate.checkpoint.lookback"));
+}
+
+#[test]
+fn check_shows_which_rules_are_re_keyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("siem.yaml");
+    let yaml = "correlate: { brokers: 'b:9092', topic: t, repartition_topic: r }
+rules:
+  defaults: false
+  alerts:
+    - { name: per_ip, event_type: auth.failure, group_by: [tenant_id, source_ip] }
+    - { name: per_user, event_type: auth.failure, group_by: [user] }
+";
+    std::fs::write(&path, yaml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_siem"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains(
+            "# correlate: on the events topic (key [\"tenant_id\", \"source_ip\"]): [\"per_ip\"]"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("# correlate: re-keyed by [\"user\"]: [\"per_user\"]"),
+        "{shown}"
+    );
+    // Seed 000's attack patterns see the whole fleet: one global key.
+    assert!(
+        shown.contains("# correlate: re-keyed by []: [\"correlation\"]"),
+        "{shown}"
+    );
+}

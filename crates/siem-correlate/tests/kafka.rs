@@ -1,0 +1,271 @@
+//! The correlator against librdkafka's mock cluster (3 brokers on loopback), or the cluster at
+//! `KAFKA_BOOTSTRAP` (with topics and groups of its own) when that is set: windows on event
+//! time, commits only after shipping, hostile messages, re-keyed rules and seed 000's
+//! distributed attack.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+const BRUTE_FORCE_PER_KEY: &str = r#"  defaults: false
+  correlation: { enabled: false }
+  alerts:
+    - name: brute_force
+      event_type: auth.failure
+      threshold: 5
+      window: 5m
+      cooldown: 1h
+      group_by: [tenant_id, source_ip]
+      level: PAGE
+"#;
+
+#[test]
+fn a_threshold_fires_from_one_keys_events_spread_over_time() {
+    let cluster = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let running = start(&config(&cluster, "g1", &alerts, BRUTE_FORCE_PER_KEY, ""));
+    let mut events = Vec::new();
+    // Five failures within four minutes of event time: an attack.
+    for i in 0..5 {
+        events.push(failure("alice", "203.0.113.7", i * 60));
+    }
+    // Five failures over twenty minutes: never five in one 5-minute window.
+    for i in 0..5 {
+        events.push(failure("bob", "198.51.100.9", i * 300));
+    }
+    // Four failures: below the threshold.
+    for i in 0..4 {
+        events.push(failure("carol", "192.0.2.1", i));
+    }
+    produce(&cluster, &events);
+    assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
+    running.stop();
+    let shipped = alerts_in(&alerts);
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(shipped[0]["metadata"]["rule"], "brute_force");
+    assert_eq!(shipped[0]["actor"]["ip_address"], "203.0.113.7");
+    assert_eq!(shipped[0]["metadata"]["count"], 5);
+}
+
+/// The committed offsets of `group` on the events topic, summed over its 4 partitions.
+fn committed(cluster: &Cluster, group: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &cluster.brokers)
+        .set("group.id", cluster.group(group))
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..4 {
+        tpl.add_partition(&cluster.events, p);
+    }
+    let Ok(found) = consumer.committed_offsets(tpl, Duration::from_secs(5)) else {
+        return -1;
+    };
+    found
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum()
+}
+
+#[test]
+fn offsets_are_committed_only_once_the_alerts_are_shipped() {
+    let cluster = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // The alerts go to a syslog collector that is down at first.
+    let yaml = config(&cluster, "g2", &dir.path().join("unused"), BRUTE_FORCE_PER_KEY, "")
+        .replace(
+            &format!("  - type: file\n    path: {}\n", dir.path().join("unused").display()),
+            &format!("  - type: syslog\n    transport: tcp\n    host: 127.0.0.1\n    port: {port}\n    framing: lf\n    backoff: {{ initial: 10ms, max: 100ms }}\n    retry: {{ max_attempts: 2, initial_backoff: 10ms, max_backoff: 100ms, open_after: 1000 }}\n"),
+        )
+        .replace("    format: json\n", "    format: rfc5424\n    format_options: { body: json }\n");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let yaml = format!("{yaml}  metrics: {{ listen: \"{listen}\" }}\n");
+    let running = start(&yaml);
+    let events: Vec<_> = (0..5).map(|i| failure("alice", "203.0.113.7", i)).collect();
+    produce(&cluster, &events);
+    // The attack is evaluated over and over (each try re-reads it) but never committed.
+    assert!(
+        eventually(|| metric(&scrape(&listen), "siem_correlate_commits_deferred_total") >= 2.0),
+        "the batch was never tried"
+    );
+    assert_eq!(committed(&cluster, "g2"), 0);
+    let collector = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let received = Arc::new(Mutex::new(Vec::<String>::new()));
+    let into = Arc::clone(&received);
+    let reader = std::thread::spawn(move || {
+        let (stream, _) = collector.accept().unwrap();
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            into.lock().unwrap().push(line);
+        }
+    });
+    assert!(
+        eventually(|| received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("brute_force"))),
+        "the alert never reached the collector"
+    );
+    assert!(
+        eventually(|| committed(&cluster, "g2") == 5),
+        "never committed"
+    );
+    running.stop();
+    reader.join().unwrap();
+    // Every copy of the alert the collector got has the same, stable id (the pipeline's
+    // report of the drops while the collector was down is another event).
+    let ids: BTreeSet<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("brute_force"))
+        .filter_map(|l| {
+            let json = &l[l.find('{')?..];
+            let v: serde_json::Value = serde_json::from_str(json).ok()?;
+            v["id"].as_str().map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+}
+
+#[test]
+fn hostile_messages_are_counted_and_skipped_without_stalling_the_partition() {
+    let cluster = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let extra = format!("  max_message_bytes: 4KiB\n  metrics: {{ listen: \"{listen}\" }}\n");
+    let running = start(&config(
+        &cluster,
+        "g3",
+        &alerts,
+        BRUTE_FORCE_PER_KEY,
+        &extra,
+    ));
+    let key = key_of(&failure("alice", "203.0.113.7", 0));
+    let mut payloads = vec![
+        (key.clone(), b"not json at all".to_vec()),
+        (key.clone(), vec![b'{'; 64 * 1024]),
+        (key.clone(), b"{\"event_type\": 5}".to_vec()),
+        (key.clone(), vec![0xff, 0xfe, 0x00]),
+    ];
+    for i in 0..5 {
+        payloads.push((key.clone(), json(&failure("alice", "203.0.113.7", i))));
+    }
+    produce_raw(&cluster.brokers, &cluster.events, &payloads);
+    assert!(
+        eventually(|| alerts_in(&alerts).len() == 1),
+        "no alert after the junk"
+    );
+    let text = scrape(&listen);
+    running.stop();
+    assert_eq!(
+        metric(&text, "siem_correlate_skipped_total{reason=\"too_large\"}"),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "siem_correlate_skipped_total{reason=\"not_json\"}"),
+        3.0,
+        "{text}"
+    );
+    assert_eq!(metric(&text, "siem_correlate_events_total"), 5.0, "{text}");
+}
+
+#[test]
+fn a_rule_grouped_by_user_fires_across_partitions_through_the_repartition_topic() {
+    let cluster = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let rules = r#"  defaults: false
+  correlation: { enabled: false }
+  alerts:
+    - { name: spray, event_type: auth.failure, threshold: 8, window: 5m, cooldown: 1h, group_by: [user] }
+"#;
+    let running = start(&config(&cluster, "g4", &alerts, rules, ""));
+    let events: Vec<_> = (0..8)
+        .map(|i| failure("mallory", &format!("203.0.113.{}", i + 1), i))
+        .collect();
+    let partitions: BTreeSet<i32> = produce(&cluster, &events).into_iter().collect();
+    assert!(partitions.len() > 1, "the keys must spread: {partitions:?}");
+    assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
+    running.stop();
+    let shipped = alerts_in(&alerts);
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(shipped[0]["metadata"]["rule"], "spray");
+    assert_eq!(shipped[0]["actor"]["username"], "mallory");
+    assert_eq!(shipped[0]["metadata"]["count"], 8);
+}
+
+#[test]
+fn seed_000s_distributed_attack_is_detected_across_three_agents() {
+    let cluster = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let rules = "  defaults: false\n";
+    let running = start(&config(&cluster, "g5", &alerts, rules, ""));
+    let events: Vec<_> = ["agent-a", "agent-b", "agent-c"]
+        .iter()
+        .enumerate()
+        .map(|(i, agent)| {
+            let mut e = event("security.suspicious_activity", i as i64 * 10);
+            e.agent_id = Some((*agent).to_owned());
+            e.actor.source_ip = Some(format!("198.51.100.{}", i + 10));
+            e
+        })
+        .collect();
+    produce(&cluster, &events);
+    assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
+    running.stop();
+    let shipped = alerts_in(&alerts);
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(shipped[0]["event_type"], "alert.correlation");
+    assert_eq!(shipped[0]["metadata"]["rule"], "distributed_attack");
+}
+
+#[test]
+fn a_partitions_next_owner_rebuilds_its_windows_from_the_log() {
+    let cluster = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let extra = format!("  metrics: {{ listen: \"{listen}\" }}\n");
+    let yaml = config(&cluster, "g6", &alerts, BRUTE_FORCE_PER_KEY, &extra);
+    let first = start(&yaml);
+    let attack: Vec<_> = (0..5)
+        .map(|i| failure("alice", "203.0.113.7", i * 30))
+        .collect();
+    produce(&cluster, &attack[..3]);
+    assert!(
+        eventually(|| metric(&scrape(&listen), "siem_correlate_commits_total") > 0.0),
+        "the first owner never committed"
+    );
+    first.stop();
+    let second = start(&yaml);
+    produce(&cluster, &attack[3..]);
+    assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
+    let text = scrape(&listen);
+    second.stop();
+    let shipped = alerts_in(&alerts);
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(shipped[0]["metadata"]["count"], 5);
+    assert_eq!(
+        metric(&text, "siem_correlate_warmup_events_total"),
+        3.0,
+        "{text}"
+    );
+}
