@@ -251,16 +251,13 @@ impl SiemBuilder {
         let protect = &config.queue.protect;
         let protected_from = protect.threshold()?;
 
+        let origin = Origin::of(&config);
         let normalizer = Normalizer {
             classifier: Arc::clone(&classifier),
             redactor,
-            host: Arc::from(config.host.clone().unwrap_or_else(system_host_name)),
-            app: Arc::from(config.app.clone().unwrap_or_else(executable_name)),
-            labels: config
-                .static_fields
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            host: origin.host,
+            app: origin.app,
+            labels: origin.labels,
         };
         let pipeline_config = PipelineConfig {
             queue_capacity: config.queue.capacity,
@@ -418,6 +415,29 @@ fn route(
     match parts.filter {
         Some(filter) => dest.with_filter(filter),
         None => dest,
+    }
+}
+
+/// Where this process's events come from, as they carry it: its host, its application and
+/// the configuration's static labels.
+struct Origin {
+    host: Arc<str>,
+    app: Arc<str>,
+    labels: Arc<[(String, String)]>,
+}
+
+impl Origin {
+    /// The configured host and application, else the system's host name and the executable's.
+    fn of(config: &Config) -> Origin {
+        Origin {
+            host: Arc::from(config.host.clone().unwrap_or_else(system_host_name)),
+            app: Arc::from(config.app.clone().unwrap_or_else(executable_name)),
+            labels: config
+                .static_fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use siem_event::SecurityEvent;
 use siem_ship::{DeliveryReport, DestinationMetrics, Pipeline, PipelineConfig, Processor};
 
-use super::{executable_name, open_destinations, system_host_name, SiemBuilder};
+use super::{open_destinations, Origin, SiemBuilder};
 use crate::config::{Compiled, ConfigError};
 
 /// The configured destinations, fed with ready-made [`SecurityEvent`]s (see
@@ -92,14 +92,11 @@ impl SiemBuilder {
         );
         let actions = crate::actions::check(&config.rules, &engine, &names, None)?;
         let destinations = open_destinations(&config, compiled, custom, &actions)?;
+        let origin = Origin::of(&config);
         let stamp = Stamp {
-            host: Arc::from(config.host.clone().unwrap_or_else(system_host_name)),
-            app: Arc::from(config.app.clone().unwrap_or_else(executable_name)),
-            labels: config
-                .static_fields
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            host: origin.host,
+            app: origin.app,
+            labels: origin.labels,
         };
         let pipeline_config = PipelineConfig {
             queue_capacity: config.queue.capacity,
