@@ -15,46 +15,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/workload.rs"]
+mod workload;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use siem_event::{EventType, Outcome, SecurityEvent, Severity};
+use siem_event::SecurityEvent;
 use siem_format::{build_encoder, Encoder, Format, FormatOptions};
 use siem_http::webhook::{WebhookBody, WebhookConfig};
 use siem_http::Compression;
 use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
 use siem_ship::sink::SinkConfig;
 use siem_ship::{Batch, Sink};
-
-const EVENTS: usize = 1000;
-
-fn sample_events() -> Vec<SecurityEvent> {
-    (0..EVENTS)
-        .map(|i| {
-            let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "Failed login");
-            e.severity = Severity::High;
-            e.outcome = Outcome::Failure;
-            e.actor.user = Some(format!("user{}", i % 97));
-            e.actor.source_ip = Some(format!("10.0.{}.{}", i / 256 % 256, i % 256));
-            e.target.resource = Some("/api/login".into());
-            e.tenant_id = Some("tenant-a".into());
-            e
-        })
-        .collect()
-}
-
-/// A loopback TCP peer that reads and discards everything; its port.
-fn tcp_blackhole() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buf = vec![0u8; 256 * 1024];
-                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-            });
-        }
-    });
-    port
-}
+use workload::{sample_events, tcp_blackhole, EVENTS};
 
 /// A loopback HTTP/1.1 sink: reads each request's body (by `Content-Length`) into a reused
 /// buffer and answers `200` with an empty body, keeping the connection; counts requests.
