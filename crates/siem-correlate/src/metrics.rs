@@ -69,7 +69,7 @@ impl CorrelateMetrics {
         );
         registry.register(
             "skipped",
-            "Messages skipped: not_json, too_large, unknown_slice",
+            "Messages skipped: not_json, too_large, empty, unknown_slice, repeated_copy",
             self.skipped.clone(),
         );
         registry.register(

@@ -2,6 +2,7 @@
 //! each on a clock set from the events' own timestamps, so that windows and cooldowns follow
 //! event time wherever and whenever the partition is processed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tracing_siem::event::{SecurityEvent, Timestamp};
@@ -16,6 +17,9 @@ pub(crate) struct PartitionState {
     engines: Vec<Option<(Engine, ManualClock)>>,
     /// The offset of the next message this state expects (what it has seen ends before it).
     pub next_offset: i64,
+    /// Per re-keyed slice and events-topic partition, the highest offset whose copy was
+    /// evaluated.
+    copies_seen: HashMap<(usize, i32), i64>,
 }
 
 impl PartitionState {
@@ -23,7 +27,21 @@ impl PartitionState {
         PartitionState {
             engines: (0..slices).map(|_| None).collect(),
             next_offset,
+            copies_seen: HashMap::new(),
         }
+    }
+
+    /// Whether a copy for `slice` of the events-topic message at `origin` (partition, offset)
+    /// is seen for the first time, and notes it. Copies of one events partition arrive in
+    /// offset order; one at or below the highest already seen is a repeat of a batch copied
+    /// again (see [`crate::repartition`]).
+    pub fn first_sight(&mut self, slice: usize, (partition, offset): (i32, i64)) -> bool {
+        let highest = self.copies_seen.entry((slice, partition)).or_insert(-1);
+        if offset <= *highest {
+            return false;
+        }
+        *highest = offset;
+        true
     }
 
     /// Runs `event` through slice `slice`'s rules on the event's own time.
@@ -48,5 +66,24 @@ impl PartitionState {
         let (engine, clock) = entry.as_mut().expect("created above");
         clock.set(event.timestamp);
         Ok(engine.process(event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_made_again_is_a_repeat_per_slice_and_origin_partition() {
+        let mut state = PartitionState::new(3, 0);
+        for offset in 10..=20 {
+            assert!(state.first_sight(1, (0, offset)));
+        }
+        // The batch 15..=20 copied again by the next owner, then new copies.
+        assert!((15..=20).all(|offset| !state.first_sight(1, (0, offset))));
+        assert!(state.first_sight(1, (0, 21)));
+        // Other slices and other origin partitions keep their own order.
+        assert!(state.first_sight(2, (0, 15)));
+        assert!(state.first_sight(1, (1, 3)));
     }
 }

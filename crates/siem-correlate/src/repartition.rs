@@ -2,6 +2,13 @@
 //! repartition topic once per re-keyed slice of the rules, keyed by that slice's fields and
 //! marked with the slice in a header, so that every group of those rules lands in one
 //! partition and no rule sees an event twice.
+//!
+//! Each copy also names the events-topic message it copies (its partition and offset). A batch
+//! whose offsets were not committed (its instance died, or its alerts could not be shipped) is
+//! copied again by whoever reads it next; the copies of one events partition reach a
+//! repartition partition in offset order, so a copy at or below the highest origin offset
+//! already seen is such a repeat, and is skipped ([`crate::partition::PartitionState::first_sight`]):
+//! a repeat must not count twice in a window.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -17,6 +24,9 @@ use crate::CorrelateError;
 /// The header naming the slice a repartitioned message is for: its key fields, joined by `,`
 /// (empty for the global slice).
 pub(crate) const SLICE_HEADER: &str = "siem-slice";
+
+/// The header naming the events-topic message a copy was made from: `partition/offset`.
+pub(crate) const ORIGIN_HEADER: &str = "siem-origin";
 
 /// Counts messages the brokers did not acknowledge, so a batch is committed only when its
 /// re-produced copies all were.
@@ -80,14 +90,27 @@ impl Repartitioner {
         })
     }
 
-    /// Queues `payload` (the event's message as read) for `slice`, keyed by its fields.
-    pub fn send(&self, slice: &Slice, event: &SecurityEvent, payload: &[u8]) -> bool {
+    /// Queues `payload` (the event's message as read, at `origin` in the events topic) for
+    /// `slice`, keyed by its fields.
+    pub fn send(
+        &self,
+        slice: &Slice,
+        event: &SecurityEvent,
+        payload: &[u8],
+        origin: (i32, i64),
+    ) -> bool {
         let key = key_of(slice, event);
         let name = slice_name(slice);
-        let headers = OwnedHeaders::new().insert(Header {
-            key: SLICE_HEADER,
-            value: Some(name.as_bytes()),
-        });
+        let origin = format!("{}/{}", origin.0, origin.1);
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: SLICE_HEADER,
+                value: Some(name.as_bytes()),
+            })
+            .insert(Header {
+                key: ORIGIN_HEADER,
+                value: Some(origin.as_bytes()),
+            });
         let mut record = BaseRecord::to(&self.topic)
             .key(&key)
             .payload(payload)
@@ -142,6 +165,17 @@ pub(crate) fn slice_of(
         .iter()
         .position(|n| n.as_bytes() == value)
         .map(|i| i + 1)
+}
+
+/// The events-topic partition and offset a copy was made from, by its header; `None` when
+/// the header is missing or malformed (such a copy is evaluated without the repeat check).
+pub(crate) fn origin_of(headers: Option<&rdkafka::message::BorrowedHeaders>) -> Option<(i32, i64)> {
+    let value = headers?
+        .iter()
+        .find(|h| h.key == ORIGIN_HEADER)
+        .and_then(|h| h.value)?;
+    let (partition, offset) = std::str::from_utf8(value).ok()?.split_once('/')?;
+    Some((partition.parse().ok()?, offset.parse().ok()?))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use tracing_siem::{Config, CorrelateConfig, CorrelationPlan, SiemBuilder, SiemRe
 
 use crate::metrics::{CorrelateMetrics, MetricsServer, PartitionLabels};
 use crate::partition::PartitionState;
-use crate::repartition::{slice_name, slice_of, Repartitioner};
+use crate::repartition::{origin_of, slice_name, slice_of, Repartitioner};
 use crate::warmup::WarmUp;
 use crate::{stable_alert_id, CorrelateError};
 
@@ -267,6 +267,8 @@ impl Work {
             };
             self.owned.insert(tp.clone(), state);
         }
+        let state = self.owned.get_mut(&tp).expect("warmed above");
+        state.next_offset = offset + 1;
         let Some(payload) = message.payload() else {
             self.metrics.skip("empty");
             return;
@@ -286,6 +288,14 @@ impl Work {
                 }
             }
         };
+        if slice > 0 {
+            if let Some(origin) = origin_of(message.headers()) {
+                if !state.first_sight(slice, origin) {
+                    self.metrics.skip("repeated_copy");
+                    return;
+                }
+            }
+        }
         let mut event = match decode_json(payload) {
             Ok(event) => event,
             Err(_) => {
@@ -297,7 +307,7 @@ impl Work {
         if slice == 0 {
             if let Some(repartitioner) = &self.repartitioner {
                 for rekeyed in &self.plan.rekeyed {
-                    if repartitioner.send(rekeyed, &event, payload) {
+                    if repartitioner.send(rekeyed, &event, payload, (tp.1, offset)) {
                         self.metrics.repartitioned.inc();
                     } else {
                         self.batch_failed = true;
@@ -305,8 +315,6 @@ impl Work {
                 }
             }
         }
-        let state = self.owned.get_mut(&tp).expect("warmed above");
-        state.next_offset = offset + 1;
         match state.evaluate(&self.plan, slice, &mut event) {
             Ok(alerts) => {
                 for mut alert in alerts {
@@ -342,7 +350,12 @@ impl Work {
             } else {
                 slice_of(message.headers(), names)
             };
-            let (Some(slice), Ok(mut event)) = (slice, decode_json(payload)) else {
+            let Some(slice) = slice else {
+                return;
+            };
+            let repeat = slice > 0
+                && origin_of(message.headers()).is_some_and(|o| !state.first_sight(slice, o));
+            let (false, Ok(mut event)) = (repeat, decode_json(payload)) else {
                 return;
             };
             metrics.warmup_events.inc();

@@ -57,7 +57,8 @@ fn a_threshold_fires_from_one_keys_events_spread_over_time() {
 }
 
 /// The committed offsets of `group` on the events topic, summed over its 4 partitions.
-fn committed(cluster: &Cluster, group: &str) -> i64 {
+/// The sum of `group`'s committed offsets over the four partitions of `topic`.
+fn committed(cluster: &Cluster, group: &str, topic: &str) -> i64 {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &cluster.brokers)
         .set("group.id", cluster.group(group))
@@ -65,7 +66,7 @@ fn committed(cluster: &Cluster, group: &str) -> i64 {
         .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..4 {
-        tpl.add_partition(&cluster.events, p);
+        tpl.add_partition(topic, p);
     }
     let Ok(found) = consumer.committed_offsets(tpl, Duration::from_secs(5)) else {
         return -1;
@@ -85,8 +86,11 @@ fn offsets_are_committed_only_once_the_alerts_are_shipped() {
     let cluster = cluster();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    // A re-keyed rule beside it: every try copies the batch to the repartition topic again,
+    // and those repeats must not count (five failures stay under six).
+    let rules = format!("{BRUTE_FORCE_PER_KEY}    - {{ name: spray, event_type: auth.failure, threshold: 6, window: 5m, cooldown: 1h, group_by: [user] }}\n");
     // The alerts go to a syslog collector that is down at first.
-    let yaml = config(&cluster, "g2", &dir.path().join("unused"), BRUTE_FORCE_PER_KEY, "")
+    let yaml = config(&cluster, "g2", &dir.path().join("unused"), &rules, "")
         .replace(
             &format!("  - type: file\n    path: {}\n", dir.path().join("unused").display()),
             &format!("  - type: syslog\n    transport: tcp\n    host: 127.0.0.1\n    port: {port}\n    framing: lf\n    backoff: {{ initial: 10ms, max: 100ms }}\n    retry: {{ max_attempts: 2, initial_backoff: 10ms, max_backoff: 100ms, open_after: 1000 }}\n"),
@@ -102,7 +106,7 @@ fn offsets_are_committed_only_once_the_alerts_are_shipped() {
         eventually(|| metric(&scrape(&listen), "siem_correlate_commits_deferred_total") >= 2.0),
         "the batch was never tried"
     );
-    assert_eq!(committed(&cluster, "g2"), 0);
+    assert_eq!(committed(&cluster, "g2", &cluster.events), 0);
     let collector = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let received = Arc::new(Mutex::new(Vec::<String>::new()));
     let into = Arc::clone(&received);
@@ -121,8 +125,25 @@ fn offsets_are_committed_only_once_the_alerts_are_shipped() {
         "the alert never reached the collector"
     );
     assert!(
-        eventually(|| committed(&cluster, "g2") == 5),
+        eventually(|| committed(&cluster, "g2", &cluster.events) == 5),
         "never committed"
+    );
+    // Every copy, repeats included, read and committed: their alerts were shipped.
+    assert!(
+        eventually(|| {
+            let text = scrape(&listen);
+            let copies = metric(&text, "siem_correlate_repartitioned_total");
+            copies > 5.0 && committed(&cluster, "g2", &cluster.rekeyed) as f64 == copies
+        }),
+        "the copies were never all committed"
+    );
+    let text = scrape(&listen);
+    assert!(
+        metric(
+            &text,
+            "siem_correlate_skipped_total{reason=\"repeated_copy\"}"
+        ) >= 1.0,
+        "{text}"
     );
     running.stop();
     reader.join().unwrap();
@@ -140,6 +161,10 @@ fn offsets_are_committed_only_once_the_alerts_are_shipped() {
         })
         .collect();
     assert_eq!(ids.len(), 1, "{ids:?}");
+    assert!(
+        !received.lock().unwrap().iter().any(|l| l.contains("spray")),
+        "repeated copies counted twice"
+    );
 }
 
 #[test]
