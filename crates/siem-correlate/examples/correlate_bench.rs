@@ -87,6 +87,10 @@ fn produce(brokers: &str, n: u64, first: u64) {
     producer.flush(Duration::from_secs(60)).expect("flushed");
 }
 
+/// The configuration of one instance. `fetch.wait.max.ms` is low because librdkafka's mock
+/// answers a fetch that finds no data only after the full wait, even when data arrives in the
+/// meantime (`rdkafka_mock_handlers.c`), where a real broker answers as soon as it has data:
+/// with the default 500 ms, the re-keyed slice's batches wait on the mock, not on the correlator.
 fn yaml(brokers: &str, group: &str, listen: &str, dir: &std::path::Path, rules: &str) -> String {
     format!(
         r#"stderr_notices: false
@@ -100,7 +104,7 @@ correlate:
   topic: events
   repartition_topic: events-rekeyed
   metrics: {{ listen: "{listen}" }}
-  kafka: {{ session.timeout.ms: "6000", heartbeat.interval.ms: "500" }}
+  kafka: {{ session.timeout.ms: "6000", heartbeat.interval.ms: "500", fetch.wait.max.ms: "5" }}
 "#,
         dir.join(format!("{group}-{}.jsonl", listen.replace([':', '.'], "-")))
             .display()
