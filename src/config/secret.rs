@@ -31,10 +31,11 @@ pub(crate) fn is_secret_path(path: &str) -> bool {
 }
 
 /// Whether one key's value is a secret. A key naming where a secret is kept (`_path`,
-/// `_file`: `credentials_path`, `ca_file`) holds a path, which is shown: hiding it would
-/// make the printed configuration fail `check` and hide what an operator must see.
+/// `_file`: `credentials_path`, `ca_file`) holds a path, and one naming fields (`_fields`:
+/// `correlate.key_fields`) holds field names; both are shown: hiding them would make the
+/// printed configuration fail `check` and hide what an operator must see.
 fn is_secret_key(name: &str) -> bool {
-    if name.ends_with("_path") || name.ends_with("_file") {
+    if name.ends_with("_path") || name.ends_with("_file") || name.ends_with("_fields") {
         return false;
     }
     HELD_SECRETS.contains(&name) || SECRET_KEYS.is_sensitive(name)
@@ -123,6 +124,7 @@ mod tests {
             "redact.mode",
             "destinations[0].credentials_path",
             "destinations[0].tls.ca_file",
+            "correlate.key_fields",
             "",
         ] {
             assert!(!is_secret_path(path), "{path}");

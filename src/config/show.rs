@@ -17,7 +17,11 @@ use crate::RedactionMode;
 
 /// `written` (the resolved document of `config`) with the defaults filled in.
 pub(crate) fn with_defaults(config: &Config, written: &Value) -> Value {
-    fill(written, &effective(config))
+    let mut effective = effective(config);
+    if let (Some(correlate), Value::Mapping(keys)) = (&config.correlate, &mut effective) {
+        keys.insert("correlate".into(), correlate_keys(correlate, &config.rules));
+    }
+    fill(written, &effective)
 }
 
 /// `written` where it has a value, else `effective`; mappings are filled key by key, in
@@ -206,6 +210,49 @@ fn effective(config: &Config) -> Value {
     ])
 }
 
+/// The `correlate:` section of `siem correlate`, every key filled in; the lookback is the one
+/// the rules give when none is written.
+fn correlate_keys(c: &super::CorrelateConfig, rules: &crate::rules::RulesConfig) -> Value {
+    mapping([
+        ("brokers", Value::from(c.brokers.as_str())),
+        ("group_id", Value::from(c.group_id.as_str())),
+        ("topic", Value::from(c.topic.as_str())),
+        ("key_fields", strings(&c.key_fields)),
+        (
+            "repartition_topic",
+            c.repartition_topic
+                .as_deref()
+                .map_or(Value::Null, Value::from),
+        ),
+        (
+            "checkpoint",
+            mapping([
+                ("lookback", duration(c.lookback(rules))),
+                ("max_events", Value::from(c.checkpoint.max_events)),
+            ]),
+        ),
+        (
+            "metrics",
+            mapping([(
+                "listen",
+                c.metrics.listen.as_deref().map_or(Value::Null, Value::from),
+            )]),
+        ),
+        ("flush_timeout", duration(c.flush_timeout)),
+        ("batch_events", number(c.batch_events)),
+        ("max_message_bytes", number(c.max_message_bytes)),
+        (
+            "kafka",
+            Value::Mapping(
+                c.kafka
+                    .iter()
+                    .map(|(k, v)| (Value::from(k.as_str()), Value::from(v.as_str())))
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
 /// A destination's keys: those every destination has, and its type's own settings after
 /// `type`.
 fn destination(d: &DestinationConfig, name: &str) -> Value {
@@ -307,6 +354,29 @@ mod tests {
             keys[..3],
             ["app", "host", "static_fields"],
             "the schema's order"
+        );
+        assert!(shown.get("correlate").is_none(), "shown only when written");
+    }
+
+    #[test]
+    fn the_correlate_section_shows_its_defaults_and_the_lookback_the_rules_give() {
+        let yaml = "correlate: { brokers: 'k:9092', topic: events, repartition_topic: r, kafka: { sasl.password: hunter2 } }";
+        let written: Value = serde_yaml_ng::from_str(yaml).unwrap();
+        let config = Config::from_yaml_with_env(yaml, &|_| None, []).unwrap();
+        let shown = with_defaults(&config, &written);
+        let c = &shown["correlate"];
+        assert_eq!(c["brokers"].as_str(), Some("k:9092"));
+        assert_eq!(c["group_id"].as_str(), Some("siem-correlate"));
+        assert_eq!(c["key_fields"][1].as_str(), Some("source_ip"));
+        assert_eq!(c["batch_events"].as_u64(), Some(1000));
+        assert_eq!(c["flush_timeout"].as_str(), Some("10s"));
+        // Seed 000's defaults: the longest window plus cooldown is 20 minutes.
+        assert_eq!(c["checkpoint"]["lookback"].as_str(), Some("20m"));
+        // Masked by the caller, by key name, like every other secret.
+        let masked = crate::config::secret::masked(&shown);
+        assert_ne!(
+            masked["correlate"]["kafka"]["sasl.password"].as_str(),
+            Some("hunter2")
         );
     }
 }
