@@ -90,14 +90,18 @@ impl Repartitioner {
         })
     }
 
-    /// Queues `payload` (the event's message as read, at `origin` in the events topic) for
-    /// `slice`, keyed by its fields.
+    /// Queues `payload` (the event's message as read, at `origin` in the events topic, with
+    /// its message time `timestamp` in ms) for `slice`, keyed by its fields. The copy keeps the
+    /// original's message time, so a warm-up's lookback selects copies by when the events
+    /// were produced, not by when they were copied (a correlator catching up copies hours of
+    /// events in minutes).
     pub fn send(
         &self,
         slice: &Slice,
         event: &SecurityEvent,
         payload: &[u8],
         origin: (i32, i64),
+        timestamp: Option<i64>,
     ) -> bool {
         let key = key_of(slice, event);
         let name = slice_name(slice);
@@ -115,6 +119,9 @@ impl Repartitioner {
             .key(&key)
             .payload(payload)
             .headers(headers);
+        if let Some(ms) = timestamp {
+            record = record.timestamp(ms);
+        }
         loop {
             match self.producer.send(record) {
                 Ok(()) => return true,

@@ -307,7 +307,13 @@ impl Work {
         if slice == 0 {
             if let Some(repartitioner) = &self.repartitioner {
                 for rekeyed in &self.plan.rekeyed {
-                    if repartitioner.send(rekeyed, &event, payload, (tp.1, offset)) {
+                    if repartitioner.send(
+                        rekeyed,
+                        &event,
+                        payload,
+                        (tp.1, offset),
+                        message.timestamp().to_millis(),
+                    ) {
                         self.metrics.repartitioned.inc();
                     } else {
                         self.batch_failed = true;

@@ -294,3 +294,64 @@ fn a_partitions_next_owner_rebuilds_its_windows_from_the_log() {
         "{text}"
     );
 }
+
+#[test]
+fn a_re_keyed_copy_keeps_its_events_message_time_and_names_its_origin() {
+    use rdkafka::message::{Headers, Message};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let cluster = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let rules = r#"  defaults: false
+  correlation: { enabled: false }
+  alerts:
+    - { name: per_user, event_type: auth.failure, threshold: 1, cooldown: 1h, group_by: [user] }
+"#;
+    let running = start(&config(&cluster, "g7", &alerts, rules, ""));
+    // Produced an hour ago (a correlator catching up copies it now).
+    let produced_at = tracing_siem::event::Timestamp::now().unix_nanos() / 1_000_000 - 3_600_000;
+    let e = failure("mallory", "203.0.113.9", 0);
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &cluster.brokers)
+        .create()
+        .unwrap();
+    let (key, payload) = (key_of(&e), json(&e));
+    let record = FutureRecord::to(&cluster.events)
+        .key(&key)
+        .payload(&payload)
+        .timestamp(produced_at);
+    let delivered =
+        futures_executor::block_on(producer.send(record, Duration::from_secs(10))).unwrap();
+    assert!(eventually(|| alerts_in(&alerts).len() == 1), "no alert");
+    running.stop();
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &cluster.brokers)
+        .set("group.id", cluster.group("g7-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    reader.subscribe(&[&cluster.rekeyed]).unwrap();
+    let mut copy = None;
+    assert!(
+        eventually(|| {
+            if let Some(Ok(m)) = reader.poll(Duration::from_millis(100)) {
+                copy = Some((
+                    m.timestamp().to_millis(),
+                    m.headers().and_then(|h| {
+                        h.iter()
+                            .find(|h| h.key == "siem-origin")
+                            .and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned()))
+                    }),
+                ));
+            }
+            copy.is_some()
+        }),
+        "no copy in the repartition topic"
+    );
+    let (time, origin) = copy.unwrap();
+    assert_eq!(time, Some(produced_at));
+    assert_eq!(
+        origin,
+        Some(format!("{}/{}", delivered.partition, delivered.offset))
+    );
+}
