@@ -65,6 +65,34 @@ impl<'a> FieldRef<'a> {
     }
 }
 
+/// Answers `name` the way [`SecurityEvent::field`] does (see the [module docs](self)), from
+/// any place that holds an event's fields: `known` gives a well-known field's own value,
+/// `label` a label of that name, `metadata` metadata of that name. For readers that look
+/// fields up without building a [`SecurityEvent`] (such as a scan of an encoded record), so
+/// that the order of precedence stays in one place.
+///
+/// ```
+/// use siem_event::{resolve_field, WellKnownField};
+/// let known = |f: WellKnownField| (f == WellKnownField::SourceIp).then_some("10.0.0.1");
+/// let metadata = |name: &str| (name == "client_ip").then_some("10.9.9.9");
+/// // A synonym is answered by metadata of exactly that name first, a canonical name by the
+/// // event's own field.
+/// assert_eq!(resolve_field("client_ip", known, |_| None, metadata), Some("10.9.9.9"));
+/// assert_eq!(resolve_field("source_ip", known, |_| None, metadata), Some("10.0.0.1"));
+/// ```
+pub fn resolve_field<T>(
+    name: &str,
+    known: impl FnOnce(WellKnownField) -> Option<T>,
+    label: impl FnOnce(&str) -> Option<T>,
+    metadata: impl FnOnce(&str) -> Option<T>,
+) -> Option<T> {
+    match WellKnownField::from_name(name) {
+        Some(f) if f.canonical_name() == name => known(f).or_else(|| metadata(name)),
+        Some(f) => metadata(name).or_else(|| known(f)),
+        None => label(name).or_else(|| metadata(name)),
+    }
+}
+
 impl SecurityEvent {
     /// The field a rule, filter or Sigma rule means by `name` (see the [`WellKnownField`]
     /// vocabulary): the exact name it was logged under, its canonical name, or a synonym.
@@ -81,17 +109,17 @@ impl SecurityEvent {
     /// assert_eq!(e.field("nope"), None);
     /// ```
     pub fn field(&self, name: &str) -> Option<FieldRef<'_>> {
-        let metadata = || self.metadata(name).map(FieldRef::Metadata);
-        match WellKnownField::from_name(name) {
-            Some(f) if f.canonical_name() == name => self.known(f).or_else(metadata),
-            Some(f) => metadata().or_else(|| self.known(f)),
-            None => self
-                .labels
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| FieldRef::Label(v))
-                .or_else(metadata),
-        }
+        resolve_field(
+            name,
+            |f| self.known(f),
+            |name| {
+                self.labels
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| FieldRef::Label(v))
+            },
+            |name| self.metadata(name).map(FieldRef::Metadata),
+        )
     }
 
     /// Any field by the name a rule or filter would use, as text: see

@@ -35,6 +35,7 @@ pub mod vocabulary;
 pub use compliance::Compliance;
 pub use event::{Actor, SecurityEvent, Target};
 pub use event_type::EventType;
+pub use field_lookup::resolve_field;
 pub use field_lookup::FieldRef;
 pub use id::EventId;
 pub use outcome::Outcome;

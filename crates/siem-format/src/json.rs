@@ -39,7 +39,7 @@
 //!
 //! [`crate::decode_json`] reads this shape back (and seed-style flat JSON).
 
-use siem_event::SecurityEvent;
+use siem_event::{SecurityEvent, WellKnownField};
 
 use crate::json_writer::{write_str, write_value, Obj};
 use crate::seen::SeenNames;
@@ -217,6 +217,50 @@ pub(crate) fn write_canonical(event: &SecurityEvent, product: &ProductInfo, out:
     o.close(out);
 }
 
+/// Where the canonical JSON writes a well-known field that holds free text, as the path of
+/// member names from the top-level object; [`crate::decode_json`] reads each back verbatim, and
+/// an absent member means the event has no value. `None` for the fields written in a
+/// normalised form (event type, severity, outcome, timestamp), derived from another (category,
+/// the original event type) or filled with a default when absent (host, app).
+///
+/// For readers that look a few fields up in an encoded record without decoding all of it.
+///
+/// ```
+/// use siem_event::WellKnownField;
+/// use siem_format::json::text_member;
+/// assert_eq!(text_member(WellKnownField::SourceIp), Some(&["actor", "ip_address"][..]));
+/// assert_eq!(text_member(WellKnownField::TenantId), Some(&["tenant_id"][..]));
+/// assert_eq!(text_member(WellKnownField::Severity), None);
+/// ```
+pub fn text_member(field: WellKnownField) -> Option<&'static [&'static str]> {
+    use WellKnownField as F;
+    Some(match field {
+        F::Message => &["message"],
+        F::Source => &["source"],
+        F::TenantId => &["tenant_id"],
+        F::AgentId => &["agent_id"],
+        F::CorrelationId => &["correlation_id"],
+        F::Action => &["action"],
+        F::UserId => &["actor", "user_id"],
+        F::User => &["actor", "username"],
+        F::SourceIp => &["actor", "ip_address"],
+        F::UserAgent => &["actor", "user_agent"],
+        F::ResourceType => &["target", "resource_type"],
+        F::Resource => &["target", "resource_id"],
+        F::Method => &["target", "method"],
+        F::DestinationIp => &["target", "ip_address"],
+        F::Reason => &["outcome", "reason"],
+        F::EventType
+        | F::EventTypeOriginal
+        | F::Category
+        | F::Severity
+        | F::Outcome
+        | F::Timestamp
+        | F::Host
+        | F::App => return None,
+    })
+}
+
 /// The key a label is written under at top level, or `None` when an earlier label already took
 /// it (JSON objects with repeated names are read differently by different parsers).
 fn label_key(labels: &[(String, String)], index: usize) -> Option<(&'static str, &str)> {
@@ -379,6 +423,60 @@ mod tests {
         assert_eq!(v["message"], hostile);
         assert_eq!(v["metadata"][hostile], hostile);
         assert_eq!(v["event_type"], "auth.failure");
+    }
+
+    #[test]
+    fn text_members_are_where_the_encoder_writes_them_and_read_back_verbatim() {
+        use WellKnownField as F;
+        let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "");
+        let mut expected = Vec::new();
+        for (i, &field) in F::ALL.iter().enumerate() {
+            let Some(path) = text_member(field) else {
+                continue;
+            };
+            let value = format!("v{i} \"{}\"", field.canonical_name());
+            let slot = match field {
+                F::Message => {
+                    e.message = value.clone();
+                    expected.push((field, path, value));
+                    continue;
+                }
+                F::Source => &mut e.source,
+                F::TenantId => &mut e.tenant_id,
+                F::AgentId => &mut e.agent_id,
+                F::CorrelationId => &mut e.correlation_id,
+                F::Action => &mut e.action,
+                F::UserId => &mut e.actor.user_id,
+                F::User => &mut e.actor.user,
+                F::SourceIp => &mut e.actor.source_ip,
+                F::UserAgent => &mut e.actor.user_agent,
+                F::ResourceType => &mut e.target.resource_type,
+                F::Resource => &mut e.target.resource,
+                F::Method => &mut e.target.method,
+                F::DestinationIp => &mut e.target.destination_ip,
+                F::Reason => &mut e.reason,
+                other => panic!("{other:?} has a text member but no slot in this test"),
+            };
+            *slot = Some(value.clone());
+            expected.push((field, path, value));
+        }
+        let v = encode(&e);
+        let mut out = Vec::new();
+        JsonEncoder::default().encode(&e, &mut out);
+        let decoded = crate::decode_json(&out).unwrap();
+        for (field, path, value) in expected {
+            let written = path.iter().fold(&v, |v, member| &v[member]);
+            assert_eq!(
+                written.as_str(),
+                Some(value.as_str()),
+                "{field:?} at {path:?}"
+            );
+            assert_eq!(
+                decoded.field_text(field.canonical_name()).as_deref(),
+                Some(value.as_str()),
+                "{field:?} read back"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! `nats-server` with JetStream (file storage, one replica), each message acknowledged; TCP
 //! writes octet-counted frames to a loopback reader that discards them. Goal: ≥ 0.5× TCP.
 //!
+//! The `fields/` group measures what the sinks spend reading each record's key, topic and
+//! header fields: the scan they do against the complete decode they did before.
+//!
 //! The `alternating/` line runs the three batch by batch and prints median events/s and the
 //! ratios under the same load. Without `nats-server` on PATH the NATS side is left out.
 //!
@@ -26,6 +29,7 @@ use siem_ship::sink::SinkConfig;
 use siem_ship::{Batch, Sink};
 use siem_stream::kafka::KafkaConfig;
 use siem_stream::nats::{CreateStream, NatsConfig};
+use siem_stream::RecordFields;
 use workload::{sample_events, tcp_blackhole, EVENTS};
 
 /// A JetStream server on a free loopback port with its store in `dir`, or `None` when the
@@ -97,6 +101,43 @@ fn streams(c: &mut Criterion) {
     if nats.is_none() {
         eprintln!("nats-server not found: the NATS side is left out");
     }
+
+    // What each sink spends finding a record's key, topic and header fields: the scan it does,
+    // against the complete decode it did before.
+    let records: Vec<Vec<u8>> = events
+        .iter()
+        .map(|e| {
+            let mut out = Vec::new();
+            encoder.encode(e, &mut out);
+            out
+        })
+        .collect();
+    let mut group = c.benchmark_group("fields");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.bench_function("scan", |b| {
+        b.iter(|| {
+            records
+                .iter()
+                .map(|r| {
+                    let f = RecordFields::read(r);
+                    (f.text("tenant").is_some(), f.event_id().map(|id| id.len()))
+                })
+                .count()
+        })
+    });
+    group.bench_function("full_decode", |b| {
+        b.iter(|| {
+            records
+                .iter()
+                .map(|r| {
+                    let e = siem_format::decode_json(r).ok();
+                    let tenant = e.as_ref().and_then(|e| e.field_text("tenant")).is_some();
+                    (tenant, e.map(|e| e.id.to_string().len()))
+                })
+                .count()
+        })
+    });
+    group.finish();
 
     let mut group = c.benchmark_group("stream");
     group.throughput(Throughput::Elements(EVENTS as u64));

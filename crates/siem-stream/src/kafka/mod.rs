@@ -454,7 +454,7 @@ mod tests {
         Ok(c)
     }
 
-    fn fields(json: &str) -> RecordFields {
+    fn fields(json: &str) -> RecordFields<'_> {
         RecordFields::read(json.as_bytes())
     }
 

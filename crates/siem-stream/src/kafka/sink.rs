@@ -26,6 +26,9 @@ const REPORT_MARGIN: Duration = Duration::from_secs(5);
 /// hand it the record again.
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(10);
 
+/// How long one flush waits before the deadline is looked at again.
+const FLUSH_STEP: Duration = Duration::from_millis(100);
+
 /// How long a purge of what is left after the deadline may take to be reported.
 const PURGE_WAIT: Duration = Duration::from_secs(1);
 
@@ -216,6 +219,22 @@ impl Producing {
         }
     }
 
+    /// Has librdkafka send what it holds without waiting out `linger.ms` (no record of this
+    /// batch is still to come), until every message it holds is acknowledged or failed, or
+    /// `wait` passed. The delivery reports it serves meanwhile go to the channel as always.
+    fn flush(&self, wait: Duration) {
+        // rdkafka's own `flush` flushes for an instant then polls in steps of up to 100 ms, so
+        // a broker thread that wakes after that instant lingers anyway; librdkafka's flush
+        // keeps the flushing state on for the whole wait.
+        let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: the handle is this producer's, alive as long as `self`; `rd_kafka_flush` may
+        // be called from any thread while librdkafka's polling thread runs, and it only serves
+        // delivery reports (to `Reports::delivery`) and waits.
+        unsafe {
+            rdkafka::bindings::rd_kafka_flush(self.producer.client().native_ptr(), ms);
+        }
+    }
+
     /// Waits until every record of batch `number` has its outcome or `deadline` passed; then
     /// purges what is left, which counts as not delivered.
     fn await_reports(&self, number: u64, outcomes: &mut [Outcome], deadline: Instant) {
@@ -234,7 +253,8 @@ impl Producing {
                 }
                 return;
             }
-            self.take_reports(number, outcomes, left);
+            self.flush(left.min(FLUSH_STEP));
+            self.take_reports(number, outcomes, Duration::ZERO);
         }
     }
 }
