@@ -359,6 +359,20 @@ impl CorrelateConfig {
             group.selection.alerting.insert(rule.key);
             group.selection.feeding.extend(rule.feeds);
         }
+        // The repartition topic names a slice by its fields joined with commas.
+        if let Some(group) = groups
+            .iter()
+            .find(|g| g.fields.iter().flatten().any(|f| f.contains(',')))
+        {
+            return Err(ConfigError::invalid(
+                "rules",
+                format!(
+                    "rules {:?} group by {:?}: a field name with a comma cannot be re-keyed",
+                    group.rules,
+                    group.fields.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
         let mut slices = groups.into_iter().map(|group| {
             let config = slice_config(rules, &group);
             Slice {
@@ -677,6 +691,20 @@ mod tests {
             .plan(&rules)
             .unwrap_err();
         assert_eq!(err.key(), "rules.rules_dir");
+    }
+
+    #[cfg(feature = "sigma")]
+    #[test]
+    fn a_correlation_grouped_by_a_field_name_with_a_comma_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spray.yml"), spray("['a,b']")).unwrap();
+        let rules = RulesConfig::default().defaults(false).rules_dir(dir.path());
+        let err = CorrelateConfig::new("b:9092", "t")
+            .repartition_topic("r")
+            .plan(&rules)
+            .unwrap_err();
+        assert_eq!(err.key(), "rules");
+        assert!(err.to_string().contains("Password spray"), "{err}");
     }
 
     #[cfg(feature = "sigma")]

@@ -829,25 +829,31 @@ const MAX_NAME_CHARS: usize = 256;
 
 impl AlertRuleConfig {
     /// Checks the rule and turns it into its runtime form.
-    /// The longest span of event time this rule's state covers: its window plus its
-    /// cooldown or longest re-alert wait (the window when it has neither), what a process
-    /// taking over its events must re-read to carry on as if it had seen them all.
+    /// The longest span of event time this rule's state covers: its window (from `window`
+    /// or the condition's count clause) plus its silence after an alert (cooldown, longest
+    /// re-alert wait, or the window for a counting rule with neither), what a process taking
+    /// over its events must re-read to carry on as if it had seen them all. Zero for a rule
+    /// that does not compile (the engine refuses it).
     ///
     /// ```
     /// use std::time::Duration;
     /// use siem_rules::AlertRuleConfig;
-    /// let rule = AlertRuleConfig::new("r").window(Duration::from_secs(600)).cooldown(Duration::from_secs(60));
+    /// let rule = AlertRuleConfig::new("r").event_type("x").threshold(3)
+    ///     .window(Duration::from_secs(600)).cooldown(Duration::from_secs(60));
     /// assert_eq!(rule.state_span(), Duration::from_secs(660));
+    /// let counted = AlertRuleConfig::new("c").condition("event_type == 'x' AND count >= 3 in 30m");
+    /// assert_eq!(counted.state_span(), Duration::from_secs(3600));
     /// ```
     pub fn state_span(&self) -> Duration {
-        let window = self.window.unwrap_or(DEFAULT_WINDOW);
-        let silence = self
-            .realert
-            .as_ref()
-            .map(|re| re.max)
-            .or(self.cooldown)
-            .unwrap_or(window);
-        window + silence
+        let Ok(spec) = self.compile() else {
+            return Duration::ZERO;
+        };
+        let silence = match spec.silence {
+            Silence::Fixed(d) => d,
+            Silence::Exponential { cap, .. } => cap,
+            Silence::Reset => Duration::ZERO,
+        };
+        spec.window + silence
     }
 
     pub(crate) fn compile(&self) -> Result<ThresholdSpec, RulesError> {
