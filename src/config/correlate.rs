@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
-use siem_rules::RulesConfig;
+use siem_rules::{RuleSelection, RulesConfig};
 
+use super::error::from_rules_error;
 use super::ConfigError;
 
 /// The `correlate:` section.
@@ -165,7 +166,8 @@ fn default_max_message_bytes() -> usize {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CorrelationPlan {
-    /// Rules evaluated on the events topic's partitions (Sigma and `rules_dir` rules too).
+    /// Rules evaluated on the events topic's partitions: those whose groups hold every key
+    /// field, and Sigma detection rules (per event).
     pub local: Slice,
     /// Rules evaluated on the repartition topic, one slice per distinct `group_by`.
     pub rekeyed: Vec<Slice>,
@@ -189,7 +191,9 @@ pub struct Slice {
     /// The fields the repartitioned events are keyed by (sorted); for the local slice, the
     /// topic's `key_fields`.
     pub key_fields: Vec<String>,
-    /// The rules evaluated here, by name (`correlation` for seed 000's attack patterns).
+    /// The rules evaluated here, by the name their alerts carry (`correlation` for seed
+    /// 000's attack patterns, the title for a Sigma rule of `rules_dir`). Sigma rules that
+    /// run here only to feed a correlation are not listed.
     pub rules: Vec<String>,
     /// The rules configuration of this slice's engines.
     pub config: RulesConfig,
@@ -319,46 +323,61 @@ impl CorrelateConfig {
         self.plan(rules).map(drop)
     }
 
-    /// Splits `rules` into the slices they run in (see [`CorrelationPlan`]). Refused, naming
-    /// the rules, when some need re-keying and no `repartition_topic` is set.
+    /// Splits `rules` into the slices they run in (see [`CorrelationPlan`]), reading
+    /// `rules.rules_dir` to place its rules too. Refused, naming the rules, when some need
+    /// re-keying and no `repartition_topic` is set, or when the rules directory cannot be read.
     pub fn plan(&self, rules: &RulesConfig) -> Result<CorrelationPlan, ConfigError> {
         let key: BTreeSet<&str> = self.key_fields.iter().map(String::as_str).collect();
-        // Rules by the sorted set of fields they group by; `None` for the topic's own key.
-        let mut by_key: Vec<(Option<Vec<String>>, Vec<String>)> = vec![(None, Vec::new())];
-        let mut place = |fields: Option<Vec<String>>, rule: &str| match by_key
-            .iter_mut()
-            .find(|(k, _)| *k == fields)
-        {
-            Some((_, names)) => names.push(rule.to_owned()),
-            None => by_key.push((fields, vec![rule.to_owned()])),
+        // `None` for the topic's own key; otherwise the sorted fields to re-key by.
+        let slice_of = |group_by: Option<&[String]>| -> Option<Vec<String>> {
+            let fields: BTreeSet<&str> = group_by?.iter().map(String::as_str).collect();
+            (!key.is_subset(&fields)).then(|| fields.into_iter().map(str::to_owned).collect())
         };
+        let mut groups = vec![Group::new(None)];
         for rule in rules.alerts.iter().filter(|r| r.enabled) {
-            let fields: BTreeSet<&str> = rule.group_by.iter().map(String::as_str).collect();
-            if key.is_subset(&fields) {
-                place(None, &rule.name);
-            } else {
-                place(
-                    Some(fields.into_iter().map(str::to_owned).collect()),
-                    &rule.name,
-                );
-            }
+            let group = Group::of(&mut groups, slice_of(Some(&rule.group_by)));
+            group.rules.push(rule.name.clone());
+            group.configured.insert(rule.name.clone());
         }
         if rules.defaults {
             for name in DEFAULT_RULES {
                 if !rules.alerts.iter().any(|r| r.name == name) {
-                    place(Some(Vec::new()), name);
+                    let group = Group::of(&mut groups, Some(Vec::new()));
+                    group.rules.push(name.to_owned());
+                    group.configured.insert(name.to_owned());
                 }
             }
         }
         if rules.correlation.enabled {
-            place(Some(Vec::new()), PATTERNS);
+            let group = Group::of(&mut groups, Some(Vec::new()));
+            group.rules.push(PATTERNS.to_owned());
+            group.configured.insert(PATTERNS.to_owned());
         }
-        let mut slices = by_key.into_iter().map(|(fields, names)| {
-            let local = fields.is_none();
-            let config = slice_config(rules, &names, local);
+        for rule in siem_rules::list_rules_dir(rules).map_err(from_rules_error)? {
+            let group = Group::of(&mut groups, slice_of(rule.group_by.as_deref()));
+            group.rules.push(rule.name);
+            group.selection.alerting.insert(rule.key);
+            group.selection.feeding.extend(rule.feeds);
+        }
+        // The repartition topic names a slice by its fields joined with commas.
+        if let Some(group) = groups
+            .iter()
+            .find(|g| g.fields.iter().flatten().any(|f| f.contains(',')))
+        {
+            return Err(ConfigError::invalid(
+                "rules",
+                format!(
+                    "rules {:?} group by {:?}: a field name with a comma cannot be re-keyed",
+                    group.rules,
+                    group.fields.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+        let mut slices = groups.into_iter().map(|group| {
+            let config = slice_config(rules, &group);
             Slice {
-                key_fields: fields.unwrap_or_else(|| self.key_fields.clone()),
-                rules: names,
+                key_fields: group.fields.unwrap_or_else(|| self.key_fields.clone()),
+                rules: group.rules,
                 config,
             }
         });
@@ -383,9 +402,10 @@ impl CorrelateConfig {
     }
 
     /// How much of the log a partition's new owner re-reads: `checkpoint.lookback`, else the
-    /// longest span any rule's state covers (window plus cooldown or longest re-alert wait;
-    /// for seed 000's patterns, twice the correlation window, which a detected pattern stays
-    /// active for).
+    /// longest span any rule's state covers: window plus cooldown or longest re-alert wait
+    /// for `rules.alerts` and the alert files of `rules_dir`; a Sigma correlation's timespan
+    /// (the longest of its chain) plus `sigma.cooldown`; for seed 000's patterns, twice the
+    /// correlation window, which a detected pattern stays active for.
     ///
     /// ```
     /// use std::time::Duration;
@@ -398,16 +418,17 @@ impl CorrelateConfig {
         if let Some(lookback) = self.checkpoint.lookback {
             return lookback;
         }
-        let configured = rules.alerts.iter().filter(|r| r.enabled).map(|r| {
-            let window = r.window.unwrap_or(Duration::from_secs(60));
-            let silence = r
-                .realert
-                .as_ref()
-                .map(|re| re.max)
-                .or(r.cooldown)
-                .unwrap_or(window);
-            window + silence
-        });
+        let configured = rules
+            .alerts
+            .iter()
+            .filter(|r| r.enabled)
+            .map(siem_rules::AlertRuleConfig::state_span);
+        // A directory that cannot be read refuses the configuration (`plan`, and every
+        // engine), so nothing is left to re-read for it.
+        let dir = siem_rules::list_rules_dir(rules)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.span);
         let defaults = rules
             .defaults
             .then_some(Duration::from_secs(600 + 600))
@@ -418,6 +439,7 @@ impl CorrelateConfig {
             .then_some(rules.correlation.window * 2)
             .into_iter();
         configured
+            .chain(dir)
             .chain(defaults)
             .chain(patterns)
             .max()
@@ -425,20 +447,52 @@ impl CorrelateConfig {
     }
 }
 
-/// `rules` narrowed to `names`: the other configured rules stay in, disabled, so that they
-/// still replace the default of their name; defaults and patterns only where they are placed.
-fn slice_config(rules: &RulesConfig, names: &[String], local: bool) -> RulesConfig {
+/// The rules of one slice while the plan is made.
+struct Group {
+    /// `None` for the topic's own key; otherwise the sorted fields re-keyed by.
+    fields: Option<Vec<String>>,
+    /// Every rule evaluated here, by the name its alerts carry.
+    rules: Vec<String>,
+    /// The rules of `rules.alerts`, seed 000's defaults and patterns evaluated here.
+    configured: BTreeSet<String>,
+    /// The rules of `rules.rules_dir` evaluated here.
+    selection: RuleSelection,
+}
+
+impl Group {
+    fn new(fields: Option<Vec<String>>) -> Group {
+        Group {
+            fields,
+            rules: Vec::new(),
+            configured: BTreeSet::new(),
+            selection: RuleSelection::default(),
+        }
+    }
+
+    /// The group of `fields` in `groups`, added when there is none yet.
+    fn of(groups: &mut Vec<Group>, fields: Option<Vec<String>>) -> &mut Group {
+        let at = match groups.iter().position(|g| g.fields == fields) {
+            Some(at) => at,
+            None => {
+                groups.push(Group::new(fields));
+                groups.len() - 1
+            }
+        };
+        &mut groups[at]
+    }
+}
+
+/// `rules` narrowed to `group`: the other configured rules stay in, disabled, so that they
+/// still replace the default of their name; defaults and patterns only where they are placed;
+/// of `rules_dir`, the rules placed here and the Sigma rules that feed them.
+fn slice_config(rules: &RulesConfig, group: &Group) -> RulesConfig {
     let mut config = rules.clone();
     for rule in &mut config.alerts {
-        rule.enabled &= names.contains(&rule.name);
+        rule.enabled &= group.configured.contains(&rule.name);
     }
-    config.defaults &= names.iter().any(|n| DEFAULT_RULES.contains(&n.as_str()));
-    config.correlation.enabled &= names.iter().any(|n| n == PATTERNS);
-    // Sigma and alert files of `rules_dir` are evaluated once, on the topic's partitions.
-    if !local {
-        config.rules_dir = None;
-    }
-    config
+    config.defaults &= DEFAULT_RULES.iter().any(|n| group.configured.contains(*n));
+    config.correlation.enabled &= group.configured.contains(PATTERNS);
+    config.select(group.selection.clone())
 }
 
 #[cfg(test)]
@@ -457,6 +511,225 @@ mod tests {
             .unwrap()
             .plan(&config.rules)
             .unwrap()
+    }
+
+    /// A plan over a rules directory holding `files` (name, text), with no other rules.
+    fn plan_with_dir(files: &[(&str, &str)]) -> (tempfile::TempDir, CorrelationPlan) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let plan = plan(&format!(
+            "  defaults: false\n  correlation: {{ enabled: false }}\n  rules_dir: {:?}\n",
+            dir.path().display().to_string()
+        ));
+        (dir, plan)
+    }
+
+    /// Failed logins (fed to correlations only) and a correlation counting them per `group_by`.
+    #[cfg(feature = "sigma")]
+    fn spray(group_by: &str) -> String {
+        format!(
+            "title: Failed login\nid: failed-login\nname: failed_login\nlogsource: {{ product: test }}\ndetection:\n  selection: {{ event_type: auth.failure }}\n  condition: selection\n---\ntitle: Password spray\nid: password-spray\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n  group-by: {group_by}\n  timespan: 10m\n  condition: {{ gte: 3 }}\nlevel: high\n"
+        )
+    }
+
+    fn failure(user: &str, ip: &str, at: i64) -> crate::event::SecurityEvent {
+        use crate::event::{EventType, SecurityEvent, Timestamp};
+        let mut e = SecurityEvent::new(EventType::parse("auth.failure"), "Failed login");
+        e.timestamp = Timestamp::from_unix_secs(1_700_000_000 + at);
+        e.tenant_id = Some("acme".into());
+        e.actor.user = Some(user.into());
+        e.actor.source_ip = Some(ip.into());
+        e
+    }
+
+    /// The names of the alerts each engine raises for `events`.
+    fn alerts_per_slice(
+        plan: &CorrelationPlan,
+        events: &[crate::event::SecurityEvent],
+    ) -> Vec<Vec<String>> {
+        std::iter::once(&plan.local)
+            .chain(&plan.rekeyed)
+            .map(|slice| {
+                let mut engine = siem_rules::Engine::new(&slice.config).unwrap();
+                events
+                    .iter()
+                    .flat_map(|e| engine.process(&mut e.clone()))
+                    .map(|a| a.rule.to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[cfg(feature = "sigma")]
+    #[test]
+    fn a_sigma_correlation_grouped_by_user_is_rekeyed_by_our_user_field() {
+        for group_by in ["[User]", "[user]", "[user.name]"] {
+            let (_dir, plan) = plan_with_dir(&[("spray.yml", &spray(group_by))]);
+            assert!(
+                plan.local.rules.is_empty(),
+                "{group_by}: {:?}",
+                plan.local.rules
+            );
+            assert_eq!(plan.rekeyed.len(), 1, "{group_by}");
+            assert_eq!(plan.rekeyed[0].key_fields, ["user"], "{group_by}");
+            assert_eq!(plan.rekeyed[0].rules, ["Password spray"], "{group_by}");
+        }
+        // Three failures for alice from three addresses: the local engine (which, per
+        // partition, would see only some of them) runs nothing; the [user] slice fires once.
+        let (_dir, plan) = plan_with_dir(&[("spray.yml", &spray("[User]"))]);
+        let events = [
+            failure("alice", "10.0.0.1", 0),
+            failure("alice", "10.0.0.2", 1),
+            failure("alice", "10.0.0.3", 2),
+        ];
+        assert_eq!(
+            alerts_per_slice(&plan, &events),
+            [vec![], vec!["Password spray".to_owned()]]
+        );
+    }
+
+    #[cfg(feature = "sigma")]
+    #[test]
+    fn a_sigma_correlation_grouped_by_a_superset_of_the_key_stays_local() {
+        let (_dir, plan) =
+            plan_with_dir(&[("spray.yml", &spray("[organization.id, source.ip, User]"))]);
+        assert_eq!(plan.local.rules, ["Password spray"]);
+        assert!(plan.rekeyed.is_empty());
+        let events = [
+            failure("alice", "10.0.0.1", 0),
+            failure("alice", "10.0.0.1", 1),
+            failure("alice", "10.0.0.1", 2),
+        ];
+        assert_eq!(
+            alerts_per_slice(&plan, &events),
+            [vec!["Password spray".to_owned()]]
+        );
+    }
+
+    #[test]
+    fn an_alert_file_rule_grouped_by_user_is_rekeyed() {
+        let (_dir, plan) = plan_with_dir(&[(
+            "alerts.yml",
+            "- { name: spray, event_type: auth.failure, threshold: 3, window: 10m, group_by: [user] }\n- { name: per_ip, event_type: auth.failure, threshold: 3, group_by: [tenant_id, source_ip] }\n",
+        )]);
+        assert_eq!(plan.local.rules, ["per_ip"]);
+        assert_eq!(plan.rekeyed[0].key_fields, ["user"]);
+        assert_eq!(plan.rekeyed[0].rules, ["spray"]);
+        let events = [
+            failure("alice", "10.0.0.1", 0),
+            failure("alice", "10.0.0.2", 1),
+            failure("alice", "10.0.0.3", 2),
+        ];
+        assert_eq!(
+            alerts_per_slice(&plan, &events),
+            [vec![], vec!["spray".to_owned()]]
+        );
+    }
+
+    #[cfg(feature = "sigma")]
+    #[test]
+    fn a_standalone_sigma_detection_alerts_once_fleet_wide_only_locally() {
+        let standalone = "title: Admin login\nid: admin-login\nlogsource: { product: test }\ndetection:\n  selection: { event_type: auth.failure, user.name: admin }\n  condition: selection\n";
+        // With `generate: true` the correlation's own rule alerts too: once, locally.
+        let generating = spray("[User]").replace(
+            "  condition: { gte: 3 }",
+            "  condition: { gte: 3 }\n  generate: true",
+        );
+        let (_dir, plan) = plan_with_dir(&[("admin.yml", standalone), ("spray.yml", &generating)]);
+        assert_eq!(plan.local.rules, ["Admin login", "Failed login"]);
+        assert_eq!(plan.rekeyed[0].rules, ["Password spray"]);
+        let events = [
+            failure("admin", "10.0.0.1", 0),
+            failure("admin", "10.0.0.2", 1),
+            failure("admin", "10.0.0.3", 2),
+        ];
+        let alerts = alerts_per_slice(&plan, &events);
+        assert_eq!(alerts[0].iter().filter(|a| *a == "Admin login").count(), 3);
+        assert_eq!(alerts[0].iter().filter(|a| *a == "Failed login").count(), 3);
+        // The [user] slice runs the failed-login rule to feed the spray, silently.
+        assert_eq!(alerts[1], ["Password spray"]);
+    }
+
+    #[cfg(feature = "sigma")]
+    #[test]
+    fn a_correlation_grouped_by_fields_with_no_one_mapping_falls_back_to_fewer_fields() {
+        // `ip` stands for the source address in one rule and the destination in the other:
+        // no one field of ours keeps its groups together, so the correlation keys by the user.
+        let aliased = spray("[ip, User]").replace(
+            "  timespan: 10m",
+            "  timespan: 10m\n  aliases:\n    ip:\n      failed_login: source.ip\n      other: destination.ip",
+        );
+        let other = "title: Other\nname: other\nlogsource: { product: test }\ndetection:\n  selection: { event_type: auth.success }\n  condition: selection\n";
+        let (_dir, plan) = plan_with_dir(&[
+            (
+                "spray.yml",
+                &aliased.replace("rules: [failed_login]", "rules: [failed_login, other]"),
+            ),
+            ("other.yml", other),
+        ]);
+        assert_eq!(plan.rekeyed[0].key_fields, ["user"]);
+        // Only the alias: one key for every event (the global slice).
+        let only_alias = aliased.replace("group-by: [ip, User]", "group-by: [ip]");
+        let (_dir, plan) = plan_with_dir(&[
+            (
+                "spray.yml",
+                &only_alias.replace("rules: [failed_login]", "rules: [failed_login, other]"),
+            ),
+            ("other.yml", other),
+        ]);
+        assert!(plan.rekeyed[0].key_fields.is_empty());
+        assert_eq!(plan.rekeyed[0].rules, ["Password spray"]);
+    }
+
+    #[test]
+    fn an_unreadable_rules_dir_is_refused_at_rules_dir() {
+        let rules = RulesConfig::default().rules_dir("/nonexistent/siem-rules");
+        let err = CorrelateConfig::new("b:9092", "t")
+            .repartition_topic("r")
+            .plan(&rules)
+            .unwrap_err();
+        assert_eq!(err.key(), "rules.rules_dir");
+    }
+
+    #[cfg(feature = "sigma")]
+    #[test]
+    fn a_correlation_grouped_by_a_field_name_with_a_comma_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spray.yml"), spray("['a,b']")).unwrap();
+        let rules = RulesConfig::default().defaults(false).rules_dir(dir.path());
+        let err = CorrelateConfig::new("b:9092", "t")
+            .repartition_topic("r")
+            .plan(&rules)
+            .unwrap_err();
+        assert_eq!(err.key(), "rules");
+        assert!(err.to_string().contains("Password spray"), "{err}");
+    }
+
+    #[cfg(feature = "sigma")]
+    #[test]
+    fn the_lookback_covers_sigma_timespans_and_alert_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("spray.yml"),
+            spray("[User]").replace("10m", "45m"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("alerts.yml"),
+            "- { name: slow, event_type: x, window: 20m, cooldown: 20m, group_by: [user] }\n",
+        )
+        .unwrap();
+        let yaml = format!(
+            "correlate: {{ brokers: 'b:9092', topic: t, repartition_topic: r }}\nrules:\n  defaults: false\n  correlation: {{ enabled: false }}\n  sigma: {{ cooldown: 1m }}\n  rules_dir: {:?}\n",
+            dir.path().display().to_string()
+        );
+        let config = Config::from_yaml_str(&yaml).unwrap();
+        let c = config.correlate.as_ref().unwrap();
+        assert_eq!(c.lookback(&config.rules), Duration::from_secs(46 * 60));
+        std::fs::remove_file(dir.path().join("spray.yml")).unwrap();
+        assert_eq!(c.lookback(&config.rules), Duration::from_secs(40 * 60));
     }
 
     #[test]

@@ -389,6 +389,48 @@ rules:
     );
 }
 
+#[test]
+fn check_shows_where_the_rules_of_the_rules_dir_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("sigma.yml"),
+        "title: Admin login\nlogsource: { product: test }\ndetection:\n  selection: { user.name: admin }\n  condition: selection\n---\ntitle: Failed login\nname: failed_login\nlogsource: { product: test }\ndetection:\n  selection: { event_type: auth.failure }\n  condition: selection\n---\ntitle: Password spray\ncorrelation: { type: event_count, rules: [failed_login], group-by: [User], timespan: 10m, condition: { gte: 20 } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("alerts.yml"),
+        "- { name: per_host, event_type: auth.failure, threshold: 5, group_by: [host] }\n",
+    )
+    .unwrap();
+    let path = dir.path().join("siem.yaml");
+    let yaml = format!(
+        "correlate: {{ brokers: 'b:9092', topic: t, repartition_topic: r }}\nrules: {{ defaults: false, correlation: {{ enabled: false }}, rules_dir: {:?} }}\n",
+        rules.display().to_string()
+    );
+    std::fs::write(&path, yaml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_siem"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("# correlate: on the events topic (key [\"tenant_id\", \"source_ip\"]): [\"Admin login\"]"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("# correlate: re-keyed by [\"host\"]: [\"per_host\"]"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("# correlate: re-keyed by [\"user\"]: [\"Password spray\"]"),
+        "{shown}"
+    );
+}
+
 /// The environment variables of a fleet service (this test binary run again as a child).
 const SERVICE_BROKERS: &str = "SIEM_FLEET_BROKERS";
 const SERVICE_AGENT: &str = "SIEM_FLEET_AGENT";

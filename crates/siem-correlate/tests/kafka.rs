@@ -236,6 +236,58 @@ fn a_rule_grouped_by_user_fires_across_partitions_through_the_repartition_topic(
     assert_eq!(shipped[0]["metadata"]["count"], 8);
 }
 
+/// A Sigma `event_count` correlation of `rules_dir` grouped by `User` (our `user`): a
+/// password spray from eight addresses, keyed to several partitions of the events topic.
+#[test]
+fn a_sigma_correlation_grouped_by_user_fires_across_partitions_through_the_repartition_topic() {
+    let cluster = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let rules_dir = dir.path().join("rules");
+    std::fs::create_dir(&rules_dir).unwrap();
+    std::fs::write(
+        rules_dir.join("spray.yml"),
+        r#"title: Failed login
+id: 0e5a0c8e-5a54-4d2c-9a43-0a1a1f1e0001
+name: failed_login
+logsource: { product: test }
+detection:
+  selection: { event_type: auth.failure }
+  condition: selection
+---
+title: Password spray
+id: 0e5a0c8e-5a54-4d2c-9a43-0a1a1f1e0002
+correlation:
+  type: event_count
+  rules: [failed_login]
+  group-by: [User]
+  timespan: 5m
+  condition: { gte: 8 }
+level: high
+"#,
+    )
+    .unwrap();
+    let rules = format!(
+        "  defaults: false\n  correlation: {{ enabled: false }}\n  rules_dir: {:?}\n",
+        rules_dir.display().to_string()
+    );
+    let running = start(&config(&cluster, "g7", &alerts, &rules, ""));
+    let events: Vec<_> = (0..8)
+        .map(|i| failure("mallory", &format!("203.0.113.{}", i + 1), i))
+        .collect();
+    // Eight failures and a threshold of eight: on more than one partition, no partition
+    // holds them all, so only the copies keyed by user can fire.
+    let partitions: BTreeSet<i32> = produce(&cluster, &events).into_iter().collect();
+    assert!(partitions.len() > 1, "the keys must spread: {partitions:?}");
+    assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
+    running.stop();
+    let shipped = alerts_in(&alerts);
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(shipped[0]["event_type"], "alert.sigma_correlation");
+    assert_eq!(shipped[0]["metadata"]["rule"], "Password spray");
+    assert_eq!(shipped[0]["metadata"]["count"], 8);
+}
+
 #[test]
 fn seed_000s_distributed_attack_is_detected_across_three_agents() {
     let cluster = cluster();

@@ -12,7 +12,7 @@ use siem_event::Severity;
 use crate::expr::{CmpOp, Comparison, Expr, Literal};
 use crate::realert::Silence;
 use crate::threshold::ThresholdSpec;
-use crate::{AlertLevel, Condition, RulesError};
+use crate::{AlertLevel, Condition, RuleSelection, RulesError};
 
 /// The rules engine's configuration.
 ///
@@ -78,6 +78,11 @@ pub struct RulesConfig {
     /// the alert to a destination, or run a handler the program registers. A rule whose action
     /// is neither declared here nor registered with `on_action` is a configuration error.
     pub actions: BTreeMap<String, ActionConfig>,
+    /// Which rules of `rules_dir` this engine evaluates (default `None`: all of them). Not a
+    /// configuration key: `siem correlate`'s plan sets it per slice of the rules, so that each
+    /// rule runs where its groups meet (see [`RuleSelection`]).
+    #[serde(skip)]
+    pub rules_dir_selection: Option<RuleSelection>,
 }
 
 impl RulesConfig {
@@ -140,6 +145,19 @@ impl RulesConfig {
     /// ```
     pub fn correlation(mut self, correlation: CorrelationSettings) -> RulesConfig {
         self.correlation = correlation;
+        self
+    }
+
+    /// Sets `rules_dir_selection`: this engine evaluates only the rules of `rules_dir` that
+    /// `selection` names.
+    ///
+    /// ```
+    /// use siem_rules::{RuleSelection, RulesConfig};
+    /// let c = RulesConfig::default().select(RuleSelection::default());
+    /// assert!(c.rules_dir_selection.unwrap().alerting.is_empty());
+    /// ```
+    pub fn select(mut self, selection: RuleSelection) -> RulesConfig {
+        self.rules_dir_selection = Some(selection);
         self
     }
 
@@ -249,6 +267,7 @@ impl Default for RulesConfig {
             sigma: SigmaSettings::default(),
             max_groups: 10_000,
             actions: BTreeMap::new(),
+            rules_dir_selection: None,
         }
     }
 }
@@ -810,6 +829,33 @@ const MAX_NAME_CHARS: usize = 256;
 
 impl AlertRuleConfig {
     /// Checks the rule and turns it into its runtime form.
+    /// The longest span of event time this rule's state covers: its window (from `window`
+    /// or the condition's count clause) plus its silence after an alert (cooldown, longest
+    /// re-alert wait, or the window for a counting rule with neither), what a process taking
+    /// over its events must re-read to carry on as if it had seen them all. Zero for a rule
+    /// that does not compile (the engine refuses it).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use siem_rules::AlertRuleConfig;
+    /// let rule = AlertRuleConfig::new("r").event_type("x").threshold(3)
+    ///     .window(Duration::from_secs(600)).cooldown(Duration::from_secs(60));
+    /// assert_eq!(rule.state_span(), Duration::from_secs(660));
+    /// let counted = AlertRuleConfig::new("c").condition("event_type == 'x' AND count >= 3 in 30m");
+    /// assert_eq!(counted.state_span(), Duration::from_secs(3600));
+    /// ```
+    pub fn state_span(&self) -> Duration {
+        let Ok(spec) = self.compile() else {
+            return Duration::ZERO;
+        };
+        let silence = match spec.silence {
+            Silence::Fixed(d) => d,
+            Silence::Exponential { cap, .. } => cap,
+            Silence::Reset => Duration::ZERO,
+        };
+        spec.window + silence
+    }
+
     pub(crate) fn compile(&self) -> Result<ThresholdSpec, RulesError> {
         let name = self.name.as_str();
         let invalid = |key: &'static str, reason: String| RulesError::Invalid {

@@ -102,6 +102,12 @@ impl Engine {
         if let Some(dir) = &config.rules_dir {
             loaded = crate::loader::load_dir(dir)?;
         }
+        if let Some(selection) = &config.rules_dir_selection {
+            for rule in &mut loaded.alerts {
+                rule.enabled &= selection.alerting.contains(&rule.name);
+            }
+            crate::sigma::retain_selected(&mut loaded.sigma, selection);
+        }
         let mut specs = Vec::new();
         let mut names = HashSet::new();
         for rule in config.alerts.iter().chain(loaded.alerts.iter()) {
@@ -123,8 +129,13 @@ impl Engine {
             None
         } else {
             Some(
-                SigmaRules::new(&loaded.sigma, max_groups, config.sigma.cooldown)
-                    .map_err(RulesError::Sigma)?,
+                SigmaRules::new(
+                    &loaded.sigma,
+                    max_groups,
+                    config.sigma.cooldown,
+                    config.rules_dir_selection.as_ref(),
+                )
+                .map_err(RulesError::Sigma)?,
             )
         };
         let c = &config.correlation;

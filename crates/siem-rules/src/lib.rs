@@ -59,6 +59,7 @@ mod metrics;
 mod nis2;
 mod realert;
 mod rule_builder;
+mod selection;
 #[cfg(feature = "sigma")]
 mod sigma;
 #[cfg(not(feature = "sigma"))]
@@ -86,6 +87,7 @@ pub use level::{AlertLevel, ParseAlertLevelError};
 pub use metrics::{EngineMetrics, MetricsHandle};
 pub use nis2::Nis2Timing;
 pub use rule_builder::{DurationUnits, Threshold};
+pub use selection::{list_rules_dir, DirRule, RuleSelection};
 pub use siem_event::units::parse_duration;
 pub use store::EventSummary;
 

@@ -13,18 +13,21 @@
 //! `generate: false` references by rule *name* (rsigma only honours ids), and a `temporal`
 //! correlation without a condition (rsigma fires on any one rule; the spec needs all of them).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, ResultBody};
 use rsigma_parser::{
-    ConditionOperator, CorrelationCondition, CorrelationType, Level, SigmaCollection,
+    ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, FilterRuleTarget,
+    Level, SigmaCollection,
 };
 use siem_event::{SecurityEvent, Timestamp, WellKnownField};
 
 use crate::realert::{Silence, SilenceState};
-use crate::sigma_fields::SigmaView;
-use crate::{Alert, AlertContext, AlertKind, AlertLevel, Nis2Timing, Origin};
+use crate::sigma_fields::{field_name, SigmaView};
+use crate::{
+    Alert, AlertContext, AlertKind, AlertLevel, DirRule, Nis2Timing, Origin, RuleSelection,
+};
 
 /// Loaded Sigma rules with their correlation state.
 pub(crate) struct SigmaRules {
@@ -32,6 +35,8 @@ pub(crate) struct SigmaRules {
     collection_rules: usize,
     /// Ids and titles of rules that only feed a correlation (`generate: false`).
     silent: HashSet<String>,
+    /// Keys of rules evaluated here only to feed a correlation of this engine's selection.
+    feeding_only: HashSet<String>,
     /// The `sigma.cooldown` per (rule, group).
     cooldown: Silence,
     /// Silence state and suppressed count per (rule title, group).
@@ -72,6 +77,7 @@ impl SigmaRules {
         collection: &SigmaCollection,
         max_groups: usize,
         cooldown: std::time::Duration,
+        selection: Option<&RuleSelection>,
     ) -> Result<SigmaRules, String> {
         let config = CorrelationConfig {
             max_state_entries: max_groups.max(1),
@@ -87,6 +93,9 @@ impl SigmaRules {
             engine,
             collection_rules: collection.rules.len() + collection.correlations.len(),
             silent: silent_rules(collection),
+            feeding_only: selection.map_or_else(HashSet::new, |s| {
+                s.feeding.difference(&s.alerting).cloned().collect()
+            }),
             cooldown: Silence::Fixed(cooldown),
             silences: HashMap::new(),
             max_groups: max_groups.max(1),
@@ -109,11 +118,15 @@ impl SigmaRules {
         results
             .into_iter()
             .filter(|r| {
-                !(self.silent.contains(&r.header.rule_title)
-                    || r.header
+                let header = &r.header;
+                !(self.silent.contains(&header.rule_title)
+                    || header
                         .rule_id
                         .as_ref()
-                        .is_some_and(|id| self.silent.contains(id)))
+                        .is_some_and(|id| self.silent.contains(id))
+                    || self
+                        .feeding_only
+                        .contains(key_of(&header.rule_id, &header.rule_title)))
             })
             .map(|r| to_alert(r, event, now))
             .collect::<Vec<_>>()
@@ -147,6 +160,132 @@ impl SigmaRules {
         alert.context.suppressed = std::mem::take(suppressed);
         Some(alert)
     }
+}
+
+/// How a [`RuleSelection`] names a Sigma rule: its `id`, or its title when it has none.
+fn key_of<'a>(id: &'a Option<String>, title: &'a str) -> &'a str {
+    id.as_deref().unwrap_or(title)
+}
+
+/// Keeps the rules and correlations `selection` names, and the filters that target one of
+/// them (or every rule).
+pub(crate) fn retain_selected(collection: &mut Collection, selection: &RuleSelection) {
+    let selected = |key: &str| selection.alerting.contains(key) || selection.feeding.contains(key);
+    collection
+        .rules
+        .retain(|r| selected(key_of(&r.id, &r.title)));
+    collection
+        .correlations
+        .retain(|c| selected(key_of(&c.id, &c.title)));
+    let rules = &collection.rules;
+    collection.filters.retain(|f| match &f.rules {
+        FilterRuleTarget::Any => true,
+        // rsigma applies a filter to the rules whose id or title it names.
+        FilterRuleTarget::Specific(targets) => targets.iter().any(|t| {
+            rules
+                .iter()
+                .any(|r| r.id.as_deref() == Some(t.as_str()) || r.title == *t)
+        }),
+    });
+}
+
+/// The rules of `collection` that raise alerts of their own, with what they are grouped by
+/// (see [`DirRule`]).
+pub(crate) fn list(collection: &Collection, cooldown: std::time::Duration) -> Vec<DirRule> {
+    let silent = silent_rules(collection);
+    let alerts = |id: &Option<String>, title: &String| {
+        !(silent.contains(title) || id.as_ref().is_some_and(|id| silent.contains(id)))
+    };
+    let detections = collection
+        .rules
+        .iter()
+        .filter(|r| alerts(&r.id, &r.title))
+        .map(|r| DirRule {
+            name: r.title.clone(),
+            key: key_of(&r.id, &r.title).to_owned(),
+            group_by: None,
+            feeds: Vec::new(),
+            span: cooldown,
+        });
+    let correlations = collection
+        .correlations
+        .iter()
+        .filter(|c| alerts(&c.id, &c.title))
+        .map(|c| correlation_placement(collection, c, cooldown));
+    detections.chain(correlations).collect()
+}
+
+/// A correlation with the rules it needs beside it. Its groups are kept per the fields of its
+/// `group-by` that name one of our fields; for a correlation of correlations, per the fields
+/// every correlation of the chain groups by, so each of their groups meets in one place.
+fn correlation_placement(
+    collection: &Collection,
+    correlation: &CorrelationRule,
+    cooldown: std::time::Duration,
+) -> DirRule {
+    let mut fields = grouping_fields(correlation);
+    let mut span = correlation.timespan.seconds;
+    let mut feeds: Vec<String> = Vec::new();
+    let mut pending: Vec<&String> = correlation.rules.iter().collect();
+    let named = |id: &Option<String>, name: &Option<String>, reference: &str| {
+        id.as_deref() == Some(reference) || name.as_deref() == Some(reference)
+    };
+    while let Some(reference) = pending.pop() {
+        for rule in collection
+            .rules
+            .iter()
+            .filter(|r| named(&r.id, &r.name, reference))
+        {
+            let key = key_of(&rule.id, &rule.title).to_owned();
+            if !feeds.contains(&key) {
+                feeds.push(key);
+            }
+        }
+        for inner in collection
+            .correlations
+            .iter()
+            .filter(|c| named(&c.id, &c.name, reference))
+        {
+            let key = key_of(&inner.id, &inner.title).to_owned();
+            // A reference cycle (refused by rsigma when the engine is built) ends here.
+            if feeds.contains(&key) {
+                continue;
+            }
+            feeds.push(key);
+            let inner_fields = grouping_fields(inner);
+            fields.retain(|f| inner_fields.contains(f));
+            span = span.max(inner.timespan.seconds);
+            pending.extend(inner.rules.iter());
+        }
+    }
+    DirRule {
+        name: correlation.title.clone(),
+        key: key_of(&correlation.id, &correlation.title).to_owned(),
+        group_by: Some(fields.into_iter().collect()),
+        feeds,
+        span: std::time::Duration::from_secs(span) + cooldown,
+    }
+}
+
+/// A correlation's `group-by` as our field names. An alias (a name that stands for a
+/// different field in each rule) counts when all its fields are one of ours; otherwise it
+/// is left out, which keeps the groups together on fewer fields (none: every event in one
+/// place) rather than splitting one.
+fn grouping_fields(correlation: &CorrelationRule) -> BTreeSet<String> {
+    correlation
+        .group_by
+        .iter()
+        .filter_map(|name| {
+            let Some(alias) = correlation.aliases.iter().find(|a| a.alias == *name) else {
+                return Some(field_name(name));
+            };
+            let mut ours = alias.mapping.values().map(|f| field_name(f));
+            let first = ours.next()?;
+            ours.all(|f| f == first).then_some(first)
+        })
+        .filter(|f| !f.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The Sigma spec: a `temporal` correlation without a condition fires when *all* its rules

@@ -7,6 +7,13 @@ use std::borrow::Cow;
 use rsigma_eval::event::{Event, EventValue};
 use siem_event::{FieldRef, SecurityEvent, Value, WellKnownField};
 
+/// Our name for the field a Sigma rule calls `sigma_name`: the canonical name of a
+/// well-known field (`User`, `user.name` → `user`), else the name itself (a label or metadata
+/// field), which [`SecurityEvent::field`] resolves as the rule's lookups do.
+pub(crate) fn field_name(sigma_name: &str) -> &str {
+    WellKnownField::from_name(sigma_name).map_or(sigma_name, |f| f.canonical_name())
+}
+
 /// A [`SecurityEvent`] seen through Sigma field names.
 pub(crate) struct SigmaView<'a>(pub(crate) &'a SecurityEvent);
 
@@ -134,6 +141,15 @@ mod tests {
         let json = v.to_json();
         assert_eq!(json["attempts"], 4);
         assert_eq!(json["user"], "alice");
+    }
+
+    #[test]
+    fn sigma_names_map_to_our_canonical_names() {
+        assert_eq!(field_name("User"), "user");
+        assert_eq!(field_name("user.name"), "user");
+        assert_eq!(field_name("src_ip"), field_name("source.ip"));
+        assert_eq!(field_name("TargetUserName"), "user");
+        assert_eq!(field_name("LogonType"), "LogonType");
     }
 
     /// `type` is the field logged as `type`, not the event type (SigmaHQ's auditd rules).

@@ -3,7 +3,7 @@
 
 use siem_event::{SecurityEvent, Timestamp};
 
-use crate::Alert;
+use crate::{Alert, DirRule, RuleSelection};
 
 /// Nothing is ever read without the feature.
 #[derive(Debug, Default)]
@@ -19,6 +19,12 @@ pub(crate) fn is_empty(_c: &Collection) -> bool {
     true
 }
 
+pub(crate) fn retain_selected(_c: &mut Collection, _selection: &RuleSelection) {}
+
+pub(crate) fn list(_c: &Collection, _cooldown: std::time::Duration) -> Vec<DirRule> {
+    Vec::new()
+}
+
 /// Never built: `is_empty` is always true.
 #[derive(Debug)]
 pub(crate) enum SigmaRules {}
@@ -28,6 +34,7 @@ impl SigmaRules {
         _c: &Collection,
         _max_groups: usize,
         _cooldown: std::time::Duration,
+        _selection: Option<&RuleSelection>,
     ) -> Result<SigmaRules, String> {
         Err("siem-rules was built without its `sigma` feature".to_owned())
     }

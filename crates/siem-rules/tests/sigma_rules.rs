@@ -354,3 +354,68 @@ fn sigma_filter_documents_tune_rules_without_editing_them() {
         "everyone else still alerts"
     );
 }
+
+/// A selection runs the rules it names: a correlation with the detection that feeds it
+/// (silent there, though it alerts on its own elsewhere), or only the detection.
+#[test]
+fn a_selection_runs_only_the_named_rules_and_feeds_correlations_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("spray.yml"),
+        "title: Failed login\nid: failed-login\nname: failed_login\nlogsource: {product: test}\ndetection:\n  sel: {event_type: auth.failure}\n  condition: sel\n---\ntitle: Spray\nid: spray\ncorrelation: {type: event_count, rules: [failed_login], group-by: [User], timespan: 5m, condition: {gte: 2}, generate: true}\n",
+    )
+    .unwrap();
+    let config: RulesConfig = yaml_serde::from_str(&format!(
+        "defaults: false\ncorrelation: {{enabled: false}}\nrules_dir: {:?}",
+        dir.path()
+    ))
+    .unwrap();
+    let listed = siem_rules::list_rules_dir(&config).unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0].name, "Failed login");
+    assert_eq!(listed[0].group_by, None, "a detection is per event");
+    assert_eq!(listed[1].name, "Spray");
+    assert_eq!(listed[1].group_by, Some(vec!["user".to_owned()]));
+    assert_eq!(listed[1].feeds, ["failed-login"]);
+    let run = |selection: siem_rules::RuleSelection| {
+        let mut engine = Engine::new(&config.clone().select(selection)).unwrap();
+        let mut alerts = Vec::new();
+        for at in 0..2 {
+            alerts.extend(engine.process(&mut failure("alice", T0 + at)));
+        }
+        titles(&alerts)
+    };
+    let mut correlation = siem_rules::RuleSelection::default();
+    correlation.alerting.insert("spray".to_owned());
+    correlation.feeding.insert("failed-login".to_owned());
+    assert_eq!(run(correlation), ["Spray"]);
+    let mut detection = siem_rules::RuleSelection::default();
+    detection.alerting.insert("failed-login".to_owned());
+    assert_eq!(run(detection), ["Failed login", "Failed login"]);
+    assert_eq!(
+        run(siem_rules::RuleSelection::default()),
+        Vec::<String>::new()
+    );
+}
+
+/// A correlation of correlations needs the whole chain beside it; the rules that only feed
+/// it are not listed on their own.
+#[test]
+fn a_chain_of_correlations_is_listed_with_every_rule_it_needs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigma_chain");
+    let listed = siem_rules::list_rules_dir(&RulesConfig::default().rules_dir(dir)).unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].name, "Failed Logins Followed By Success");
+    assert_eq!(listed[0].group_by, Some(vec!["user".to_owned()]));
+    let mut feeds = listed[0].feeds.clone();
+    feeds.sort();
+    assert_eq!(
+        feeds,
+        [
+            "0e95725d-7320-415d-80f7-004da920fc11",
+            "4a0d7a7f-11f3-4f63-a0a8-1d05b7e3c0d1",
+            "5638f7c0-ac70-491d-8465-2a65075e0d86"
+        ]
+    );
+    assert_eq!(listed[0].span, std::time::Duration::from_secs(600));
+}
