@@ -1,5 +1,6 @@
 //! `siem correlate` processes in one consumer group on librdkafka's mock cluster (3 brokers
-//! on loopback): each owns some partitions and no key is seen by two; one killed with SIGKILL
+//! on loopback), or on the Kafka-compatible cluster at `KAFKA_BOOTSTRAP` (topics and groups of
+//! their own): each owns some partitions and no key is seen by two; one killed with SIGKILL
 //! mid-attack hands its partitions to the other, which still raises the alert; SIGTERM
 //! leaves cleanly; `siem check` refuses a bad `correlate:` section by its key. And issue 15's
 //! fleet, end to end: three service processes log through the layer's Kafka destination, two
@@ -14,23 +15,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 
-const TOPIC: &str = "events";
-
-fn cluster() -> MockCluster<'static, DefaultProducerContext> {
-    let cluster = MockCluster::new(3).expect("mock cluster");
-    cluster.create_topic(TOPIC, 4, 1).expect("topic");
-    cluster
-}
+// The cluster (librdkafka's mock, or the one at `KAFKA_BOOTSTRAP`) as the correlator's own
+// tests make it.
+#[path = "../../siem-correlate/tests/common/mod.rs"]
+mod common;
+use common::{cluster, Cluster};
 
 /// A failed login from `ip` at `at` seconds, as the Kafka destination writes it (our JSON
 /// format, keyed by tenant + source IP).
-fn produce_failures(brokers: &str, ips_and_times: &[(String, i64)]) {
+fn produce_failures(cluster: &Cluster, ips_and_times: &[(String, i64)]) {
     let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+        .set("bootstrap.servers", &cluster.brokers)
         .create()
         .expect("producer");
     let encoder = tracing_siem::format::build_encoder(
@@ -49,7 +47,9 @@ fn produce_failures(brokers: &str, ips_and_times: &[(String, i64)]) {
         let mut payload = Vec::new();
         encoder.encode(&e, &mut payload);
         let key = format!("/{ip}");
-        let record = FutureRecord::to(TOPIC).key(&key).payload(&payload);
+        let record = FutureRecord::to(&cluster.events)
+            .key(&key)
+            .payload(&payload);
         futures_executor::block_on(producer.send(record, Duration::from_secs(10)))
             .expect("delivered");
     }
@@ -64,15 +64,15 @@ struct Instance {
 
 impl Instance {
     /// An instance running one threshold rule, seed 000's patterns off, no repartition topic.
-    fn start(dir: &Path, name: &str, brokers: &str, rule: &str) -> Instance {
+    fn start(dir: &Path, name: &str, cluster: &Cluster, rule: &str) -> Instance {
         let rules = format!(
             "  defaults: false\n  correlation: {{ enabled: false }}\n  alerts:\n    - {rule}\n"
         );
-        Instance::start_with(dir, name, brokers, &rules, "")
+        Instance::start_with(dir, name, cluster, &rules, "")
     }
 
     /// An instance with the `rules:` section `rules` and more `correlate:` keys in `extra`.
-    fn start_with(dir: &Path, name: &str, brokers: &str, rules: &str, extra: &str) -> Instance {
+    fn start_with(dir: &Path, name: &str, cluster: &Cluster, rules: &str, extra: &str) -> Instance {
         let alerts = dir.join(format!("{name}-alerts.jsonl"));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -86,12 +86,15 @@ destinations:
 rules:
 {rules}correlate:
   brokers: "{brokers}"
-  group_id: fleet
-  topic: {TOPIC}
+  group_id: {group}
+  topic: {topic}
   metrics: {{ listen: "{listen}" }}
   kafka: {{ session.timeout.ms: "6000", heartbeat.interval.ms: "500" }}
 {extra}"#,
-            alerts.display()
+            alerts.display(),
+            brokers = cluster.brokers,
+            group = cluster.group("fleet"),
+            topic = cluster.events,
         );
         let config = dir.join(format!("{name}.yaml"));
         std::fs::write(&config, yaml).unwrap();
@@ -166,11 +169,11 @@ fn eventually(mut done: impl FnMut() -> bool) -> bool {
 
 /// Whether the consumer group `fleet` has committed every partition of `topics` (name,
 /// partition count) up to its end.
-fn group_committed_everything(brokers: &str, topics: &[(&str, i32)]) -> bool {
+fn group_committed_everything(cluster: &Cluster, topics: &[(&str, i32)]) -> bool {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let Ok(reader) = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "fleet")
+        .set("bootstrap.servers", &cluster.brokers)
+        .set("group.id", cluster.group("fleet"))
         .create::<BaseConsumer>()
     else {
         return false;
@@ -210,17 +213,16 @@ fn both_own_partitions(a: &Instance, b: &Instance) -> bool {
 #[test]
 fn two_correlators_split_the_partitions_and_no_key_is_seen_by_both() {
     let cluster = cluster();
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let rule = "{ name: first_failure, event_type: auth.failure, threshold: 1, cooldown: 1h, group_by: [tenant_id, source_ip] }";
-    let a = Instance::start(dir.path(), "a", &brokers, rule);
-    let b = Instance::start(dir.path(), "b", &brokers, rule);
+    let a = Instance::start(dir.path(), "a", &cluster, rule);
+    let b = Instance::start(dir.path(), "b", &cluster, rule);
     assert!(
         eventually(|| both_own_partitions(&a, &b)),
         "the group never split"
     );
     let keys: Vec<(String, i64)> = (1..=40).map(|i| (format!("203.0.113.{i}"), i)).collect();
-    produce_failures(&brokers, &keys);
+    produce_failures(&cluster, &keys);
     assert!(
         eventually(|| a.alerted_ips().len() + b.alerted_ips().len() >= 40),
         "not every key alerted"
@@ -244,18 +246,17 @@ fn two_correlators_split_the_partitions_and_no_key_is_seen_by_both() {
 #[test]
 fn a_correlator_killed_mid_attack_hands_over_and_the_alert_still_fires() {
     let cluster = cluster();
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let rule = "{ name: brute_force, event_type: auth.failure, threshold: 10, window: 5m, cooldown: 1h, group_by: [tenant_id, source_ip] }";
-    let mut a = Instance::start(dir.path(), "a", &brokers, rule);
-    let mut b = Instance::start(dir.path(), "b", &brokers, rule);
+    let mut a = Instance::start(dir.path(), "a", &cluster, rule);
+    let mut b = Instance::start(dir.path(), "b", &cluster, rule);
     assert!(
         eventually(|| both_own_partitions(&a, &b)),
         "the group never split"
     );
     let ip = "203.0.113.66".to_owned();
     let first_half: Vec<(String, i64)> = (0..5).map(|i| (ip.clone(), i * 10)).collect();
-    produce_failures(&brokers, &first_half);
+    produce_failures(&cluster, &first_half);
     let events = |x: &Instance| x.metric("siem_correlate_events_total");
     let commits = |x: &Instance| x.metric("siem_correlate_commits_total");
     assert!(
@@ -271,7 +272,7 @@ fn a_correlator_killed_mid_attack_hands_over_and_the_alert_still_fires() {
     victim.child.kill().unwrap();
     victim.child.wait().unwrap();
     let second_half: Vec<(String, i64)> = (5..10).map(|i| (ip.clone(), i * 10)).collect();
-    produce_failures(&brokers, &second_half);
+    produce_failures(&cluster, &second_half);
     assert!(
         eventually(|| !survivor.alerted_ips().is_empty()),
         "the survivor never raised the alert"
@@ -288,15 +289,14 @@ fn a_correlator_killed_mid_attack_hands_over_and_the_alert_still_fires() {
 #[test]
 fn sigterm_commits_and_leaves_the_group() {
     let cluster = cluster();
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let rule = "{ name: first_failure, event_type: auth.failure, threshold: 1, cooldown: 1h, group_by: [tenant_id, source_ip] }";
-    let mut a = Instance::start(dir.path(), "a", &brokers, rule);
+    let mut a = Instance::start(dir.path(), "a", &cluster, rule);
     assert!(
         eventually(|| a.metric("siem_correlate_partitions_owned") == 4.0),
         "never assigned"
     );
-    produce_failures(&brokers, &[("203.0.113.9".to_owned(), 0)]);
+    produce_failures(&cluster, &[("203.0.113.9".to_owned(), 0)]);
     assert!(eventually(|| a.alerted_ips().len() == 1), "no alert");
     let status = Command::new("kill")
         .args(["-TERM", &a.child.id().to_string()])
@@ -307,12 +307,12 @@ fn sigterm_commits_and_leaves_the_group() {
     assert!(exit.success(), "{exit:?}");
     // A second instance starts after the committed offset: it re-reads the event only to
     // rebuild its window, so the alert is not raised again.
-    let b = Instance::start(dir.path(), "b", &brokers, rule);
+    let b = Instance::start(dir.path(), "b", &cluster, rule);
     assert!(
         eventually(|| b.metric("siem_correlate_partitions_owned") == 4.0),
         "never assigned"
     );
-    produce_failures(&brokers, &[("203.0.113.10".to_owned(), 1)]);
+    produce_failures(&cluster, &[("203.0.113.10".to_owned(), 1)]);
     assert!(
         eventually(|| b.alerted_ips().len() == 1),
         "no alert for the new key"
@@ -433,6 +433,7 @@ fn check_shows_where_the_rules_of_the_rules_dir_run() {
 
 /// The environment variables of a fleet service (this test binary run again as a child).
 const SERVICE_BROKERS: &str = "SIEM_FLEET_BROKERS";
+const SERVICE_TOPIC: &str = "SIEM_FLEET_TOPIC";
 const SERVICE_AGENT: &str = "SIEM_FLEET_AGENT";
 const SERVICE_PHASE: &str = "SIEM_FLEET_PHASE";
 /// The attacker every service sees.
@@ -440,13 +441,14 @@ const ATTACKER: &str = "203.0.113.66";
 
 /// Runs the three services of the fleet for `phase`, each in a process of its own, and waits
 /// until each has shipped everything it logged.
-fn run_services(brokers: &str, phase: &str) {
+fn run_services(cluster: &Cluster, phase: &str) {
     let children: Vec<Child> = ["agent-a", "agent-b", "agent-c"]
         .iter()
         .map(|agent| {
             Command::new(std::env::current_exe().unwrap())
                 .args(["--ignored", "--exact", "fleet_service"])
-                .env(SERVICE_BROKERS, brokers)
+                .env(SERVICE_BROKERS, &cluster.brokers)
+                .env(SERVICE_TOPIC, &cluster.events)
                 .env(SERVICE_AGENT, agent)
                 .env(SERVICE_PHASE, phase)
                 .stdout(Stdio::null())
@@ -470,13 +472,14 @@ fn fleet_service() {
     use tracing::warn;
     use tracing_subscriber::prelude::*;
     let brokers = std::env::var(SERVICE_BROKERS).unwrap();
+    let topic = std::env::var(SERVICE_TOPIC).unwrap();
     let agent = std::env::var(SERVICE_AGENT).unwrap();
     let first = std::env::var(SERVICE_PHASE).unwrap() == "first";
     let yaml = format!(
         r#"app: fleet-service
 rules: {{ enabled: false }}
 destinations:
-  - {{ type: kafka, brokers: "{brokers}", topic: {TOPIC}, batch: {{ max_events: 10, interval: 10ms }} }}
+  - {{ type: kafka, brokers: "{brokers}", topic: {topic}, batch: {{ max_events: 10, interval: 10ms }} }}
 "#
     );
     let config = tracing_siem::Config::from_yaml_str(&yaml).unwrap();
@@ -512,16 +515,12 @@ destinations:
 #[test]
 fn fleet_wide_attacks_alert_with_a_correlator_killed_in_the_middle() {
     let cluster = cluster();
-    cluster
-        .create_topic("rekeyed", 4, 1)
-        .expect("repartition topic");
-    let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     // Seed 000's patterns (on by default) with one brute-force rule per source IP.
     let rules = "  defaults: false\n  alerts:\n    - { name: brute_force, event_type: auth.failure, threshold: 9, window: 5m, cooldown: 1h, group_by: [tenant_id, source_ip] }\n";
-    let extra = "  repartition_topic: rekeyed\n";
-    let mut a = Instance::start_with(dir.path(), "a", &brokers, rules, extra);
-    let b = Instance::start_with(dir.path(), "b", &brokers, rules, extra);
+    let extra = format!("  repartition_topic: {}\n", cluster.rekeyed);
+    let mut a = Instance::start_with(dir.path(), "a", &cluster, rules, &extra);
+    let b = Instance::start_with(dir.path(), "b", &cluster, rules, &extra);
     let owned = |x: &Instance| x.metric("siem_correlate_partitions_owned");
     // Four partitions of the events topic and four of the repartition topic between them.
     assert!(
@@ -530,7 +529,7 @@ fn fleet_wide_attacks_alert_with_a_correlator_killed_in_the_middle() {
         owned(&a),
         owned(&b)
     );
-    run_services(&brokers, "first");
+    run_services(&cluster, "first");
     let events = |x: &Instance| x.metric("siem_correlate_events_total");
     let commits = |x: &Instance| x.metric("siem_correlate_commits_total");
     assert!(
@@ -541,11 +540,14 @@ fn fleet_wide_attacks_alert_with_a_correlator_killed_in_the_middle() {
     // three agents are in; whatever windows it held die with it.
     a.child.kill().unwrap();
     a.child.wait().unwrap();
-    run_services(&brokers, "second");
+    run_services(&cluster, "second");
     // The survivor commits a batch only after shipping its alerts, so once the group has
     // committed every partition of both topics to its end, every alert is in the files.
     assert!(
-        eventually(|| group_committed_everything(&brokers, &[(TOPIC, 4), ("rekeyed", 4)])),
+        eventually(|| group_committed_everything(
+            &cluster,
+            &[(&cluster.events, 4), (&cluster.rekeyed, 4)]
+        )),
         "the survivor never caught up"
     );
     let alerts: Vec<serde_json::Value> = a.alerts().into_iter().chain(b.alerts()).collect();
