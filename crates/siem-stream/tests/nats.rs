@@ -458,3 +458,25 @@ fn three_service_processes_fan_in_to_one_durable_stream() {
     let payloads: Vec<serde_json::Value> = stored.into_iter().map(|(_, _, p)| p).collect();
     fleet::tally(&payloads, &agents);
 }
+
+#[test]
+fn hostile_atomic_batch_sizes_are_refused_naming_the_key() {
+    // The configuration reader runs the destination's `validate`, as `siem check` and
+    // `build()` do.
+    for (value, why) in [("0", "from 1 to 1000"), ("1001", "from 1 to 1000")] {
+        let yaml = format!(
+            "destinations: [ {{ type: nats, servers: '127.0.0.1:4222', atomic_batch: {value} }} ]"
+        );
+        let e = Config::from_yaml_str(&yaml).unwrap_err();
+        assert_eq!(e.key(), "destinations[0].atomic_batch", "{yaml}: {e}");
+        assert!(e.to_string().contains(why), "{e}");
+    }
+    for value in ["-1", "many", "1.5"] {
+        let yaml = format!(
+            "destinations: [ {{ type: nats, servers: '127.0.0.1:4222', atomic_batch: {value} }} ]"
+        );
+        assert!(Config::from_yaml_str(&yaml).is_err(), "{yaml}");
+    }
+    let fine = "destinations: [ { type: nats, servers: '127.0.0.1:4222', atomic_batch: 1000 } ]";
+    assert!(Config::from_yaml_str(fine).is_ok());
+}

@@ -38,7 +38,9 @@ pub(super) enum Verdict {
     /// Nothing stored; publishing the records one at a time settles them: some were stored
     /// before (a resent batch), or could not be sent as part of a batch.
     OneByOne,
-    /// Nothing stored: the stream does not allow atomic batches.
+    /// Not taken as an atomic batch: the stream does not allow them (nothing stored), or the
+    /// server predates them (it stored the messages one by one, unacknowledged but for the
+    /// last).
     Disabled,
     /// Not acknowledged (nothing stored, or not known); trying again may help.
     Retry(String),
@@ -159,6 +161,8 @@ fn judge_ack(
         Ok(ack) if ack.batch_id.as_deref() == Some(id) && ack.batch_size == Some(len as u64) => {
             Verdict::Stored
         }
+        // A server before 2.12 ignores the batch headers and answers the last message alone.
+        Ok(ack) if ack.batch_id.is_none() => Verdict::Disabled,
         Ok(ack) => Verdict::Retry(format!(
             "the commit of batch {id} acknowledged {:?} of {len} records",
             ack.batch_size

@@ -34,7 +34,8 @@ fn judge(e: &PublishError) -> Outcome {
     }
 }
 
-/// A sink publishing each record as one JetStream message.
+/// A sink publishing each record as one JetStream message, acknowledged on its own or, with
+/// `atomic_batch`, at the commit of its atomic batch.
 ///
 /// ```no_run
 /// use siem_ship::{Batch, Sink};
