@@ -193,7 +193,8 @@ pub struct NatsConfig {
     /// Records per JetStream atomic batch (1 to [`MAX_ATOMIC_BATCH`]), each batch stored
     /// whole or not at all under one acknowledgement; absent: one acknowledgement per record.
     /// Needs nats-server 2.12 or later and a stream with `allow_atomic` (set by
-    /// `create_stream`); without it the destination publishes one record at a time.
+    /// `create_stream`); without it the destination publishes one record at a time. Not
+    /// faster than one acknowledgement per record (docs/streaming.md).
     #[serde(default)]
     pub atomic_batch: Option<usize>,
 }
