@@ -130,6 +130,7 @@ async fn send(
 ) -> Result<jetstream::context::PublishAckFuture, Verdict> {
     let client = context.client();
     let mut messages = prepared.messages;
+    // `chunks` makes no empty batch; an empty one would have nothing to store.
     let Some((subject, headers, payload)) = messages.pop() else {
         return Err(Verdict::Stored);
     };
@@ -180,4 +181,26 @@ fn code(e: &PublishError) -> Option<ErrorCode> {
     std::error::Error::source(e)?
         .downcast_ref::<jetstream::Error>()
         .map(jetstream::Error::error_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ack(json: serde_json::Value) -> Result<jetstream::publish::PublishAck, PublishError> {
+        Ok(serde_json::from_value(json).unwrap())
+    }
+
+    #[test]
+    fn only_a_commit_naming_the_batch_and_all_its_records_counts_them_stored() {
+        let whole = ack(serde_json::json!({"stream": "S", "seq": 9, "batch": "b1", "count": 3}));
+        assert_eq!(judge_ack("b1", 3, whole), Verdict::Stored);
+        let short = ack(serde_json::json!({"stream": "S", "seq": 9, "batch": "b1", "count": 2}));
+        assert!(matches!(judge_ack("b1", 3, short), Verdict::Retry(_)));
+        let other = ack(serde_json::json!({"stream": "S", "seq": 9, "batch": "b2", "count": 3}));
+        assert!(matches!(judge_ack("b1", 3, other), Verdict::Retry(_)));
+        // A server before 2.12 acknowledges the last message as an ordinary publish.
+        let plain = ack(serde_json::json!({"stream": "S", "seq": 9}));
+        assert_eq!(judge_ack("b1", 3, plain), Verdict::Disabled);
+    }
 }
