@@ -2,13 +2,18 @@
 //! destination, in the same run, with the same 1 000 events encoded as canonical JSON. Kafka
 //! produces to librdkafka's mock cluster (three brokers on loopback, idempotent, `acks=all`,
 //! each batch answered once every record is acknowledged); NATS publishes to a real
-//! `nats-server` with JetStream (file storage, one replica), each message acknowledged; TCP
-//! writes octet-counted frames to a loopback reader that discards them. Goal: ≥ 0.5× TCP.
+//! `nats-server` with JetStream (file storage, one replica), each message acknowledged, and
+//! again with `atomic_batch: 1000` to a second stream (each atomic batch acknowledged at its
+//! commit); TCP writes octet-counted frames to a loopback reader that discards them.
+//! Goal: ≥ 0.5× TCP.
 //!
 //! The `fields/` group measures what the sinks spend reading each record's key, topic and
 //! header fields: the scan they do against the complete decode they did before.
 //!
-//! The `alternating/` line runs the three batch by batch and prints median events/s and the
+//! Every batch carries fresh event ids (given before the clock starts): with the same ids each
+//! time, JetStream would only acknowledge duplicates after the first batch, storing nothing.
+//!
+//! The `alternating/` line runs the four batch by batch and prints median events/s and the
 //! ratios under the same load. Without `nats-server` on PATH the NATS side is left out.
 //!
 //! Run: `cargo bench -p siem-stream --bench stream_vs_tcp -- --warm-up-time 1 --measurement-time 3`
@@ -20,16 +25,16 @@ use std::time::{Duration, Instant};
 #[path = "../../siem-http/benches/support/workload.rs"]
 mod workload;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use rdkafka::mocking::MockCluster;
-use siem_event::SecurityEvent;
+use siem_event::{EventId, SecurityEvent};
 use siem_format::{build_encoder, Encoder, Format, FormatOptions};
 use siem_ship::sink::syslog::{SyslogConfig, SyslogSink};
 use siem_ship::sink::SinkConfig;
 use siem_ship::{Batch, Sink};
 use siem_stream::kafka::KafkaConfig;
 use siem_stream::nats::{CreateStream, NatsConfig};
-use siem_stream::RecordFields;
+use siem_stream::{NameTemplate, RecordFields};
 use workload::{sample_events, tcp_blackhole, EVENTS};
 
 /// A JetStream server on a free loopback port with its store in `dir`, or `None` when the
@@ -77,6 +82,15 @@ fn encode_and_send(
     sink.send(batch).unwrap();
 }
 
+/// The events with fresh ids, as a new batch of events would have.
+fn renewed(events: &[SecurityEvent]) -> Vec<SecurityEvent> {
+    let mut events = events.to_vec();
+    for e in &mut events {
+        e.id = EventId::new();
+    }
+    events
+}
+
 fn streams(c: &mut Criterion) {
     let events = sample_events();
     let encoder = build_encoder(Format::Json, &FormatOptions::default()).unwrap();
@@ -95,6 +109,15 @@ fn streams(c: &mut Criterion) {
         let create: CreateStream = serde_json::from_str("{}").unwrap();
         NatsConfig::new(format!("nats://127.0.0.1:{port}"))
             .stream("SIEM", Some(create))
+            .open()
+            .unwrap()
+    });
+    let mut nats_atomic = server.as_ref().map(|(_, port)| {
+        let create: CreateStream = serde_json::from_str("{}").unwrap();
+        NatsConfig::new(format!("nats://127.0.0.1:{port}"))
+            .subject(NameTemplate::parse("siem.atomic.{event_type}").unwrap())
+            .stream("SIEM_ATOMIC", Some(create))
+            .atomic_batch(Some(siem_stream::nats::MAX_ATOMIC_BATCH))
             .open()
             .unwrap()
     });
@@ -142,31 +165,58 @@ fn streams(c: &mut Criterion) {
     let mut group = c.benchmark_group("stream");
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.bench_function("tcp_encode_and_send", |b| {
-        b.iter(|| encode_and_send(&events, &*encoder, &mut batch, &mut tcp))
+        b.iter_batched_ref(
+            || renewed(&events),
+            |events| encode_and_send(events, &*encoder, &mut batch, &mut tcp),
+            BatchSize::SmallInput,
+        )
     });
     group.bench_function("kafka_encode_and_send", |b| {
-        b.iter(|| encode_and_send(&events, &*encoder, &mut batch, &mut *kafka))
+        b.iter_batched_ref(
+            || renewed(&events),
+            |events| encode_and_send(events, &*encoder, &mut batch, &mut *kafka),
+            BatchSize::SmallInput,
+        )
     });
     if let Some(nats) = &mut nats {
         group.bench_function("nats_encode_and_send", |b| {
-            b.iter(|| encode_and_send(&events, &*encoder, &mut batch, &mut **nats))
+            b.iter_batched_ref(
+                || renewed(&events),
+                |events| encode_and_send(events, &*encoder, &mut batch, &mut **nats),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    if let Some(nats) = &mut nats_atomic {
+        group.bench_function("nats_atomic_encode_and_send", |b| {
+            b.iter_batched_ref(
+                || renewed(&events),
+                |events| encode_and_send(events, &*encoder, &mut batch, &mut **nats),
+                BatchSize::SmallInput,
+            )
         });
     }
     group.finish();
 
     let rounds = 21;
-    let mut times: [Vec<Duration>; 3] = Default::default();
+    let mut times: [Vec<Duration>; 4] = Default::default();
     for _ in 0..rounds {
+        let round = renewed(&events);
         let t = Instant::now();
-        encode_and_send(&events, &*encoder, &mut batch, &mut tcp);
+        encode_and_send(&round, &*encoder, &mut batch, &mut tcp);
         times[0].push(t.elapsed());
         let t = Instant::now();
-        encode_and_send(&events, &*encoder, &mut batch, &mut *kafka);
+        encode_and_send(&round, &*encoder, &mut batch, &mut *kafka);
         times[1].push(t.elapsed());
         if let Some(nats) = &mut nats {
             let t = Instant::now();
-            encode_and_send(&events, &*encoder, &mut batch, &mut **nats);
+            encode_and_send(&round, &*encoder, &mut batch, &mut **nats);
             times[2].push(t.elapsed());
+        }
+        if let Some(nats) = &mut nats_atomic {
+            let t = Instant::now();
+            encode_and_send(&round, &*encoder, &mut batch, &mut **nats);
+            times[3].push(t.elapsed());
         }
     }
     let median = |d: &mut Vec<Duration>| {
@@ -183,6 +233,12 @@ fn streams(c: &mut Criterion) {
         line.push_str(&format!(
             ", nats {nats_rate:.0} events/s (ratio {:.2})",
             nats_rate / tcp_rate
+        ));
+    }
+    if let Some(atomic_rate) = median(&mut times[3]) {
+        line.push_str(&format!(
+            ", nats atomic_batch {atomic_rate:.0} events/s (ratio {:.2})",
+            atomic_rate / tcp_rate
         ));
     }
     println!("{line}");

@@ -103,6 +103,17 @@ fn a_resent_record_is_acknowledged_and_stored_once() {
 
 #[test]
 fn events_logged_while_the_server_restarts_are_retried_and_arrive() {
+    logged_across_a_restart("");
+}
+
+#[test]
+fn atomic_batches_logged_while_the_server_restarts_are_retried_and_arrive() {
+    logged_across_a_restart("atomic_batch: 4");
+}
+
+/// Logs events before, during and after a server restart through the public pipeline, with
+/// `extra` settings on the destination: every event stored exactly once.
+fn logged_across_a_restart(extra: &str) {
     let Some(()) = support::available() else {
         return;
     };
@@ -122,6 +133,7 @@ destinations:
     connect_timeout: 1s
     batch: {{ max_events: 10, interval: 50ms }}
     retry: {{ initial_backoff: 100ms, max_backoff: 500ms }}
+    {extra}
 "#,
         url = server.url()
     );
@@ -163,6 +175,120 @@ destinations:
     let stored = Reader::connect(&server.url()).messages("SIEM");
     assert_eq!(users(&stored).len(), 90);
     assert_eq!(stored.len(), 90, "a resent copy was stored twice");
+}
+
+#[test]
+fn atomic_batches_are_split_at_the_server_limit_and_each_record_stored_once() {
+    let Some(()) = support::available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::single(&dir);
+    let config = NatsConfig::new(server.url())
+        .stream("SIEM", create(1))
+        .atomic_batch(Some(siem_stream::nats::MAX_ATOMIC_BATCH));
+    let mut sink = sink(&config);
+    // 2 500 records: three atomic batches, as the server refuses more than 1 000 in one.
+    let batch = failed_logins(0..2500);
+    sink.send(&batch).unwrap();
+    sink.close().unwrap();
+
+    let reader = Reader::connect(&server.url());
+    assert!(
+        reader.allows_atomic("SIEM"),
+        "create_stream sets allow_atomic"
+    );
+    let stored = reader.messages("SIEM");
+    assert_eq!(stored.len(), 2500);
+    assert_eq!(users(&stored).len(), 2500);
+    for (subject, id, payload) in &stored {
+        assert_eq!(subject, "siem.events.auth.failure");
+        assert_eq!(payload["id"], id.as_str());
+    }
+}
+
+#[test]
+fn a_resent_atomic_batch_is_acknowledged_and_stored_once() {
+    let Some(()) = support::available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::single(&dir);
+    let config = NatsConfig::new(server.url())
+        .stream("SIEM", create(1))
+        .atomic_batch(Some(10));
+    let mut sink = sink(&config);
+    let first = failed_logins(0..20);
+    sink.send(&first).unwrap();
+    // The same records again, as after a lost acknowledgement: the server refuses a batch
+    // holding an id it stored, and the records go one by one, acknowledged as duplicates.
+    sink.send(&first).unwrap();
+    // A batch of stored and new records: the new ones are stored, the others once.
+    let mut mixed = first.clone();
+    for record in failed_logins(20..35).records() {
+        mixed.push(record);
+    }
+    // A record twice in one batch (the route resending within a batch) is stored once too.
+    mixed.push(failed_logins(35..36).records().next().unwrap());
+    let twice = mixed.records().last().unwrap().to_vec();
+    mixed.push(&twice);
+    sink.send(&mixed).unwrap();
+
+    let stored = Reader::connect(&server.url()).messages("SIEM");
+    assert_eq!(users(&stored).len(), 36);
+    assert_eq!(stored.len(), 36, "a resent record was stored twice");
+}
+
+#[test]
+fn a_stream_without_atomic_batches_takes_the_records_one_by_one() {
+    let Some(()) = support::available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::single(&dir);
+    // The stream exists without `allow_atomic`, created by someone else.
+    sink(&NatsConfig::new(server.url()).stream("SIEM", create(1)))
+        .send(&failed_logins(0..1))
+        .unwrap();
+    let config = NatsConfig::new(server.url())
+        .stream("SIEM", None)
+        .atomic_batch(Some(100));
+    let mut sink = sink(&config);
+    sink.send(&failed_logins(1..250)).unwrap();
+    sink.send(&failed_logins(250..300)).unwrap();
+    let reader = Reader::connect(&server.url());
+    assert!(!reader.allows_atomic("SIEM"));
+    let stored = reader.messages("SIEM");
+    assert_eq!(users(&stored).len(), 300);
+    assert_eq!(stored.len(), 300);
+    let found = config.probe(Duration::from_secs(5)).unwrap();
+    assert!(found.contains("does not allow atomic batches"), "{found}");
+}
+
+#[test]
+fn a_refused_atomic_batch_stores_nothing_and_every_record_is_retryable() {
+    let Some(()) = support::available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::single(&dir);
+    sink(
+        &NatsConfig::new(server.url())
+            .stream("SIEM", create(1))
+            .atomic_batch(Some(10)),
+    )
+    .send(&failed_logins(0..1))
+    .unwrap();
+    // The subject is stored by SIEM, but this destination expects the stream OTHER: the
+    // server refuses the first record, and with it the whole batch at its commit.
+    let config = NatsConfig::new(server.url())
+        .stream("OTHER", None)
+        .atomic_batch(Some(10))
+        .ack_timeout(Duration::from_secs(2));
+    let e = sink(&config).send(&failed_logins(1..26)).unwrap_err();
+    assert!(e.is_retryable(), "{e}");
+    assert_eq!(e.failed_records(), Some(&(0..25).collect::<Vec<_>>()[..]));
+    assert_eq!(Reader::connect(&server.url()).messages("SIEM").len(), 1);
 }
 
 #[test]
@@ -331,4 +457,26 @@ fn three_service_processes_fan_in_to_one_durable_stream() {
     assert_eq!(stored.len(), 3 * fleet::EVENTS);
     let payloads: Vec<serde_json::Value> = stored.into_iter().map(|(_, _, p)| p).collect();
     fleet::tally(&payloads, &agents);
+}
+
+#[test]
+fn hostile_atomic_batch_sizes_are_refused_naming_the_key() {
+    // The configuration reader runs the destination's `validate`, as `siem check` and
+    // `build()` do.
+    for (value, why) in [("0", "from 1 to 1000"), ("1001", "from 1 to 1000")] {
+        let yaml = format!(
+            "destinations: [ {{ type: nats, servers: '127.0.0.1:4222', atomic_batch: {value} }} ]"
+        );
+        let e = Config::from_yaml_str(&yaml).unwrap_err();
+        assert_eq!(e.key(), "destinations[0].atomic_batch", "{yaml}: {e}");
+        assert!(e.to_string().contains(why), "{e}");
+    }
+    for value in ["-1", "many", "1.5"] {
+        let yaml = format!(
+            "destinations: [ {{ type: nats, servers: '127.0.0.1:4222', atomic_batch: {value} }} ]"
+        );
+        assert!(Config::from_yaml_str(&yaml).is_err(), "{yaml}");
+    }
+    let fine = "destinations: [ { type: nats, servers: '127.0.0.1:4222', atomic_batch: 1000 } ]";
+    assert!(Config::from_yaml_str(fine).is_ok());
 }

@@ -15,7 +15,12 @@
 //!   password: ${NATS_PASSWORD}            # or token, credentials_file, nkey
 //!   tls:
 //!     ca_file: /etc/siem/nats-ca.pem
+//!   atomic_batch: 1000                    # optional: up to 1000 records per atomic batch
 //! ```
+//!
+//! With `atomic_batch`, a batch's records go as JetStream atomic batches (ADR-50, nats-server
+//! 2.12 or later, the stream's `allow_atomic` on): one acknowledgement at each batch's commit
+//! covers all its records, and a failed batch stored none of them (see `atomic.rs`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,7 +33,10 @@ use siem_ship::{ConfigError, Secret};
 use crate::fields::readable;
 use crate::{NameTemplate, RecordFields, Servers};
 
+mod atomic;
 mod sink;
+
+pub use atomic::MAX_ATOMIC_BATCH;
 
 pub use sink::NatsSink;
 
@@ -182,6 +190,13 @@ pub struct NatsConfig {
     /// Messages awaiting their acknowledgement at once (default 1024).
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
+    /// Records per JetStream atomic batch (1 to [`MAX_ATOMIC_BATCH`]), each batch stored
+    /// whole or not at all under one acknowledgement; absent: one acknowledgement per record.
+    /// Needs nats-server 2.12 or later and a stream with `allow_atomic` (set by
+    /// `create_stream`); without it the destination publishes one record at a time. Not
+    /// faster than one acknowledgement per record (docs/streaming.md).
+    #[serde(default)]
+    pub atomic_batch: Option<usize>,
 }
 
 impl NatsConfig {
@@ -206,7 +221,20 @@ impl NatsConfig {
             connect_timeout: default_connect_timeout(),
             ack_timeout: default_ack_timeout(),
             max_in_flight: default_max_in_flight(),
+            atomic_batch: None,
         }
+    }
+
+    /// Sets `atomic_batch`: records per JetStream atomic batch, or `None` for one
+    /// acknowledgement per record.
+    ///
+    /// ```
+    /// let c = siem_stream::nats::NatsConfig::new("127.0.0.1:4222").atomic_batch(Some(500));
+    /// assert_eq!(c.atomic_batch, Some(500));
+    /// ```
+    pub fn atomic_batch(mut self, records: Option<usize>) -> NatsConfig {
+        self.atomic_batch = records;
+        self
     }
 
     /// Sets `subject`: a subject or a template of the record's fields.
@@ -468,6 +496,14 @@ impl SinkConfig for NatsConfig {
         if !(1..=65_536).contains(&self.max_in_flight) {
             return Err(ConfigError::invalid("max_in_flight", "from 1 to 65536"));
         }
+        if let Some(n) = self.atomic_batch {
+            if !(1..=MAX_ATOMIC_BATCH).contains(&n) {
+                return Err(ConfigError::invalid(
+                    "atomic_batch",
+                    format!("from 1 to {MAX_ATOMIC_BATCH} records (the server's limit on an atomic batch)"),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -580,6 +616,11 @@ mod tests {
             ),
             (r#"{"servers":"h:4222","ack_timeout":"0s"}"#, "ack_timeout"),
             (r#"{"servers":"h:4222","max_in_flight":0}"#, "max_in_flight"),
+            (r#"{"servers":"h:4222","atomic_batch":0}"#, "atomic_batch"),
+            (
+                r#"{"servers":"h:4222","atomic_batch":1001}"#,
+                "atomic_batch",
+            ),
         ] {
             let e = config(json).unwrap_err();
             assert!(e.starts_with(&format!("{key}: ")), "{json}: {e}");
@@ -595,6 +636,8 @@ mod tests {
             r#"{"servers":"h:1","tls":{"verify":false}}"#,
             r#"{"servers":"h:1","ack_timeout":"later"}"#,
             r#"{"servers":"h:1","extra":true}"#,
+            r#"{"servers":"h:1","atomic_batch":-1}"#,
+            r#"{"servers":"h:1","atomic_batch":"many"}"#,
         ] {
             assert!(serde_json::from_str::<NatsConfig>(json).is_err(), "{json}");
         }

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use siem_ship::{Batch, Sink, SinkError};
 use tokio::runtime::{Builder, Runtime};
 
+use super::atomic::{self, Verdict};
 use super::NatsConfig;
 use crate::RecordFields;
 
@@ -33,7 +34,8 @@ fn judge(e: &PublishError) -> Outcome {
     }
 }
 
-/// A sink publishing each record as one JetStream message.
+/// A sink publishing each record as one JetStream message, acknowledged on its own or, with
+/// `atomic_batch`, at the commit of its atomic batch.
 ///
 /// ```no_run
 /// use siem_ship::{Batch, Sink};
@@ -47,6 +49,9 @@ pub struct NatsSink {
     config: NatsConfig,
     runtime: Option<Runtime>,
     jetstream: Option<jetstream::Context>,
+    /// Set once the stream refused an atomic batch for want of `allow_atomic`: from then on
+    /// every record goes on its own.
+    atomic_refused: bool,
 }
 
 impl NatsSink {
@@ -57,6 +62,7 @@ impl NatsSink {
             config,
             runtime: None,
             jetstream: None,
+            atomic_refused: false,
         }
     }
 }
@@ -123,6 +129,7 @@ async fn session(config: &NatsConfig) -> Result<jetstream::Context, String> {
                 subjects: config.stream_subjects(create),
                 num_replicas: create.replicas,
                 duplicate_window: create.duplicate_window,
+                allow_atomic_publish: config.atomic_batch.is_some(),
                 ..Default::default()
             })
             .await
@@ -131,11 +138,14 @@ async fn session(config: &NatsConfig) -> Result<jetstream::Context, String> {
     Ok(context)
 }
 
-/// Publishes every record of the batch, at most `max_in_flight` awaiting their
+/// Publishes every record on its own, at most `max_in_flight` awaiting their
 /// acknowledgement at once, and says what became of each.
-async fn publish(config: &NatsConfig, context: &jetstream::Context, batch: &Batch) -> Vec<Outcome> {
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let records: Vec<&[u8]> = batch.records().collect();
+async fn publish(
+    config: &NatsConfig,
+    context: &jetstream::Context,
+    records: &[&[u8]],
+) -> Vec<Outcome> {
+    let mut outcomes = Vec::with_capacity(records.len());
     // `validate` refuses 0; a configuration built in code may skip it.
     for window in records.chunks(config.max_in_flight.max(1)) {
         let mut acks = Vec::with_capacity(window.len());
@@ -169,6 +179,47 @@ async fn publish(config: &NatsConfig, context: &jetstream::Context, batch: &Batc
         }));
     }
     outcomes
+}
+
+/// Publishes the records as atomic batches of `size`; a batch the server refused whole
+/// because it holds records stored before, or because the stream does not allow atomic
+/// batches, goes again one record at a time. Says what became of each record, and whether
+/// the stream refused atomic batches.
+async fn publish_atomic(
+    config: &NatsConfig,
+    context: &jetstream::Context,
+    records: &[&[u8]],
+    size: usize,
+) -> (Vec<Outcome>, bool) {
+    let verdicts = atomic::publish(config, context, records, size).await;
+    let mut outcomes = vec![Outcome::Delivered; records.len()];
+    let mut one_by_one = Vec::new();
+    let mut refused = false;
+    for (verdict, (start, batch)) in verdicts
+        .iter()
+        .zip(records.chunks(size).enumerate().map(|(i, b)| (i * size, b)))
+    {
+        let range = start..start + batch.len();
+        match verdict {
+            Verdict::Stored => {}
+            Verdict::Retry(why) => outcomes[range].fill(Outcome::Retry(why.clone())),
+            Verdict::Disabled => {
+                refused = true;
+                one_by_one.extend(range);
+            }
+            Verdict::OneByOne => one_by_one.extend(range),
+        }
+    }
+    if !one_by_one.is_empty() {
+        let again: Vec<&[u8]> = one_by_one.iter().map(|&i| records[i]).collect();
+        for (i, outcome) in one_by_one
+            .into_iter()
+            .zip(publish(config, context, &again).await)
+        {
+            outcomes[i] = outcome;
+        }
+    }
+    (outcomes, refused)
 }
 
 /// One answer for the route from every record's outcome.
@@ -231,7 +282,16 @@ impl Sink for NatsSink {
                 self.jetstream.insert(c).clone()
             }
         };
-        let outcomes = runtime.block_on(publish(config, &context, batch));
+        let records: Vec<&[u8]> = batch.records().collect();
+        let outcomes = match config.atomic_batch {
+            Some(size) if !self.atomic_refused => {
+                let (outcomes, refused) =
+                    runtime.block_on(publish_atomic(config, &context, &records, size));
+                self.atomic_refused = refused;
+                outcomes
+            }
+            _ => runtime.block_on(publish(config, &context, &records)),
+        };
         answer(&outcomes)
     }
 
@@ -278,6 +338,12 @@ pub(super) fn probe(config: &NatsConfig, timeout: Duration) -> Result<String, St
                             "; stream {name} holds {} messages",
                             info.state.messages
                         ));
+                        if config.atomic_batch.is_some() && !info.config.allow_atomic_publish {
+                            found.push_str(
+                                " (it does not allow atomic batches: `atomic_batch` falls back \
+                                 to one record at a time)",
+                            );
+                        }
                     }
                     Err(e) => found.push_str(&format!("; stream {name}: {e}")),
                 }

@@ -198,6 +198,14 @@ impl Reader {
         })
     }
 
+    /// Whether `stream` takes atomic batches (`allow_atomic`).
+    pub fn allows_atomic(&self, stream: &str) -> bool {
+        self.runtime.block_on(async {
+            let mut s = self.context.get_stream(stream).await.unwrap();
+            s.info().await.unwrap().config.allow_atomic_publish
+        })
+    }
+
     /// The name of the server leading `stream`.
     pub fn leader(&self, stream: &str) -> Option<String> {
         self.runtime.block_on(async {
