@@ -18,12 +18,15 @@
 //! `shipper_tls` is the same over TLS (G11 compares it with `shipper_tcp`).
 //!
 //! Also printed: the CPU time per event of each pipeline thread (from
-//! `/proc/self/task/*/schedstat`), which shows which stage bounds the rate.
+//! `/proc/self/task/*/schedstat`), which shows which stage bounds the rate, and the share
+//! of the timed window that the batching thread spent on a CPU and waiting
+//! for one (runnable but not running): what is left of the window, it slept (waited for the
+//! delivery thread or for events).
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use thread_cpu::thread_cpu_ns;
+use thread_cpu::{thread_cpu_ns, thread_sched_ns};
 
 #[path = "../tests/syslog_support/mod.rs"]
 mod syslog_support;
@@ -133,6 +136,8 @@ struct Round {
     events_per_sec: f64,
     /// CPU ns per event of the pipeline, batching and delivery threads.
     cpu: [f64; 3],
+    /// Shares of the timed window the batching thread spent on a CPU and waiting for one.
+    batching_window: [f64; 2],
 }
 
 const THREADS: [&str; 3] = ["siem-pipe-g8", "siem-dest-g8", "siem-send-g8"];
@@ -220,16 +225,20 @@ impl Harness {
             }
             untimed = (self.events - last + 256).min(self.events);
         }
+        let sched_before = thread_sched_ns(THREADS[1]);
         let start = Instant::now();
         self.gate.set(true);
         let report = self.pipeline.flush(Duration::from_secs(120));
         let elapsed = start.elapsed();
+        let sched_after = thread_sched_ns(THREADS[1]);
         assert!(report.completed, "{report:?}");
         assert_eq!(self.pipeline.metrics().shipped(), shipped_before + n);
         let cpu_after = THREADS.map(thread_cpu_ns);
         Round {
             events_per_sec: (self.events - untimed) as f64 / elapsed.as_secs_f64(),
             cpu: [0, 1, 2].map(|k| (cpu_after[k] - cpu_before[k]) as f64 / n as f64),
+            batching_window: [0, 1]
+                .map(|k| (sched_after[k] - sched_before[k]) as f64 / elapsed.as_nanos() as f64),
         }
     }
 }
@@ -291,12 +300,16 @@ fn main() {
                 .collect(),
         );
         let cpu = |k: usize| median(rounds.iter().map(|r| r.cpu[k]).collect());
+        let window = |k: usize| median(rounds.iter().map(|r| r.batching_window[k]).collect());
         println!(
             "route_throughput/{name:<17} {rate:>12.0} events/s  ratio {ratio:.2}  \
-             CPU ns/event: pipeline {:.0}, batching {:.0}, delivery {:.0}",
+             CPU ns/event: pipeline {:.0}, batching {:.0}, delivery {:.0}; \
+             batching thread in the timed window: on a CPU {:.0} %, waiting for one {:.0} %",
             cpu(0),
             cpu(1),
             cpu(2),
+            window(0) * 100.0,
+            window(1) * 100.0,
         );
     }
     let side = |name: &str| sides.iter().position(|(n, ..)| *n == name);
