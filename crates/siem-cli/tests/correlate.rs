@@ -9,11 +9,9 @@
 #![cfg(feature = "correlate")]
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
@@ -22,7 +20,7 @@ use rdkafka::ClientConfig;
 // tests make it.
 #[path = "../../siem-correlate/tests/common/mod.rs"]
 mod common;
-use common::{cluster, Cluster};
+use common::{alerts_in, cluster, eventually, free_port, metric, scrape, Cluster};
 
 /// A failed login from `ip` at `at` seconds, as the Kafka destination writes it (our JSON
 /// format, keyed by tenant + source IP).
@@ -74,11 +72,7 @@ impl Instance {
     /// An instance with the `rules:` section `rules` and more `correlate:` keys in `extra`.
     fn start_with(dir: &Path, name: &str, cluster: &Cluster, rules: &str, extra: &str) -> Instance {
         let alerts = dir.join(format!("{name}-alerts.jsonl"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let listen = format!("127.0.0.1:{port}");
+        let listen = format!("127.0.0.1:{}", free_port());
         let yaml = format!(
             r#"stderr_notices: false
 destinations:
@@ -113,31 +107,12 @@ rules:
 
     /// A figure from `GET /metrics` (0 while it does not answer).
     fn metric(&self, name: &str) -> f64 {
-        let Ok(mut stream) = TcpStream::connect(&self.listen) else {
-            return 0.0;
-        };
-        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\n\r\n");
-        let mut text = String::new();
-        let _ = stream.read_to_string(&mut text);
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
+        metric(&scrape(&self.listen), name)
     }
 
     /// The alerts it shipped.
     fn alerts(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.alerts)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| {
-                v["event_type"]
-                    .as_str()
-                    .is_some_and(|t| t.starts_with("alert."))
-            })
-            .collect()
+        alerts_in(&self.alerts)
     }
 
     /// The source IPs of the alerts it shipped, one per alert.
@@ -154,17 +129,6 @@ impl Drop for Instance {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 /// Whether the consumer group `fleet` has committed every partition of `topics` (name,
@@ -353,6 +317,18 @@ fn check_refuses_a_bad_correlate_section_by_its_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("correlate.checkpoint.lookback"));
 }
 
+/// What `siem check` prints of the configuration at `path`, which it must accept.
+fn check_accepts(path: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_siem"))
+        .arg("check")
+        .arg(path)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{shown}");
+    shown
+}
+
 #[test]
 fn check_shows_which_rules_are_re_keyed() {
     let dir = tempfile::tempdir().unwrap();
@@ -365,13 +341,7 @@ rules:
     - { name: per_user, event_type: auth.failure, group_by: [user] }
 ";
     std::fs::write(&path, yaml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_siem"))
-        .arg("check")
-        .arg(&path)
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{shown}");
+    let shown = check_accepts(&path);
     assert!(
         shown.contains(
             "# correlate: on the events topic (key [\"tenant_id\", \"source_ip\"]): [\"per_ip\"]"
@@ -410,13 +380,7 @@ fn check_shows_where_the_rules_of_the_rules_dir_run() {
         rules.display().to_string()
     );
     std::fs::write(&path, yaml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_siem"))
-        .arg("check")
-        .arg(&path)
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{shown}");
+    let shown = check_accepts(&path);
     assert!(
         shown.contains("# correlate: on the events topic (key [\"tenant_id\", \"source_ip\"]): [\"Admin login\"]"),
         "{shown}"

@@ -16,8 +16,6 @@
 //!
 //! `cargo run --release -p siem-correlate --example correlate_bench -- throughput 8000 1000 defaults`
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,26 +27,16 @@ use rdkafka::ClientConfig;
 use tracing_siem::event::{EventType, SecurityEvent, Timestamp};
 use tracing_siem::format::{build_encoder, Format, FormatOptions};
 
+// The tests' helpers: a free loopback port, `GET /metrics` and reading one figure of it.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn free_listen() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    format!("127.0.0.1:{port}")
+    format!("127.0.0.1:{}", common::free_port())
 }
 
 fn metric(listen: &str, name: &str) -> f64 {
-    let Ok(mut stream) = TcpStream::connect(listen) else {
-        return 0.0;
-    };
-    let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\n\r\n");
-    let mut text = String::new();
-    let _ = stream.read_to_string(&mut text);
-    text.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+    common::metric(&common::scrape(listen), name)
 }
 
 /// Produces `n` failed logins from 4 096 IPs, one second of event time apart per IP.

@@ -211,6 +211,27 @@ fn hostile_messages_are_counted_and_skipped_without_stalling_the_partition() {
     assert_eq!(metric(&text, "siem_correlate_events_total"), 5.0, "{text}");
 }
 
+/// Eight failed logins for `mallory` from eight addresses, keyed to more than one partition
+/// of the events topic (checked), so that no partition holds them all and only the copies
+/// keyed by user can reach a threshold of eight; waits for the alert, stops `running`, and
+/// returns what was shipped: exactly one alert.
+fn spray_over_partitions(
+    cluster: &Cluster,
+    running: Running,
+    alerts: &std::path::Path,
+) -> Vec<serde_json::Value> {
+    let events: Vec<_> = (0..8)
+        .map(|i| failure("mallory", &format!("203.0.113.{}", i + 1), i))
+        .collect();
+    let partitions: BTreeSet<i32> = produce(cluster, &events).into_iter().collect();
+    assert!(partitions.len() > 1, "the keys must spread: {partitions:?}");
+    assert!(eventually(|| !alerts_in(alerts).is_empty()), "no alert");
+    running.stop();
+    let shipped = alerts_in(alerts);
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    shipped
+}
+
 #[test]
 fn a_rule_grouped_by_user_fires_across_partitions_through_the_repartition_topic() {
     let cluster = cluster();
@@ -222,15 +243,7 @@ fn a_rule_grouped_by_user_fires_across_partitions_through_the_repartition_topic(
     - { name: spray, event_type: auth.failure, threshold: 8, window: 5m, cooldown: 1h, group_by: [user] }
 "#;
     let running = start(&config(&cluster, "g4", &alerts, rules, ""));
-    let events: Vec<_> = (0..8)
-        .map(|i| failure("mallory", &format!("203.0.113.{}", i + 1), i))
-        .collect();
-    let partitions: BTreeSet<i32> = produce(&cluster, &events).into_iter().collect();
-    assert!(partitions.len() > 1, "the keys must spread: {partitions:?}");
-    assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
-    running.stop();
-    let shipped = alerts_in(&alerts);
-    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    let shipped = spray_over_partitions(&cluster, running, &alerts);
     assert_eq!(shipped[0]["metadata"]["rule"], "spray");
     assert_eq!(shipped[0]["actor"]["username"], "mallory");
     assert_eq!(shipped[0]["metadata"]["count"], 8);
@@ -272,17 +285,7 @@ level: high
         rules_dir.display().to_string()
     );
     let running = start(&config(&cluster, "g7", &alerts, &rules, ""));
-    let events: Vec<_> = (0..8)
-        .map(|i| failure("mallory", &format!("203.0.113.{}", i + 1), i))
-        .collect();
-    // Eight failures and a threshold of eight: on more than one partition, no partition
-    // holds them all, so only the copies keyed by user can fire.
-    let partitions: BTreeSet<i32> = produce(&cluster, &events).into_iter().collect();
-    assert!(partitions.len() > 1, "the keys must spread: {partitions:?}");
-    assert!(eventually(|| !alerts_in(&alerts).is_empty()), "no alert");
-    running.stop();
-    let shipped = alerts_in(&alerts);
-    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    let shipped = spray_over_partitions(&cluster, running, &alerts);
     assert_eq!(shipped[0]["event_type"], "alert.sigma_correlation");
     assert_eq!(shipped[0]["metadata"]["rule"], "Password spray");
     assert_eq!(shipped[0]["metadata"]["count"], 8);
@@ -359,7 +362,7 @@ fn a_re_keyed_copy_keeps_its_events_message_time_and_names_its_origin() {
   alerts:
     - { name: per_user, event_type: auth.failure, threshold: 1, cooldown: 1h, group_by: [user] }
 "#;
-    let running = start(&config(&cluster, "g7", &alerts, rules, ""));
+    let running = start(&config(&cluster, "g8", &alerts, rules, ""));
     // Produced an hour ago (a correlator catching up copies it now).
     let produced_at = tracing_siem::event::Timestamp::now().unix_nanos() / 1_000_000 - 3_600_000;
     let e = failure("mallory", "203.0.113.9", 0);
@@ -378,7 +381,7 @@ fn a_re_keyed_copy_keeps_its_events_message_time_and_names_its_origin() {
     running.stop();
     let reader: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &cluster.brokers)
-        .set("group.id", cluster.group("g7-reader"))
+        .set("group.id", cluster.group("g8-reader"))
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();

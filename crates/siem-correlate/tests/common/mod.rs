@@ -199,9 +199,10 @@ pub fn alerts_in(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Waits up to a minute for `done`; false when it never came.
+/// Waits up to 90 s for `done` (a takeover after SIGKILL takes a session timeout and a
+/// rebalance); false when it never came.
 pub fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {
         if done() {
             return true;
