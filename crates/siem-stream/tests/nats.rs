@@ -64,11 +64,9 @@ fn users(messages: &[(String, String, serde_json::Value)]) -> BTreeSet<String> {
 
 #[test]
 fn each_record_is_stored_once_with_its_event_id_as_nats_msg_id() {
-    let Some(()) = support::available() else {
+    let Some((_dir, server)) = Server::single_if_available() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::single(&dir);
     let config = NatsConfig::new(server.url()).stream("SIEM", create(1));
     let mut sink = sink(&config);
     let batch = failed_logins(0..50);
@@ -86,11 +84,9 @@ fn each_record_is_stored_once_with_its_event_id_as_nats_msg_id() {
 
 #[test]
 fn a_resent_record_is_acknowledged_and_stored_once() {
-    let Some(()) = support::available() else {
+    let Some((_dir, server)) = Server::single_if_available() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::single(&dir);
     let config = NatsConfig::new(server.url()).stream("SIEM", create(1));
     let mut sink = sink(&config);
     let batch = failed_logins(0..20);
@@ -114,11 +110,9 @@ fn atomic_batches_logged_while_the_server_restarts_are_retried_and_arrive() {
 /// Logs events before, during and after a server restart through the public pipeline, with
 /// `extra` settings on the destination: every event stored exactly once.
 fn logged_across_a_restart(extra: &str) {
-    let Some(()) = support::available() else {
+    let Some((_dir, mut server)) = Server::single_if_available() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::single(&dir);
     let yaml = format!(
         r#"
 app: payments
@@ -179,11 +173,9 @@ destinations:
 
 #[test]
 fn atomic_batches_are_split_at_the_server_limit_and_each_record_stored_once() {
-    let Some(()) = support::available() else {
+    let Some((_dir, server)) = Server::single_if_available() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::single(&dir);
     let config = NatsConfig::new(server.url())
         .stream("SIEM", create(1))
         .atomic_batch(Some(siem_stream::nats::MAX_ATOMIC_BATCH));
@@ -209,11 +201,9 @@ fn atomic_batches_are_split_at_the_server_limit_and_each_record_stored_once() {
 
 #[test]
 fn a_resent_atomic_batch_is_acknowledged_and_stored_once() {
-    let Some(()) = support::available() else {
+    let Some((_dir, server)) = Server::single_if_available() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::single(&dir);
     let config = NatsConfig::new(server.url())
         .stream("SIEM", create(1))
         .atomic_batch(Some(10));
@@ -241,11 +231,9 @@ fn a_resent_atomic_batch_is_acknowledged_and_stored_once() {
 
 #[test]
 fn a_stream_without_atomic_batches_takes_the_records_one_by_one() {
-    let Some(()) = support::available() else {
+    let Some((_dir, server)) = Server::single_if_available() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::single(&dir);
     // The stream exists without `allow_atomic`, created by someone else.
     sink(&NatsConfig::new(server.url()).stream("SIEM", create(1)))
         .send(&failed_logins(0..1))
@@ -267,11 +255,9 @@ fn a_stream_without_atomic_batches_takes_the_records_one_by_one() {
 
 #[test]
 fn a_refused_atomic_batch_stores_nothing_and_every_record_is_retryable() {
-    let Some(()) = support::available() else {
+    let Some((_dir, server)) = Server::single_if_available() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::single(&dir);
     sink(
         &NatsConfig::new(server.url())
             .stream("SIEM", create(1))
@@ -321,11 +307,9 @@ fn a_replicated_stream_loses_nothing_when_its_leader_dies() {
 
 #[test]
 fn probe_reports_jetstream_and_the_stream() {
-    let Some(()) = support::available() else {
+    let Some((_dir, server)) = Server::single_if_available() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::single(&dir);
     let config = NatsConfig::new(server.url()).stream("SIEM", create(1));
     sink(&config).send(&failed_logins(0..3)).unwrap();
     let found = config.probe(Duration::from_secs(5)).unwrap();
@@ -442,11 +426,9 @@ fn fleet_member() {
 
 #[test]
 fn three_service_processes_fan_in_to_one_durable_stream() {
-    let Some(()) = support::available() else {
+    let Some((_dir, server)) = Server::single_if_available() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::single(&dir);
     let yaml = format!(
         "rules: {{ enabled: false }}\ndestinations:\n  - type: nats\n    servers: {}\n    stream: SIEM\n    create_stream: {{ replicas: 1 }}\n    batch: {{ max_events: 10, interval: 50ms }}\n",
         server.url()

@@ -76,8 +76,13 @@ impl Server {
     }
 
     /// A single server with its own store under `dir`.
-    pub fn single(dir: &tempfile::TempDir) -> Server {
-        Server::start("solo", dir.path().join("solo"), free_port(), &[])
+    /// One server in a directory of its own, or `None` (after saying why) when `nats-server`
+    /// cannot run here and the test must skip. Keep the directory as long as the server.
+    pub fn single_if_available() -> Option<(tempfile::TempDir, Server)> {
+        available()?;
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start("solo", dir.path().join("solo"), free_port(), &[]);
+        Some((dir, server))
     }
 
     pub fn url(&self) -> String {
